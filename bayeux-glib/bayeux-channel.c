@@ -1,0 +1,162 @@
+/* bayeux-channel.c: channel name validation and wildcard matching
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "bayeux-glib.h"
+#include "bayeux-channel-private.h"
+
+#include <string.h>
+
+/* Bayeux 1.0: a segment is one or more of alpha, digit and the marks
+ * "-_!~()$@".  Servers accept a little more in practice (CometD and Faye
+ * allow '.', ':' and '+'), so we accept those too; what we never accept is
+ * what breaks the syntax: empty segments, '*' outside a wildcard segment,
+ * whitespace and control characters. */
+static gboolean
+is_segment_char (char c)
+{
+  return g_ascii_isalnum (c) || strchr ("-_!~()$@.:+=,;", c) != NULL;
+}
+
+/**
+ * bayeux_channel_validate:
+ * @channel: a channel name, such as `/chat/demo` or `/stocks/**`
+ * @flags: what is allowed besides a plain channel name
+ * @error: return location for a #GError in the [const@Bayeux.ERROR] domain
+ *
+ * Checks that @channel is a valid Bayeux channel name: it starts with `/`,
+ * it has one or more non-empty segments made of letters, digits and the
+ * characters `-_!~()$@.:+=,;`, and a wildcard segment (`*` for one segment,
+ * `**` for any depth) appears only as the last segment and only when @flags
+ * has %BAYEUX_CHANNEL_ALLOW_WILDCARD. Channels under `/meta/` are reserved
+ * to the protocol and accepted only with %BAYEUX_CHANNEL_ALLOW_META.
+ *
+ * Returns: %TRUE if @channel is valid, %FALSE with @error set to
+ *   %BAYEUX_ERROR_INVALID_CHANNEL otherwise
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_channel_validate (const char          *channel,
+                         BayeuxChannelFlags   flags,
+                         GError             **error)
+{
+  const char *p;
+  const char *why = NULL;
+
+  if (channel == NULL || channel[0] != '/' || channel[1] == '\0')
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                   "Invalid channel name “%s”: a channel starts with “/” and has at least one segment",
+                   channel ? channel : "(null)");
+      return FALSE;
+    }
+
+  p = channel;
+  while (*p == '/' && why == NULL)
+    {
+      const char *seg = ++p;
+      gsize len;
+
+      while (*p != '\0' && *p != '/')
+        p++;
+      len = p - seg;
+
+      if (len == 0)
+        why = "empty segment";
+      else if ((len == 1 && seg[0] == '*') || (len == 2 && seg[0] == '*' && seg[1] == '*'))
+        {
+          if (*p != '\0')
+            why = "a wildcard may only be the last segment";
+          else if (!(flags & BAYEUX_CHANNEL_ALLOW_WILDCARD))
+            why = "wildcards are not allowed here";
+        }
+      else
+        {
+          for (gsize i = 0; i < len && why == NULL; i++)
+            if (!is_segment_char (seg[i]))
+              why = seg[i] == '*' ? "“*” is only allowed as a whole segment" : "invalid character";
+        }
+    }
+
+  if (why == NULL && !(flags & BAYEUX_CHANNEL_ALLOW_META) && bayeux_channel_is_meta (channel))
+    why = "/meta/ channels are reserved to the protocol";
+
+  if (why != NULL)
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                   "Invalid channel name “%s”: %s", channel, why);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * bayeux_channel_matches:
+ * @pattern: a channel name, possibly ending with a `*` or `**` segment
+ * @channel: a channel name without wildcards
+ *
+ * Whether a message on @channel is delivered to a subscription to the
+ * pattern. `/a/*` matches `/a/b` but not `/a/b/c`; `/a/**` matches both;
+ * a name without wildcard matches only itself.
+ *
+ * Returns: %TRUE if @pattern matches @channel
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_channel_matches (const char *pattern,
+                        const char *channel)
+{
+  gsize plen;
+
+  g_return_val_if_fail (pattern != NULL, FALSE);
+  g_return_val_if_fail (channel != NULL, FALSE);
+
+  plen = strlen (pattern);
+
+  if (plen >= 3 && g_str_has_suffix (pattern, "/**"))
+    {
+      /* prefix "/a/" must start the channel, with at least one more char */
+      gsize prefix = plen - 2;
+      return strncmp (pattern, channel, prefix) == 0 && channel[prefix] != '\0';
+    }
+
+  if (plen >= 2 && g_str_has_suffix (pattern, "/*"))
+    {
+      gsize prefix = plen - 1;
+      return strncmp (pattern, channel, prefix) == 0 && channel[prefix] != '\0' &&
+             strchr (channel + prefix, '/') == NULL;
+    }
+
+  return strcmp (pattern, channel) == 0;
+}
+
+gboolean
+bayeux_channel_is_meta (const char *channel)
+{
+  return g_str_has_prefix (channel, "/meta/") || g_str_equal (channel, "/meta");
+}
+
+/* The subscriptions that can match @channel are, at most: the channel
+ * itself, its parent with "/*", and each ancestor with "/**" (the root's
+ * "/**" included).  Collecting them is O(depth) and independent of how many
+ * subscriptions exist: the caller does one hash lookup per candidate. */
+GPtrArray *
+bayeux_channel_candidates (const char *channel)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  const char *last_slash = strrchr (channel, '/');
+
+  g_ptr_array_add (out, g_strdup (channel));
+  if (last_slash != NULL)
+    g_ptr_array_add (out, g_strdup_printf ("%.*s/*", (int) (last_slash - channel), channel));
+
+  for (const char *p = channel + strlen (channel); p > channel; p--)
+    if (*p == '/')
+      g_ptr_array_add (out, g_strdup_printf ("%.*s/**", (int) (p - channel), channel));
+  g_ptr_array_add (out, g_strdup ("/**"));
+
+  return out;
+}

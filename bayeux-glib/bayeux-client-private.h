@@ -1,0 +1,17 @@
+/* bayeux-client-private.h: internals shared with the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "bayeux-client.h"
+
+G_BEGIN_DECLS
+
+/* Number of subscription-table lookups the last dispatch made (for the
+ * test that matching does not grow with the number of subscriptions). */
+guint bayeux_client_get_last_dispatch_lookups (BayeuxClient *self);
+/* Number of requests currently in flight (0, 1 or 2). */
+guint bayeux_client_get_requests_in_flight    (BayeuxClient *self);
+
+G_END_DECLS

@@ -1,0 +1,2812 @@
+/* bayeux-client.c: the Bayeux client state machine
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Architecture: the client owns the protocol state (handshake, the
+ * /meta/connect loop, advice, subscriptions, replies matched by id) and two
+ * "slots", each holding at most one HTTP request:
+ *
+ *  - the control slot carries /meta/handshake, /meta/connect (the long poll)
+ *    and /meta/disconnect, one at a time;
+ *  - the batch slot carries everything else (subscribe, unsubscribe,
+ *    publish), batched: what is queued in one main-loop iteration leaves in
+ *    one POST.
+ *
+ * So the long poll never delays a publish and a client never needs more than
+ * two connections.  The transport (transports/) only moves batches.
+ */
+#include "bayeux-glib.h"
+#include "bayeux-channel-private.h"
+#include "bayeux-client-private.h"
+#include "bayeux-debug-private.h"
+#include "bayeux-message-private.h"
+#include "transports/bayeux-long-polling-private.h"
+
+#include <string.h>
+
+#define DEFAULT_MAX_NETWORK_DELAY 10000
+#define DEFAULT_MAX_MESSAGE_SIZE  (1024 * 1024)
+#define DEFAULT_BACKOFF_INCREMENT 1000
+#define DEFAULT_MAX_BACKOFF       30000
+#define DEFAULT_POLL_TIMEOUT      60000
+
+/**
+ * BayeuxClient:
+ *
+ * A Bayeux (CometD, Faye) client using the long-polling transport.
+ *
+ * Create one with [ctor@Client.new], connect to its
+ * [signal@Client::message] signal with the channel as detail, subscribe,
+ * and start it:
+ *
+ * ```c
+ * BayeuxClient *client = bayeux_client_new ("https://example.org/cometd");
+ * g_signal_connect (client, "message::/chat/demo", G_CALLBACK (on_chat), NULL);
+ * g_signal_connect (client, "error", G_CALLBACK (on_error), NULL);
+ * bayeux_client_subscribe (client, "/chat/demo");
+ * bayeux_client_start (client);
+ * ```
+ *
+ * The client handshakes, then keeps one `/meta/connect` long poll
+ * outstanding, following the server's advice (`interval`, `timeout`,
+ * `reconnect`) and backing off after failures. Subscriptions are kept by
+ * the client: after a re-handshake (the server forgot us, or told us to
+ * handshake again) they are sent again, and the application's
+ * [signal@Client::message] handlers keep working untouched. Calls made
+ * before the handshake completes are held and sent once it does.
+ *
+ * ## Main context
+ *
+ * A client belongs to the thread-default [struct@GLib.MainContext] of the
+ * thread that creates it, as a [class@Soup.Session] does: every signal and
+ * every async callback is dispatched there, and its methods must be called
+ * from that thread. An application may run a client on a worker thread:
+ * push a context with [method@GLib.MainContext.push_thread_default], create
+ * the client, and run a loop on that context.
+ *
+ * ## Lifetime
+ *
+ * A running client does not keep itself alive: the application's reference
+ * does. Dropping the last reference stops the client without telling the
+ * server (call [method@Client.disconnect_async] first to end the session
+ * cleanly). A pending async call holds a reference on the client until it
+ * completes.
+ *
+ * ## Connections
+ *
+ * The long poll runs on one connection and every other request (publish,
+ * subscribe, unsubscribe, batched) on another: a client never uses more
+ * than two connections to its server. The [class@Soup.Session] the client
+ * makes for itself allows two connections per host and keeps cookies in
+ * its own [class@Soup.CookieJar] (CometD servers tie the session to the
+ * `BAYEUX_BROWSER` cookie). An application that passes its own session
+ * with [ctor@Client.new_with_session] owns its connection limits and cookie
+ * policy: clients that share a session share cookies, so a CometD server
+ * sees them as several tabs of one browser and may advise all but one of
+ * them (`multiple-clients` advice) to poll less often. Give such a session
+ * at least two connections per host for each client.
+ *
+ * ## Messages delivered twice
+ *
+ * [signal@Client::message] is emitted once per subscription a message
+ * matches, with that subscription as the detail. Some servers
+ * (cometd-nodejs-server among them) send one copy of a message per
+ * matching subscription: a client subscribed to both `/a/*` and `/a/b`
+ * then receives two copies of a message on `/a/b`, and each copy is
+ * emitted for both subscriptions. Connect to the detailed signal of one
+ * subscription to see each message once per copy the server sent.
+ *
+ * ## Debugging
+ *
+ * Logs go to the `Bayeux` log domain (`G_MESSAGES_DEBUG=Bayeux` shows state
+ * changes). `BAYEUX_DEBUG=wire` logs every batch sent (`>>>`) and received
+ * (`<<<`) as JSON, with the values of `ext` redacted; `BAYEUX_DEBUG=http`
+ * logs HTTP headers, with cookies and credentials redacted.
+ *
+ * Since: 1.0
+ */
+
+typedef enum {
+  OP_HANDSHAKE,
+  OP_CONNECT,
+  OP_DISCONNECT,
+  OP_SUBSCRIBE,
+  OP_UNSUBSCRIBE,
+  OP_PUBLISH,
+} OpKind;
+
+/* One request message, from the time it is queued to its reply. */
+typedef struct
+{
+  OpKind      kind;
+  char       *id;
+  char       *channel;   /* the subscription, or the channel published to */
+  JsonObject *message;
+  GTask      *task;      /* unsubscribe_async and publish_async; NULL else */
+} Op;
+
+typedef struct
+{
+  char      *channel;
+  gboolean   confirmed;  /* the server accepted it in this session */
+  gboolean   in_flight;  /* a /meta/subscribe for it is queued or sent */
+  GPtrArray *waiting;    /* GTask* of subscribe_async calls */
+} Subscription;
+
+typedef enum {
+  SLOT_CONTROL,
+  SLOT_BATCH,
+} Slot;
+
+typedef struct
+{
+  GWeakRef   client;
+  Slot       slot;
+  guint      serial;
+  GPtrArray *ids;
+} Request;
+
+typedef struct
+{
+  GError        *error;
+  BayeuxMessage *message;
+} ErrorReport;
+
+typedef enum {
+  RECONNECT_RETRY,
+  RECONNECT_HANDSHAKE,
+  RECONNECT_NONE,
+} Reconnect;
+
+struct _BayeuxClient
+{
+  GObject            parent_instance;
+
+  GMainContext      *context;
+  SoupSession       *session;
+  BayeuxLongPolling *transport;
+  char              *url;
+  GUri              *uri;
+
+  BayeuxClientState  state;
+  char              *client_id;
+  guint              max_network_delay;
+  guint              max_message_size;
+  guint              backoff_increment;
+  guint              max_backoff;
+  JsonNode          *handshake_ext;
+
+  guint64            next_id;
+
+  /* The latest advice. */
+  Reconnect          reconnect;
+  gint64             interval;
+  gint64             timeout;
+  gint64             max_interval;
+  guint              backoff;
+  gint64             unconnected_since;   /* monotonic µs, 0 when connected */
+  gboolean           first_connect;
+
+  GHashTable        *subscriptions;       /* channel → Subscription */
+  gboolean           resubscribe_needed;
+  GHashTable        *pending;             /* id → Op, sent and awaiting a reply */
+  GQueue             outbox;              /* Op, queued for the batch slot */
+  GQueue             deferred;            /* Op (unsubscribes) to resend once connected */
+
+  GCancellable      *cancellable[2];
+  gboolean           busy[2];
+  guint              serial[2];
+  char              *control_op_id;
+
+  GSource           *control_timer;
+  GSource           *flush_idle;
+  GSource           *error_idle;
+  GQueue             errors;              /* ErrorReport */
+
+  GPtrArray         *handshake_tasks;
+  GPtrArray         *disconnect_tasks;
+  gboolean           restart_after_disconnect;
+  gboolean           disposing;
+
+  guint              last_dispatch_lookups;
+};
+
+G_DEFINE_FINAL_TYPE (BayeuxClient, bayeux_client, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_URL,
+  PROP_SESSION,
+  PROP_STATE,
+  PROP_CLIENT_ID,
+  PROP_TRANSPORT,
+  PROP_MAX_NETWORK_DELAY,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_BACKOFF_INCREMENT,
+  PROP_MAX_BACKOFF,
+  PROP_HANDSHAKE_EXT,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_MESSAGE,
+  SIGNAL_ERROR,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void schedule_control (BayeuxClient *self, gint64 delay_ms);
+static void schedule_flush   (BayeuxClient *self);
+static void stop_internal    (BayeuxClient *self, const GError *reason);
+static void rehandshake      (BayeuxClient *self, gint64 delay_ms);
+static void begin_disconnect (BayeuxClient *self);
+
+/* ------------------------------------------------------------------------ */
+/* Tasks: each returns exactly once, also when cancelled early.             */
+
+#define TASK_RETURNED "bayeux-returned"
+#define TASK_HANDLER  "bayeux-cancel-handler"
+
+static gboolean
+task_begin_return (GTask *task)
+{
+  gulong handler;
+
+  if (task == NULL || g_object_get_data (G_OBJECT (task), TASK_RETURNED) != NULL)
+    return FALSE;
+  g_object_set_data (G_OBJECT (task), TASK_RETURNED, GINT_TO_POINTER (1));
+
+  handler = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (task), TASK_HANDLER));
+  if (handler != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (task), handler);
+  return TRUE;
+}
+
+/* Takes @error (nullable: success). */
+static void
+task_return_boolean (GTask  *task,
+                     GError *error)
+{
+  if (!task_begin_return (task))
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+task_return_message (GTask         *task,
+                     BayeuxMessage *message,
+                     GError        *error)
+{
+  if (!task_begin_return (task))
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, bayeux_message_ref (message), (GDestroyNotify) bayeux_message_unref);
+}
+
+static gboolean
+return_cancelled_idle (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  if (task_begin_return (task))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_task_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  /* May run in any thread: hop to the task's context. */
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, return_cancelled_idle, g_object_ref (user_data), g_object_unref);
+  g_source_set_static_name (source, "[bayeux] cancel");
+  g_source_attach (source, g_task_get_context (G_TASK (user_data)));
+  g_source_unref (source);
+}
+
+static GTask *
+new_task (BayeuxClient        *self,
+          gpointer             source_tag,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  if (cancellable != NULL)
+    {
+      /* The handler holds no reference (it would be a cycle through the
+       * task's own cancellable); it is disconnected before the task is
+       * returned, so the task outlives it. */
+      gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (on_task_cancelled), task, NULL);
+      g_object_set_data (G_OBJECT (task), TASK_HANDLER, GSIZE_TO_POINTER (handler));
+    }
+  return task;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                  */
+
+static gboolean
+emit_errors_idle (gpointer user_data)
+{
+  BayeuxClient *self = g_object_ref (user_data);
+  ErrorReport *report;
+
+  g_clear_pointer (&self->error_idle, g_source_unref);
+  while ((report = g_queue_pop_head (&self->errors)) != NULL)
+    {
+      g_signal_emit (self, signals[SIGNAL_ERROR], 0, report->error, report->message);
+      g_error_free (report->error);
+      g_clear_pointer (&report->message, bayeux_message_unref);
+      g_free (report);
+    }
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+error_report_free (gpointer data)
+{
+  ErrorReport *report = data;
+
+  g_error_free (report->error);
+  g_clear_pointer (&report->message, bayeux_message_unref);
+  g_free (report);
+}
+
+/* Reports through ::error, always from an idle of the client's context (so
+ * never from inside a public call), in the order reported. Takes @error. */
+static void
+report_error (BayeuxClient  *self,
+              GError        *error,
+              BayeuxMessage *message)
+{
+  ErrorReport *report;
+
+  if (self->disposing)
+    {
+      g_error_free (error);
+      return;
+    }
+
+  g_debug ("error: %s", error->message);
+  report = g_new0 (ErrorReport, 1);
+  report->error = error;
+  report->message = message ? bayeux_message_ref (message) : NULL;
+  g_queue_push_tail (&self->errors, report);
+
+  if (self->error_idle == NULL)
+    {
+      self->error_idle = g_idle_source_new ();
+      g_source_set_priority (self->error_idle, G_PRIORITY_DEFAULT);
+      g_source_set_callback (self->error_idle, emit_errors_idle, self, NULL);
+      g_source_set_static_name (self->error_idle, "[bayeux] error");
+      g_source_attach (self->error_idle, self->context);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                    */
+
+static const char *
+state_nick (BayeuxClientState state)
+{
+  GEnumClass *klass = g_type_class_peek (BAYEUX_TYPE_CLIENT_STATE);
+  GEnumValue *value = klass ? g_enum_get_value (klass, state) : NULL;
+
+  return value ? value->value_nick : "?";
+}
+
+static void
+set_state (BayeuxClient      *self,
+           BayeuxClientState  state)
+{
+  if (self->state == state)
+    return;
+
+  g_debug ("state: %s → %s", state_nick (self->state), state_nick (state));
+  self->state = state;
+
+  if (state == BAYEUX_CLIENT_STATE_UNCONNECTED && self->unconnected_since == 0)
+    self->unconnected_since = g_get_monotonic_time ();
+  else if (state == BAYEUX_CLIENT_STATE_CONNECTED)
+    self->unconnected_since = 0;
+
+  if (!self->disposing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_client_id (BayeuxClient *self,
+               const char   *client_id)
+{
+  if (g_strcmp0 (self->client_id, client_id) == 0)
+    return;
+
+  g_free (self->client_id);
+  self->client_id = g_strdup (client_id);
+  if (!self->disposing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_ID]);
+}
+
+static gboolean
+get_int_member (JsonObject *object,
+                const char *name,
+                gint64     *out)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
+    return FALSE;
+  if (json_node_get_value_type (node) == G_TYPE_INT64)
+    *out = json_node_get_int (node);
+  else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+    *out = (gint64) CLAMP (json_node_get_double (node), -1.0, (double) G_MAXINT32);
+  else
+    return FALSE;
+  /* Bounded: a hostile server must not make us wait for years, or spin. */
+  *out = CLAMP (*out, 0, G_MAXINT32);
+  return TRUE;
+}
+
+/* Newer advice replaces older, field by field. Returns whether @advice
+ * carried a `reconnect` field. */
+static gboolean
+apply_advice (BayeuxClient *self,
+              JsonObject   *advice)
+{
+  const char *reconnect;
+
+  if (advice == NULL)
+    return FALSE;
+
+  get_int_member (advice, "interval", &self->interval);
+  get_int_member (advice, "timeout", &self->timeout);
+  get_int_member (advice, "maxInterval", &self->max_interval);
+
+  if (!json_object_has_member (advice, "reconnect") ||
+      json_node_get_value_type (json_object_get_member (advice, "reconnect")) != G_TYPE_STRING)
+    return FALSE;
+
+  reconnect = json_object_get_string_member (advice, "reconnect");
+  if (g_str_equal (reconnect, "none"))
+    self->reconnect = RECONNECT_NONE;
+  else if (g_str_equal (reconnect, "handshake"))
+    self->reconnect = RECONNECT_HANDSHAKE;
+  else
+    self->reconnect = RECONNECT_RETRY;
+  return TRUE;
+}
+
+/* The delay before retrying after a failure: the advised interval plus a
+ * backoff that grows by backoff-increment up to max-backoff. The backoff is
+ * jittered (75 %–100 %) so that many clients cut off together do not come
+ * back in lockstep. */
+static gint64
+next_failure_delay (BayeuxClient *self)
+{
+  guint64 backoff = (guint64) self->backoff + self->backoff_increment;
+  guint jittered;
+
+  self->backoff = (guint) MIN (backoff, (guint64) self->max_backoff);
+  jittered = self->backoff - (guint) (g_random_double () * self->backoff / 4.0);
+  return self->interval + MAX (jittered, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ops and subscriptions                                                    */
+
+static void
+op_free (Op *op)
+{
+  g_free (op->id);
+  g_free (op->channel);
+  g_clear_pointer (&op->message, json_object_unref);
+  g_clear_object (&op->task);
+  g_free (op);
+}
+
+static Op *
+op_new (BayeuxClient *self,
+        OpKind        kind,
+        const char   *meta_channel,
+        const char   *channel,
+        GTask        *task)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->kind = kind;
+  op->id = g_strdup_printf ("%" G_GUINT64_FORMAT, ++self->next_id);
+  op->channel = g_strdup (channel);
+  op->task = task ? g_object_ref (task) : NULL;
+  op->message = json_object_new ();
+  json_object_set_string_member (op->message, "channel", meta_channel ? meta_channel : channel);
+  json_object_set_string_member (op->message, "id", op->id);
+  return op;
+}
+
+static void
+subscription_free (Subscription *sub)
+{
+  g_free (sub->channel);
+  g_ptr_array_unref (sub->waiting);
+  g_free (sub);
+}
+
+static void
+fail_waiting (GPtrArray    *tasks,
+              const GError *error)
+{
+  for (guint i = 0; i < tasks->len; i++)
+    task_return_boolean (g_ptr_array_index (tasks, i), error ? g_error_copy (error) : NULL);
+  g_ptr_array_set_size (tasks, 0);
+}
+
+static gboolean
+session_ready (BayeuxClient *self)
+{
+  return self->client_id != NULL &&
+         (self->state == BAYEUX_CLIENT_STATE_HANDSHAKING ||
+          self->state == BAYEUX_CLIENT_STATE_CONNECTED ||
+          self->state == BAYEUX_CLIENT_STATE_UNCONNECTED);
+}
+
+static void
+enqueue (BayeuxClient *self,
+         Op           *op)
+{
+  g_queue_push_tail (&self->outbox, op);
+  schedule_flush (self);
+}
+
+static void
+send_subscribe (BayeuxClient *self,
+                Subscription *sub)
+{
+  Op *op = op_new (self, OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
+
+  json_object_set_string_member (op->message, "subscription", sub->channel);
+  sub->in_flight = TRUE;
+  enqueue (self, op);
+}
+
+/* Sends what the last transport failures left over, once the connection
+ * works again. */
+static void
+resume (BayeuxClient *self)
+{
+  Op *op;
+
+  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
+    enqueue (self, op);
+
+  if (self->resubscribe_needed)
+    {
+      GHashTableIter iter;
+      Subscription *sub;
+
+      self->resubscribe_needed = FALSE;
+      g_hash_table_iter_init (&iter, self->subscriptions);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+        if (!sub->confirmed && !sub->in_flight)
+          send_subscribe (self, sub);
+    }
+}
+
+/* Completes an op that will get no answer from the server: the client is
+ * stopping, or its message cannot be sent. Fire-and-forget publishes and
+ * unsubscribes report through ::error; subscriptions through their waiting
+ * tasks (or ::error when nobody waits). */
+static void
+op_drop (BayeuxClient *self,
+         Op           *op,
+         const GError *error)
+{
+  switch (op->kind)
+    {
+    case OP_PUBLISH:
+      if (op->task != NULL)
+        task_return_message (op->task, NULL, g_error_copy (error));
+      else
+        report_error (self, g_error_new (error->domain, error->code, "Publish to %s failed: %s",
+                                         op->channel, error->message), NULL);
+      break;
+
+    case OP_UNSUBSCRIBE:
+      if (op->task != NULL)
+        task_return_boolean (op->task, g_error_copy (error));
+      break;
+
+    case OP_SUBSCRIBE:
+      {
+        Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+        if (sub != NULL)
+          sub->in_flight = FALSE;
+      }
+      break;
+
+    case OP_HANDSHAKE:
+    case OP_CONNECT:
+    case OP_DISCONNECT:
+    default:
+      break;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Stopping                                                                 */
+
+static void
+abandon_slot (BayeuxClient *self,
+              Slot          slot)
+{
+  self->serial[slot]++;
+  g_cancellable_cancel (self->cancellable[slot]);
+  g_object_unref (self->cancellable[slot]);
+  self->cancellable[slot] = g_cancellable_new ();
+  self->busy[slot] = FALSE;
+}
+
+static void
+abandon_control (BayeuxClient *self)
+{
+  if (self->control_timer != NULL)
+    {
+      g_source_destroy (self->control_timer);
+      g_clear_pointer (&self->control_timer, g_source_unref);
+    }
+  if (self->busy[SLOT_CONTROL])
+    {
+      abandon_slot (self, SLOT_CONTROL);
+      if (self->control_op_id != NULL)
+        g_hash_table_remove (self->pending, self->control_op_id);
+    }
+  g_clear_pointer (&self->control_op_id, g_free);
+}
+
+/* Ends everything: no request in flight, no timer, every waiting call
+ * completed with @reason (or a generic "stopped" error). Subscriptions are
+ * kept, unconfirmed, and are sent again by the next start. */
+static void
+stop_internal (BayeuxClient *self,
+               const GError *reason)
+{
+  g_autoptr(GError) stopped = NULL;
+  g_autoptr(GPtrArray) handshake_tasks = NULL;
+  g_autoptr(GList) ops = NULL;
+  GHashTableIter iter;
+  Subscription *sub;
+  Op *op;
+
+  if (reason == NULL)
+    reason = stopped = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
+
+  abandon_control (self);
+  if (self->busy[SLOT_BATCH])
+    abandon_slot (self, SLOT_BATCH);
+  if (self->flush_idle != NULL)
+    {
+      g_source_destroy (self->flush_idle);
+      g_clear_pointer (&self->flush_idle, g_source_unref);
+    }
+
+  set_client_id (self, NULL);
+  self->first_connect = FALSE;
+
+  ops = g_hash_table_get_values (self->pending);
+  g_hash_table_steal_all (self->pending);
+  for (GList *l = ops; l; l = l->next)
+    {
+      op_drop (self, l->data, reason);
+      op_free (l->data);
+    }
+  while ((op = g_queue_pop_head (&self->outbox)) != NULL)
+    {
+      op_drop (self, op, reason);
+      op_free (op);
+    }
+  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
+    {
+      op_drop (self, op, reason);
+      op_free (op);
+    }
+
+  g_hash_table_iter_init (&iter, self->subscriptions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    {
+      sub->confirmed = FALSE;
+      sub->in_flight = FALSE;
+      fail_waiting (sub->waiting, reason);
+    }
+  self->resubscribe_needed = FALSE;
+
+  handshake_tasks = g_steal_pointer (&self->handshake_tasks);
+  self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  fail_waiting (handshake_tasks, reason);
+
+  set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTED);
+}
+
+/* The server told us to stop (advice none), or we cannot go on. */
+static void
+stop_with_error (BayeuxClient  *self,
+                 GError        *error,
+                 BayeuxMessage *message)
+{
+  g_autoptr(GPtrArray) disconnect_tasks = g_steal_pointer (&self->disconnect_tasks);
+
+  self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  stop_internal (self, error);
+  fail_waiting (disconnect_tasks, NULL);
+  report_error (self, error, message);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                  */
+
+static void on_request_done (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+request_free (Request *req)
+{
+  g_weak_ref_clear (&req->client);
+  g_ptr_array_unref (req->ids);
+  g_free (req);
+}
+
+/* Sends @body (a JSON array of the messages of @ids) on @slot. */
+static void
+send_request (BayeuxClient *self,
+              Slot          slot,
+              GString      *body,
+              GPtrArray    *ids,
+              guint         timeout_ms)
+{
+  Request *req = g_new0 (Request, 1);
+  gsize len = body->len;
+  g_autoptr(GBytes) bytes = g_string_free_to_bytes (body);
+
+  g_weak_ref_init (&req->client, self);
+  req->slot = slot;
+  req->serial = self->serial[slot];
+  req->ids = g_ptr_array_ref (ids);
+  self->busy[slot] = TRUE;
+
+  if (bayeux_debug_flags () & BAYEUX_DEBUG_WIRE)
+    {
+      g_autoptr(JsonNode) node = json_from_string (g_bytes_get_data (bytes, NULL), NULL);
+      if (node != NULL)
+        bayeux_debug_wire (">>>", node);
+    }
+  (void) len;
+
+  g_main_context_push_thread_default (self->context);
+  bayeux_long_polling_send_async (self->transport, bytes, self->max_message_size, timeout_ms,
+                                  self->cancellable[slot], on_request_done, req);
+  g_main_context_pop_thread_default (self->context);
+}
+
+/* Serializes @op with our clientId; NULL with @error when it is larger than
+ * max-message-size on its own. */
+static char *
+serialize_op (BayeuxClient *self,
+              Op           *op,
+              GError      **error)
+{
+  g_autoptr(JsonNode) node = NULL;
+  char *text;
+
+  if (self->client_id != NULL && op->kind != OP_HANDSHAKE)
+    json_object_set_string_member (op->message, "clientId", self->client_id);
+
+  node = json_node_init_object (json_node_alloc (), op->message);
+  text = json_to_string (node, FALSE);
+  if (strlen (text) + 2 > self->max_message_size)
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+                   "A %s message of %" G_GSIZE_FORMAT " bytes is larger than max-message-size (%u bytes)",
+                   json_object_get_string_member (op->message, "channel"), strlen (text), self->max_message_size);
+      g_free (text);
+      return NULL;
+    }
+  return text;
+}
+
+static void
+send_control_op (BayeuxClient *self,
+                 Op           *op,
+                 guint         timeout_ms)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *text = serialize_op (self, op, &error);
+  GString *body;
+
+  if (text == NULL)
+    {
+      /* Only a huge handshake ext can do this: nothing to retry. */
+      op_free (op);
+      stop_with_error (self, g_steal_pointer (&error), NULL);
+      return;
+    }
+
+  body = g_string_new ("[");
+  g_string_append (body, text);
+  g_string_append_c (body, ']');
+  g_ptr_array_add (ids, g_strdup (op->id));
+  g_free (self->control_op_id);
+  self->control_op_id = g_strdup (op->id);
+  g_hash_table_insert (self->pending, op->id, op);
+  send_request (self, SLOT_CONTROL, body, ids, timeout_ms);
+}
+
+static gboolean
+flush_idle_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  g_autoptr(GPtrArray) ids = NULL;
+  GString *body;
+  Op *op;
+
+  g_clear_pointer (&self->flush_idle, g_source_unref);
+
+  if (self->busy[SLOT_BATCH] || !session_ready (self) || g_queue_is_empty (&self->outbox))
+    return G_SOURCE_REMOVE;
+
+  ids = g_ptr_array_new_with_free_func (g_free);
+  body = g_string_new ("[");
+  while ((op = g_queue_peek_head (&self->outbox)) != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = serialize_op (self, op, &error);
+
+      if (text == NULL)
+        {
+          g_queue_pop_head (&self->outbox);
+          if (op->kind == OP_SUBSCRIBE)
+            {
+              Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+              if (sub != NULL)
+                {
+                  if (sub->waiting->len == 0)
+                    report_error (self, g_error_copy (error), NULL);
+                  fail_waiting (sub->waiting, error);
+                  g_hash_table_remove (self->subscriptions, op->channel);
+                }
+            }
+          else
+            op_drop (self, op, error);
+          op_free (op);
+          continue;
+        }
+
+      /* Split batches that would be larger than max-message-size. */
+      if (ids->len > 0 && body->len + strlen (text) + 2 > self->max_message_size)
+        break;
+
+      g_queue_pop_head (&self->outbox);
+      if (ids->len > 0)
+        g_string_append_c (body, ',');
+      g_string_append (body, text);
+      g_ptr_array_add (ids, g_strdup (op->id));
+      g_hash_table_insert (self->pending, op->id, op);
+    }
+  g_string_append_c (body, ']');
+
+  if (ids->len == 0)
+    {
+      g_string_free (body, TRUE);
+      return G_SOURCE_REMOVE;
+    }
+
+  send_request (self, SLOT_BATCH, body, ids, self->max_network_delay);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_flush (BayeuxClient *self)
+{
+  if (self->flush_idle != NULL || self->busy[SLOT_BATCH])
+    return;
+
+  self->flush_idle = g_idle_source_new ();
+  g_source_set_priority (self->flush_idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->flush_idle, flush_idle_cb, self, NULL);
+  g_source_set_static_name (self->flush_idle, "[bayeux] flush");
+  g_source_attach (self->flush_idle, self->context);
+}
+
+static void
+send_handshake (BayeuxClient *self)
+{
+  Op *op = op_new (self, OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
+  JsonArray *types = json_array_new ();
+
+  json_array_add_string_element (types, "long-polling");
+  json_object_set_string_member (op->message, "version", "1.0");
+  json_object_set_string_member (op->message, "minimumVersion", "1.0");
+  json_object_set_array_member (op->message, "supportedConnectionTypes", types);
+  if (self->handshake_ext != NULL)
+    json_object_set_member (op->message, "ext", json_node_copy (self->handshake_ext));
+
+  send_control_op (self, op, self->max_network_delay);
+}
+
+static void
+send_connect (BayeuxClient *self)
+{
+  Op *op = op_new (self, OP_CONNECT, "/meta/connect", NULL, NULL);
+  guint timeout = self->max_network_delay;
+
+  json_object_set_string_member (op->message, "connectionType", "long-polling");
+  if (self->first_connect)
+    {
+      /* Ask for an immediate answer, so that the client is connected (and
+       * learns the advice) at once rather than after a whole long poll. */
+      JsonObject *advice = json_object_new ();
+      json_object_set_int_member (advice, "timeout", 0);
+      json_object_set_object_member (op->message, "advice", advice);
+    }
+  else
+    timeout += (guint) MIN (self->timeout, (gint64) G_MAXUINT - timeout);
+
+  send_control_op (self, op, timeout);
+}
+
+static gboolean
+control_timer_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+
+  g_clear_pointer (&self->control_timer, g_source_unref);
+  if (self->busy[SLOT_CONTROL])
+    return G_SOURCE_REMOVE;
+
+  if (self->client_id == NULL)
+    send_handshake (self);
+  else
+    send_connect (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next handshake (without a client id) or connect, after @delay_ms. */
+static void
+schedule_control (BayeuxClient *self,
+                  gint64        delay_ms)
+{
+  if (self->control_timer != NULL)
+    {
+      g_source_destroy (self->control_timer);
+      g_source_unref (self->control_timer);
+    }
+
+  self->control_timer = delay_ms > 0 ? g_timeout_source_new ((guint) delay_ms) : g_idle_source_new ();
+  g_source_set_priority (self->control_timer, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->control_timer, control_timer_cb, self, NULL);
+  g_source_set_static_name (self->control_timer, "[bayeux] control");
+  g_source_attach (self->control_timer, self->context);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                  */
+
+static GError *
+server_error (BayeuxMessage *reply,
+              gint           code,
+              const char    *what)
+{
+  const char *text = bayeux_message_get_error (reply);
+
+  if (text != NULL && g_str_has_prefix (text, "402:"))
+    code = BAYEUX_ERROR_UNKNOWN_CLIENT;
+  return g_error_new (BAYEUX_ERROR, code, "%s: %s", what, text ? text : "the server gave no reason");
+}
+
+static gboolean
+is_unknown_client (BayeuxMessage *reply)
+{
+  const char *text = reply ? bayeux_message_get_error (reply) : NULL;
+
+  return text != NULL && g_str_has_prefix (text, "402:");
+}
+
+static void
+rehandshake (BayeuxClient *self,
+             gint64        delay_ms)
+{
+  GHashTableIter iter;
+  Subscription *sub;
+  Op *op;
+
+  g_debug ("re-handshaking in %" G_GINT64_FORMAT " ms", delay_ms);
+  set_client_id (self, NULL);
+  self->reconnect = RECONNECT_RETRY;
+
+  /* The server forgot the old session: its subscriptions are gone (they are
+   * sent again after the handshake) and so is whatever was to be
+   * unsubscribed. */
+  g_hash_table_iter_init (&iter, self->subscriptions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    sub->confirmed = sub->in_flight = FALSE;
+  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
+    {
+      task_return_boolean (op->task, NULL);
+      op_free (op);
+    }
+
+  set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  schedule_control (self, delay_ms);
+}
+
+static void
+handshake_done (BayeuxClient  *self,
+                BayeuxMessage *reply,
+                const GError  *transport_error)
+{
+  g_autoptr(GPtrArray) tasks = NULL;
+  const char *client_id;
+  JsonNode *types;
+  gboolean long_polling = FALSE;
+
+  if (reply != NULL)
+    apply_advice (self, bayeux_message_get_advice (reply));
+
+  if (transport_error != NULL || !bayeux_message_get_successful (reply))
+    {
+      GError *error = transport_error ? g_error_copy (transport_error)
+                                      : server_error (reply, BAYEUX_ERROR_HANDSHAKE_DENIED, "Handshake denied");
+
+      if (self->reconnect == RECONNECT_NONE)
+        {
+          stop_with_error (self, error, reply);
+          return;
+        }
+      report_error (self, error, reply);
+      schedule_control (self, next_failure_delay (self));
+      return;
+    }
+
+  client_id = bayeux_message_get_client_id (reply);
+  types = json_object_get_member (bayeux_message_get_object (reply), "supportedConnectionTypes");
+  if (types != NULL && JSON_NODE_HOLDS_ARRAY (types))
+    {
+      JsonArray *array = json_node_get_array (types);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *type = json_array_get_element (array, i);
+          if (json_node_get_value_type (type) == G_TYPE_STRING &&
+              g_str_equal (json_node_get_string (type), "long-polling"))
+            long_polling = TRUE;
+        }
+    }
+
+  if (client_id == NULL || client_id[0] == '\0' || !long_polling)
+    {
+      report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                               client_id == NULL || client_id[0] == '\0'
+                                               ? "Handshake reply without a clientId"
+                                               : "The server does not offer the long-polling transport"),
+                    reply);
+      schedule_control (self, next_failure_delay (self));
+      return;
+    }
+
+  g_debug ("handshake accepted, client id %s", client_id);
+  set_client_id (self, client_id);
+  self->backoff = 0;
+  self->first_connect = TRUE;
+  self->resubscribe_needed = TRUE;
+
+  tasks = g_steal_pointer (&self->handshake_tasks);
+  self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  fail_waiting (tasks, NULL);
+
+  if (self->client_id == NULL || self->state != BAYEUX_CLIENT_STATE_HANDSHAKING)
+    return;   /* a handler stopped us */
+
+  if (self->reconnect == RECONNECT_NONE)
+    {
+      stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
+                                                  "The server advised not to connect (reconnect: none)"), reply);
+      return;
+    }
+
+  resume (self);
+  schedule_control (self, 0);
+  schedule_flush (self);
+}
+
+static void
+connect_done (BayeuxClient  *self,
+              BayeuxMessage *reply,
+              const GError  *transport_error)
+{
+  gboolean advised = FALSE;
+
+  if (reply != NULL)
+    advised = apply_advice (self, bayeux_message_get_advice (reply));
+
+  if (transport_error == NULL && bayeux_message_get_successful (reply))
+    {
+      self->first_connect = FALSE;
+      self->backoff = 0;
+      set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
+
+      if (advised && self->reconnect == RECONNECT_NONE)
+        stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
+                                                    "The server advised to stop (reconnect: none)"), reply);
+      else if (advised && self->reconnect == RECONNECT_HANDSHAKE)
+        rehandshake (self, self->interval);
+      else
+        {
+          resume (self);
+          schedule_control (self, self->interval);
+        }
+      return;
+    }
+
+  {
+    GError *error = transport_error ? g_error_copy (transport_error)
+                                    : server_error (reply, BAYEUX_ERROR_FAILED, "Connect failed");
+    gboolean expired = self->unconnected_since != 0 && self->max_interval > 0 &&
+                       g_get_monotonic_time () - self->unconnected_since > self->max_interval * 1000;
+
+    if (self->reconnect == RECONNECT_NONE)
+      {
+        stop_with_error (self, error, reply);
+        return;
+      }
+
+    report_error (self, error, reply);
+    if (is_unknown_client (reply) || self->reconnect == RECONNECT_HANDSHAKE || expired)
+      rehandshake (self, next_failure_delay (self));
+    else
+      {
+        set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
+        schedule_control (self, next_failure_delay (self));
+      }
+  }
+}
+
+static void
+disconnect_done (BayeuxClient  *self,
+                 BayeuxMessage *reply,
+                 const GError  *transport_error)
+{
+  g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->disconnect_tasks);
+  g_autoptr(GError) error = NULL;
+  gboolean restart = self->restart_after_disconnect;
+
+  if (transport_error != NULL)
+    error = g_error_copy (transport_error);
+  else if (!bayeux_message_get_successful (reply) && !is_unknown_client (reply))
+    error = server_error (reply, BAYEUX_ERROR_FAILED, "Disconnect failed");
+
+  self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->restart_after_disconnect = FALSE;
+  stop_internal (self, NULL);
+  fail_waiting (tasks, error);
+
+  if (restart && self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
+    bayeux_client_start (self);
+}
+
+static void
+subscribe_done (BayeuxClient  *self,
+                Op            *op,
+                BayeuxMessage *reply)
+{
+  Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+
+  if (bayeux_message_get_successful (reply))
+    {
+      if (sub != NULL)
+        {
+          sub->confirmed = TRUE;
+          sub->in_flight = FALSE;
+          fail_waiting (sub->waiting, NULL);
+        }
+      return;
+    }
+
+  if (is_unknown_client (reply))
+    {
+      /* Sent again after the re-handshake. */
+      if (sub != NULL)
+        sub->in_flight = FALSE;
+      return;
+    }
+
+  /* A server refusal ends the subscription. */
+  if (sub != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *what = g_strdup_printf ("Subscription to %s refused", op->channel);
+
+      error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
+      if (sub->waiting->len == 0)
+        report_error (self, g_error_copy (error), reply);
+      fail_waiting (sub->waiting, error);
+      g_hash_table_remove (self->subscriptions, op->channel);
+    }
+}
+
+static void
+unsubscribe_done (BayeuxClient  *self,
+                  Op            *op,
+                  BayeuxMessage *reply)
+{
+  GError *error = NULL;
+
+  /* An unknown client has no subscription left: that is success. */
+  if (!bayeux_message_get_successful (reply) && !is_unknown_client (reply))
+    {
+      g_autofree char *what = g_strdup_printf ("Unsubscribe from %s refused", op->channel);
+      error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
+    }
+
+  if (op->task != NULL)
+    task_return_boolean (op->task, error);
+  else if (error != NULL)
+    report_error (self, error, reply);
+}
+
+/* Returns whether the op was taken over (re-queued) rather than done. */
+static gboolean
+publish_done (BayeuxClient  *self,
+              Op            *op,
+              BayeuxMessage *reply)
+{
+  GError *error;
+  g_autofree char *what = NULL;
+
+  if (bayeux_message_get_successful (reply))
+    {
+      task_return_message (op->task, reply, NULL);
+      return FALSE;
+    }
+
+  if (is_unknown_client (reply) && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING)
+    {
+      /* Published under a session the server forgot: it will leave again
+       * with the next session. */
+      g_queue_push_tail (&self->outbox, op);
+      return TRUE;
+    }
+
+  what = g_strdup_printf ("Publish to %s refused", op->channel);
+  error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
+  if (op->task != NULL)
+    task_return_message (op->task, NULL, error);
+  else
+    report_error (self, error, reply);
+  return FALSE;
+}
+
+/* A reply, or (with @reply NULL) a transport failure, for @op. Takes @op. */
+static void
+op_done (BayeuxClient  *self,
+         Op            *op,
+         BayeuxMessage *reply,
+         const GError  *transport_error)
+{
+  if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL)
+    apply_advice (self, bayeux_message_get_advice (reply));
+  if (reply != NULL && is_unknown_client (reply) && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
+      op->kind != OP_HANDSHAKE && self->client_id != NULL &&
+      g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0)
+    rehandshake (self, self->interval);
+
+  switch (op->kind)
+    {
+    case OP_HANDSHAKE:
+      handshake_done (self, reply, transport_error);
+      break;
+    case OP_CONNECT:
+      connect_done (self, reply, transport_error);
+      break;
+    case OP_DISCONNECT:
+      disconnect_done (self, reply, transport_error);
+      break;
+    case OP_SUBSCRIBE:
+      if (reply != NULL)
+        subscribe_done (self, op, reply);
+      else
+        {
+          /* Lost in transport: kept, and sent again once connected. */
+          Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+          if (sub != NULL)
+            {
+              sub->in_flight = FALSE;
+              self->resubscribe_needed = TRUE;
+            }
+        }
+      break;
+    case OP_UNSUBSCRIBE:
+      if (reply != NULL)
+        unsubscribe_done (self, op, reply);
+      else
+        {
+          g_queue_push_tail (&self->deferred, op);
+          return;
+        }
+      break;
+    case OP_PUBLISH:
+      if (reply != NULL)
+        {
+          if (publish_done (self, op, reply))
+            return;
+        }
+      else
+        op_drop (self, op, transport_error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  op_free (op);
+}
+
+static void
+dispatch (BayeuxClient  *self,
+          BayeuxMessage *message)
+{
+  const char *channel = bayeux_message_get_channel (message);
+  g_autoptr(GPtrArray) candidates = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean matched = FALSE;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
+    {
+      report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                       "Bad message from the server: %s", error->message), message);
+      return;
+    }
+
+  candidates = bayeux_channel_candidates (channel);
+  self->last_dispatch_lookups = candidates->len;
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      const char *pattern = g_ptr_array_index (candidates, i);
+
+      /* Looked up again for each candidate: a handler may unsubscribe. */
+      if (g_hash_table_contains (self->subscriptions, pattern))
+        {
+          matched = TRUE;
+          g_signal_emit (self, signals[SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
+        }
+    }
+
+  if (!matched)
+    report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                     "Message on %s matches no subscription", channel), message);
+}
+
+/* Finds the op a reply answers: by id; a reply without a usable id only
+ * where it cannot be ambiguous (the single outstanding /meta/connect). */
+static Op *
+take_op_for_reply (BayeuxClient  *self,
+                   Request       *req,
+                   BayeuxMessage *reply)
+{
+  const char *id = bayeux_message_get_id (reply);
+  Op *op = NULL;
+
+  if (id != NULL)
+    {
+      op = g_hash_table_lookup (self->pending, id);
+      if (op != NULL &&
+          g_strcmp0 (json_object_get_string_member (op->message, "channel"), bayeux_message_get_channel (reply)) != 0 &&
+          op->kind != OP_PUBLISH)
+        op = NULL;
+    }
+  else if (g_str_equal (bayeux_message_get_channel (reply), "/meta/connect") &&
+           req->slot == SLOT_CONTROL && self->control_op_id != NULL)
+    {
+      op = g_hash_table_lookup (self->pending, self->control_op_id);
+      if (op != NULL && op->kind != OP_CONNECT)
+        op = NULL;
+    }
+
+  if (op != NULL)
+    {
+      g_hash_table_steal (self->pending, op->id);
+      if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
+        g_clear_pointer (&self->control_op_id, g_free);
+    }
+  return op;
+}
+
+static gboolean
+request_current (BayeuxClient *self,
+                 Request      *req)
+{
+  return req->serial == self->serial[req->slot];
+}
+
+static void
+on_request_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Request *req = user_data;
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
+  g_autoptr(JsonArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+
+  messages = bayeux_long_polling_send_finish (BAYEUX_LONG_POLLING (source), result, &error);
+
+  if (self == NULL || !request_current (self, req))
+    {
+      request_free (req);
+      return;
+    }
+
+  self->busy[req->slot] = FALSE;
+
+  if (messages != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
+      bayeux_debug_wire ("<<<", node);
+
+      for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req); i++)
+        {
+          g_autoptr(GError) bad = NULL;
+          g_autoptr(BayeuxMessage) message = bayeux_message_new_from_json (json_array_get_element (messages, i), &bad);
+          Op *op;
+
+          if (message == NULL)
+            {
+              report_error (self, g_steal_pointer (&bad), NULL);
+              continue;
+            }
+
+          if (!bayeux_message_has_successful (message))
+            {
+              if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
+                report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                                 "A %s message without “successful”",
+                                                 bayeux_message_get_channel (message)), message);
+              else
+                dispatch (self, message);
+              continue;
+            }
+
+          op = take_op_for_reply (self, req, message);
+          if (op == NULL)
+            {
+              report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                               "A reply on %s that answers no request of ours",
+                                               bayeux_message_get_channel (message)), message);
+              continue;
+            }
+          op_done (self, op, message, NULL);
+        }
+    }
+  else
+    {
+      g_debug ("request failed: %s", error->message);
+      if (req->slot == SLOT_BATCH)
+        report_error (self, g_error_copy (error), NULL);
+    }
+
+  /* Whatever the response left unanswered failed. */
+  if (request_current (self, req))
+    {
+      g_autoptr(GError) unanswered = NULL;
+
+      if (error == NULL)
+        unanswered = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                          "The server's response has no reply to our request");
+      for (guint i = 0; i < req->ids->len; i++)
+        {
+          Op *op = NULL;
+          const char *id = g_ptr_array_index (req->ids, i);
+
+          if (!request_current (self, req))
+            break;
+          if (g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
+            {
+              if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
+                g_clear_pointer (&self->control_op_id, g_free);
+              op_done (self, op, NULL, error ? error : unanswered);
+            }
+        }
+    }
+
+  if (req->slot == SLOT_BATCH)
+    schedule_flush (self);
+  request_free (req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Disconnecting                                                            */
+
+static void
+begin_disconnect (BayeuxClient *self)
+{
+  Op *op;
+
+  if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTING)
+    return;
+
+  if (self->client_id == NULL)
+    {
+      /* Nothing to tell the server. */
+      disconnect_done (self, NULL, NULL);
+      return;
+    }
+
+  set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTING);
+  /* End the long poll at once: do not wait for its timeout. */
+  abandon_control (self);
+  op = op_new (self, OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
+  send_control_op (self, op, self->max_network_delay);
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject                                                                  */
+
+static void
+bayeux_client_constructed (GObject *object)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (object);
+  g_autoptr(GError) error = NULL;
+
+  G_OBJECT_CLASS (bayeux_client_parent_class)->constructed (object);
+
+  self->context = g_main_context_ref_thread_default ();
+
+  if (self->session == NULL)
+    {
+      g_autofree char *user_agent = g_strdup_printf ("bayeux-glib/%s", BAYEUX_VERSION_S);
+
+      /* Two connections: one for the long poll, one for the rest. The idle
+       * timeout is below Node's 5 s keep-alive so that we close an idle
+       * connection before the server does. */
+      self->session = soup_session_new_with_options ("max-conns-per-host", 2,
+                                                     "idle-timeout", 4,
+                                                     "timeout", 0,
+                                                     "user-agent", user_agent,
+                                                     NULL);
+      soup_session_add_feature_by_type (self->session, SOUP_TYPE_COOKIE_JAR);
+      bayeux_debug_attach_logger (self->session);
+    }
+
+  if (self->url != NULL)
+    self->uri = g_uri_parse (self->url, SOUP_HTTP_URI_FLAGS, &error);
+  if (self->uri == NULL || g_uri_get_host (self->uri) == NULL || g_uri_get_host (self->uri)[0] == '\0' ||
+      (g_strcmp0 (g_uri_get_scheme (self->uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (self->uri), "https") != 0))
+    {
+      g_critical ("BayeuxClient: “%s” is not a valid http or https URL%s%s", self->url ? self->url : "(null)",
+                  error ? ": " : "", error ? error->message : "");
+      g_clear_pointer (&self->uri, g_uri_unref);
+      self->uri = g_uri_parse ("http://invalid.invalid/", SOUP_HTTP_URI_FLAGS, NULL);
+    }
+
+  self->transport = bayeux_long_polling_new (self->session, self->uri);
+}
+
+static void
+bayeux_client_dispose (GObject *object)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (object);
+
+  self->disposing = TRUE;
+  if (self->context != NULL)
+    stop_internal (self, NULL);
+  if (self->error_idle != NULL)
+    {
+      g_source_destroy (self->error_idle);
+      g_clear_pointer (&self->error_idle, g_source_unref);
+    }
+  g_queue_clear_full (&self->errors, error_report_free);
+  g_clear_object (&self->transport);
+  g_clear_object (&self->session);
+
+  G_OBJECT_CLASS (bayeux_client_parent_class)->dispose (object);
+}
+
+static void
+bayeux_client_finalize (GObject *object)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (object);
+
+  g_clear_pointer (&self->subscriptions, g_hash_table_unref);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->handshake_tasks, g_ptr_array_unref);
+  g_clear_pointer (&self->disconnect_tasks, g_ptr_array_unref);
+  g_clear_pointer (&self->handshake_ext, json_node_unref);
+  g_clear_object (&self->cancellable[SLOT_CONTROL]);
+  g_clear_object (&self->cancellable[SLOT_BATCH]);
+  g_clear_pointer (&self->uri, g_uri_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->control_op_id);
+  g_free (self->client_id);
+  g_free (self->url);
+
+  G_OBJECT_CLASS (bayeux_client_parent_class)->finalize (object);
+}
+
+static void
+bayeux_client_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_URL:
+      g_value_set_string (value, self->url);
+      break;
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_CLIENT_ID:
+      g_value_set_string (value, self->client_id);
+      break;
+    case PROP_TRANSPORT:
+      g_value_set_string (value, bayeux_client_get_transport (self));
+      break;
+    case PROP_MAX_NETWORK_DELAY:
+      g_value_set_uint (value, self->max_network_delay);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint (value, self->max_message_size);
+      break;
+    case PROP_BACKOFF_INCREMENT:
+      g_value_set_uint (value, self->backoff_increment);
+      break;
+    case PROP_MAX_BACKOFF:
+      g_value_set_uint (value, self->max_backoff);
+      break;
+    case PROP_HANDSHAKE_EXT:
+      g_value_set_boxed (value, self->handshake_ext);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bayeux_client_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_URL:
+      self->url = g_value_dup_string (value);
+      break;
+    case PROP_SESSION:
+      self->session = g_value_dup_object (value);
+      break;
+    case PROP_MAX_NETWORK_DELAY:
+      bayeux_client_set_max_network_delay (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      bayeux_client_set_max_message_size (self, g_value_get_uint (value));
+      break;
+    case PROP_BACKOFF_INCREMENT:
+      bayeux_client_set_backoff_increment (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_BACKOFF:
+      bayeux_client_set_max_backoff (self, g_value_get_uint (value));
+      break;
+    case PROP_HANDSHAKE_EXT:
+      bayeux_client_set_handshake_ext (self, g_value_get_boxed (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bayeux_client_class_init (BayeuxClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = bayeux_client_constructed;
+  object_class->dispose = bayeux_client_dispose;
+  object_class->finalize = bayeux_client_finalize;
+  object_class->get_property = bayeux_client_get_property;
+  object_class->set_property = bayeux_client_set_property;
+
+  /**
+   * BayeuxClient:url:
+   *
+   * The server's Bayeux endpoint, an `http` or `https` URL such as
+   * `https://example.org/cometd`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_URL] =
+    g_param_spec_string ("url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:session:
+   *
+   * The [class@Soup.Session] the client sends its requests with. When none
+   * is given at construction the client makes its own, with two
+   * connections per host (the long poll never blocks another request) and
+   * a cookie jar of its own.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL, SOUP_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:state:
+   *
+   * The state of the connection to the server; see [enum@ClientState] and
+   * the state table in the overview.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, BAYEUX_TYPE_CLIENT_STATE, BAYEUX_CLIENT_STATE_DISCONNECTED,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:client-id:
+   *
+   * The `clientId` the server gave in its handshake reply, or %NULL while
+   * there is none.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CLIENT_ID] =
+    g_param_spec_string ("client-id", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:transport:
+   *
+   * The name of the transport in use, as the protocol names it:
+   * `long-polling`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TRANSPORT] =
+    g_param_spec_string ("transport", NULL, NULL, "long-polling",
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:max-network-delay:
+   *
+   * How long, in milliseconds, a request may take beyond what the server
+   * advised: a handshake, publish, subscribe or disconnect that gets no
+   * whole answer in this time fails with %BAYEUX_ERROR_TIMEOUT, and so
+   * does a long poll after the advised timeout plus this delay.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_NETWORK_DELAY] =
+    g_param_spec_uint ("max-network-delay", NULL, NULL, 1, G_MAXINT32, DEFAULT_MAX_NETWORK_DELAY,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:max-message-size:
+   *
+   * The largest body, in bytes, of a response the client reads and of a
+   * request it sends. A larger response fails with
+   * %BAYEUX_ERROR_MESSAGE_TOO_LARGE without being read past the limit; a
+   * message larger than this on its own is refused with the same error;
+   * batches are split to fit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint ("max-message-size", NULL, NULL, 64, G_MAXINT32, DEFAULT_MAX_MESSAGE_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:backoff-increment:
+   *
+   * After each failed request the client waits the advised interval plus a
+   * backoff that grows by this many milliseconds (up to
+   * [property@Client:max-backoff]), jittered; it is reset by a success.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_BACKOFF_INCREMENT] =
+    g_param_spec_uint ("backoff-increment", NULL, NULL, 1, G_MAXINT32, DEFAULT_BACKOFF_INCREMENT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:max-backoff:
+   *
+   * The largest backoff, in milliseconds.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_BACKOFF] =
+    g_param_spec_uint ("max-backoff", NULL, NULL, 1, G_MAXINT32, DEFAULT_MAX_BACKOFF,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:handshake-ext:
+   *
+   * The `ext` object sent with each handshake (authentication tokens
+   * usually), or %NULL. It is redacted from debug output.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_HANDSHAKE_EXT] =
+    g_param_spec_boxed ("handshake-ext", NULL, NULL, JSON_TYPE_NODE,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * BayeuxClient::message:
+   * @self: the client
+   * @message: the message
+   *
+   * Emitted for each message that arrives on a subscription, once per
+   * subscription it matches, with the subscription's channel or pattern as
+   * the signal detail: connect to `message::/chat/demo` or
+   * `message::/stocks/**`.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * BayeuxClient::error:
+   * @self: the client
+   * @error: what went wrong
+   * @message: (nullable): the message concerned, if any: a server's
+   *   refusal, or a message the client could not handle
+   *
+   * Emitted for every failure nobody else hears of: transport failures
+   * (each is retried per the advice and backoff), server refusals of
+   * fire-and-forget calls, bad input from the server, messages that match
+   * no subscription. Failures of `_async` calls are reported by their
+   * `_finish` function instead. Always emitted from the main loop, never
+   * from inside a call into the client.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_ERROR] =
+    g_signal_new ("error", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_ERROR, BAYEUX_TYPE_MESSAGE);
+}
+
+static void
+bayeux_client_init (BayeuxClient *self)
+{
+  self->state = BAYEUX_CLIENT_STATE_DISCONNECTED;
+  self->max_network_delay = DEFAULT_MAX_NETWORK_DELAY;
+  self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  self->backoff_increment = DEFAULT_BACKOFF_INCREMENT;
+  self->max_backoff = DEFAULT_MAX_BACKOFF;
+  self->timeout = DEFAULT_POLL_TIMEOUT;
+  self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) subscription_free);
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) op_free);
+  self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->cancellable[SLOT_CONTROL] = g_cancellable_new ();
+  self->cancellable[SLOT_BATCH] = g_cancellable_new ();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+
+/**
+ * bayeux_client_new:
+ * @url: the server's Bayeux endpoint, an `http` or `https` URL
+ *
+ * Creates a client for the server at @url. It does nothing until
+ * [method@Client.start] or [method@Client.handshake_async].
+ *
+ * Returns: (transfer full): a new client
+ *
+ * Since: 1.0
+ */
+BayeuxClient *
+bayeux_client_new (const char *url)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+
+  return g_object_new (BAYEUX_TYPE_CLIENT, "url", url, NULL);
+}
+
+/**
+ * bayeux_client_new_with_session:
+ * @url: the server's Bayeux endpoint, an `http` or `https` URL
+ * @session: (nullable): the session to send requests with
+ *
+ * Creates a client that uses @session (its proxy, TLS and cookie
+ * settings). See the class documentation for what sharing a session
+ * between clients means.
+ *
+ * Returns: (transfer full): a new client
+ *
+ * Since: 1.0
+ */
+BayeuxClient *
+bayeux_client_new_with_session (const char  *url,
+                                SoupSession *session)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  return g_object_new (BAYEUX_TYPE_CLIENT, "url", url, "session", session, NULL);
+}
+
+/**
+ * bayeux_client_get_url:
+ * @self: a client
+ *
+ * Gets [property@Client:url].
+ *
+ * Returns: (transfer none): the server's URL
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_client_get_url (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return self->url;
+}
+
+/**
+ * bayeux_client_get_session:
+ * @self: a client
+ *
+ * Gets [property@Client:session].
+ *
+ * Returns: (transfer none): the session
+ *
+ * Since: 1.0
+ */
+SoupSession *
+bayeux_client_get_session (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return self->session;
+}
+
+/**
+ * bayeux_client_get_state:
+ * @self: a client
+ *
+ * Gets [property@Client:state].
+ *
+ * Returns: the state
+ *
+ * Since: 1.0
+ */
+BayeuxClientState
+bayeux_client_get_state (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), BAYEUX_CLIENT_STATE_DISCONNECTED);
+
+  return self->state;
+}
+
+/**
+ * bayeux_client_get_client_id:
+ * @self: a client
+ *
+ * Gets [property@Client:client-id].
+ *
+ * Returns: (transfer none) (nullable): the client id, or %NULL
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_client_get_client_id (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return self->client_id;
+}
+
+/**
+ * bayeux_client_get_transport:
+ * @self: a client
+ *
+ * Gets [property@Client:transport].
+ *
+ * Returns: (transfer none): the transport's name
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_client_get_transport (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return "long-polling";
+}
+
+#define DEFINE_UINT_PROPERTY(name, PROP)                                     \
+  guint                                                                      \
+  bayeux_client_get_##name (BayeuxClient *self)                              \
+  {                                                                          \
+    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), 0);                       \
+    return self->name;                                                       \
+  }                                                                          \
+  void                                                                       \
+  bayeux_client_set_##name (BayeuxClient *self,                              \
+                            guint         name)                              \
+  {                                                                          \
+    GParamSpecUInt *pspec;                                                   \
+    g_return_if_fail (BAYEUX_IS_CLIENT (self));                              \
+    pspec = G_PARAM_SPEC_UINT (properties[PROP]);                            \
+    name = CLAMP (name, pspec->minimum, pspec->maximum);                     \
+    if (self->name == name)                                                  \
+      return;                                                                \
+    self->name = name;                                                       \
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP]);            \
+  }
+
+/**
+ * bayeux_client_get_max_network_delay:
+ * @self: a client
+ *
+ * Gets [property@Client:max-network-delay].
+ *
+ * Returns: the delay in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_network_delay:
+ * @self: a client
+ * @max_network_delay: the delay in milliseconds
+ *
+ * Sets [property@Client:max-network-delay].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_network_delay, PROP_MAX_NETWORK_DELAY)
+
+/**
+ * bayeux_client_get_max_message_size:
+ * @self: a client
+ *
+ * Gets [property@Client:max-message-size].
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_message_size:
+ * @self: a client
+ * @max_message_size: the limit in bytes (at least 64)
+ *
+ * Sets [property@Client:max-message-size].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_message_size, PROP_MAX_MESSAGE_SIZE)
+
+/**
+ * bayeux_client_get_backoff_increment:
+ * @self: a client
+ *
+ * Gets [property@Client:backoff-increment].
+ *
+ * Returns: the increment in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_backoff_increment:
+ * @self: a client
+ * @backoff_increment: the increment in milliseconds
+ *
+ * Sets [property@Client:backoff-increment].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (backoff_increment, PROP_BACKOFF_INCREMENT)
+
+/**
+ * bayeux_client_get_max_backoff:
+ * @self: a client
+ *
+ * Gets [property@Client:max-backoff].
+ *
+ * Returns: the largest backoff in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_backoff:
+ * @self: a client
+ * @max_backoff: the largest backoff in milliseconds
+ *
+ * Sets [property@Client:max-backoff].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_backoff, PROP_MAX_BACKOFF)
+
+/**
+ * bayeux_client_get_handshake_ext:
+ * @self: a client
+ *
+ * Gets [property@Client:handshake-ext].
+ *
+ * Returns: (transfer none) (nullable): the ext object sent with handshakes
+ *
+ * Since: 1.0
+ */
+JsonNode *
+bayeux_client_get_handshake_ext (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return self->handshake_ext;
+}
+
+/**
+ * bayeux_client_set_handshake_ext:
+ * @self: a client
+ * @ext: (nullable): a JSON object node, or %NULL
+ *
+ * Sets [property@Client:handshake-ext], the `ext` object sent with the
+ * next handshakes. A node that is not an object is ignored with a warning.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_set_handshake_ext (BayeuxClient *self,
+                                 JsonNode     *ext)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
+
+  if (ext == NULL && self->handshake_ext == NULL)
+    return;
+  g_clear_pointer (&self->handshake_ext, json_node_unref);
+  self->handshake_ext = ext ? json_node_copy (ext) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HANDSHAKE_EXT]);
+}
+
+/**
+ * bayeux_client_is_subscribed:
+ * @self: a client
+ * @channel: a channel or pattern
+ *
+ * Whether the application holds a subscription to @channel (confirmed by
+ * the server or still to be sent).
+ *
+ * Returns: %TRUE if @channel is among the client's subscriptions
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_is_subscribed (BayeuxClient *self,
+                             const char   *channel)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (channel != NULL, FALSE);
+
+  return g_hash_table_contains (self->subscriptions, channel);
+}
+
+/**
+ * bayeux_client_start:
+ * @self: a client
+ *
+ * Handshakes, then keeps a `/meta/connect` long poll going, following the
+ * server's advice and backing off after failures, until
+ * [method@Client.stop] or [method@Client.disconnect_async], or until the
+ * server advises `reconnect: none`. Failures are reported through
+ * [signal@Client::error]. Does nothing if the client is already started.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_start (BayeuxClient *self)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+
+  if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTING)
+    {
+      self->restart_after_disconnect = TRUE;
+      return;
+    }
+  if (self->state != BAYEUX_CLIENT_STATE_DISCONNECTED)
+    return;
+
+  self->backoff = 0;
+  self->reconnect = RECONNECT_RETRY;
+  self->interval = 0;
+  self->unconnected_since = 0;
+  set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  schedule_control (self, 0);
+}
+
+/**
+ * bayeux_client_stop:
+ * @self: a client
+ *
+ * Sends `/meta/disconnect` and ends the long poll at once, as
+ * [method@Client.disconnect_async] does, without a completion. Pending
+ * calls fail with %BAYEUX_ERROR_DISCONNECTED. Subscriptions are kept and
+ * are sent again by the next [method@Client.start].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_stop (BayeuxClient *self)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+
+  self->restart_after_disconnect = FALSE;
+  if (self->state != BAYEUX_CLIENT_STATE_DISCONNECTED)
+    begin_disconnect (self);
+}
+
+/**
+ * bayeux_client_reconnect:
+ * @self: a client
+ *
+ * Disconnects (waiting at most [property@Client:max-network-delay] for the
+ * server), handshakes again and resubscribes every subscription. Starts
+ * the client if it was not started.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_reconnect (BayeuxClient *self)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+
+  if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
+    {
+      bayeux_client_start (self);
+      return;
+    }
+  self->restart_after_disconnect = TRUE;
+  begin_disconnect (self);
+}
+
+/**
+ * bayeux_client_handshake_async:
+ * @self: a client
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the handshake is done
+ * @user_data: data for @callback
+ *
+ * Starts the client as [method@Client.start] does, and completes when the
+ * server accepted the handshake (at once if it already has), or when it
+ * refused it for good (advice `reconnect: none`), or when the client is
+ * stopped, or when @cancellable is cancelled. Transport failures and
+ * refusals with advice to retry are retried per the advice and backoff,
+ * each reported through [signal@Client::error].
+ *
+ * Cancelling only stops waiting: the client goes on; call
+ * [method@Client.stop] to stop it.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_handshake_async (BayeuxClient        *self,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = new_task (self, bayeux_client_handshake_async, cancellable, callback, user_data);
+  bayeux_client_start (self);
+  if (self->client_id != NULL && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING)
+    task_return_boolean (task, NULL);
+  else
+    g_ptr_array_add (self->handshake_tasks, g_object_ref (task));
+}
+
+/**
+ * bayeux_client_handshake_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.handshake_async].
+ *
+ * Returns: %TRUE if the server accepted the handshake
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_handshake_finish (BayeuxClient  *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_handshake_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Reports a failure of a call: through its task, or ::error (deferred). */
+static void
+fail_call (BayeuxClient *self,
+           GTask        *task,
+           GError       *error)
+{
+  if (task != NULL)
+    {
+      if (g_task_get_source_tag (task) == bayeux_client_publish_async)
+        task_return_message (task, NULL, error);
+      else
+        task_return_boolean (task, error);
+    }
+  else
+    report_error (self, error, NULL);
+}
+
+static void
+subscribe_internal (BayeuxClient *self,
+                    const char   *channel,
+                    GTask        *task)
+{
+  GError *error = NULL;
+  Subscription *sub;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+    {
+      fail_call (self, task, error);
+      return;
+    }
+
+  sub = g_hash_table_lookup (self->subscriptions, channel);
+  if (sub == NULL)
+    {
+      sub = g_new0 (Subscription, 1);
+      sub->channel = g_strdup (channel);
+      sub->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->subscriptions, sub->channel, sub);
+    }
+
+  if (sub->confirmed)
+    {
+      if (task != NULL)
+        task_return_boolean (task, NULL);
+      return;
+    }
+
+  if (task != NULL)
+    g_ptr_array_add (sub->waiting, g_object_ref (task));
+  if (!sub->in_flight && session_ready (self))
+    send_subscribe (self, sub);
+}
+
+/**
+ * bayeux_client_subscribe:
+ * @self: a client
+ * @channel: a channel, or a pattern ending with `*` (one segment) or `**`
+ *   (any depth)
+ *
+ * Subscribes to @channel: messages on it arrive through
+ * [signal@Client::message] with @channel as the detail. Before the
+ * handshake the subscription is held and sent once the handshake
+ * completes; it is sent again after every re-handshake. Failures (a bad
+ * channel name, a server refusal) are reported through
+ * [signal@Client::error]; a refusal ends the subscription.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_subscribe (BayeuxClient *self,
+                         const char   *channel)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+
+  subscribe_internal (self, channel, NULL);
+}
+
+/**
+ * bayeux_client_subscribe_async:
+ * @self: a client
+ * @channel: a channel or pattern
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the server answered
+ * @user_data: data for @callback
+ *
+ * Subscribes as [method@Client.subscribe] does and completes when the
+ * server confirmed the subscription (at once if it already had), or
+ * refused it, or when the client is stopped, or when @cancellable is
+ * cancelled. A subscription whose request was lost in transport is sent
+ * again once the connection works; this call completes with the answer to
+ * that.
+ *
+ * Cancelling only stops waiting; it does not undo the subscription (call
+ * [method@Client.unsubscribe] for that).
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_subscribe_async (BayeuxClient        *self,
+                               const char          *channel,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = new_task (self, bayeux_client_subscribe_async, cancellable, callback, user_data);
+  subscribe_internal (self, channel, task);
+}
+
+/**
+ * bayeux_client_subscribe_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.subscribe_async]. A refusal fails with
+ * %BAYEUX_ERROR_REFUSED and the server's error string.
+ *
+ * Returns: %TRUE if the server confirmed the subscription
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_subscribe_finish (BayeuxClient  *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_subscribe_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+unsubscribe_internal (BayeuxClient *self,
+                      const char   *channel,
+                      GTask        *task)
+{
+  GError *error = NULL;
+  Subscription *sub;
+  gboolean known_to_server;
+  Op *op;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+    {
+      fail_call (self, task, error);
+      return;
+    }
+
+  sub = g_hash_table_lookup (self->subscriptions, channel);
+  if (sub == NULL)
+    {
+      fail_call (self, task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                          "Not subscribed to %s", channel));
+      return;
+    }
+
+  known_to_server = (sub->confirmed || sub->in_flight) && session_ready (self);
+  {
+    g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                          "Unsubscribed from %s before the server confirmed the subscription",
+                                          channel);
+    fail_waiting (sub->waiting, gone);
+  }
+  g_hash_table_remove (self->subscriptions, channel);
+
+  if (!known_to_server)
+    {
+      if (task != NULL)
+        task_return_boolean (task, NULL);
+      return;
+    }
+
+  op = op_new (self, OP_UNSUBSCRIBE, "/meta/unsubscribe", channel, task);
+  json_object_set_string_member (op->message, "subscription", channel);
+  enqueue (self, op);
+}
+
+/**
+ * bayeux_client_unsubscribe:
+ * @self: a client
+ * @channel: a channel or pattern the client is subscribed to
+ *
+ * Ends the subscription to @channel: no more [signal@Client::message]
+ * emissions for it, from now on. The server is told with
+ * `/meta/unsubscribe`; failures are reported through
+ * [signal@Client::error].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_unsubscribe (BayeuxClient *self,
+                           const char   *channel)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+
+  unsubscribe_internal (self, channel, NULL);
+}
+
+/**
+ * bayeux_client_unsubscribe_async:
+ * @self: a client
+ * @channel: a channel or pattern the client is subscribed to
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the server answered
+ * @user_data: data for @callback
+ *
+ * Unsubscribes as [method@Client.unsubscribe] does and completes when the
+ * server answered (at once when the server never knew of the
+ * subscription), or when the client is stopped, or when @cancellable is
+ * cancelled. Fails with %BAYEUX_ERROR_FAILED when the client holds no
+ * subscription to @channel.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_unsubscribe_async (BayeuxClient        *self,
+                                 const char          *channel,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = new_task (self, bayeux_client_unsubscribe_async, cancellable, callback, user_data);
+  unsubscribe_internal (self, channel, task);
+}
+
+/**
+ * bayeux_client_unsubscribe_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.unsubscribe_async].
+ *
+ * Returns: %TRUE if the server confirmed
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_unsubscribe_finish (BayeuxClient  *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_unsubscribe_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+publish_internal (BayeuxClient *self,
+                  const char   *channel,
+                  JsonNode     *data,
+                  GTask        *task)
+{
+  GError *error = NULL;
+  Op *op;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
+    {
+      fail_call (self, task, error);
+      return;
+    }
+
+  op = op_new (self, OP_PUBLISH, NULL, channel, task);
+  json_object_set_member (op->message, "data",
+                          data ? json_node_copy (data) : json_node_init_object (json_node_alloc (), json_object_new ()));
+  enqueue (self, op);
+}
+
+/**
+ * bayeux_client_publish:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @data: (nullable): the message's data; %NULL sends an empty object
+ *
+ * Publishes @data on @channel. Before the handshake the message is held
+ * and sent once it completes. Failures (a bad channel name, a server
+ * refusal, a transport failure) are reported through [signal@Client::error].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish (BayeuxClient *self,
+                       const char   *channel,
+                       JsonNode     *data)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+
+  publish_internal (self, channel, data, NULL);
+}
+
+/**
+ * bayeux_client_publish_async:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @data: (nullable): the message's data; %NULL sends an empty object
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the server's verdict
+ * @user_data: data for @callback
+ *
+ * Publishes as [method@Client.publish] does and completes with the
+ * server's reply. Cancelling only stops waiting: a message already sent is
+ * not taken back.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish_async (BayeuxClient        *self,
+                             const char          *channel,
+                             JsonNode            *data,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = new_task (self, bayeux_client_publish_async, cancellable, callback, user_data);
+  publish_internal (self, channel, data, task);
+}
+
+/**
+ * bayeux_client_publish_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.publish_async]. Fails with
+ * %BAYEUX_ERROR_REFUSED and the server's error string when the reply says
+ * `successful: false`.
+ *
+ * Returns: (transfer full): the server's reply, or %NULL on failure
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_client_publish_finish (BayeuxClient  *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * bayeux_client_disconnect_async:
+ * @self: a client
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the client is disconnected
+ * @user_data: data for @callback
+ *
+ * Sends `/meta/disconnect` and ends the pending long poll at once. Either
+ * way the client ends in state %BAYEUX_CLIENT_STATE_DISCONNECTED with no
+ * request in flight; the call fails when the server could not be told
+ * within [property@Client:max-network-delay]. Pending calls fail with
+ * %BAYEUX_ERROR_DISCONNECTED; subscriptions are kept for the next
+ * [method@Client.start].
+ *
+ * Cancelling only stops waiting: the client still disconnects.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_disconnect_async (BayeuxClient        *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = new_task (self, bayeux_client_disconnect_async, cancellable, callback, user_data);
+  self->restart_after_disconnect = FALSE;
+  if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
+    {
+      task_return_boolean (task, NULL);
+      return;
+    }
+  g_ptr_array_add (self->disconnect_tasks, g_object_ref (task));
+  begin_disconnect (self);
+}
+
+/**
+ * bayeux_client_disconnect_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.disconnect_async].
+ *
+ * Returns: %TRUE if the server was told
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_disconnect_finish (BayeuxClient  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_disconnect_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+guint
+bayeux_client_get_last_dispatch_lookups (BayeuxClient *self)
+{
+  return self->last_dispatch_lookups;
+}
+
+guint
+bayeux_client_get_requests_in_flight (BayeuxClient *self)
+{
+  return (self->busy[SLOT_CONTROL] ? 1 : 0) + (self->busy[SLOT_BATCH] ? 1 : 0);
+}

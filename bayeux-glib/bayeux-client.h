@@ -1,0 +1,166 @@
+/* bayeux-client.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(__BAYEUX_GLIB_INSIDE__) && !defined(BAYEUX_COMPILATION)
+#error "Only <bayeux-glib/bayeux-glib.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include "bayeux-version.h"
+#include "bayeux-message.h"
+
+G_BEGIN_DECLS
+
+/**
+ * BayeuxClientState:
+ * @BAYEUX_CLIENT_STATE_DISCONNECTED: not started, stopped, or told by the
+ *   server to stop (advice `none`). No request is in flight.
+ * @BAYEUX_CLIENT_STATE_HANDSHAKING: a `/meta/handshake` is in flight or
+ *   waiting to be retried, or the handshake succeeded and the first
+ *   `/meta/connect` has not been answered yet.
+ * @BAYEUX_CLIENT_STATE_CONNECTED: the last `/meta/connect` succeeded; the
+ *   long poll is running.
+ * @BAYEUX_CLIENT_STATE_UNCONNECTED: the connection was lost (a transport
+ *   failure or an unsuccessful `/meta/connect`); the client is recovering
+ *   per the server's advice and its backoff.
+ * @BAYEUX_CLIENT_STATE_DISCONNECTING: a `/meta/disconnect` is in flight.
+ *
+ * The state of a [class@Client], in its [property@Client:state] property.
+ *
+ * Since: 1.0
+ */
+typedef enum {
+  BAYEUX_CLIENT_STATE_DISCONNECTED,
+  BAYEUX_CLIENT_STATE_HANDSHAKING,
+  BAYEUX_CLIENT_STATE_CONNECTED,
+  BAYEUX_CLIENT_STATE_UNCONNECTED,
+  BAYEUX_CLIENT_STATE_DISCONNECTING,
+} BayeuxClientState;
+
+#define BAYEUX_TYPE_CLIENT (bayeux_client_get_type ())
+
+BAYEUX_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (BayeuxClient, bayeux_client, BAYEUX, CLIENT, GObject)
+
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxClient      *bayeux_client_new                   (const char           *url);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxClient      *bayeux_client_new_with_session      (const char           *url,
+                                                        SoupSession          *session);
+
+BAYEUX_AVAILABLE_IN_ALL
+const char        *bayeux_client_get_url               (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+SoupSession       *bayeux_client_get_session           (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxClientState  bayeux_client_get_state             (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+const char        *bayeux_client_get_client_id         (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+const char        *bayeux_client_get_transport         (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_max_network_delay (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_max_network_delay (BayeuxClient         *self,
+                                                        guint                 max_network_delay);
+BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_max_message_size  (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_max_message_size  (BayeuxClient         *self,
+                                                        guint                 max_message_size);
+BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_backoff_increment (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_backoff_increment (BayeuxClient         *self,
+                                                        guint                 backoff_increment);
+BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_max_backoff       (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_max_backoff       (BayeuxClient         *self,
+                                                        guint                 max_backoff);
+BAYEUX_AVAILABLE_IN_ALL
+JsonNode          *bayeux_client_get_handshake_ext     (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_handshake_ext     (BayeuxClient         *self,
+                                                        JsonNode             *ext);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean           bayeux_client_is_subscribed         (BayeuxClient         *self,
+                                                        const char           *channel);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_start                 (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_stop                  (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_reconnect             (BayeuxClient         *self);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_handshake_async       (BayeuxClient         *self,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean           bayeux_client_handshake_finish      (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_subscribe             (BayeuxClient         *self,
+                                                        const char           *channel);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_subscribe_async       (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean           bayeux_client_subscribe_finish      (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_unsubscribe           (BayeuxClient         *self,
+                                                        const char           *channel);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_unsubscribe_async     (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean           bayeux_client_unsubscribe_finish    (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_publish               (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        JsonNode             *data);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_publish_async         (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        JsonNode             *data,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxMessage     *bayeux_client_publish_finish        (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_disconnect_async      (BayeuxClient         *self,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean           bayeux_client_disconnect_finish     (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+G_END_DECLS

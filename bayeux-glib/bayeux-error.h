@@ -1,0 +1,73 @@
+/* bayeux-error.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(__BAYEUX_GLIB_INSIDE__) && !defined(BAYEUX_COMPILATION)
+#error "Only <bayeux-glib/bayeux-glib.h> can be included directly."
+#endif
+
+#include <glib.h>
+#include "bayeux-version.h"
+
+G_BEGIN_DECLS
+
+/**
+ * BAYEUX_ERROR:
+ *
+ * The error domain of bayeux-glib. Errors in this domain are from the
+ * [error@Bayeux.Error] enumeration. Errors from the layers below (network
+ * errors in `G_IO_ERROR`, TLS errors, `SOUP_SESSION_ERROR`) are passed on
+ * unchanged.
+ *
+ * Since: 1.0
+ */
+#define BAYEUX_ERROR (bayeux_error_quark ())
+
+/**
+ * BayeuxError:
+ * @BAYEUX_ERROR_FAILED: a failure with no more specific code; the message
+ *   says what happened.
+ * @BAYEUX_ERROR_HANDSHAKE_DENIED: the server refused the handshake.
+ * @BAYEUX_ERROR_UNKNOWN_CLIENT: the server does not know our client id
+ *   (error `402`); the client handshakes again.
+ * @BAYEUX_ERROR_REFUSED: the server refused a subscribe, unsubscribe or
+ *   publish (`successful: false`); the message carries the server's error
+ *   string.
+ * @BAYEUX_ERROR_BAD_RESPONSE: the server sent something that is not valid
+ *   Bayeux: not JSON, not an array of messages, a field of the wrong type,
+ *   a reply nobody asked for.
+ * @BAYEUX_ERROR_MESSAGE_TOO_LARGE: a response or request body is larger than
+ *   [property@Client:max-message-size].
+ * @BAYEUX_ERROR_TIMEOUT: the server did not answer in time (the advised
+ *   timeout plus [property@Client:max-network-delay]).
+ * @BAYEUX_ERROR_DISCONNECTED: the operation could not complete because the
+ *   client was stopped or disconnected, or the server told it to stop
+ *   (advice `none`).
+ * @BAYEUX_ERROR_HTTP: the server answered with an HTTP status other than
+ *   2xx; the message names the status.
+ * @BAYEUX_ERROR_INVALID_CHANNEL: a channel name is not valid for the
+ *   operation (see [func@Bayeux.channel_validate]).
+ *
+ * Error codes in the [const@Bayeux.ERROR] domain.
+ *
+ * Since: 1.0
+ */
+typedef enum {
+  BAYEUX_ERROR_FAILED,
+  BAYEUX_ERROR_HANDSHAKE_DENIED,
+  BAYEUX_ERROR_UNKNOWN_CLIENT,
+  BAYEUX_ERROR_REFUSED,
+  BAYEUX_ERROR_BAD_RESPONSE,
+  BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+  BAYEUX_ERROR_TIMEOUT,
+  BAYEUX_ERROR_DISCONNECTED,
+  BAYEUX_ERROR_HTTP,
+  BAYEUX_ERROR_INVALID_CHANNEL,
+} BayeuxError;
+
+BAYEUX_AVAILABLE_IN_ALL
+GQuark bayeux_error_quark (void);
+
+G_END_DECLS

@@ -1,0 +1,479 @@
+/* bayeux-message.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "bayeux-glib.h"
+#include "bayeux-message-private.h"
+
+/**
+ * BayeuxMessage:
+ *
+ * One Bayeux message: a JSON object with a `channel` and, depending on its
+ * kind, `id`, `clientId`, `data`, `successful`, `error`, `advice`, `ext` and
+ * other fields.
+ *
+ * A `BayeuxMessage` is immutable and reference counted. Messages that the
+ * client receives are checked when they are parsed: every field this API
+ * reads has the type the protocol gives it, so the getters never fail on
+ * hostile input. Fields that this API does not know are kept and can be read
+ * with [method@Message.get_object].
+ *
+ * Since: 1.0
+ */
+struct _BayeuxMessage
+{
+  gatomicrefcount  ref_count;
+  JsonNode        *node;     /* an object node, owned */
+  JsonObject      *object;   /* borrowed from node */
+  char            *id;       /* normalized: a numeric id is kept as text */
+};
+
+G_DEFINE_BOXED_TYPE (BayeuxMessage, bayeux_message, bayeux_message_ref, bayeux_message_unref)
+
+static gboolean
+check_member (JsonObject  *object,
+              const char  *name,
+              JsonNodeType node_type,
+              GType        value_type,
+              GError     **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL)
+    return TRUE;
+
+  if (JSON_NODE_TYPE (node) != node_type ||
+      (value_type != G_TYPE_INVALID && json_node_get_value_type (node) != value_type))
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                   "Bad Bayeux message: field “%s” has the wrong type", name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * bayeux_message_new_from_json:
+ * @node: a JSON node holding one Bayeux message (an object)
+ * @error: return location for a #GError
+ *
+ * Checks @node and wraps it as a message. The node must be an object with a
+ * string `channel` that starts with `/`; the fields `id` (a string, or a
+ * number, kept as text), `clientId`, `error` and `subscription` (strings, or
+ * for `subscription` an array of strings), `successful` (a boolean),
+ * `advice` and `ext` (objects) must have their protocol types when present.
+ *
+ * Returns: (transfer full): a new message, or %NULL with @error set to
+ *   %BAYEUX_ERROR_BAD_RESPONSE
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_message_new_from_json (JsonNode  *node,
+                              GError   **error)
+{
+  BayeuxMessage *self;
+  JsonObject *object;
+  JsonNode *channel;
+  JsonNode *id;
+  JsonNode *subscription;
+  char *id_text = NULL;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad Bayeux message: not a JSON object");
+      return NULL;
+    }
+
+  object = json_node_get_object (node);
+  channel = json_object_get_member (object, "channel");
+  if (channel == NULL || json_node_get_value_type (channel) != G_TYPE_STRING ||
+      json_node_get_string (channel)[0] != '/')
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad Bayeux message: no valid “channel” field");
+      return NULL;
+    }
+
+  if (!check_member (object, "clientId", JSON_NODE_VALUE, G_TYPE_STRING, error) ||
+      !check_member (object, "error", JSON_NODE_VALUE, G_TYPE_STRING, error) ||
+      !check_member (object, "successful", JSON_NODE_VALUE, G_TYPE_BOOLEAN, error) ||
+      !check_member (object, "advice", JSON_NODE_OBJECT, G_TYPE_INVALID, error) ||
+      !check_member (object, "ext", JSON_NODE_OBJECT, G_TYPE_INVALID, error))
+    return NULL;
+
+  subscription = json_object_get_member (object, "subscription");
+  if (subscription != NULL && json_node_get_value_type (subscription) != G_TYPE_STRING)
+    {
+      gboolean ok = JSON_NODE_HOLDS_ARRAY (subscription);
+
+      if (ok)
+        {
+          JsonArray *array = json_node_get_array (subscription);
+          for (guint i = 0; ok && i < json_array_get_length (array); i++)
+            ok = json_node_get_value_type (json_array_get_element (array, i)) == G_TYPE_STRING;
+        }
+      if (!ok)
+        {
+          g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                               "Bad Bayeux message: field “subscription” has the wrong type");
+          return NULL;
+        }
+    }
+
+  id = json_object_get_member (object, "id");
+  if (id != NULL)
+    {
+      GType type = json_node_get_value_type (id);
+
+      if (type == G_TYPE_STRING)
+        id_text = g_strdup (json_node_get_string (id));
+      else if (type == G_TYPE_INT64)
+        id_text = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id));
+      else if (!JSON_NODE_HOLDS_NULL (id))
+        {
+          g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                               "Bad Bayeux message: field “id” has the wrong type");
+          return NULL;
+        }
+    }
+
+  self = g_new0 (BayeuxMessage, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->node = json_node_ref (node);
+  self->object = object;
+  self->id = id_text;
+
+  return self;
+}
+
+/* Takes a message the client built itself: always valid. */
+BayeuxMessage *
+bayeux_message_new_take_object (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+  BayeuxMessage *self;
+
+  json_object_unref (object);
+  self = bayeux_message_new_from_json (node, NULL);
+  g_assert (self != NULL);
+  return self;
+}
+
+/**
+ * bayeux_message_ref:
+ * @self: a message
+ *
+ * Acquires a reference.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_message_ref (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bayeux_message_unref:
+ * @self: (transfer full): a message
+ *
+ * Releases a reference; the message is freed with its last reference.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_message_unref (BayeuxMessage *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (g_atomic_ref_count_dec (&self->ref_count))
+    {
+      json_node_unref (self->node);
+      g_free (self->id);
+      g_free (self);
+    }
+}
+
+static const char *
+get_string (BayeuxMessage *self,
+            const char    *name)
+{
+  JsonNode *node = json_object_get_member (self->object, name);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static JsonObject *
+get_object (BayeuxMessage *self,
+            const char    *name)
+{
+  JsonNode *node = json_object_get_member (self->object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+/**
+ * bayeux_message_get_channel:
+ * @self: a message
+ *
+ * The channel the message is on, such as `/chat/demo` or `/meta/connect`.
+ *
+ * Returns: (transfer none): the channel name
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_message_get_channel (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return get_string (self, "channel");
+}
+
+/**
+ * bayeux_message_get_id:
+ * @self: a message
+ *
+ * The message's `id`. A numeric id sent by a server is given as its
+ * decimal text.
+ *
+ * Returns: (transfer none) (nullable): the id, or %NULL when absent
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_message_get_id (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->id;
+}
+
+/**
+ * bayeux_message_get_client_id:
+ * @self: a message
+ *
+ * The message's `clientId`.
+ *
+ * Returns: (transfer none) (nullable): the client id, or %NULL when absent
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_message_get_client_id (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return get_string (self, "clientId");
+}
+
+/**
+ * bayeux_message_get_data:
+ * @self: a message
+ *
+ * The message's `data`: what was published.
+ *
+ * Returns: (transfer none) (nullable): the data, or %NULL when absent
+ *
+ * Since: 1.0
+ */
+JsonNode *
+bayeux_message_get_data (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return json_object_get_member (self->object, "data");
+}
+
+/**
+ * bayeux_message_has_successful:
+ * @self: a message
+ *
+ * Whether the message has a `successful` field, that is whether it is a
+ * reply to a request rather than a message published by someone.
+ *
+ * Returns: %TRUE if the message has a `successful` field
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_message_has_successful (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return json_object_has_member (self->object, "successful");
+}
+
+/**
+ * bayeux_message_get_successful:
+ * @self: a message
+ *
+ * The message's `successful` field.
+ *
+ * Returns: %TRUE if the field is present and true
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_message_get_successful (BayeuxMessage *self)
+{
+  JsonNode *node;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  node = json_object_get_member (self->object, "successful");
+  return node != NULL && json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
+}
+
+/**
+ * bayeux_message_get_error:
+ * @self: a message
+ *
+ * The message's `error` field: by convention `code:args:text`, such as
+ * `402::Unknown client`.
+ *
+ * Returns: (transfer none) (nullable): the error string, or %NULL
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_message_get_error (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return get_string (self, "error");
+}
+
+/**
+ * bayeux_message_get_subscription:
+ * @self: a message
+ *
+ * The `subscription` field of a `/meta/subscribe` or `/meta/unsubscribe`
+ * message. When the server sent an array, the first element.
+ *
+ * Returns: (transfer none) (nullable): the subscription, or %NULL
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_message_get_subscription (BayeuxMessage *self)
+{
+  JsonNode *node;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  node = json_object_get_member (self->object, "subscription");
+  if (node == NULL)
+    return NULL;
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+      return json_array_get_length (array) > 0 ? json_array_get_string_element (array, 0) : NULL;
+    }
+  return json_node_get_string (node);
+}
+
+/**
+ * bayeux_message_get_advice:
+ * @self: a message
+ *
+ * The message's `advice` object (`reconnect`, `interval`, `timeout` …).
+ *
+ * Returns: (transfer none) (nullable): the advice, or %NULL
+ *
+ * Since: 1.0
+ */
+JsonObject *
+bayeux_message_get_advice (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return get_object (self, "advice");
+}
+
+/**
+ * bayeux_message_get_ext:
+ * @self: a message
+ *
+ * The message's `ext` object, where extensions put their fields.
+ *
+ * Returns: (transfer none) (nullable): the ext object, or %NULL
+ *
+ * Since: 1.0
+ */
+JsonObject *
+bayeux_message_get_ext (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return get_object (self, "ext");
+}
+
+/**
+ * bayeux_message_get_object:
+ * @self: a message
+ *
+ * The whole message as a JSON object, for fields this API has no getter
+ * for. Do not modify it.
+ *
+ * Returns: (transfer none): the message object
+ *
+ * Since: 1.0
+ */
+JsonObject *
+bayeux_message_get_object (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->object;
+}
+
+/**
+ * bayeux_message_to_json:
+ * @self: a message
+ *
+ * A copy of the message as a JSON node.
+ *
+ * Returns: (transfer full): a new JSON node holding the message object
+ *
+ * Since: 1.0
+ */
+JsonNode *
+bayeux_message_to_json (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return json_node_copy (self->node);
+}
+
+/**
+ * bayeux_message_to_string:
+ * @self: a message
+ *
+ * The message as compact JSON text.
+ *
+ * Returns: (transfer full): a newly allocated string
+ *
+ * Since: 1.0
+ */
+char *
+bayeux_message_to_string (BayeuxMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return json_to_string (self->node, FALSE);
+}

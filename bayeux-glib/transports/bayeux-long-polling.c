@@ -1,0 +1,372 @@
+/* bayeux-long-polling.c: moves batches of Bayeux messages over HTTP POST
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One call sends one batch and completes with the array of messages the
+ * server answered.  The transport knows nothing of the protocol's state: the
+ * client decides what goes in a batch and when.  What it does guarantee:
+ *
+ *  - a deadline of its own (libsoup has none by default): when the server
+ *    has not answered the whole body in @timeout_ms the request is cancelled
+ *    and fails with BAYEUX_ERROR_TIMEOUT;
+ *  - a bounded body: a Content-Length or a body larger than the limit fails
+ *    with BAYEUX_ERROR_MESSAGE_TOO_LARGE before more than the limit is read;
+ *  - hostile JSON is rejected before it is parsed too deep (json-glib's
+ *    parser recurses; a body of a million '[' would exhaust the stack).
+ */
+#include "bayeux-glib.h"
+#include "bayeux-long-polling-private.h"
+
+#define READ_CHUNK 16384
+
+struct _BayeuxLongPolling
+{
+  GObject      parent_instance;
+  SoupSession *session;
+  GUri        *uri;
+};
+
+G_DEFINE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, G_TYPE_OBJECT)
+
+typedef struct
+{
+  SoupMessage  *msg;
+  GInputStream *stream;
+  GByteArray   *body;
+  gsize         max_size;
+  GCancellable *cancellable;        /* ours: cancelled by the deadline or the caller's */
+  GCancellable *caller_cancellable;
+  gulong        caller_handler;
+  GSource      *deadline;
+  guint         timeout_ms;
+  gboolean      timed_out;
+} Request;
+
+static void
+request_free (Request *req)
+{
+  if (req->deadline != NULL)
+    {
+      g_source_destroy (req->deadline);
+      g_source_unref (req->deadline);
+    }
+  if (req->caller_cancellable != NULL)
+    {
+      g_cancellable_disconnect (req->caller_cancellable, req->caller_handler);
+      g_object_unref (req->caller_cancellable);
+    }
+  g_clear_object (&req->msg);
+  g_clear_object (&req->stream);
+  g_clear_pointer (&req->body, g_byte_array_unref);
+  g_clear_object (&req->cancellable);
+  g_free (req);
+}
+
+static void
+bayeux_long_polling_finalize (GObject *object)
+{
+  BayeuxLongPolling *self = BAYEUX_LONG_POLLING (object);
+
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->uri, g_uri_unref);
+
+  G_OBJECT_CLASS (bayeux_long_polling_parent_class)->finalize (object);
+}
+
+static void
+bayeux_long_polling_class_init (BayeuxLongPollingClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bayeux_long_polling_finalize;
+}
+
+static void
+bayeux_long_polling_init (BayeuxLongPolling *self)
+{
+}
+
+BayeuxLongPolling *
+bayeux_long_polling_new (SoupSession *session,
+                         GUri        *uri)
+{
+  BayeuxLongPolling *self = g_object_new (BAYEUX_TYPE_LONG_POLLING, NULL);
+
+  self->session = g_object_ref (session);
+  self->uri = g_uri_ref (uri);
+  return self;
+}
+
+/* A JSON text nested deeper than BAYEUX_MAX_JSON_DEPTH is refused before
+ * parsing: O(n), no allocation. */
+static gboolean
+check_depth (const char *data,
+             gsize       length,
+             GError    **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > BAYEUX_MAX_JSON_DEPTH)
+            {
+              g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad response: JSON nested deeper than %d levels", BAYEUX_MAX_JSON_DEPTH);
+              return FALSE;
+            }
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+
+  return TRUE;
+}
+
+/* Parses a response body: a JSON array of messages, or (as some servers do
+ * for a single reply) one message object.  Elements are checked by the
+ * client, one by one, so that one bad message does not hide the others. */
+JsonArray *
+bayeux_parse_messages (const char *data,
+                       gsize       length,
+                       GError    **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (length == 0)
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad response: empty body");
+      return NULL;
+    }
+
+  if (!check_depth (data, length, error))
+    return NULL;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, length, &local_error))
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                   "Bad response: not JSON: %s", local_error->message);
+      return NULL;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root != NULL && JSON_NODE_HOLDS_ARRAY (root))
+    return json_array_ref (json_node_get_array (root));
+
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+    {
+      JsonArray *array = json_array_new ();
+      json_array_add_element (array, json_node_copy (root));
+      return array;
+    }
+
+  g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                       "Bad response: not an array of Bayeux messages");
+  return NULL;
+}
+
+static void
+fail (GTask  *task,
+      GError *error)
+{
+  Request *req = g_task_get_task_data (task);
+
+  if (req->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
+                           "The server did not answer within %u ms", req->timeout_ms);
+    }
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void read_next (GTask *task);
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  Request *req = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  JsonArray *messages;
+
+  if (chunk == NULL)
+    {
+      fail (task, error);
+      return;
+    }
+
+  if (g_bytes_get_size (chunk) > 0)
+    {
+      if (req->body->len + g_bytes_get_size (chunk) > req->max_size)
+        {
+          g_cancellable_cancel (req->cancellable);
+          fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+                                   "Response body larger than the limit of %" G_GSIZE_FORMAT " bytes",
+                                   req->max_size));
+          return;
+        }
+      g_byte_array_append (req->body, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+      read_next (task);
+      return;
+    }
+
+  messages = bayeux_parse_messages ((const char *) req->body->data, req->body->len, &error);
+  if (messages == NULL)
+    {
+      fail (task, error);
+      return;
+    }
+
+  g_task_return_pointer (task, messages, (GDestroyNotify) json_array_unref);
+  g_object_unref (task);
+}
+
+static void
+read_next (GTask *task)
+{
+  Request *req = g_task_get_task_data (task);
+  gsize room = req->max_size - req->body->len;
+
+  /* Read one byte past the limit so that an oversized body is noticed. */
+  g_input_stream_read_bytes_async (req->stream, MIN (READ_CHUNK, room + 1), G_PRIORITY_DEFAULT,
+                                   req->cancellable, on_read, task);
+}
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  Request *req = g_task_get_task_data (task);
+  GError *error = NULL;
+  SoupMessageHeaders *headers;
+  goffset length;
+  guint status;
+
+  req->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (req->stream == NULL)
+    {
+      fail (task, error);
+      return;
+    }
+
+  status = soup_message_get_status (req->msg);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      g_cancellable_cancel (req->cancellable);
+      fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP error %u %s", status,
+                               soup_message_get_reason_phrase (req->msg) ? soup_message_get_reason_phrase (req->msg) : ""));
+      return;
+    }
+
+  headers = soup_message_get_response_headers (req->msg);
+  length = soup_message_headers_get_content_length (headers);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      length > (goffset) req->max_size)
+    {
+      g_cancellable_cancel (req->cancellable);
+      fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+                               "Response body of %" G_GOFFSET_FORMAT " bytes is larger than the limit of %"
+                               G_GSIZE_FORMAT " bytes", length, req->max_size));
+      return;
+    }
+
+  req->body = g_byte_array_sized_new (MIN (length > 0 ? (gsize) length : READ_CHUNK, req->max_size));
+  read_next (task);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Request *req = user_data;
+
+  req->timed_out = TRUE;
+  g_cancellable_cancel (req->cancellable);
+  g_clear_pointer (&req->deadline, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_caller_cancelled (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  /* May run in another thread: GCancellable is thread-safe. */
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+void
+bayeux_long_polling_send_async (BayeuxLongPolling  *self,
+                                GBytes             *body,
+                                gsize               max_response_size,
+                                guint               timeout_ms,
+                                GCancellable       *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer            user_data)
+{
+  GTask *task;
+  Request *req;
+
+  g_return_if_fail (BAYEUX_IS_LONG_POLLING (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, bayeux_long_polling_send_async);
+
+  req = g_new0 (Request, 1);
+  req->max_size = max_response_size;
+  req->timeout_ms = timeout_ms;
+  req->cancellable = g_cancellable_new ();
+  g_task_set_task_data (task, req, (GDestroyNotify) request_free);
+
+  if (cancellable != NULL)
+    {
+      req->caller_cancellable = g_object_ref (cancellable);
+      req->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
+                                                   g_object_ref (req->cancellable), g_object_unref);
+    }
+
+  req->deadline = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (req->deadline, on_deadline, req, NULL);
+  g_source_set_static_name (req->deadline, "[bayeux] request deadline");
+  g_source_attach (req->deadline, g_task_get_context (task));
+
+  req->msg = soup_message_new_from_uri (SOUP_METHOD_POST, self->uri);
+  /* Without IDEMPOTENT, libsoup opens a new connection for every POST. A
+   * Bayeux POST may be re-sent when a kept-alive connection turns out to be
+   * closed by the server before it read the request: that is the case
+   * libsoup retries for idempotent messages, and it is harmless here. */
+  soup_message_add_flags (req->msg, SOUP_MESSAGE_IDEMPOTENT);
+  soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", body);
+
+  soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
+}
+
+JsonArray *
+bayeux_long_polling_send_finish (BayeuxLongPolling  *self,
+                                 GAsyncResult       *result,
+                                 GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
