@@ -421,7 +421,7 @@ set_state (BayeuxClient      *self,
   if (self->state == state)
     return;
 
-  g_debug ("state: %s → %s", state_nick (self->state), state_nick (state));
+  g_debug ("state: %s -> %s", state_nick (self->state), state_nick (state));
   self->state = state;
 
   if (state == BAYEUX_CLIENT_STATE_UNCONNECTED && self->unconnected_since == 0)
@@ -576,26 +576,32 @@ enqueue (BayeuxClient *self,
   schedule_flush (self);
 }
 
-static void
-send_subscribe (BayeuxClient *self,
-                Subscription *sub)
+static Op *
+new_subscribe_op (BayeuxClient *self,
+                  Subscription *sub)
 {
   Op *op = op_new (self, OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
 
   json_object_set_string_member (op->message, "subscription", sub->channel);
-  sub->in_flight = TRUE;
-  enqueue (self, op);
+  return op;
 }
 
-/* Sends what the last transport failures left over, once the connection
- * works again. */
+static void
+send_subscribe (BayeuxClient *self,
+                Subscription *sub)
+{
+  sub->in_flight = TRUE;
+  enqueue (self, new_subscribe_op (self, sub));
+}
+
+/* Sends what the last transport failures (or a re-handshake) left over,
+ * once the connection works again: subscriptions first, so that messages
+ * published after them (held during the handshake, say) reach them. */
 static void
 resume (BayeuxClient *self)
 {
+  GQueue first = G_QUEUE_INIT;
   Op *op;
-
-  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
-    enqueue (self, op);
 
   if (self->resubscribe_needed)
     {
@@ -606,8 +612,18 @@ resume (BayeuxClient *self)
       g_hash_table_iter_init (&iter, self->subscriptions);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
         if (!sub->confirmed && !sub->in_flight)
-          send_subscribe (self, sub);
+          {
+            g_queue_push_tail (&first, new_subscribe_op (self, sub));
+            sub->in_flight = TRUE;
+          }
     }
+
+  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
+    g_queue_push_tail (&first, op);
+
+  while ((op = g_queue_pop_tail (&first)) != NULL)
+    g_queue_push_head (&self->outbox, op);
+  schedule_flush (self);
 }
 
 /* Completes an op that will get no answer from the server: the client is
@@ -944,7 +960,7 @@ send_handshake (BayeuxClient *self)
   json_object_set_string_member (op->message, "minimumVersion", "1.0");
   json_object_set_array_member (op->message, "supportedConnectionTypes", types);
   if (self->handshake_ext != NULL)
-    json_object_set_member (op->message, "ext", json_node_copy (self->handshake_ext));
+    json_object_set_member (op->message, "ext", bayeux_json_deep_copy (self->handshake_ext));
 
   send_control_op (self, op, self->max_network_delay);
 }
@@ -1196,7 +1212,7 @@ disconnect_done (BayeuxClient  *self,
 
   if (transport_error != NULL)
     error = g_error_copy (transport_error);
-  else if (!bayeux_message_get_successful (reply) && !is_unknown_client (reply))
+  else if (reply != NULL && !bayeux_message_get_successful (reply) && !is_unknown_client (reply))
     error = server_error (reply, BAYEUX_ERROR_FAILED, "Disconnect failed");
 
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1469,7 +1485,7 @@ on_request_done (GObject      *source,
       for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req); i++)
         {
           g_autoptr(GError) bad = NULL;
-          g_autoptr(BayeuxMessage) message = bayeux_message_new_from_json (json_array_get_element (messages, i), &bad);
+          g_autoptr(BayeuxMessage) message = bayeux_message_new_parsed (json_array_get_element (messages, i), &bad);
           Op *op;
 
           if (message == NULL)
@@ -2202,7 +2218,7 @@ bayeux_client_set_handshake_ext (BayeuxClient *self,
   if (ext == NULL && self->handshake_ext == NULL)
     return;
   g_clear_pointer (&self->handshake_ext, json_node_unref);
-  self->handshake_ext = ext ? json_node_copy (ext) : NULL;
+  self->handshake_ext = ext ? bayeux_json_deep_copy (ext) : NULL;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HANDSHAKE_EXT]);
 }
 
@@ -2649,7 +2665,7 @@ publish_internal (BayeuxClient *self,
 
   op = op_new (self, OP_PUBLISH, NULL, channel, task);
   json_object_set_member (op->message, "data",
-                          data ? json_node_copy (data) : json_node_init_object (json_node_alloc (), json_object_new ()));
+                          data ? bayeux_json_deep_copy (data) : json_node_init_object (json_node_alloc (), json_object_new ()));
   enqueue (self, op);
 }
 

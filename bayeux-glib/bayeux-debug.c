@@ -4,6 +4,7 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-debug-private.h"
+#include "bayeux-message-private.h"
 
 #include <string.h>
 
@@ -56,7 +57,7 @@ redact_ext (JsonNode *message)
 char *
 bayeux_debug_redact (JsonNode *messages)
 {
-  g_autoptr(JsonNode) copy = json_node_copy (messages);
+  g_autoptr(JsonNode) copy = bayeux_json_deep_copy (messages);
 
   if (JSON_NODE_HOLDS_ARRAY (copy))
     {

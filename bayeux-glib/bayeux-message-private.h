@@ -9,5 +9,10 @@
 G_BEGIN_DECLS
 
 BayeuxMessage *bayeux_message_new_take_object (JsonObject *object);
+/* Wraps @node without copying it: for nodes nobody else modifies. */
+BayeuxMessage *bayeux_message_new_parsed      (JsonNode   *node,
+                                               GError    **error);
+/* json_node_copy() shares objects and arrays (json-glib 1.6): this does not. */
+JsonNode      *bayeux_json_deep_copy          (JsonNode   *node);
 
 G_END_DECLS

@@ -53,6 +53,43 @@ check_member (JsonObject  *object,
   return TRUE;
 }
 
+JsonNode *
+bayeux_json_deep_copy (JsonNode *node)
+{
+  JsonNode *copy;
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *source = json_node_get_object (node);
+        JsonObject *object = json_object_new ();
+        g_autoptr(GList) names = json_object_get_members (source);   /* in order */
+
+        for (GList *l = names; l != NULL; l = l->next)
+          json_object_set_member (object, l->data, bayeux_json_deep_copy (json_object_get_member (source, l->data)));
+        copy = json_node_init_object (json_node_alloc (), object);
+        json_object_unref (object);
+        return copy;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *source = json_node_get_array (node);
+        JsonArray *array = json_array_sized_new (json_array_get_length (source));
+
+        for (guint i = 0; i < json_array_get_length (source); i++)
+          json_array_add_element (array, bayeux_json_deep_copy (json_array_get_element (source, i)));
+        copy = json_node_init_array (json_node_alloc (), array);
+        json_array_unref (array);
+        return copy;
+      }
+    case JSON_NODE_VALUE:
+    case JSON_NODE_NULL:
+    default:
+      return json_node_copy (node);
+    }
+}
+
 /**
  * bayeux_message_new_from_json:
  * @node: a JSON node holding one Bayeux message (an object)
@@ -63,6 +100,8 @@ check_member (JsonObject  *object,
  * number, kept as text), `clientId`, `error` and `subscription` (strings, or
  * for `subscription` an array of strings), `successful` (a boolean),
  * `advice` and `ext` (objects) must have their protocol types when present.
+ * The message keeps a copy of @node: changing @node afterwards does not
+ * change the message.
  *
  * Returns: (transfer full): a new message, or %NULL with @error set to
  *   %BAYEUX_ERROR_BAD_RESPONSE
@@ -72,6 +111,18 @@ check_member (JsonObject  *object,
 BayeuxMessage *
 bayeux_message_new_from_json (JsonNode  *node,
                               GError   **error)
+{
+  g_autoptr(JsonNode) copy = NULL;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  copy = bayeux_json_deep_copy (node);
+  return bayeux_message_new_parsed (copy, error);
+}
+
+BayeuxMessage *
+bayeux_message_new_parsed (JsonNode  *node,
+                           GError   **error)
 {
   BayeuxMessage *self;
   JsonObject *object;
@@ -159,7 +210,7 @@ bayeux_message_new_take_object (JsonObject *object)
   BayeuxMessage *self;
 
   json_object_unref (object);
-  self = bayeux_message_new_from_json (node, NULL);
+  self = bayeux_message_new_parsed (node, NULL);
   g_assert (self != NULL);
   return self;
 }
@@ -457,7 +508,7 @@ bayeux_message_to_json (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return json_node_copy (self->node);
+  return bayeux_json_deep_copy (self->node);
 }
 
 /**

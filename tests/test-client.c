@@ -1,0 +1,974 @@
+/* test-client.c: BayeuxClient against the in-process test server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test-utils.h"
+#include "bayeux-client-private.h"
+
+#include <string.h>
+
+typedef struct
+{
+  TestServer   *server;
+  BayeuxClient *client;
+  GPtrArray    *errors;    /* GError* */
+  GPtrArray    *received;  /* "detail channel data" strings */
+  GArray       *states;    /* BayeuxClientState */
+} Fixture;
+
+static void
+on_error (BayeuxClient  *client,
+          GError        *error,
+          BayeuxMessage *message,
+          Fixture       *f)
+{
+  g_test_message ("error signal: %s", error->message);
+  g_ptr_array_add (f->errors, g_error_copy (error));
+}
+
+static void
+on_state (GObject    *object,
+          GParamSpec *pspec,
+          Fixture    *f)
+{
+  BayeuxClientState state = bayeux_client_get_state (BAYEUX_CLIENT (object));
+  g_array_append_val (f->states, state);
+}
+
+static void
+on_message (BayeuxClient  *client,
+            BayeuxMessage *message,
+            Fixture       *f)
+{
+  /* The detail is not passed to handlers; tests connect one handler per
+   * detail with the detail as user data instead, see connect_detail(). */
+  g_assert_not_reached ();
+}
+
+typedef struct
+{
+  Fixture *f;
+  char    *detail;
+} DetailHandler;
+
+static void
+on_detailed_message (BayeuxClient  *client,
+                     BayeuxMessage *message,
+                     DetailHandler *h)
+{
+  g_autofree char *data = json_to_string (bayeux_message_get_data (message), FALSE);
+
+  g_ptr_array_add (h->f->received, g_strdup_printf ("%s %s %s", h->detail, bayeux_message_get_channel (message), data));
+}
+
+static void
+detail_handler_free (gpointer data, GClosure *closure)
+{
+  DetailHandler *h = data;
+  g_free (h->detail);
+  g_free (h);
+}
+
+static void
+connect_detail (Fixture    *f,
+                const char *channel)
+{
+  DetailHandler *h = g_new0 (DetailHandler, 1);
+  g_autofree char *signal = g_strdup_printf ("message::%s", channel);
+
+  h->f = f;
+  h->detail = g_strdup (channel);
+  g_signal_connect_data (f->client, signal, G_CALLBACK (on_detailed_message), h, detail_handler_free, 0);
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->server = test_server_new ();
+  f->client = bayeux_client_new (test_server_get_url (f->server));
+  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  f->received = g_ptr_array_new_with_free_func (g_free);
+  f->states = g_array_new (FALSE, FALSE, sizeof (BayeuxClientState));
+  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
+  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
+  g_signal_connect (f->client, "notify::state", G_CALLBACK (on_state), f);
+  (void) on_message;
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
+  g_object_unref (f->client);
+  g_assert_null (f->client);   /* nothing else holds the client */
+  test_wait_ms (10);
+  test_server_free (f->server);
+  g_ptr_array_unref (f->errors);
+  g_ptr_array_unref (f->received);
+  g_array_unref (f->states);
+}
+
+static gboolean
+is_connected (gpointer data)
+{
+  Fixture *f = data;
+  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
+}
+
+static gboolean
+is_disconnected (gpointer data)
+{
+  Fixture *f = data;
+  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_DISCONNECTED;
+}
+
+static gboolean
+is_unconnected (gpointer data)
+{
+  Fixture *f = data;
+  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_UNCONNECTED;
+}
+
+static gboolean
+has_error (gpointer data)
+{
+  Fixture *f = data;
+  return f->errors->len > 0;
+}
+
+static gboolean
+has_received (gpointer data)
+{
+  Fixture *f = data;
+  return f->received->len > 0;
+}
+
+static gboolean
+server_holds_connect (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_held_connects (f->server) > 0;
+}
+
+static void
+start_and_wait_connected (Fixture *f)
+{
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+}
+
+static gboolean
+error_matches (Fixture *f, GQuark domain, int code)
+{
+  for (guint i = 0; i < f->errors->len; i++)
+    if (g_error_matches (g_ptr_array_index (f->errors, i), domain, code))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+subscribed (Fixture *f, const char *channel)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  bayeux_client_subscribe_async (f->client, channel, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  ok = bayeux_client_subscribe_finish (f->client, result, &error);
+  g_assert_no_error (error);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_handshake (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ext = json_from_string ("{\"auth\": {\"token\": \"abc\"}}", NULL);
+  JsonObject *hs;
+  JsonArray *types;
+
+  bayeux_client_set_handshake_ext (f->client, ext);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  g_assert_null (bayeux_client_get_client_id (f->client));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+
+  bayeux_client_handshake_async (f->client, NULL, test_store_result, &result);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_handshake_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-1");
+
+  hs = test_server_last (f->server, "/meta/handshake");
+  g_assert_cmpstr (json_object_get_string_member (hs, "version"), ==, "1.0");
+  g_assert_true (json_object_has_member (hs, "id"));
+  g_assert_false (json_object_has_member (hs, "clientId"));
+  types = json_object_get_array_member (hs, "supportedConnectionTypes");
+  g_assert_cmpstr (json_array_get_string_element (types, 0), ==, "long-polling");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+                     json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "abc");
+
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpuint (f->states->len, ==, 2);
+  g_assert_cmpint (g_array_index (f->states, BayeuxClientState, 0), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  g_assert_cmpint (g_array_index (f->states, BayeuxClientState, 1), ==, BAYEUX_CLIENT_STATE_CONNECTED);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+static void
+test_connect (Fixture *f, gconstpointer data)
+{
+  JsonObject *connect;
+
+  test_server_set_timeout (f->server, 300);
+  start_and_wait_connected (f);
+
+  connect = test_server_last (f->server, "/meta/connect");
+  g_assert_cmpstr (json_object_get_string_member (connect, "connectionType"), ==, "long-polling");
+  g_assert_cmpstr (json_object_get_string_member (connect, "clientId"), ==, "client-1");
+  g_assert_true (json_object_has_member (connect, "id"));
+
+  /* Several long polls in a row, never two at once. */
+  test_wait_ms (1000);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), >=, 4);
+  g_assert_cmpuint (test_server_max_held_connects (f->server), ==, 1);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+static void
+test_interval (Fixture *f, gconstpointer data)
+{
+  gint64 replied, next;
+
+  test_server_set_interval (f->server, 400);
+  test_server_set_timeout (f->server, 100);
+  start_and_wait_connected (f);
+  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+  replied = test_server_last_reply_time (f->server, "/meta/connect");
+  test_server_release (f->server);
+  replied = test_server_last_reply_time (f->server, "/meta/connect");
+  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+  next = test_server_last_time (f->server, "/meta/connect");
+  g_assert_cmpint (next - replied, >=, 390 * 1000);
+}
+
+static gboolean
+advise_on_connect (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  const char *reconnect = user_data;
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect") ||
+      test_server_count (server, "/meta/connect") < 2)
+    return FALSE;
+
+  test_server_set_hook (server, NULL, NULL);   /* once */
+  body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"successful\":false,"
+                          "\"error\":\"400::go away\",\"advice\":{\"reconnect\":\"%s\",\"interval\":0}}]",
+                          json_object_get_string_member (m, "id"), reconnect);
+  test_server_respond_raw (msg, SOUP_STATUS_OK, body);
+  return TRUE;
+}
+
+static gboolean
+two_subscribes (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/subscribe") >= 2 && is_connected (f);
+}
+
+static void
+test_advice_handshake (Fixture *f, gconstpointer data)
+{
+  bayeux_client_subscribe (f->client, "/chat/demo");
+  connect_detail (f, "/chat/demo");
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, advise_on_connect, (gpointer) "handshake");
+  bayeux_client_start (f->client);
+
+  /* Re-handshakes and resubscribes by itself. */
+  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+  g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
+
+  test_wait_ms (50);
+  test_server_deliver (f->server, "/chat/demo", "{\"n\": 1}");
+  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/chat/demo /chat/demo {\"n\":1}");
+}
+
+static void
+test_advice_none (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, advise_on_connect, (gpointer) "none");
+  bayeux_client_start (f->client);
+
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_null (bayeux_client_get_client_id (f->client));
+  g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
+  {
+    guint requests = test_server_requests (f->server);
+    test_wait_ms (500);
+    g_assert_cmpuint (test_server_requests (f->server), ==, requests);  /* no further requests */
+  }
+}
+
+static void
+test_advice_retry (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, advise_on_connect, (gpointer) "retry");
+  bayeux_client_start (f->client);
+
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 1);
+  {
+    gboolean saw_unconnected = FALSE;
+    for (guint i = 0; i < f->states->len; i++)
+      saw_unconnected |= g_array_index (f->states, BayeuxClientState, i) == BAYEUX_CLIENT_STATE_UNCONNECTED;
+    g_assert_true (saw_unconnected);
+  }
+}
+
+static void
+test_unknown_client (Fixture *f, gconstpointer data)
+{
+  bayeux_client_subscribe (f->client, "/a");
+  test_server_set_timeout (f->server, 200);
+  start_and_wait_connected (f);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 1);
+
+  test_server_forget_clients (f->server);
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT));
+}
+
+static gboolean
+reply_with_impostor (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  const char *id;
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/chat/x"))
+    return FALSE;
+  id = json_object_get_string_member (m, "id");
+  /* A message from another client with the same id and channel comes
+   * first, without "successful": it must not be taken for our reply. */
+  body = g_strdup_printf ("[{\"channel\":\"/chat/x\",\"id\":\"%s\",\"data\":{\"from\":\"other\"}},"
+                          "{\"channel\":\"/chat/x\",\"id\":\"%s\",\"successful\":false,\"error\":\"403::nope\"}]",
+                          id, id);
+  test_server_respond_raw (msg, SOUP_STATUS_OK, body);
+  return TRUE;
+}
+
+static void
+test_reply_matching (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+
+  start_and_wait_connected (f);
+  g_assert_true (subscribed (f, "/chat/x"));
+  connect_detail (f, "/chat/x");
+  test_server_set_hook (f->server, reply_with_impostor, NULL);
+  bayeux_client_publish_async (f->client, "/chat/x", NULL, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  reply = bayeux_client_publish_finish (f->client, result, &error);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "403::nope"));
+  g_assert_null (reply);
+  /* The other client's message was delivered as a message. */
+  g_assert_cmpuint (f->received->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/chat/x /chat/x {\"from\":\"other\"}");
+}
+
+static gboolean
+reply_without_id (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  const char *channel = json_object_get_string_member (m, "channel");
+
+  if (g_str_equal (channel, "/meta/connect") && test_server_count (server, "/meta/connect") == 2)
+    {
+      test_server_respond_raw (msg, SOUP_STATUS_OK,
+                               "[{\"channel\":\"/meta/connect\",\"successful\":true,\"advice\":{\"interval\":0}}]");
+      return TRUE;
+    }
+  if (g_str_equal (channel, "/meta/subscribe"))
+    {
+      test_server_respond_raw (msg, SOUP_STATUS_OK,
+                               "[{\"channel\":\"/meta/subscribe\",\"successful\":true,\"subscription\":\"/a\"}]");
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+three_connects (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/connect") >= 3;
+}
+
+static void
+test_reply_without_id (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 5000);
+  test_server_set_hook (f->server, reply_without_id, NULL);
+  start_and_wait_connected (f);
+  /* The connect reply without id was matched to the single outstanding
+   * connect: the client went on polling without error. */
+  g_assert_true (test_wait_until (three_connects, f, 5000));
+  g_assert_cmpuint (f->errors->len, ==, 0);
+
+  /* A subscribe reply without id is ambiguous: reported. */
+  bayeux_client_subscribe (f->client, "/a");
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE));
+}
+
+static void
+test_batching (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonNode) data_node = json_from_string ("{\"x\": 1}", NULL);
+  guint before;
+
+  start_and_wait_connected (f);
+  before = test_server_requests (f->server);
+  for (int i = 0; i < 5; i++)
+    bayeux_client_publish (f->client, "/batch", data_node);
+  test_wait_ms (300);
+  g_assert_cmpuint (test_server_count (f->server, "/batch"), ==, 5);
+  g_assert_cmpuint (test_server_max_batch (f->server), ==, 5);
+  g_assert_cmpuint (test_server_requests (f->server) - before, ==, 1);
+}
+
+static gboolean
+publishes_done (gpointer data)
+{
+  guint *n = data;
+  return *n == 0;
+}
+
+static void
+publish_count_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr(BayeuxMessage) reply = bayeux_client_publish_finish (BAYEUX_CLIENT (source), result, NULL);
+  guint *n = data;
+
+  g_assert_nonnull (reply);
+  (*n)--;
+}
+
+static void
+test_connections (Fixture *f, gconstpointer data)
+{
+  guint n = 0;
+
+  /* While the long poll is held, 20 publishes one after the other all go
+   * through (the poll does not block them) on one other connection. */
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr(JsonNode) d = json_from_string ("{}", NULL);
+      n = 1;
+      bayeux_client_publish_async (f->client, "/c", d, NULL, publish_count_cb, &n);
+      g_assert_true (test_wait_until (publishes_done, &n, 3000));
+    }
+  g_assert_cmpuint (test_server_held_connects (f->server), ==, 1);
+  g_assert_cmpuint (test_server_connections (f->server), <=, 2);
+}
+
+static void
+test_disconnect_ends_poll (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  start = g_get_monotonic_time ();
+  bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTING);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_disconnect_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
+  g_assert_null (bayeux_client_get_client_id (f->client));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
+}
+
+static void
+test_disconnect_timeout (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  test_server_set_timeout (f->server, 30000);
+  test_server_set_ignore_disconnect (f->server, TRUE);
+  start_and_wait_connected (f);
+  bayeux_client_set_max_network_delay (f->client, 300);
+  start = g_get_monotonic_time ();
+  bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_false (bayeux_client_disconnect_finish (f->client, result, &error));
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
+}
+
+static void
+test_stop_and_restart (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 30000);
+  bayeux_client_subscribe (f->client, "/s");
+  start_and_wait_connected (f);
+  bayeux_client_stop (f->client);
+  g_assert_true (test_wait_until (is_disconnected, f, 3000));
+  g_assert_true (bayeux_client_is_subscribed (f->client, "/s"));
+  /* start again: a new session, the subscription sent again */
+  start_and_wait_connected (f);
+  g_assert_true (test_wait_until (two_subscribes, f, 3000));
+  g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
+}
+
+static void
+test_reconnect (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 30000);
+  bayeux_client_subscribe (f->client, "/r");
+  start_and_wait_connected (f);
+  bayeux_client_reconnect (f->client);
+  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+}
+
+static void
+test_poll_deadline (Fixture *f, gconstpointer data)
+{
+  /* The server advises a 200 ms timeout but never answers: the client
+   * gives up after timeout + max-network-delay and polls again. */
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hold_forever (f->server, TRUE);
+  bayeux_client_set_max_network_delay (f->client, 300);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT));
+  g_assert_true (test_wait_until (is_unconnected, f, 2000));
+  test_server_set_hold_forever (f->server, FALSE);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+}
+
+static void
+test_response_too_large (Fixture *f, gconstpointer data)
+{
+  GString *big = g_string_new ("[{\"channel\":\"/x\",\"data\":\"");
+
+  for (int i = 0; i < 5000; i++)
+    g_string_append (big, "0123456789");
+  g_string_append (big, "\"}]");
+
+  bayeux_client_set_max_message_size (f->client, 16 * 1024);
+  test_server_queue_raw (f->server, "/meta/handshake", 200, big->str);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE));
+  /* and it recovers */
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_string_free (big, TRUE);
+}
+
+static void
+test_request_too_large (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autofree char *text = g_strnfill (4000, 'x');
+  g_autoptr(JsonNode) big = json_node_init_string (json_node_alloc (), text);
+
+  bayeux_client_set_max_message_size (f->client, 2048);
+  start_and_wait_connected (f);
+  bayeux_client_publish_async (f->client, "/big", big, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  reply = bayeux_client_publish_finish (f->client, result, &error);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_cmpuint (test_server_count (f->server, "/big"), ==, 0);
+}
+
+static void
+test_bad_input (Fixture *f, gconstpointer data)
+{
+  static const struct { guint status; const char *body; int code; } cases[] = {
+    { 200, "not json at all", BAYEUX_ERROR_BAD_RESPONSE },
+    { 200, "{\"channel\": 42}", BAYEUX_ERROR_BAD_RESPONSE },
+    { 200, "42", BAYEUX_ERROR_BAD_RESPONSE },
+    { 200, "", BAYEUX_ERROR_BAD_RESPONSE },
+    { 200, "[]", BAYEUX_ERROR_BAD_RESPONSE },
+    { 200, "[{\"channel\":\"/meta/handshake\",\"successful\":\"yes\"}]", BAYEUX_ERROR_BAD_RESPONSE },
+    { 200, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]", BAYEUX_ERROR_BAD_RESPONSE },
+    { 500, "oops", BAYEUX_ERROR_HTTP },
+    { 404, NULL, BAYEUX_ERROR_HTTP },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("case %" G_GSIZE_FORMAT ": %u %s", i, cases[i].status, cases[i].body ? cases[i].body : "");
+      test_server_queue_raw (f->server, "/meta/handshake", cases[i].status, cases[i].body);
+      g_ptr_array_set_size (f->errors, 0);
+      bayeux_client_start (f->client);
+      g_assert_true (test_wait_until (has_error, f, 5000));
+      g_assert_true (error_matches (f, BAYEUX_ERROR, cases[i].code));
+      /* and it recovers on its own */
+      g_assert_true (test_wait_until (is_connected, f, 5000));
+      bayeux_client_stop (f->client);
+      g_assert_true (test_wait_until (is_disconnected, f, 5000));
+    }
+}
+
+static void
+test_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) presult = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) perror = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+
+  test_server_refuse_channel (f->server, "/secret");
+  start_and_wait_connected (f);
+  bayeux_client_subscribe_async (f->client, "/secret", NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "Subscription refused by policy"));
+  g_assert_nonnull (strstr (error->message, "/secret"));
+  g_assert_false (bayeux_client_is_subscribed (f->client, "/secret"));
+
+  bayeux_client_publish_async (f->client, "/secret", NULL, NULL, test_store_result, &presult);
+  test_wait_result (&presult, 5000);
+  reply = bayeux_client_publish_finish (f->client, presult, &perror);
+  g_assert_null (reply);
+  g_assert_error (perror, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
+
+  /* fire-and-forget: through ::error */
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  bayeux_client_subscribe (f->client, "/secret");
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED));
+}
+
+static void
+test_invalid_channel (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint requests;
+
+  start_and_wait_connected (f);
+  requests = test_server_requests (f->server);
+
+  bayeux_client_subscribe (f->client, "/a/*/b");
+  /* never from inside the call */
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL));
+
+  g_ptr_array_set_size (f->errors, 0);
+  bayeux_client_publish (f->client, "/a/*", NULL);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_ptr_array_set_size (f->errors, 0);
+  bayeux_client_publish (f->client, "/meta/connect", NULL);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+
+  bayeux_client_subscribe_async (f->client, "no-slash", NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
+
+  test_wait_ms (100);
+  g_assert_cmpuint (test_server_requests (f->server), ==, requests);
+}
+
+static void
+test_wildcards (Fixture *f, gconstpointer data)
+{
+  start_and_wait_connected (f);
+  g_assert_true (subscribed (f, "/chat/*"));
+  g_assert_true (subscribed (f, "/chat/**"));
+  g_assert_true (subscribed (f, "/chat/a"));
+  connect_detail (f, "/chat/*");
+  connect_detail (f, "/chat/**");
+  connect_detail (f, "/chat/a");
+
+  test_server_deliver (f->server, "/chat/a", "1");
+  g_assert_true (test_wait_until (has_received, f, 5000));
+  test_wait_ms (50);
+  g_assert_cmpuint (f->received->len, ==, 3);
+  g_ptr_array_sort (f->received, (GCompareFunc) g_strcmp0);
+  g_ptr_array_set_size (f->received, 0);
+
+  test_server_deliver (f->server, "/chat/a/b", "2");
+  g_assert_true (test_wait_until (has_received, f, 5000));
+  test_wait_ms (50);
+  g_assert_cmpuint (f->received->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/chat/** /chat/a/b 2");
+
+  /* cost: a handful of lookups, whatever the number of subscriptions */
+  g_assert_cmpuint (bayeux_client_get_last_dispatch_lookups (f->client), ==, 5);
+}
+
+static void
+test_lookup_cost (Fixture *f, gconstpointer data)
+{
+  start_and_wait_connected (f);
+  for (int i = 0; i < 5000; i++)
+    {
+      g_autofree char *channel = g_strdup_printf ("/many/%d", i);
+      bayeux_client_subscribe (f->client, channel);
+    }
+  g_assert_true (subscribed (f, "/many/42"));
+  connect_detail (f, "/many/42");
+  test_server_deliver (f->server, "/many/42", "42");
+  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_cmpuint (bayeux_client_get_last_dispatch_lookups (f->client), ==, 4);
+}
+
+static void
+test_held_until_handshake (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) sresult = NULL;
+  g_autoptr(GAsyncResult) presult = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(JsonNode) d = json_from_string ("{\"hello\": true}", NULL);
+
+  connect_detail (f, "/early");
+  bayeux_client_subscribe_async (f->client, "/early", NULL, test_store_result, &sresult);
+  bayeux_client_publish_async (f->client, "/early", d, NULL, test_store_result, &presult);
+  test_wait_ms (100);
+  g_assert_cmpuint (test_server_requests (f->server), ==, 0);
+  bayeux_client_start (f->client);
+  test_wait_result (&sresult, 5000);
+  test_wait_result (&presult, 5000);
+  g_assert_true (bayeux_client_subscribe_finish (f->client, sresult, NULL));
+  reply = bayeux_client_publish_finish (f->client, presult, NULL);
+  g_assert_nonnull (reply);
+  g_assert_true (bayeux_message_get_successful (reply));
+  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/early /early {\"hello\":true}");
+}
+
+static void
+test_unsubscribe (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  g_autoptr(GError) error = NULL;
+
+  start_and_wait_connected (f);
+  g_assert_true (subscribed (f, "/u"));
+  connect_detail (f, "/u");
+  bayeux_client_unsubscribe_async (f->client, "/u", NULL, test_store_result, &result);
+  g_assert_false (bayeux_client_is_subscribed (f->client, "/u"));
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_unsubscribe_finish (f->client, result, NULL));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/unsubscribe"), ==, 1);
+
+  bayeux_client_unsubscribe_async (f->client, "/u", NULL, test_store_result, &result2);
+  test_wait_result (&result2, 5000);
+  g_assert_false (bayeux_client_unsubscribe_finish (f->client, result2, &error));
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_FAILED);
+}
+
+static void
+test_cookies (Fixture *f, gconstpointer data)
+{
+  test_server_set_cookie (f->server, "BAYEUX_BROWSER=abc123; Path=/");
+  start_and_wait_connected (f);
+  g_assert_cmpstr (test_server_last_cookie (f->server), ==, "BAYEUX_BROWSER=abc123");
+}
+
+static void
+test_cancel (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  /* A subscribe held before the handshake, cancelled. */
+  bayeux_client_subscribe_async (f->client, "/c", cancellable, test_store_result, &result);
+  g_cancellable_cancel (cancellable);
+  test_wait_result (&result, 5000);
+  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* The task returned once: starting and connecting does not return it again. */
+  start_and_wait_connected (f);
+  test_wait_ms (100);
+}
+
+static void
+test_stop_fails_pending (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) hresult = NULL;
+  g_autoptr(GAsyncResult) presult = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) perror = NULL;
+
+  test_server_set_hold_forever (f->server, TRUE);
+  test_server_queue_raw (f->server, "/meta/handshake", 500, "down");
+  bayeux_client_set_backoff_increment (f->client, 5000);
+  bayeux_client_set_max_backoff (f->client, 5000);
+  bayeux_client_handshake_async (f->client, NULL, test_store_result, &hresult);
+  bayeux_client_publish_async (f->client, "/p", NULL, NULL, test_store_result, &presult);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  bayeux_client_stop (f->client);
+  test_wait_result (&hresult, 5000);
+  test_wait_result (&presult, 5000);
+  g_assert_false (bayeux_client_handshake_finish (f->client, hresult, &error));
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
+  g_assert_null (bayeux_client_publish_finish (f->client, presult, &perror));
+  g_assert_error (perror, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+}
+
+static void
+test_dispose_while_polling (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  /* teardown drops the only reference while the poll is held */
+}
+
+/* A client on a worker thread with its own context. */
+typedef struct
+{
+  const char   *url;
+  GThread      *caller;
+  gboolean      ok;
+  gboolean      wrong_thread;
+  GMainLoop    *loop;
+} ThreadData;
+
+static void
+thread_on_message (BayeuxClient *client, BayeuxMessage *message, ThreadData *td)
+{
+  td->wrong_thread |= g_thread_self () == td->caller;
+  td->ok = TRUE;
+  g_main_loop_quit (td->loop);
+}
+
+static void
+thread_on_subscribed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ThreadData *td = data;
+  g_autoptr(JsonNode) d = json_from_string ("{\"t\": 1}", NULL);
+
+  td->wrong_thread |= g_thread_self () == td->caller;
+  g_assert_true (bayeux_client_subscribe_finish (BAYEUX_CLIENT (source), result, NULL));
+  bayeux_client_publish (BAYEUX_CLIENT (source), "/thread", d);
+}
+
+static gpointer
+thread_main (gpointer data)
+{
+  ThreadData *td = data;
+  GMainContext *context = g_main_context_new ();
+  BayeuxClient *client;
+
+  g_main_context_push_thread_default (context);
+  td->loop = g_main_loop_new (context, FALSE);
+  client = bayeux_client_new (td->url);
+  g_signal_connect (client, "message::/thread", G_CALLBACK (thread_on_message), td);
+  bayeux_client_subscribe_async (client, "/thread", NULL, thread_on_subscribed, td);
+  bayeux_client_start (client);
+  g_main_loop_run (td->loop);
+  g_object_unref (client);
+  g_main_loop_unref (td->loop);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+static gboolean
+thread_done (gpointer data)
+{
+  ThreadData *td = data;
+  return td->ok;
+}
+
+static void
+test_thread (Fixture *f, gconstpointer data)
+{
+  ThreadData td = { test_server_get_url (f->server), g_thread_self (), FALSE, FALSE, NULL };
+  GThread *thread;
+
+  /* The server runs in this thread's default context. */
+  thread = g_thread_new ("bayeux-client", thread_main, &td);
+  g_assert_true (test_wait_until (thread_done, &td, 10000));
+  g_thread_join (thread);
+  g_assert_false (td.wrong_thread);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add ("/bayeux/client/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("handshake", test_handshake);
+  ADD ("connect", test_connect);
+  ADD ("advice/interval", test_interval);
+  ADD ("advice/handshake", test_advice_handshake);
+  ADD ("advice/none", test_advice_none);
+  ADD ("advice/retry", test_advice_retry);
+  ADD ("unknown-client", test_unknown_client);
+  ADD ("reply/matching", test_reply_matching);
+  ADD ("reply/without-id", test_reply_without_id);
+  ADD ("batching", test_batching);
+  ADD ("connections", test_connections);
+  ADD ("disconnect/ends-poll", test_disconnect_ends_poll);
+  ADD ("disconnect/timeout", test_disconnect_timeout);
+  ADD ("stop-and-restart", test_stop_and_restart);
+  ADD ("reconnect", test_reconnect);
+  ADD ("poll-deadline", test_poll_deadline);
+  ADD ("limits/response", test_response_too_large);
+  ADD ("limits/request", test_request_too_large);
+  ADD ("bad-input", test_bad_input);
+  ADD ("refused", test_refused);
+  ADD ("invalid-channel", test_invalid_channel);
+  ADD ("wildcards", test_wildcards);
+  ADD ("lookup-cost", test_lookup_cost);
+  ADD ("held-until-handshake", test_held_until_handshake);
+  ADD ("unsubscribe", test_unsubscribe);
+  ADD ("cookies", test_cookies);
+  ADD ("cancel", test_cancel);
+  ADD ("stop-fails-pending", test_stop_fails_pending);
+  ADD ("dispose-while-polling", test_dispose_while_polling);
+  ADD ("thread", test_thread);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,651 @@
+/* test-utils.c: an in-process Bayeux server on 127.0.0.1:0 for the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A small but real Bayeux server on a SoupServer in the test's own main
+ * context: handshake, held /meta/connect (paused until a delivery, the
+ * advised timeout, or a disconnect), subscribe, unsubscribe, publish with
+ * delivery to matching subscriptions.  Tests make it misbehave with knobs
+ * (refused channels, raw answers, held-forever polls, forgotten clients) or
+ * a hook that answers a request itself, and read back what it received.
+ */
+#include "test-utils.h"
+
+#include <string.h>
+
+struct _TestServer
+{
+  SoupServer        *server;
+  char              *url;
+  guint              timeout_ms;
+  guint              interval_ms;
+  TestServerHook     hook;
+  gpointer           hook_data;
+  GHashTable        *refused;        /* channel set */
+  gboolean           hold_forever;
+  gboolean           ignore_disconnect;
+  char              *set_cookie;
+  GQueue             raw;            /* RawAnswer */
+
+  guint              next_client;
+  GHashTable        *clients;        /* clientId set */
+  GHashTable        *subscriptions;  /* channel set (one client at a time is enough) */
+  JsonArray         *deliveries;     /* messages for the next connect reply */
+
+  SoupServerMessage *held;           /* the paused /meta/connect */
+  JsonObject        *held_reply;
+  GSource           *held_timer;
+  guint              held_count;
+  guint              max_held;
+  GPtrArray         *paused_forever; /* messages never answered */
+
+  /* Observations */
+  GHashTable        *counts;         /* channel → count */
+  GHashTable        *last;           /* channel → JsonObject */
+  GHashTable        *last_time;      /* channel → gint64* */
+  GHashTable        *last_reply_time;
+  GHashTable        *ports;          /* client ports seen */
+  guint              requests;
+  guint              max_batch;
+  char              *last_cookie;
+};
+
+typedef struct
+{
+  char  *channel;
+  guint  status;
+  char  *body;
+} RawAnswer;
+
+static void
+raw_answer_free (gpointer data)
+{
+  RawAnswer *raw = data;
+
+  g_free (raw->channel);
+  g_free (raw->body);
+  g_free (raw);
+}
+
+void
+test_server_respond_raw (SoupServerMessage *msg,
+                         guint              status,
+                         const char        *body)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  if (body != NULL)
+    soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+static void
+respond_json (TestServer        *self,
+              SoupServerMessage *msg,
+              JsonArray         *replies)
+{
+  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), replies);
+  g_autofree char *text = json_to_string (node, FALSE);
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < json_array_get_length (replies); i++)
+    {
+      JsonObject *reply = json_array_get_object_element (replies, i);
+      const char *channel = json_object_get_string_member_with_default (reply, "channel", "?");
+      gint64 *t = g_new (gint64, 1);
+
+      *t = now;
+      g_hash_table_insert (self->last_reply_time, g_strdup (channel), t);
+    }
+  test_server_respond_raw (msg, SOUP_STATUS_OK, text);
+}
+
+static JsonObject *
+reply_for (JsonObject *request,
+           gboolean    successful)
+{
+  JsonObject *reply = json_object_new ();
+
+  json_object_set_string_member (reply, "channel", json_object_get_string_member (request, "channel"));
+  if (json_object_has_member (request, "id"))
+    json_object_set_member (reply, "id", json_node_copy (json_object_get_member (request, "id")));
+  if (json_object_has_member (request, "clientId"))
+    json_object_set_string_member (reply, "clientId", json_object_get_string_member (request, "clientId"));
+  json_object_set_boolean_member (reply, "successful", successful);
+  return reply;
+}
+
+static JsonObject *
+advice_new (TestServer *self,
+            const char *reconnect)
+{
+  JsonObject *advice = json_object_new ();
+
+  json_object_set_string_member (advice, "reconnect", reconnect);
+  json_object_set_int_member (advice, "interval", self->interval_ms);
+  json_object_set_int_member (advice, "timeout", self->timeout_ms);
+  return advice;
+}
+
+static void
+answer_held (TestServer *self)
+{
+  g_autoptr(JsonArray) replies = json_array_new ();
+  SoupServerMessage *msg = g_steal_pointer (&self->held);
+
+  if (msg == NULL)
+    return;
+
+  if (self->held_timer != NULL)
+    {
+      g_source_destroy (self->held_timer);
+      g_clear_pointer (&self->held_timer, g_source_unref);
+    }
+  self->held_count--;
+
+  json_array_add_object_element (replies, g_steal_pointer (&self->held_reply));
+  for (guint i = 0; i < json_array_get_length (self->deliveries); i++)
+    json_array_add_element (replies, json_node_copy (json_array_get_element (self->deliveries, i)));
+  json_array_unref (self->deliveries);
+  self->deliveries = json_array_new ();
+
+  respond_json (self, msg, replies);
+  soup_server_message_unpause (msg);
+  g_object_unref (msg);
+}
+
+static gboolean
+held_timeout_cb (gpointer user_data)
+{
+  TestServer *self = user_data;
+
+  g_clear_pointer (&self->held_timer, g_source_unref);
+  answer_held (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_held_disconnected (SoupServerMessage *msg,
+                      gpointer           user_data)
+{
+  TestServer *self = user_data;
+
+  if (self->held == msg)
+    {
+      if (self->held_timer != NULL)
+        {
+          g_source_destroy (self->held_timer);
+          g_clear_pointer (&self->held_timer, g_source_unref);
+        }
+      g_clear_pointer (&self->held_reply, json_object_unref);
+      self->held_count--;
+      g_clear_object (&self->held);
+    }
+}
+
+static void
+hold (TestServer        *self,
+      SoupServerMessage *msg,
+      JsonObject        *reply)
+{
+  /* One held connect at a time: a second one answers the first. */
+  if (self->held != NULL)
+    answer_held (self);
+
+  self->held = g_object_ref (msg);
+  self->held_reply = reply;
+  self->held_count++;
+  self->max_held = MAX (self->max_held, self->held_count);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (on_held_disconnected), self);
+  soup_server_message_pause (msg);
+
+  if (!self->hold_forever)
+    {
+      self->held_timer = g_timeout_source_new (self->timeout_ms);
+      g_source_set_callback (self->held_timer, held_timeout_cb, self, NULL);
+      g_source_attach (self->held_timer, NULL);
+    }
+}
+
+static void
+observe (TestServer        *self,
+         SoupServerMessage *msg,
+         JsonArray         *request)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  const char *cookie = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Cookie");
+
+  self->requests++;
+  self->max_batch = MAX (self->max_batch, json_array_get_length (request));
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    g_hash_table_add (self->ports, GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))));
+  g_free (self->last_cookie);
+  self->last_cookie = g_strdup (cookie);
+
+  for (guint i = 0; i < json_array_get_length (request); i++)
+    {
+      JsonNode *node = json_array_get_element (request, i);
+      JsonObject *object;
+      const char *channel;
+      gint64 *t;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      object = json_node_get_object (node);
+      channel = json_object_get_string_member_with_default (object, "channel", "?");
+      g_hash_table_insert (self->counts, g_strdup (channel),
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (self->counts, channel)) + 1));
+      g_hash_table_insert (self->last, g_strdup (channel), json_object_ref (object));
+      t = g_new (gint64, 1);
+      *t = g_get_monotonic_time ();
+      g_hash_table_insert (self->last_time, g_strdup (channel), t);
+    }
+}
+
+static gboolean
+queue_delivery (TestServer *self,
+                const char *channel,
+                JsonNode   *data,
+                const char *id)
+{
+  GHashTableIter iter;
+  const char *pattern;
+  gboolean matched = FALSE;
+
+  g_hash_table_iter_init (&iter, self->subscriptions);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &pattern, NULL))
+    if (bayeux_channel_matches (pattern, channel))
+      matched = TRUE;
+
+  if (matched)
+    {
+      JsonObject *message = json_object_new ();
+      json_object_set_string_member (message, "channel", channel);
+      json_object_set_member (message, "data", json_node_copy (data));
+      if (id != NULL)
+        json_object_set_string_member (message, "id", id);
+      json_array_add_object_element (self->deliveries, message);
+    }
+  return matched;
+}
+
+static void
+server_callback (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  TestServer *self = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonArray) replies = json_array_new ();
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+  JsonArray *request;
+  JsonObject *connect_reply = NULL;
+  gboolean delivered = FALSE;
+  RawAnswer *raw;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||
+      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+    {
+      test_server_respond_raw (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      return;
+    }
+  request = json_node_get_array (json_parser_get_root (parser));
+  observe (self, msg, request);
+
+  if (self->hook != NULL && self->hook (self, msg, request, self->hook_data))
+    return;
+
+  raw = g_queue_peek_head (&self->raw);
+  if (raw != NULL && json_array_get_length (request) > 0)
+    {
+      JsonObject *first = json_array_get_object_element (request, 0);
+      if (raw->channel == NULL || g_strcmp0 (json_object_get_string_member (first, "channel"), raw->channel) == 0)
+        {
+          g_queue_pop_head (&self->raw);
+          test_server_respond_raw (msg, raw->status, raw->body);
+          raw_answer_free (raw);
+          return;
+        }
+    }
+
+  for (guint i = 0; i < json_array_get_length (request); i++)
+    {
+      JsonObject *m = json_array_get_object_element (request, i);
+      const char *channel = json_object_get_string_member (m, "channel");
+      const char *client_id = json_object_get_string_member_with_default (m, "clientId", NULL);
+      gboolean known = client_id != NULL && g_hash_table_contains (self->clients, client_id);
+      JsonObject *reply;
+
+      if (g_str_equal (channel, "/meta/handshake"))
+        {
+          JsonArray *types = json_array_new ();
+          char *id = g_strdup_printf ("client-%u", ++self->next_client);
+
+          g_hash_table_add (self->clients, id);
+          reply = reply_for (m, TRUE);
+          json_object_set_string_member (reply, "clientId", id);
+          json_object_set_string_member (reply, "version", "1.0");
+          json_array_add_string_element (types, "long-polling");
+          json_object_set_array_member (reply, "supportedConnectionTypes", types);
+          json_object_set_object_member (reply, "advice", advice_new (self, "retry"));
+          if (self->set_cookie != NULL)
+            soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie", self->set_cookie);
+          json_array_add_object_element (replies, reply);
+          continue;
+        }
+
+      if (!known && !g_str_equal (channel, "/meta/disconnect"))
+        {
+          reply = reply_for (m, FALSE);
+          json_object_set_string_member (reply, "error", "402::Unknown client");
+          json_object_set_object_member (reply, "advice", advice_new (self, "handshake"));
+          json_array_add_object_element (replies, reply);
+          continue;
+        }
+
+      if (g_str_equal (channel, "/meta/connect"))
+        {
+          JsonNode *advice_node = json_object_get_member (m, "advice");
+          JsonObject *advice = advice_node && JSON_NODE_HOLDS_OBJECT (advice_node) ? json_node_get_object (advice_node) : NULL;
+          reply = reply_for (m, TRUE);
+          json_object_set_object_member (reply, "advice", advice_new (self, "retry"));
+          if ((advice != NULL && json_object_get_int_member_with_default (advice, "timeout", -1) == 0) ||
+              json_array_get_length (self->deliveries) > 0)
+            {
+              json_array_add_object_element (replies, reply);
+              for (guint j = 0; j < json_array_get_length (self->deliveries); j++)
+                json_array_add_element (replies, json_node_copy (json_array_get_element (self->deliveries, j)));
+              json_array_unref (self->deliveries);
+              self->deliveries = json_array_new ();
+            }
+          else
+            connect_reply = reply;
+        }
+      else if (g_str_equal (channel, "/meta/subscribe") || g_str_equal (channel, "/meta/unsubscribe"))
+        {
+          const char *subscription = json_object_get_string_member (m, "subscription");
+          gboolean refused = g_hash_table_contains (self->refused, subscription);
+
+          reply = reply_for (m, !refused);
+          json_object_set_string_member (reply, "subscription", subscription);
+          if (refused)
+            json_object_set_string_member (reply, "error", "403:denied:Subscription refused by policy");
+          else if (g_str_equal (channel, "/meta/subscribe"))
+            g_hash_table_add (self->subscriptions, g_strdup (subscription));
+          else
+            g_hash_table_remove (self->subscriptions, subscription);
+          json_array_add_object_element (replies, reply);
+        }
+      else if (g_str_equal (channel, "/meta/disconnect"))
+        {
+          if (self->ignore_disconnect)
+            {
+              g_ptr_array_add (self->paused_forever, g_object_ref (msg));
+              soup_server_message_pause (msg);
+              return;
+            }
+          g_hash_table_remove (self->clients, client_id);
+          json_array_add_object_element (replies, reply_for (m, TRUE));
+          delivered = TRUE;   /* answer the held connect too */
+        }
+      else
+        {
+          gboolean refused = g_hash_table_contains (self->refused, channel);
+
+          reply = reply_for (m, !refused);
+          if (refused)
+            json_object_set_string_member (reply, "error", "403::Publish refused by policy");
+          else
+            {
+              delivered |= queue_delivery (self, channel, json_object_get_member (m, "data"),
+                                           json_object_get_string_member_with_default (m, "id", NULL));
+            }
+          json_array_add_object_element (replies, reply);
+        }
+    }
+
+  if (connect_reply != NULL)
+    {
+      /* Other replies of a batch that holds a connect go first. */
+      if (json_array_get_length (replies) > 0)
+        g_warning ("test server: connect batched with other messages");
+      hold (self, msg, connect_reply);
+    }
+  else
+    respond_json (self, msg, replies);
+
+  if (delivered && self->held != NULL && self->held != msg && !self->hold_forever)
+    answer_held (self);
+}
+
+TestServer *
+test_server_new (void)
+{
+  TestServer *self = g_new0 (TestServer, 1);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  self->server = soup_server_new (NULL, NULL);
+  self->timeout_ms = 5000;
+  self->refused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->deliveries = json_array_new ();
+  self->paused_forever = g_ptr_array_new_with_free_func (g_object_unref);
+  self->counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_object_unref);
+  self->last_time = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->last_reply_time = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->ports = g_hash_table_new (NULL, NULL);
+
+  soup_server_add_handler (self->server, "/cometd", server_callback, self, NULL);
+  soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+
+  uris = soup_server_get_uris (self->server);
+  g_assert_nonnull (uris);
+  self->url = g_strdup_printf ("http://127.0.0.1:%d/cometd", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return self;
+}
+
+void
+test_server_free (TestServer *self)
+{
+  if (self->held != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->held, on_held_disconnected, self);
+      soup_server_message_unpause (self->held);
+      g_clear_object (&self->held);
+    }
+  if (self->held_timer != NULL)
+    {
+      g_source_destroy (self->held_timer);
+      g_source_unref (self->held_timer);
+    }
+  g_clear_pointer (&self->held_reply, json_object_unref);
+  for (guint i = 0; i < self->paused_forever->len; i++)
+    soup_server_message_unpause (g_ptr_array_index (self->paused_forever, i));
+  soup_server_disconnect (self->server);
+  g_object_unref (self->server);
+  g_ptr_array_unref (self->paused_forever);
+  g_queue_clear_full (&self->raw, raw_answer_free);
+  g_hash_table_unref (self->refused);
+  g_hash_table_unref (self->clients);
+  g_hash_table_unref (self->subscriptions);
+  json_array_unref (self->deliveries);
+  g_hash_table_unref (self->counts);
+  g_hash_table_unref (self->last);
+  g_hash_table_unref (self->last_time);
+  g_hash_table_unref (self->last_reply_time);
+  g_hash_table_unref (self->ports);
+  g_free (self->set_cookie);
+  g_free (self->last_cookie);
+  g_free (self->url);
+  g_free (self);
+}
+
+const char *test_server_get_url (TestServer *self) { return self->url; }
+void test_server_set_timeout (TestServer *self, guint ms) { self->timeout_ms = ms; }
+void test_server_set_interval (TestServer *self, guint ms) { self->interval_ms = ms; }
+void test_server_set_hold_forever (TestServer *self, gboolean hold_) { self->hold_forever = hold_; }
+void test_server_set_ignore_disconnect (TestServer *self, gboolean ignore) { self->ignore_disconnect = ignore; }
+guint test_server_requests (TestServer *self) { return self->requests; }
+guint test_server_max_batch (TestServer *self) { return self->max_batch; }
+guint test_server_held_connects (TestServer *self) { return self->held_count; }
+guint test_server_max_held_connects (TestServer *self) { return self->max_held; }
+guint test_server_connections (TestServer *self) { return g_hash_table_size (self->ports); }
+const char *test_server_last_cookie (TestServer *self) { return self->last_cookie; }
+
+void
+test_server_set_hook (TestServer     *self,
+                      TestServerHook  hook,
+                      gpointer        user_data)
+{
+  self->hook = hook;
+  self->hook_data = user_data;
+}
+
+void
+test_server_refuse_channel (TestServer *self,
+                            const char *channel)
+{
+  g_hash_table_add (self->refused, g_strdup (channel));
+}
+
+void
+test_server_set_cookie (TestServer *self,
+                        const char *set_cookie)
+{
+  g_free (self->set_cookie);
+  self->set_cookie = g_strdup (set_cookie);
+}
+
+void
+test_server_queue_raw (TestServer *self,
+                       const char *meta_channel,
+                       guint       status,
+                       const char *body)
+{
+  RawAnswer *raw = g_new0 (RawAnswer, 1);
+
+  raw->channel = g_strdup (meta_channel);
+  raw->status = status;
+  raw->body = g_strdup (body);
+  g_queue_push_tail (&self->raw, raw);
+}
+
+void
+test_server_deliver (TestServer *self,
+                     const char *channel,
+                     const char *data_json)
+{
+  g_autoptr(JsonNode) data = json_from_string (data_json, NULL);
+
+  g_assert_nonnull (data);
+  queue_delivery (self, channel, data, NULL);
+  if (self->held != NULL)
+    answer_held (self);
+}
+
+void
+test_server_forget_clients (TestServer *self)
+{
+  g_hash_table_remove_all (self->clients);
+  g_hash_table_remove_all (self->subscriptions);
+}
+
+void
+test_server_release (TestServer *self)
+{
+  answer_held (self);
+}
+
+guint
+test_server_count (TestServer *self,
+                   const char *channel)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->counts, channel));
+}
+
+JsonObject *
+test_server_last (TestServer *self,
+                  const char *channel)
+{
+  return g_hash_table_lookup (self->last, channel);
+}
+
+gint64
+test_server_last_time (TestServer *self,
+                       const char *channel)
+{
+  gint64 *t = g_hash_table_lookup (self->last_time, channel);
+  return t ? *t : 0;
+}
+
+gint64
+test_server_last_reply_time (TestServer *self,
+                             const char *channel)
+{
+  gint64 *t = g_hash_table_lookup (self->last_reply_time, channel);
+  return t ? *t : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static gboolean
+timeout_flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+test_wait_until (gboolean (*condition) (gpointer),
+                 gpointer  data,
+                 guint     timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, timeout_flag_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return condition (data);
+}
+
+void
+test_wait_ms (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+void
+test_store_result (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      slot)
+{
+  *(GAsyncResult **) slot = g_object_ref (result);
+}
+
+static gboolean
+result_ready (gpointer slot)
+{
+  return *(GAsyncResult **) slot != NULL;
+}
+
+GAsyncResult *
+test_wait_result (GAsyncResult **slot,
+                  guint          timeout_ms)
+{
+  if (!test_wait_until (result_ready, slot, timeout_ms))
+    g_error ("no result within %u ms", timeout_ms);
+  return *slot;
+}

@@ -1,0 +1,65 @@
+/* test-utils.h: an in-process Bayeux server for the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <bayeux-glib/bayeux-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _TestServer TestServer;
+
+/* Answers a request instead of the built-in server: return TRUE when the
+ * request was answered (with test_server_respond_raw() or by hand). */
+typedef gboolean (*TestServerHook) (TestServer        *server,
+                                    SoupServerMessage *msg,
+                                    JsonArray         *request,
+                                    gpointer           user_data);
+
+TestServer  *test_server_new            (void);
+void         test_server_free           (TestServer *server);
+const char  *test_server_get_url        (TestServer *server);
+
+/* Knobs of the built-in server. */
+void         test_server_set_timeout    (TestServer *server, guint timeout_ms);   /* advised long-poll timeout */
+void         test_server_set_interval   (TestServer *server, guint interval_ms);
+void         test_server_set_hook       (TestServer *server, TestServerHook hook, gpointer user_data);
+void         test_server_refuse_channel (TestServer *server, const char *channel); /* subscribe and publish */
+void         test_server_set_hold_forever (TestServer *server, gboolean hold);   /* never answer held connects */
+void         test_server_set_ignore_disconnect (TestServer *server, gboolean ignore);
+void         test_server_set_cookie     (TestServer *server, const char *set_cookie);
+
+/* Queues a raw answer for the next request whose first message is on
+ * @meta_channel (or any request with NULL). */
+void         test_server_queue_raw      (TestServer *server, const char *meta_channel,
+                                         guint status, const char *body);
+/* Queues a message for delivery to every client subscribed to a matching
+ * channel; releases a held connect. */
+void         test_server_deliver        (TestServer *server, const char *channel, const char *data_json);
+/* Forgets all sessions: the next request gets 402::Unknown client. */
+void         test_server_forget_clients (TestServer *server);
+/* Answers a held connect now (with the pending deliveries). */
+void         test_server_release        (TestServer *server);
+
+void         test_server_respond_raw    (SoupServerMessage *msg, guint status, const char *body);
+
+/* What happened. */
+guint        test_server_count          (TestServer *server, const char *channel); /* messages received on it */
+guint        test_server_requests       (TestServer *server);                      /* POSTs received */
+guint        test_server_max_batch      (TestServer *server);                      /* most messages in one POST */
+guint        test_server_held_connects  (TestServer *server);
+guint        test_server_max_held_connects (TestServer *server);
+guint        test_server_connections    (TestServer *server);                      /* distinct client sockets */
+JsonObject  *test_server_last           (TestServer *server, const char *channel); /* last message on channel, borrowed */
+const char  *test_server_last_cookie    (TestServer *server);                      /* Cookie header of the last request */
+gint64       test_server_last_time      (TestServer *server, const char *channel); /* monotonic µs */
+gint64       test_server_last_reply_time (TestServer *server, const char *channel);
+
+/* Main-loop helpers. */
+gboolean     test_wait_until            (gboolean (*condition) (gpointer), gpointer data, guint timeout_ms);
+void         test_wait_ms               (guint ms);
+GAsyncResult *test_wait_result          (GAsyncResult **slot, guint timeout_ms);
+void         test_store_result          (GObject *source, GAsyncResult *result, gpointer slot);
+
+G_END_DECLS
