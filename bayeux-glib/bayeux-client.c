@@ -2648,6 +2648,15 @@ bayeux_client_unsubscribe_finish (BayeuxClient  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+static JsonNode *
+empty_object_node (void)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, json_object_new ());
+  return node;
+}
+
 static void
 publish_internal (BayeuxClient *self,
                   const char   *channel,
@@ -2665,7 +2674,7 @@ publish_internal (BayeuxClient *self,
 
   op = op_new (self, OP_PUBLISH, NULL, channel, task);
   json_object_set_member (op->message, "data",
-                          data ? bayeux_json_deep_copy (data) : json_node_init_object (json_node_alloc (), json_object_new ()));
+                          data ? bayeux_json_deep_copy (data) : empty_object_node ());
   enqueue (self, op);
 }
 

@@ -745,7 +745,7 @@ static void
 test_lookup_cost (Fixture *f, gconstpointer data)
 {
   start_and_wait_connected (f);
-  for (int i = 0; i < 5000; i++)
+  for (int i = 0; i < 1000; i++)
     {
       g_autofree char *channel = g_strdup_printf ("/many/%d", i);
       bayeux_client_subscribe (f->client, channel);
@@ -873,11 +873,20 @@ typedef struct
 } ThreadData;
 
 static void
+thread_on_disconnected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ThreadData *td = data;
+
+  td->wrong_thread |= g_thread_self () == td->caller;
+  g_assert_true (bayeux_client_disconnect_finish (BAYEUX_CLIENT (source), result, NULL));
+  g_main_loop_quit (td->loop);
+}
+
+static void
 thread_on_message (BayeuxClient *client, BayeuxMessage *message, ThreadData *td)
 {
   td->wrong_thread |= g_thread_self () == td->caller;
-  td->ok = TRUE;
-  g_main_loop_quit (td->loop);
+  bayeux_client_disconnect_async (client, NULL, thread_on_disconnected, td);
 }
 
 static void
@@ -906,6 +915,9 @@ thread_main (gpointer data)
   bayeux_client_start (client);
   g_main_loop_run (td->loop);
   g_object_unref (client);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  td->ok = TRUE;
   g_main_loop_unref (td->loop);
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);

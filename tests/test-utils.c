@@ -470,6 +470,10 @@ test_server_free (TestServer *self)
     soup_server_message_unpause (g_ptr_array_index (self->paused_forever, i));
   soup_server_disconnect (self->server);
   g_object_unref (self->server);
+  /* Let the closed connections finish in the main context. */
+  test_wait_ms (50);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   g_ptr_array_unref (self->paused_forever);
   g_queue_clear_full (&self->raw, raw_answer_free);
   g_hash_table_unref (self->refused);
@@ -602,13 +606,25 @@ timeout_flag_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Under Valgrind everything is ~20 times slower: deadlines for the test's
+ * own waits (never the client's) are stretched. */
+static guint
+scaled (guint timeout_ms)
+{
+  const char *preload = g_getenv ("LD_PRELOAD");
+
+  if (preload != NULL && strstr (preload, "vgpreload") != NULL)
+    return timeout_ms * 10;
+  return timeout_ms;
+}
+
 gboolean
 test_wait_until (gboolean (*condition) (gpointer),
                  gpointer  data,
                  guint     timeout_ms)
 {
   gboolean timed_out = FALSE;
-  guint id = g_timeout_add (timeout_ms, timeout_flag_cb, &timed_out);
+  guint id = g_timeout_add (scaled (timeout_ms), timeout_flag_cb, &timed_out);
 
   while (!condition (data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
