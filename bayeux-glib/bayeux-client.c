@@ -1052,6 +1052,8 @@ rehandshake (BayeuxClient *self,
   Op *op;
 
   g_debug ("re-handshaking in %" G_GINT64_FORMAT " ms", delay_ms);
+  /* A long poll of the old session is of no use any more. */
+  abandon_control (self);
   set_client_id (self, NULL);
   self->reconnect = RECONNECT_RETRY;
 

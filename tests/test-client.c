@@ -223,6 +223,33 @@ test_handshake (Fixture *f, gconstpointer data)
 }
 
 static void
+test_handshake_denied (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint requests;
+
+  /* A refusal with advice to retry is retried; one with "none" is final. */
+  test_server_queue_raw (f->server, "/meta/handshake", 200,
+                         "[{\"channel\":\"/meta/handshake\",\"id\":\"1\",\"successful\":false,"
+                         "\"error\":\"503::busy\",\"advice\":{\"reconnect\":\"retry\",\"interval\":0}}]");
+  test_server_queue_raw (f->server, "/meta/handshake", 200,
+                         "[{\"channel\":\"/meta/handshake\",\"id\":\"2\",\"successful\":false,"
+                         "\"error\":\"403::bad credentials\",\"advice\":{\"reconnect\":\"none\"}}]");
+  bayeux_client_handshake_async (f->client, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_false (bayeux_client_handshake_finish (f->client, result, &error));
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_HANDSHAKE_DENIED);
+  g_assert_nonnull (strstr (error->message, "bad credentials"));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_HANDSHAKE_DENIED));  /* the retried one */
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  requests = test_server_requests (f->server);
+  test_wait_ms (300);
+  g_assert_cmpuint (test_server_requests (f->server), ==, requests);
+}
+
+static void
 test_connect (Fixture *f, gconstpointer data)
 {
   JsonObject *connect;
@@ -951,6 +978,7 @@ main (int argc, char **argv)
 
 #define ADD(path, fn) g_test_add ("/bayeux/client/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("handshake", test_handshake);
+  ADD ("handshake-denied", test_handshake_denied);
   ADD ("connect", test_connect);
   ADD ("advice/interval", test_interval);
   ADD ("advice/handshake", test_advice_handshake);
