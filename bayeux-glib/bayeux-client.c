@@ -1128,7 +1128,8 @@ handshake_done (BayeuxClient  *self,
 
   g_debug ("handshake accepted, client id %s", client_id);
   set_client_id (self, client_id);
-  self->backoff = 0;
+  /* The backoff is reset by a successful connect, not here: a server that
+   * accepts handshakes but fails every connect must still see it grow. */
   self->first_connect = TRUE;
   self->resubscribe_needed = TRUE;
 

@@ -153,6 +153,13 @@ bayeux_parse_messages (const char *data,
       return NULL;
     }
 
+  if (!g_utf8_validate_len (data, length, NULL))
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad response: not valid UTF-8");
+      return NULL;
+    }
+
   if (!check_depth (data, length, error))
     return NULL;
 
@@ -272,6 +279,15 @@ on_sent (GObject      *source,
     }
 
   status = soup_message_get_status (req->msg);
+  if (SOUP_STATUS_IS_REDIRECTION (status))
+    {
+      const char *location = soup_message_headers_get_one (soup_message_get_response_headers (req->msg), "Location");
+
+      g_cancellable_cancel (req->cancellable);
+      fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP %u redirect to %s, not followed", status,
+                               location ? location : "nowhere"));
+      return;
+    }
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
       g_cancellable_cancel (req->cancellable);
@@ -356,6 +372,9 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
    * closed by the server before it read the request: that is the case
    * libsoup retries for idempotent messages, and it is harmless here. */
   soup_message_add_flags (req->msg, SOUP_MESSAGE_IDEMPOTENT);
+  /* A Bayeux endpoint does not move: a redirect is an error, and following
+   * it could carry cookies or credentials to another origin. */
+  soup_message_add_flags (req->msg, SOUP_MESSAGE_NO_REDIRECT);
   soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", body);
 
   soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
