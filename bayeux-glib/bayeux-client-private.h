@@ -14,4 +14,9 @@ guint bayeux_client_get_last_dispatch_lookups (BayeuxClient *self);
 /* Number of requests currently in flight (0, 1 or 2). */
 guint bayeux_client_get_requests_in_flight    (BayeuxClient *self);
 
+/* The suspend check, with the clocks given (µs), for tests. */
+void  bayeux_client_check_clocks              (BayeuxClient *self,
+                                               gint64        wall_now,
+                                               gint64        monotonic_now);
+
 G_END_DECLS

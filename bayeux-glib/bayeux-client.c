@@ -29,6 +29,18 @@
 #define DEFAULT_BACKOFF_INCREMENT 1000
 #define DEFAULT_MAX_BACKOFF       30000
 #define DEFAULT_POLL_TIMEOUT      60000
+#define DEFAULT_MAX_PENDING       1000
+#define DEFAULT_MAX_PENDING_AGE   60000
+/* The suspend watchdog: how often it looks, and how much further the wall
+ * clock must have moved than the monotonic clock (which stops during a
+ * suspend) for it to call it a suspend. */
+#define WATCHDOG_PERIOD_S         5
+#define SUSPEND_THRESHOLD_US      (10 * G_USEC_PER_SEC)
+/* A successful /meta/connect that carried nothing and came back in less
+ * than half the advised timeout is "early"; after this many in a row the
+ * server is not holding polls and the client backs off, so that it never
+ * spins. */
+#define EARLY_CONNECTS_TOLERATED  3
 
 /**
  * BayeuxClient:
@@ -123,6 +135,7 @@ typedef struct
   char       *channel;   /* the subscription, or the channel published to */
   JsonObject *message;
   GTask      *task;      /* unsubscribe_async and publish_async; NULL else */
+  gint64      queued_at; /* monotonic µs */
 } Op;
 
 typedef struct
@@ -175,6 +188,13 @@ struct _BayeuxClient
   guint              backoff_increment;
   guint              max_backoff;
   JsonNode          *handshake_ext;
+  guint              max_pending;
+  guint              max_pending_age;
+
+  GNetworkMonitor   *network_monitor;
+  gboolean           network_monitor_is_default;
+  gboolean           network_down;
+  gulong             network_handler;
 
   guint64            next_id;
 
@@ -200,6 +220,13 @@ struct _BayeuxClient
 
   GSource           *control_timer;
   GSource           *flush_idle;
+  GSource           *expiry_timer;
+  GSource           *watchdog;
+  gint64             watchdog_wall;
+  gint64             watchdog_monotonic;
+  gint64             control_sent_at;
+  guint              response_deliveries;
+  guint              early_connects;
   GSource           *error_idle;
   GQueue             errors;              /* ErrorReport */
 
@@ -225,6 +252,9 @@ enum {
   PROP_BACKOFF_INCREMENT,
   PROP_MAX_BACKOFF,
   PROP_HANDSHAKE_EXT,
+  PROP_MAX_PENDING,
+  PROP_MAX_PENDING_AGE,
+  PROP_NETWORK_MONITOR,
   N_PROPS
 };
 
@@ -242,6 +272,8 @@ static void schedule_flush   (BayeuxClient *self);
 static void stop_internal    (BayeuxClient *self, const GError *reason);
 static void rehandshake      (BayeuxClient *self, gint64 delay_ms);
 static void begin_disconnect (BayeuxClient *self);
+static void schedule_expiry  (BayeuxClient *self);
+static void update_watchdog  (BayeuxClient *self);
 
 /* ------------------------------------------------------------------------ */
 /* Tasks: each returns exactly once, also when cancelled early.             */
@@ -536,6 +568,7 @@ op_new (BayeuxClient *self,
   op->id = g_strdup_printf ("%" G_GUINT64_FORMAT, ++self->next_id);
   op->channel = g_strdup (channel);
   op->task = task ? g_object_ref (task) : NULL;
+  op->queued_at = g_get_monotonic_time ();
   op->message = json_object_new ();
   json_object_set_string_member (op->message, "channel", meta_channel ? meta_channel : channel);
   json_object_set_string_member (op->message, "id", op->id);
@@ -559,6 +592,7 @@ fail_waiting (GPtrArray    *tasks,
   g_ptr_array_set_size (tasks, 0);
 }
 
+/* Whether the server knows us: a session to subscribe in. */
 static gboolean
 session_ready (BayeuxClient *self)
 {
@@ -568,12 +602,96 @@ session_ready (BayeuxClient *self)
           self->state == BAYEUX_CLIENT_STATE_UNCONNECTED);
 }
 
+/* Whether queued messages may leave now. While the connection is lost they
+ * wait (publishes within max-pending and max-pending-age) and leave once a
+ * /meta/connect succeeds again. */
+static gboolean
+can_send (BayeuxClient *self)
+{
+  return self->client_id != NULL && !self->network_down &&
+         (self->state == BAYEUX_CLIENT_STATE_HANDSHAKING ||
+          self->state == BAYEUX_CLIENT_STATE_CONNECTED);
+}
+
+static void op_drop (BayeuxClient *self, Op *op, const GError *error);
+
 static void
 enqueue (BayeuxClient *self,
          Op           *op)
 {
+  if (op->kind == OP_PUBLISH && g_queue_get_length (&self->outbox) >= self->max_pending)
+    {
+      g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL,
+                                             "%u messages are already waiting to be sent (max-pending)",
+                                             self->max_pending);
+      op_drop (self, op, error);
+      op_free (op);
+      return;
+    }
+
   g_queue_push_tail (&self->outbox, op);
   schedule_flush (self);
+  schedule_expiry (self);
+}
+
+/* Drops the publishes that waited longer than max-pending-age. Subscribe
+ * and unsubscribe requests never expire: they leave once connected. */
+static gboolean
+expiry_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  gint64 limit = g_get_monotonic_time () - (gint64) self->max_pending_age * 1000;
+  g_autoptr(GError) error = NULL;
+  GList *l = self->outbox.head;
+
+  g_clear_pointer (&self->expiry_timer, g_source_unref);
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Op *op = l->data;
+
+      if (op->kind == OP_PUBLISH && op->queued_at <= limit)
+        {
+          if (error == NULL)
+            error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_EXPIRED,
+                                 "Not sent within %u ms (max-pending-age)", self->max_pending_age);
+          g_queue_delete_link (&self->outbox, l);
+          op_drop (self, op, error);
+          op_free (op);
+        }
+      l = next;
+    }
+
+  schedule_expiry (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_expiry (BayeuxClient *self)
+{
+  gint64 oldest = G_MAXINT64;
+  gint64 delay;
+
+  if (self->expiry_timer != NULL)
+    return;
+
+  for (GList *l = self->outbox.head; l != NULL; l = l->next)
+    {
+      Op *op = l->data;
+      if (op->kind == OP_PUBLISH)
+        {
+          oldest = op->queued_at;
+          break;
+        }
+    }
+  if (oldest == G_MAXINT64)
+    return;
+
+  delay = oldest + (gint64) self->max_pending_age * 1000 - g_get_monotonic_time ();
+  self->expiry_timer = g_timeout_source_new ((guint) CLAMP (delay / 1000 + 1, 1, G_MAXINT32));
+  g_source_set_callback (self->expiry_timer, expiry_cb, self, NULL);
+  g_source_set_static_name (self->expiry_timer, "[bayeux] expiry");
+  g_source_attach (self->expiry_timer, self->context);
 }
 
 static Op *
@@ -722,6 +840,11 @@ stop_internal (BayeuxClient *self,
       g_source_destroy (self->flush_idle);
       g_clear_pointer (&self->flush_idle, g_source_unref);
     }
+  if (self->expiry_timer != NULL)
+    {
+      g_source_destroy (self->expiry_timer);
+      g_clear_pointer (&self->expiry_timer, g_source_unref);
+    }
 
   set_client_id (self, NULL);
   self->first_connect = FALSE;
@@ -758,6 +881,7 @@ stop_internal (BayeuxClient *self,
   fail_waiting (handshake_tasks, reason);
 
   set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  update_watchdog (self);
 }
 
 /* The server told us to stop (advice none), or we cannot go on. */
@@ -883,7 +1007,7 @@ flush_idle_cb (gpointer user_data)
 
   g_clear_pointer (&self->flush_idle, g_source_unref);
 
-  if (self->busy[SLOT_BATCH] || !session_ready (self) || g_queue_is_empty (&self->outbox))
+  if (self->busy[SLOT_BATCH] || !can_send (self) || g_queue_is_empty (&self->outbox))
     return G_SOURCE_REMOVE;
 
   ids = g_ptr_array_new_with_free_func (g_free);
@@ -992,9 +1116,10 @@ control_timer_cb (gpointer user_data)
   BayeuxClient *self = user_data;
 
   g_clear_pointer (&self->control_timer, g_source_unref);
-  if (self->busy[SLOT_CONTROL])
-    return G_SOURCE_REMOVE;
+  if (self->busy[SLOT_CONTROL] || self->network_down)
+    return G_SOURCE_REMOVE;   /* the network's return schedules us again */
 
+  self->control_sent_at = g_get_monotonic_time ();
   if (self->client_id == NULL)
     send_handshake (self);
   else
@@ -1164,8 +1289,13 @@ connect_done (BayeuxClient  *self,
 
   if (transport_error == NULL && bayeux_message_get_successful (reply))
     {
+      gboolean early = !self->first_connect && self->response_deliveries == 0 && self->timeout > 0 &&
+                       g_get_monotonic_time () - self->control_sent_at < self->timeout * 1000 / 2;
+
+      self->early_connects = early ? self->early_connects + 1 : 0;
       self->first_connect = FALSE;
-      self->backoff = 0;
+      if (self->early_connects <= EARLY_CONNECTS_TOLERATED)
+        self->backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
 
       if (advised && self->reconnect == RECONNECT_NONE)
@@ -1176,7 +1306,13 @@ connect_done (BayeuxClient  *self,
       else
         {
           resume (self);
-          schedule_control (self, self->interval);
+          if (self->early_connects > EARLY_CONNECTS_TOLERATED)
+            {
+              g_debug ("the server answers connects at once without holding them: backing off");
+              schedule_control (self, next_failure_delay (self));
+            }
+          else
+            schedule_control (self, self->interval);
         }
       return;
     }
@@ -1485,6 +1621,14 @@ on_request_done (GObject      *source,
       g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
       bayeux_debug_wire ("<<<", node);
 
+      self->response_deliveries = 0;
+      for (guint i = 0; i < json_array_get_length (messages); i++)
+        {
+          JsonNode *element = json_array_get_element (messages, i);
+          if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
+            self->response_deliveries++;
+        }
+
       for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req); i++)
         {
           g_autoptr(GError) bad = NULL;
@@ -1573,11 +1717,136 @@ begin_disconnect (BayeuxClient *self)
       return;
     }
 
+  if (self->network_down)
+    {
+      g_autoptr(GError) error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE,
+                                                     "The server could not be told: the network is unavailable");
+      disconnect_done (self, NULL, error);
+      return;
+    }
+
   set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTING);
   /* End the long poll at once: do not wait for its timeout. */
   abandon_control (self);
   op = op_new (self, OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
   send_control_op (self, op, self->max_network_delay);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Network and suspend                                                      */
+
+static gboolean
+is_running (BayeuxClient *self)
+{
+  return self->state != BAYEUX_CLIENT_STATE_DISCONNECTED && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING;
+}
+
+/* Re-establishes the connection at once: the long poll in flight (if any)
+ * is presumed dead, and the backoff is forgotten. */
+static void
+reconnect_now (BayeuxClient *self)
+{
+  abandon_control (self);
+  self->backoff = 0;
+  schedule_control (self, 0);
+}
+
+static void
+set_network_available (BayeuxClient *self,
+                       gboolean      available)
+{
+  if (self->network_down == !available)
+    return;
+
+  self->network_down = !available;
+  g_debug ("network %s", available ? "available" : "unavailable");
+  if (!is_running (self))
+    return;
+
+  if (!available)
+    {
+      /* No request until it comes back: no retry storm, one error. */
+      abandon_control (self);
+      set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
+      report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE,
+                                               "The network is unavailable: waiting for it"), NULL);
+    }
+  else
+    reconnect_now (self);
+}
+
+static gboolean
+host_is_loopback (GUri *uri)
+{
+  const char *host = g_uri_get_host (uri);
+  g_autoptr(GInetAddress) address = host ? g_inet_address_new_from_string (host) : NULL;
+
+  if (address != NULL)
+    return g_inet_address_get_is_loopback (address);
+  return host != NULL && (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".localhost"));
+}
+
+static void
+on_network_changed (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    gpointer         user_data)
+{
+  BayeuxClient *self = user_data;
+
+  /* The default monitor speaks of the network at large; a loopback server
+   * needs none. A monitor given by the application is always obeyed. */
+  if (self->network_monitor_is_default && host_is_loopback (self->uri))
+    available = TRUE;
+  set_network_available (self, g_network_monitor_get_network_available (monitor) && available);
+}
+
+void
+bayeux_client_check_clocks (BayeuxClient *self,
+                            gint64        wall_now,
+                            gint64        monotonic_now)
+{
+  gint64 wall_delta = wall_now - self->watchdog_wall;
+  gint64 monotonic_delta = monotonic_now - self->watchdog_monotonic;
+
+  self->watchdog_wall = wall_now;
+  self->watchdog_monotonic = monotonic_now;
+
+  if (wall_delta - monotonic_delta > SUSPEND_THRESHOLD_US && is_running (self) && !self->network_down)
+    {
+      g_debug ("the system was suspended for about %" G_GINT64_FORMAT " s: reconnecting now",
+               (wall_delta - monotonic_delta) / G_USEC_PER_SEC);
+      reconnect_now (self);
+    }
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+
+  bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
+  return G_SOURCE_CONTINUE;
+}
+
+/* The watchdog runs while the client does: one wake-up every few seconds,
+ * coalesced with others by g_timeout_source_new_seconds(). */
+static void
+update_watchdog (BayeuxClient *self)
+{
+  if (is_running (self) && self->watchdog == NULL)
+    {
+      self->watchdog_wall = g_get_real_time ();
+      self->watchdog_monotonic = g_get_monotonic_time ();
+      self->watchdog = g_timeout_source_new_seconds (WATCHDOG_PERIOD_S);
+      g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+      g_source_set_static_name (self->watchdog, "[bayeux] suspend watchdog");
+      g_source_attach (self->watchdog, self->context);
+    }
+  else if (!is_running (self) && self->watchdog != NULL)
+    {
+      g_source_destroy (self->watchdog);
+      g_clear_pointer (&self->watchdog, g_source_unref);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1621,6 +1890,15 @@ bayeux_client_constructed (GObject *object)
     }
 
   self->transport = bayeux_long_polling_new (self->session, self->uri);
+
+  if (self->network_monitor == NULL)
+    {
+      self->network_monitor = g_object_ref (g_network_monitor_get_default ());
+      self->network_monitor_is_default = TRUE;
+    }
+  self->network_handler = g_signal_connect (self->network_monitor, "network-changed",
+                                            G_CALLBACK (on_network_changed), self);
+  on_network_changed (self->network_monitor, g_network_monitor_get_network_available (self->network_monitor), self);
 }
 
 static void
@@ -1637,6 +1915,9 @@ bayeux_client_dispose (GObject *object)
       g_clear_pointer (&self->error_idle, g_source_unref);
     }
   g_queue_clear_full (&self->errors, error_report_free);
+  if (self->network_monitor != NULL)
+    g_clear_signal_handler (&self->network_handler, self->network_monitor);
+  g_clear_object (&self->network_monitor);
   g_clear_object (&self->transport);
   g_clear_object (&self->session);
 
@@ -1704,6 +1985,15 @@ bayeux_client_get_property (GObject    *object,
     case PROP_HANDSHAKE_EXT:
       g_value_set_boxed (value, self->handshake_ext);
       break;
+    case PROP_MAX_PENDING:
+      g_value_set_uint (value, self->max_pending);
+      break;
+    case PROP_MAX_PENDING_AGE:
+      g_value_set_uint (value, self->max_pending_age);
+      break;
+    case PROP_NETWORK_MONITOR:
+      g_value_set_object (value, self->network_monitor);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1739,6 +2029,15 @@ bayeux_client_set_property (GObject      *object,
       break;
     case PROP_HANDSHAKE_EXT:
       bayeux_client_set_handshake_ext (self, g_value_get_boxed (value));
+      break;
+    case PROP_MAX_PENDING:
+      bayeux_client_set_max_pending (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_PENDING_AGE:
+      bayeux_client_set_max_pending_age (self, g_value_get_uint (value));
+      break;
+    case PROP_NETWORK_MONITOR:
+      self->network_monitor = g_value_dup_object (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1883,6 +2182,49 @@ bayeux_client_class_init (BayeuxClientClass *klass)
     g_param_spec_boxed ("handshake-ext", NULL, NULL, JSON_TYPE_NODE,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * BayeuxClient:max-pending:
+   *
+   * The most messages that may wait to be sent while the connection is
+   * lost (or before the first handshake). A publish beyond it fails at once
+   * with %BAYEUX_ERROR_QUEUE_FULL. Subscribe and unsubscribe requests are
+   * never dropped.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_PENDING] =
+    g_param_spec_uint ("max-pending", NULL, NULL, 0, G_MAXINT32, DEFAULT_MAX_PENDING,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:max-pending-age:
+   *
+   * How long, in milliseconds, a publish may wait to be sent. One that
+   * waited longer fails with %BAYEUX_ERROR_EXPIRED.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_PENDING_AGE] =
+    g_param_spec_uint ("max-pending-age", NULL, NULL, 1, G_MAXINT32, DEFAULT_MAX_PENDING_AGE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:network-monitor:
+   *
+   * The [iface@Gio.NetworkMonitor] the client listens to: while it says the
+   * network is unavailable the client makes no request (state
+   * %BAYEUX_CLIENT_STATE_UNCONNECTED, one [signal@Client::error] with
+   * %BAYEUX_ERROR_NETWORK_UNAVAILABLE), and when it comes back the client
+   * reconnects at once instead of waiting out its backoff. By default,
+   * [func@Gio.NetworkMonitor.get_default], which is ignored for a server
+   * on a loopback address.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_NETWORK_MONITOR] =
+    g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1935,6 +2277,8 @@ bayeux_client_init (BayeuxClient *self)
   self->backoff_increment = DEFAULT_BACKOFF_INCREMENT;
   self->max_backoff = DEFAULT_MAX_BACKOFF;
   self->timeout = DEFAULT_POLL_TIMEOUT;
+  self->max_pending = DEFAULT_MAX_PENDING;
+  self->max_pending_age = DEFAULT_MAX_PENDING_AGE;
   self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) subscription_free);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) op_free);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -2184,6 +2528,66 @@ DEFINE_UINT_PROPERTY (backoff_increment, PROP_BACKOFF_INCREMENT)
 DEFINE_UINT_PROPERTY (max_backoff, PROP_MAX_BACKOFF)
 
 /**
+ * bayeux_client_get_max_pending:
+ * @self: a client
+ *
+ * Gets [property@Client:max-pending].
+ *
+ * Returns: the most messages that may wait
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_pending:
+ * @self: a client
+ * @max_pending: the most messages that may wait
+ *
+ * Sets [property@Client:max-pending].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_pending, PROP_MAX_PENDING)
+
+/**
+ * bayeux_client_get_max_pending_age:
+ * @self: a client
+ *
+ * Gets [property@Client:max-pending-age].
+ *
+ * Returns: the longest wait in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_pending_age:
+ * @self: a client
+ * @max_pending_age: the longest wait in milliseconds
+ *
+ * Sets [property@Client:max-pending-age].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_pending_age, PROP_MAX_PENDING_AGE)
+
+/**
+ * bayeux_client_get_network_monitor:
+ * @self: a client
+ *
+ * Gets [property@Client:network-monitor].
+ *
+ * Returns: (transfer none): the network monitor
+ *
+ * Since: 1.0
+ */
+GNetworkMonitor *
+bayeux_client_get_network_monitor (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return self->network_monitor;
+}
+
+/**
  * bayeux_client_get_handshake_ext:
  * @self: a client
  *
@@ -2273,10 +2677,18 @@ bayeux_client_start (BayeuxClient *self)
     return;
 
   self->backoff = 0;
+  self->early_connects = 0;
   self->reconnect = RECONNECT_RETRY;
   self->interval = 0;
   self->unconnected_since = 0;
   set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  update_watchdog (self);
+  if (self->network_down)
+    {
+      set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
+      report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE,
+                                               "The network is unavailable: waiting for it"), NULL);
+    }
   schedule_control (self, 0);
 }
 

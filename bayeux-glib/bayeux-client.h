@@ -84,6 +84,18 @@ BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_max_backoff       (BayeuxClient         *self,
                                                         guint                 max_backoff);
 BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_max_pending       (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_max_pending       (BayeuxClient         *self,
+                                                        guint                 max_pending);
+BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_max_pending_age   (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_max_pending_age   (BayeuxClient         *self,
+                                                        guint                 max_pending_age);
+BAYEUX_AVAILABLE_IN_ALL
+GNetworkMonitor   *bayeux_client_get_network_monitor   (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
 JsonNode          *bayeux_client_get_handshake_ext     (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_handshake_ext     (BayeuxClient         *self,

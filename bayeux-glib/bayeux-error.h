@@ -49,6 +49,13 @@ G_BEGIN_DECLS
  *   2xx; the message names the status.
  * @BAYEUX_ERROR_INVALID_CHANNEL: a channel name is not valid for the
  *   operation (see [func@Bayeux.channel_validate]).
+ * @BAYEUX_ERROR_QUEUE_FULL: a publish was dropped because
+ *   [property@Client:max-pending] messages were already waiting to be sent.
+ * @BAYEUX_ERROR_EXPIRED: a publish was dropped because it waited longer
+ *   than [property@Client:max-pending-age] to be sent.
+ * @BAYEUX_ERROR_NETWORK_UNAVAILABLE: the network is unavailable (per
+ *   [property@Client:network-monitor]); the client waits for it to come
+ *   back, making no request meanwhile.
  *
  * Error codes in the [const@Bayeux.ERROR] domain.
  *
@@ -65,6 +72,9 @@ typedef enum {
   BAYEUX_ERROR_DISCONNECTED,
   BAYEUX_ERROR_HTTP,
   BAYEUX_ERROR_INVALID_CHANNEL,
+  BAYEUX_ERROR_QUEUE_FULL,
+  BAYEUX_ERROR_EXPIRED,
+  BAYEUX_ERROR_NETWORK_UNAVAILABLE,
 } BayeuxError;
 
 BAYEUX_AVAILABLE_IN_ALL
