@@ -205,7 +205,7 @@ struct _BayeuxClient
   gint64             max_interval;
   guint              backoff;
   gint64             unconnected_since;   /* monotonic µs, 0 when connected */
-  gboolean           first_connect;
+  gboolean           immediate_connect;
 
   GHashTable        *subscriptions;       /* channel → Subscription */
   gboolean           resubscribe_needed;
@@ -847,7 +847,7 @@ stop_internal (BayeuxClient *self,
     }
 
   set_client_id (self, NULL);
-  self->first_connect = FALSE;
+  self->immediate_connect = FALSE;
 
   ops = g_hash_table_get_values (self->pending);
   g_hash_table_steal_all (self->pending);
@@ -1096,7 +1096,7 @@ send_connect (BayeuxClient *self)
   guint timeout = self->max_network_delay;
 
   json_object_set_string_member (op->message, "connectionType", "long-polling");
-  if (self->first_connect)
+  if (self->immediate_connect)
     {
       /* Ask for an immediate answer, so that the client is connected (and
        * learns the advice) at once rather than after a whole long poll. */
@@ -1121,7 +1121,10 @@ control_timer_cb (gpointer user_data)
 
   self->control_sent_at = g_get_monotonic_time ();
   if (self->client_id == NULL)
-    send_handshake (self);
+    {
+      set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
+      send_handshake (self);
+    }
   else
     send_connect (self);
   return G_SOURCE_REMOVE;
@@ -1255,7 +1258,7 @@ handshake_done (BayeuxClient  *self,
   set_client_id (self, client_id);
   /* The backoff is reset by a successful connect, not here: a server that
    * accepts handshakes but fails every connect must still see it grow. */
-  self->first_connect = TRUE;
+  self->immediate_connect = TRUE;
   self->resubscribe_needed = TRUE;
 
   tasks = g_steal_pointer (&self->handshake_tasks);
@@ -1289,11 +1292,11 @@ connect_done (BayeuxClient  *self,
 
   if (transport_error == NULL && bayeux_message_get_successful (reply))
     {
-      gboolean early = !self->first_connect && self->response_deliveries == 0 && self->timeout > 0 &&
+      gboolean early = !self->immediate_connect && self->response_deliveries == 0 && self->timeout > 0 &&
                        g_get_monotonic_time () - self->control_sent_at < self->timeout * 1000 / 2;
 
       self->early_connects = early ? self->early_connects + 1 : 0;
-      self->first_connect = FALSE;
+      self->immediate_connect = FALSE;
       if (self->early_connects <= EARLY_CONNECTS_TOLERATED)
         self->backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
@@ -1334,6 +1337,10 @@ connect_done (BayeuxClient  *self,
       rehandshake (self, next_failure_delay (self));
     else
       {
+        /* The next connect asks for an immediate answer: the client knows
+         * at once that it is connected again, and what waited meanwhile
+         * leaves without waiting for a whole long poll. */
+        self->immediate_connect = TRUE;
         set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
         schedule_control (self, next_failure_delay (self));
       }
@@ -1748,6 +1755,7 @@ reconnect_now (BayeuxClient *self)
 {
   abandon_control (self);
   self->backoff = 0;
+  self->immediate_connect = TRUE;
   schedule_control (self, 0);
 }
 

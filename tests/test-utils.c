@@ -141,6 +141,20 @@ answer_held (TestServer *self)
     }
   self->held_count--;
 
+  /* A poll of a session the server forgot gets no deliveries: they wait
+   * for the next poll of a live session. */
+  if (!g_hash_table_contains (self->clients,
+                              json_object_get_string_member_with_default (self->held_reply, "clientId", "")))
+    {
+      json_object_set_boolean_member (self->held_reply, "successful", FALSE);
+      json_object_set_string_member (self->held_reply, "error", "402::Unknown client");
+      json_array_add_object_element (replies, g_steal_pointer (&self->held_reply));
+      respond_json (self, msg, replies);
+      soup_server_message_unpause (msg);
+      g_object_unref (msg);
+      return;
+    }
+
   json_array_add_object_element (replies, g_steal_pointer (&self->held_reply));
   for (guint i = 0; i < json_array_get_length (self->deliveries); i++)
     json_array_add_element (replies, json_node_copy (json_array_get_element (self->deliveries, i)));

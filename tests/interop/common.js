@@ -1,0 +1,86 @@
+// common.js: helpers shared by the interop scripts.
+//
+// Every script here is started by tests/interop/test-interop.c with its
+// stdin piped from the test. When the test exits (or crashes), the pipe
+// closes and the script must exit too, so no server is left behind.
+//
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+'use strict';
+
+const readline = require('readline');
+
+// Calls onLine (if given) for each line read on stdin, and exits with
+// status 0 when stdin reaches end-of-file, or on SIGTERM/SIGINT.
+function watchStdin(onLine) {
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  rl.on('line', (line) => { if (onLine) onLine(line.trim()); });
+  rl.on('close', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+}
+
+// Whether a channel name or subscription pattern falls under /forbidden/**.
+function isForbidden(channel) {
+  return typeof channel === 'string' &&
+    (channel === '/forbidden' || channel.startsWith('/forbidden/'));
+}
+
+// Counts the TCP connections an http.Server accepts: how many are open now
+// (current), the most that were open at once (max) and how many were
+// accepted in all (total). Returns that live { current, max, total } object.
+// With INTEROP_CONN_LOG=1 in the environment, also logs on stderr each
+// connection's opening and closing, and who closed it first.
+function countConnections(httpServer) {
+  const stats = { current: 0, max: 0, total: 0 };
+  const log = process.env.INTEROP_CONN_LOG === '1'
+    ? (text) => process.stderr.write(`[conn] ${text}\n`) : null;
+
+  httpServer.on('connection', (socket) => {
+    const id = ++stats.total;
+    const opened = Date.now();
+    let peerEnded = false;
+
+    stats.current++;
+    stats.max = Math.max(stats.max, stats.current);
+    if (log) log(`#${id} open (${stats.current} open)`);
+    socket.on('end', () => { peerEnded = true; });
+    socket.once('close', () => {
+      stats.current--;
+      if (log)
+        log(`#${id} closed by ${peerEnded ? 'the client' : 'the server'} after ${Date.now() - opened} ms ` +
+            `(${stats.current} open)`);
+    });
+  });
+
+  return stats;
+}
+
+// The stdin commands of the server scripts, for watchStdin(): `STATS`
+// prints `STATS <current> <max> <total>` (see countConnections()).
+function serverCommands(stats) {
+  return (line) => {
+    if (line === 'STATS')
+      process.stdout.write(`STATS ${stats.current} ${stats.max} ${stats.total}\n`);
+  };
+}
+
+// Prints the line `READY <port>` once an http.Server is listening.
+function announce(httpServer) {
+  process.stdout.write(`READY ${httpServer.address().port}\n`);
+}
+
+// Parses `--port N` (default 0: any free port).
+function portArg(argv) {
+  const { parseArgs } = require('util');
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string', default: '0' } },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`invalid --port ${values.port}`);
+  return port;
+}
+
+module.exports = { watchStdin, isForbidden, countConnections, serverCommands, announce, portArg };

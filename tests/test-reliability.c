@@ -1,0 +1,569 @@
+/* test-reliability.c: recovery, network awareness, bounded queues and
+ * storms, against the in-process test server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test-utils.h"
+#include "bayeux-client-private.h"
+
+#include <string.h>
+
+/* A GNetworkMonitor the test switches on and off. */
+#define TEST_TYPE_MONITOR (test_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (TestMonitor, test_monitor, TEST, MONITOR, GObject)
+
+struct _TestMonitor
+{
+  GObject  parent_instance;
+  gboolean available;
+};
+
+enum { MON_PROP_0, MON_PROP_AVAILABLE, MON_PROP_METERED, MON_PROP_CONNECTIVITY };
+
+static void test_monitor_iface_init (GNetworkMonitorInterface *iface);
+static void test_monitor_initable_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestMonitor, test_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, test_monitor_initable_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR, test_monitor_iface_init))
+
+static gboolean
+test_monitor_initable_init_fn (GInitable *initable, GCancellable *cancellable, GError **error)
+{
+  return TRUE;
+}
+
+static void
+test_monitor_initable_init (GInitableIface *iface)
+{
+  iface->init = test_monitor_initable_init_fn;
+}
+
+static gboolean
+test_monitor_can_reach (GNetworkMonitor *monitor, GSocketConnectable *connectable,
+                        GCancellable *cancellable, GError **error)
+{
+  return TEST_MONITOR (monitor)->available;
+}
+
+static void
+test_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+  iface->can_reach = test_monitor_can_reach;
+}
+
+static void
+test_monitor_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  TestMonitor *self = TEST_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case MON_PROP_AVAILABLE:
+      g_value_set_boolean (value, self->available);
+      break;
+    case MON_PROP_METERED:
+      g_value_set_boolean (value, FALSE);
+      break;
+    case MON_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL : G_NETWORK_CONNECTIVITY_LOCAL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_monitor_class_init (TestMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_monitor_get_property;
+  g_object_class_override_property (object_class, MON_PROP_AVAILABLE, "network-available");
+  g_object_class_override_property (object_class, MON_PROP_METERED, "network-metered");
+  g_object_class_override_property (object_class, MON_PROP_CONNECTIVITY, "connectivity");
+}
+
+static void
+test_monitor_init (TestMonitor *self)
+{
+  self->available = TRUE;
+}
+
+static void
+test_monitor_set_available (TestMonitor *self, gboolean available)
+{
+  self->available = available;
+  g_object_notify (G_OBJECT (self), "network-available");
+  g_signal_emit_by_name (self, "network-changed", available);
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  TestServer   *server;
+  TestMonitor  *monitor;
+  BayeuxClient *client;
+  GPtrArray    *errors;
+  guint         received;
+} Fixture;
+
+static void
+on_error (BayeuxClient *client, GError *error, BayeuxMessage *message, Fixture *f)
+{
+  g_test_message ("error signal: %s", error->message);
+  g_ptr_array_add (f->errors, g_error_copy (error));
+}
+
+static void
+on_message (BayeuxClient *client, BayeuxMessage *message, Fixture *f)
+{
+  f->received++;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->server = test_server_new ();
+  f->monitor = g_object_new (TEST_TYPE_MONITOR, NULL);
+  f->client = g_object_new (BAYEUX_TYPE_CLIENT, "url", test_server_get_url (f->server),
+                            "network-monitor", f->monitor,
+                            "max-network-delay", 2000, "backoff-increment", 100, "max-backoff", 400, NULL);
+  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
+  g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
+  g_object_unref (f->client);
+  g_assert_null (f->client);
+  g_object_unref (f->monitor);
+  test_wait_ms (10);
+  test_server_free (f->server);
+  g_ptr_array_unref (f->errors);
+}
+
+static gboolean
+is_connected (gpointer data)
+{
+  Fixture *f = data;
+  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
+}
+
+static gboolean
+server_holds_connect (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_held_connects (f->server) > 0;
+}
+
+static void
+start_and_wait_connected (Fixture *f)
+{
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+}
+
+static guint
+count_errors (Fixture *f, GQuark domain, int code)
+{
+  guint n = 0;
+  for (guint i = 0; i < f->errors->len; i++)
+    n += g_error_matches (g_ptr_array_index (f->errors, i), domain, code);
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_network_down_up (Fixture *f, gconstpointer data)
+{
+  guint requests;
+  gint64 start;
+
+  test_server_set_timeout (f->server, 30000);
+  /* A large backoff: coming back must not wait for it. */
+  g_object_set (f->client, "backoff-increment", 20000, "max-backoff", 20000, NULL);
+  start_and_wait_connected (f);
+
+  test_monitor_set_available (f->monitor, FALSE);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_UNCONNECTED);
+  g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
+  requests = test_server_requests (f->server);
+  test_wait_ms (1000);
+  g_assert_cmpuint (test_server_requests (f->server), ==, requests);   /* no request at all */
+  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 1);
+
+  start = g_get_monotonic_time ();
+  test_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_test_message ("reconnected %" G_GINT64_FORMAT " ms after the network came back",
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-1");
+}
+
+static void
+test_network_down_at_start (Fixture *f, gconstpointer data)
+{
+  test_monitor_set_available (f->monitor, FALSE);
+  bayeux_client_subscribe (f->client, "/n");
+  bayeux_client_start (f->client);
+  test_wait_ms (500);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_UNCONNECTED);
+  g_assert_cmpuint (test_server_requests (f->server), ==, 0);
+  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE), ==, 1);
+
+  test_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 1);
+}
+
+typedef struct
+{
+  guint ok;
+  guint failed;
+  int   last_code;
+} PublishTally;
+
+static void
+tally_publish (GObject *source, GAsyncResult *result, gpointer data)
+{
+  PublishTally *t = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = bayeux_client_publish_finish (BAYEUX_CLIENT (source), result, &error);
+
+  if (reply != NULL)
+    t->ok++;
+  else
+    {
+      g_test_message ("publish failed: %s", error->message);
+      t->failed++;
+      t->last_code = error->code;
+    }
+}
+
+static gboolean
+tally_done (gpointer data)
+{
+  PublishTally *t = data;
+  return t->ok + t->failed >= 3;
+}
+
+static void
+test_publish_while_unconnected (Fixture *f, gconstpointer data)
+{
+  PublishTally t = { 0 };
+  guint requests;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  test_monitor_set_available (f->monitor, FALSE);
+  requests = test_server_requests (f->server);
+  for (int i = 0; i < 3; i++)
+    bayeux_client_publish_async (f->client, "/q", NULL, NULL, tally_publish, &t);
+  test_wait_ms (300);
+  g_assert_cmpuint (t.ok + t.failed, ==, 0);
+  g_assert_cmpuint (test_server_requests (f->server), ==, requests);
+
+  test_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (test_wait_until (tally_done, &t, 5000));
+  g_assert_cmpuint (t.ok, ==, 3);
+  g_assert_cmpuint (test_server_count (f->server, "/q"), ==, 3);
+}
+
+static void
+test_queue_full (Fixture *f, gconstpointer data)
+{
+  PublishTally t = { 0 };
+
+  bayeux_client_set_max_pending (f->client, 2);
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  test_monitor_set_available (f->monitor, FALSE);
+  for (int i = 0; i < 3; i++)
+    bayeux_client_publish_async (f->client, "/q", NULL, NULL, tally_publish, &t);
+  test_wait_ms (100);
+  g_assert_cmpuint (t.failed, ==, 1);
+  g_assert_cmpint (t.last_code, ==, BAYEUX_ERROR_QUEUE_FULL);
+
+  /* fire-and-forget: through ::error */
+  bayeux_client_publish (f->client, "/q", NULL);
+  test_wait_ms (100);
+  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL), ==, 1);
+
+  test_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (test_wait_until (tally_done, &t, 5000));
+  g_assert_cmpuint (t.ok, ==, 2);
+}
+
+static void
+test_expired (Fixture *f, gconstpointer data)
+{
+  PublishTally t = { 0 };
+  gint64 start;
+
+  bayeux_client_set_max_pending_age (f->client, 300);
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  test_monitor_set_available (f->monitor, FALSE);
+  start = g_get_monotonic_time ();
+  for (int i = 0; i < 3; i++)
+    bayeux_client_publish_async (f->client, "/q", NULL, NULL, tally_publish, &t);
+  g_assert_true (test_wait_until (tally_done, &t, 5000));
+  g_assert_cmpuint (t.failed, ==, 3);
+  g_assert_cmpint (t.last_code, ==, BAYEUX_ERROR_EXPIRED);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 290 * 1000);
+
+  test_monitor_set_available (f->monitor, TRUE);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  test_wait_ms (100);
+  g_assert_cmpuint (test_server_count (f->server, "/q"), ==, 0);
+}
+
+static gboolean
+two_connects_more (gpointer data)
+{
+  gpointer *args = data;
+  Fixture *f = args[0];
+  return test_server_count (f->server, "/meta/connect") >= GPOINTER_TO_UINT (args[1]);
+}
+
+static void
+test_suspend (Fixture *f, gconstpointer data)
+{
+  gpointer args[2];
+  guint connects;
+  gint64 wall = g_get_real_time (), mono = g_get_monotonic_time ();
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  connects = test_server_count (f->server, "/meta/connect");
+
+  /* Both clocks moved alike: nothing happens. */
+  bayeux_client_check_clocks (f->client, wall, mono);
+  bayeux_client_check_clocks (f->client, wall + 5 * G_USEC_PER_SEC, mono + 5 * G_USEC_PER_SEC);
+  test_wait_ms (200);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, connects);
+
+  /* The wall clock jumped a minute while the monotonic one moved 5 s: a
+   * suspend. The held poll is presumed dead; a new one leaves at once. */
+  bayeux_client_check_clocks (f->client, wall + 65 * G_USEC_PER_SEC, mono + 10 * G_USEC_PER_SEC);
+  args[0] = f;
+  args[1] = GUINT_TO_POINTER (connects + 1);
+  g_assert_true (test_wait_until (two_connects_more, args, 1000));
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+}
+
+/* Storms: a server that fails at once must not make the client spin. */
+
+static gboolean
+always_500 (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  test_server_respond_raw (msg, 500, "Internal error");
+  return TRUE;
+}
+
+static gboolean
+connect_fails_without_advice (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect"))
+    return FALSE;
+  body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"successful\":false,\"error\":\"500::oops\"}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static gboolean
+connect_returns_at_once (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect"))
+    return FALSE;
+  body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"successful\":true,"
+                          "\"advice\":{\"reconnect\":\"retry\",\"interval\":0,\"timeout\":20000}}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static gboolean
+garbage (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  test_server_respond_raw (msg, 200, "<html>not bayeux</html>");
+  return TRUE;
+}
+
+static void
+test_storm (Fixture *f, gconstpointer data)
+{
+  TestServerHook hook = (TestServerHook) data;
+  guint requests;
+  double rate;
+
+  /* backoff 100 ms more after each failure, up to 400 ms */
+  test_server_set_hook (f->server, hook, NULL);
+  bayeux_client_start (f->client);
+  test_wait_ms (3000);
+  requests = test_server_requests (f->server);
+  rate = requests / 3.0;
+  g_test_message ("storm: %u requests in 3 s (%.1f per second)", requests, rate);
+  /* after the first few, one request per at least 300 ms (400 ms jittered
+   * down by at most 25 %) */
+  g_assert_cmpfloat (rate, <=, 6.0);
+  g_assert_cmpuint (requests, >=, 3);   /* but it does keep trying */
+}
+
+static gboolean
+received_one (gpointer data)
+{
+  Fixture *f = data;
+  return f->received > 0;
+}
+
+static void
+test_subscribe_lost_in_transport (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  test_server_set_timeout (f->server, 300);
+  start_and_wait_connected (f);
+  test_server_queue_raw (f->server, "/meta/subscribe", 500, "down");
+  bayeux_client_subscribe_async (f->client, "/lost", NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_subscribe_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 2);
+  g_assert_true (bayeux_client_is_subscribed (f->client, "/lost"));
+
+  /* and it works */
+  test_server_deliver (f->server, "/lost", "1");
+  g_assert_true (test_wait_until (received_one, f, 5000));
+}
+
+static void
+test_unsubscribe_lost_in_transport (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  test_server_set_timeout (f->server, 300);
+  bayeux_client_subscribe (f->client, "/u");
+  start_and_wait_connected (f);
+  test_wait_ms (100);
+  test_server_queue_raw (f->server, "/meta/unsubscribe", 502, NULL);
+  bayeux_client_unsubscribe_async (f->client, "/u", NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_unsubscribe_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/unsubscribe"), ==, 2);
+}
+
+static gboolean
+publish_402_once (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/p402"))
+    return FALSE;
+  test_server_set_hook (server, NULL, NULL);
+  test_server_forget_clients (server);
+  body = g_strdup_printf ("[{\"channel\":\"/p402\",\"id\":\"%s\",\"successful\":false,\"error\":\"402::Unknown client\","
+                          "\"advice\":{\"reconnect\":\"handshake\",\"interval\":0}}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static void
+test_publish_unknown_client (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+
+  test_server_set_timeout (f->server, 300);
+  bayeux_client_subscribe (f->client, "/p402");
+  start_and_wait_connected (f);
+  test_server_set_hook (f->server, publish_402_once, NULL);
+  bayeux_client_publish_async (f->client, "/p402", NULL, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  reply = bayeux_client_publish_finish (f->client, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+  g_assert_cmpuint (test_server_count (f->server, "/p402"), ==, 2);
+  /* resubscribed before the publish went again: it was delivered */
+  g_assert_true (test_wait_until (received_one, f, 5000));
+}
+
+static gboolean
+connect_500 (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect"))
+    return FALSE;
+  test_server_respond_raw (msg, 500, NULL);
+  return TRUE;
+}
+
+static gboolean
+rehandshaked (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/handshake") >= 2;
+}
+
+static void
+test_max_interval (Fixture *f, gconstpointer data)
+{
+  /* The server said maxInterval 500 ms: unconnected longer than that, the
+   * session is gone; the client handshakes again. */
+  test_server_queue_raw (f->server, "/meta/handshake", 200,
+                         "[{\"channel\":\"/meta/handshake\",\"id\":\"1\",\"successful\":true,\"clientId\":\"x1\","
+                         "\"version\":\"1.0\",\"supportedConnectionTypes\":[\"long-polling\"],"
+                         "\"advice\":{\"reconnect\":\"retry\",\"interval\":0,\"timeout\":1000,\"maxInterval\":500}}]");
+  test_server_set_hook (f->server, connect_500, NULL);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (rehandshaked, f, 5000));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn, data) g_test_add ("/bayeux/reliability/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
+  ADD ("network/down-up", test_network_down_up, NULL);
+  ADD ("network/down-at-start", test_network_down_at_start, NULL);
+  ADD ("pending/while-unconnected", test_publish_while_unconnected, NULL);
+  ADD ("pending/queue-full", test_queue_full, NULL);
+  ADD ("pending/expired", test_expired, NULL);
+  ADD ("suspend", test_suspend, NULL);
+  ADD ("storm/http-500", test_storm, always_500);
+  ADD ("storm/garbage", test_storm, garbage);
+  ADD ("storm/connect-unsuccessful", test_storm, connect_fails_without_advice);
+  ADD ("storm/connect-not-held", test_storm, connect_returns_at_once);
+  ADD ("lost/subscribe", test_subscribe_lost_in_transport, NULL);
+  ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport, NULL);
+  ADD ("unknown-client/publish", test_publish_unknown_client, NULL);
+  ADD ("max-interval", test_max_interval, NULL);
+#undef ADD
+
+  return g_test_run ();
+}
