@@ -261,6 +261,7 @@ enum {
 enum {
   SIGNAL_MESSAGE,
   SIGNAL_ERROR,
+  SIGNAL_ACCEPT_CERTIFICATE,
   N_SIGNALS
 };
 
@@ -1860,6 +1861,20 @@ update_watchdog (BayeuxClient *self)
 /* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
 
+static gboolean
+on_transport_accept_certificate (BayeuxLongPolling    *transport,
+                                 GTlsCertificate      *certificate,
+                                 GTlsCertificateFlags  errors,
+                                 gpointer              user_data)
+{
+  BayeuxClient *self = user_data;
+  gboolean accept = FALSE;
+
+  g_signal_emit (self, signals[SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
+  g_debug ("server certificate with errors 0x%x %s by the application", errors, accept ? "accepted" : "refused");
+  return accept;
+}
+
 static void
 bayeux_client_constructed (GObject *object)
 {
@@ -1898,6 +1913,8 @@ bayeux_client_constructed (GObject *object)
     }
 
   self->transport = bayeux_long_polling_new (self->session, self->uri);
+  g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
+                           self, 0);
 
   if (self->network_monitor == NULL)
     {
@@ -2269,6 +2286,30 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    *
    * Since: 1.0
    */
+  /**
+   * BayeuxClient::accept-certificate:
+   * @self: the client
+   * @certificate: the server's certificate
+   * @errors: what is wrong with it
+   *
+   * Emitted when the server's TLS certificate does not verify (a
+   * self-signed certificate, an unknown authority, a wrong host name…),
+   * before the request fails. TLS is verified by default: return %TRUE
+   * only to accept this certificate anyway, having checked it yourself
+   * (pinned it, say). The other way to trust a private authority is to
+   * give the client a [class@Soup.Session] whose `tls-database` knows it.
+   *
+   * Returns: %TRUE to accept the certificate, %FALSE (the default) to
+   *   refuse it and fail the request with a TLS error
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_ACCEPT_CERTIFICATE] =
+    g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
+
   signals[SIGNAL_ERROR] =
     g_signal_new ("error", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,

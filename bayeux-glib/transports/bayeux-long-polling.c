@@ -28,6 +28,13 @@ struct _BayeuxLongPolling
 
 G_DEFINE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, G_TYPE_OBJECT)
 
+enum {
+  SIGNAL_ACCEPT_CERTIFICATE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 typedef struct
 {
   SoupMessage  *msg;
@@ -77,6 +84,25 @@ static void
 bayeux_long_polling_class_init (BayeuxLongPollingClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = bayeux_long_polling_finalize;
+
+  /* SoupMessage::accept-certificate of each request, passed on to the
+   * client (which owns the public signal). */
+  signals[SIGNAL_ACCEPT_CERTIFICATE] =
+    g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
+}
+
+static gboolean
+on_accept_certificate (SoupMessage          *msg,
+                       GTlsCertificate      *certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  gboolean accept = FALSE;
+
+  g_signal_emit (user_data, signals[SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
+  return accept;
 }
 
 static void
@@ -376,6 +402,7 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
    * it could carry cookies or credentials to another origin. */
   soup_message_add_flags (req->msg, SOUP_MESSAGE_NO_REDIRECT);
   soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", body);
+  g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
 
   soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
 }
