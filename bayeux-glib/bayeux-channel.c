@@ -22,7 +22,7 @@ is_segment_char (char c)
  * bayeux_channel_validate:
  * @channel: a channel name, such as `/chat/demo` or `/stocks/**`
  * @flags: what is allowed besides a plain channel name
- * @error: return location for a #GError in the [const@Bayeux.ERROR] domain
+ * @error: return location for a #GError in the [error@Bayeux.Error] domain
  *
  * Checks that @channel is a valid Bayeux channel name: it starts with `/`,
  * it has one or more non-empty segments made of letters, digits and the

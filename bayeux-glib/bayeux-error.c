@@ -7,7 +7,7 @@
 /**
  * bayeux_error_quark:
  *
- * The quark of the [const@Bayeux.ERROR] error domain.
+ * The quark of the [error@Bayeux.Error] error domain.
  *
  * Returns: the error domain
  *

@@ -57,7 +57,7 @@ G_BEGIN_DECLS
  *   [property@Client:network-monitor]); the client waits for it to come
  *   back, making no request meanwhile.
  *
- * Error codes in the [const@Bayeux.ERROR] domain.
+ * Error codes in the [error@Bayeux.Error] domain.
  *
  * Since: 1.0
  */

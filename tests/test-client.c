@@ -838,6 +838,77 @@ test_cookies (Fixture *f, gconstpointer data)
   g_assert_cmpstr (test_server_last_cookie (f->server), ==, "BAYEUX_BROWSER=abc123");
 }
 
+typedef struct
+{
+  guint       handshakes;
+  GHashTable *cookies;   /* clientId → the Cookie header its connects carried */
+  gboolean    mixed;
+} CookieWatch;
+
+static gboolean
+watch_cookies (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  CookieWatch *w = user_data;
+  JsonObject *m = json_array_get_object_element (request, 0);
+  const char *channel = json_object_get_string_member (m, "channel");
+  const char *cookie = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Cookie");
+
+  if (g_str_equal (channel, "/meta/handshake"))
+    {
+      g_autofree char *value = g_strdup_printf ("BAYEUX_BROWSER=browser-%u; Path=/", ++w->handshakes);
+      soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie", value);
+    }
+  else if (g_str_equal (channel, "/meta/connect"))
+    {
+      const char *client_id = json_object_get_string_member (m, "clientId");
+      const char *seen = g_hash_table_lookup (w->cookies, client_id);
+
+      if (cookie == NULL || (seen != NULL && !g_str_equal (seen, cookie)))
+        w->mixed = TRUE;
+      g_hash_table_insert (w->cookies, g_strdup (client_id), g_strdup (cookie ? cookie : ""));
+    }
+  return FALSE;   /* the server answers as usual */
+}
+
+static gboolean
+both_connected (gpointer data)
+{
+  BayeuxClient **clients = data;
+  return bayeux_client_get_state (clients[0]) == BAYEUX_CLIENT_STATE_CONNECTED &&
+         bayeux_client_get_state (clients[1]) == BAYEUX_CLIENT_STATE_CONNECTED;
+}
+
+static void
+test_cookies_per_client (Fixture *f, gconstpointer data)
+{
+  CookieWatch w = { 0, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), FALSE };
+  g_autoptr(BayeuxClient) other = bayeux_client_new (test_server_get_url (f->server));
+  BayeuxClient *clients[2] = { f->client, other };
+  const char *a, *b;
+
+  /* Two clients of one application: each keeps its own cookie jar, so
+   * the server's browser cookie of one never reaches the other. */
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, watch_cookies, &w);
+  bayeux_client_start (f->client);
+  bayeux_client_start (other);
+  g_assert_true (test_wait_until (both_connected, clients, 5000));
+  test_wait_ms (500);   /* a few long polls each */
+
+  g_assert_false (w.mixed);
+  a = g_hash_table_lookup (w.cookies, bayeux_client_get_client_id (f->client));
+  b = g_hash_table_lookup (w.cookies, bayeux_client_get_client_id (other));
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_true (g_str_has_prefix (a, "BAYEUX_BROWSER=browser-"));
+  g_assert_true (g_str_has_prefix (b, "BAYEUX_BROWSER=browser-"));
+  g_assert_cmpstr (a, !=, b);
+
+  bayeux_client_stop (other);
+  test_server_set_hook (f->server, NULL, NULL);
+  g_hash_table_unref (w.cookies);
+}
+
 static void
 test_cancel (Fixture *f, gconstpointer data)
 {
@@ -1004,6 +1075,7 @@ main (int argc, char **argv)
   ADD ("held-until-handshake", test_held_until_handshake);
   ADD ("unsubscribe", test_unsubscribe);
   ADD ("cookies", test_cookies);
+  ADD ("cookies-per-client", test_cookies_per_client);
   ADD ("cancel", test_cancel);
   ADD ("stop-fails-pending", test_stop_fails_pending);
   ADD ("dispose-while-polling", test_dispose_while_polling);
