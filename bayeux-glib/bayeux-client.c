@@ -41,6 +41,7 @@
  * server is not holding polls and the client backs off, so that it never
  * spins. */
 #define EARLY_CONNECTS_TOLERATED  3
+#define MIN_CONNECT_CYCLE_US      (100 * 1000)
 
 /**
  * BayeuxClient:
@@ -221,6 +222,7 @@ struct _BayeuxClient
   GSource           *control_timer;
   GSource           *flush_idle;
   GSource           *expiry_timer;
+  GSource           *retry_timer;
   GSource           *watchdog;
   gint64             watchdog_wall;
   gint64             watchdog_monotonic;
@@ -274,6 +276,7 @@ static void stop_internal    (BayeuxClient *self, const GError *reason);
 static void rehandshake      (BayeuxClient *self, gint64 delay_ms);
 static void begin_disconnect (BayeuxClient *self);
 static void schedule_expiry  (BayeuxClient *self);
+static void schedule_retry   (BayeuxClient *self);
 static void update_watchdog  (BayeuxClient *self);
 
 /* ------------------------------------------------------------------------ */
@@ -479,44 +482,69 @@ set_client_id (BayeuxClient *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_ID]);
 }
 
+/* Reads a duration of the advice. Absent: FALSE, *out untouched. Present
+ * but not a number of milliseconds (a string, a negative number): reported,
+ * and *out untouched. Large values are bounded so that a hostile server
+ * cannot make us wait for years. */
 static gboolean
-get_int_member (JsonObject *object,
-                const char *name,
-                gint64     *out)
+get_advice_ms (BayeuxClient  *self,
+               JsonObject    *advice,
+               const char    *name,
+               BayeuxMessage *message,
+               gint64        *out)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  JsonNode *node = json_object_get_member (advice, name);
+  GType type;
+  double value;
 
-  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
+  if (node == NULL)
     return FALSE;
-  if (json_node_get_value_type (node) == G_TYPE_INT64)
-    *out = json_node_get_int (node);
-  else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
-    *out = (gint64) CLAMP (json_node_get_double (node), -1.0, (double) G_MAXINT32);
+
+  type = JSON_NODE_TYPE (node) == JSON_NODE_VALUE ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type == G_TYPE_INT64)
+    value = json_node_get_int (node);
+  else if (type == G_TYPE_DOUBLE)
+    value = json_node_get_double (node);
   else
-    return FALSE;
-  /* Bounded: a hostile server must not make us wait for years, or spin. */
-  *out = CLAMP (*out, 0, G_MAXINT32);
+    value = -1;
+
+  if (!(value >= 0))
+    {
+      report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                       "Bad advice from the server: “%s” is not a duration in milliseconds; ignored",
+                                       name), message);
+      return FALSE;
+    }
+
+  *out = (gint64) MIN (value, (double) G_MAXINT32);
   return TRUE;
 }
 
-/* Newer advice replaces older, field by field. Returns whether @advice
+/* Newer advice replaces older, field by field. Returns whether the advice
  * carried a `reconnect` field. */
 static gboolean
-apply_advice (BayeuxClient *self,
-              JsonObject   *advice)
+apply_advice (BayeuxClient  *self,
+              BayeuxMessage *message)
 {
+  JsonObject *advice = message ? bayeux_message_get_advice (message) : NULL;
   const char *reconnect;
 
   if (advice == NULL)
     return FALSE;
 
-  get_int_member (advice, "interval", &self->interval);
-  get_int_member (advice, "timeout", &self->timeout);
-  get_int_member (advice, "maxInterval", &self->max_interval);
+  get_advice_ms (self, advice, "interval", message, &self->interval);
+  get_advice_ms (self, advice, "timeout", message, &self->timeout);
+  get_advice_ms (self, advice, "maxInterval", message, &self->max_interval);
 
-  if (!json_object_has_member (advice, "reconnect") ||
-      json_node_get_value_type (json_object_get_member (advice, "reconnect")) != G_TYPE_STRING)
+  if (!json_object_has_member (advice, "reconnect"))
     return FALSE;
+  if (json_node_get_value_type (json_object_get_member (advice, "reconnect")) != G_TYPE_STRING)
+    {
+      report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                               "Bad advice from the server: “reconnect” is not a string; ignored"),
+                    message);
+      return FALSE;
+    }
 
   reconnect = json_object_get_string_member (advice, "reconnect");
   if (g_str_equal (reconnect, "none"))
@@ -745,6 +773,32 @@ resume (BayeuxClient *self)
   schedule_flush (self);
 }
 
+static gboolean
+retry_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+
+  g_clear_pointer (&self->retry_timer, g_source_unref);
+  /* If the connection is lost, the next successful connect resumes. */
+  if (can_send (self))
+    resume (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Subscribes and unsubscribes lost in transport are sent again after the
+ * backoff, without waiting for the long poll to come back. */
+static void
+schedule_retry (BayeuxClient *self)
+{
+  if (self->retry_timer != NULL)
+    return;
+
+  self->retry_timer = g_timeout_source_new ((guint) next_failure_delay (self));
+  g_source_set_callback (self->retry_timer, retry_cb, self, NULL);
+  g_source_set_static_name (self->retry_timer, "[bayeux] retry");
+  g_source_attach (self->retry_timer, self->context);
+}
+
 /* Completes an op that will get no answer from the server: the client is
  * stopping, or its message cannot be sent. Fire-and-forget publishes and
  * unsubscribes report through ::error; subscriptions through their waiting
@@ -845,6 +899,11 @@ stop_internal (BayeuxClient *self,
     {
       g_source_destroy (self->expiry_timer);
       g_clear_pointer (&self->expiry_timer, g_source_unref);
+    }
+  if (self->retry_timer != NULL)
+    {
+      g_source_destroy (self->retry_timer);
+      g_clear_pointer (&self->retry_timer, g_source_unref);
     }
 
   set_client_id (self, NULL);
@@ -1213,7 +1272,7 @@ handshake_done (BayeuxClient  *self,
   gboolean long_polling = FALSE;
 
   if (reply != NULL)
-    apply_advice (self, bayeux_message_get_advice (reply));
+    apply_advice (self, reply);
 
   if (transport_error != NULL || !bayeux_message_get_successful (reply))
     {
@@ -1289,12 +1348,17 @@ connect_done (BayeuxClient  *self,
   gboolean advised = FALSE;
 
   if (reply != NULL)
-    advised = apply_advice (self, bayeux_message_get_advice (reply));
+    advised = apply_advice (self, reply);
 
   if (transport_error == NULL && bayeux_message_get_successful (reply))
     {
-      gboolean early = !self->immediate_connect && self->response_deliveries == 0 && self->timeout > 0 &&
-                       g_get_monotonic_time () - self->control_sent_at < self->timeout * 1000 / 2;
+      gint64 took = g_get_monotonic_time () - self->control_sent_at;
+      /* Early: nothing came and the poll was not held (half the advised
+       * timeout), or the advice itself makes a cycle too short to be
+       * anything but a spin (timeout and interval near 0). */
+      gboolean early = !self->immediate_connect && self->response_deliveries == 0 &&
+                       ((self->timeout > 0 && took < self->timeout * 1000 / 2) ||
+                        took + self->interval * 1000 < MIN_CONNECT_CYCLE_US);
 
       self->early_connects = early ? self->early_connects + 1 : 0;
       self->immediate_connect = FALSE;
@@ -1471,7 +1535,7 @@ op_done (BayeuxClient  *self,
          const GError  *transport_error)
 {
   if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL)
-    apply_advice (self, bayeux_message_get_advice (reply));
+    apply_advice (self, reply);
   if (reply != NULL && is_unknown_client (reply) && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
       op->kind != OP_HANDSHAKE && self->client_id != NULL &&
       g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0)
@@ -1499,6 +1563,7 @@ op_done (BayeuxClient  *self,
             {
               sub->in_flight = FALSE;
               self->resubscribe_needed = TRUE;
+              schedule_retry (self);
             }
         }
       break;
@@ -1508,6 +1573,7 @@ op_done (BayeuxClient  *self,
       else
         {
           g_queue_push_tail (&self->deferred, op);
+          schedule_retry (self);
           return;
         }
       break;
