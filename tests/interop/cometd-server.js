@@ -8,8 +8,9 @@
 // end-of-file. A security policy refuses subscribing and publishing to
 // /forbidden/**. Counts the TCP connections it accepts: the line `STATS`
 // on stdin makes it print `STATS <open now> <most open at once> <accepted
-// in all>`. Closes a kept-alive connection after 5 s idle (Node's default
-// keepAliveTimeout).
+// in all>`; the line `DROP` resets every open connection (see
+// serverCommands() in common.js). Closes a kept-alive connection after 5 s
+// idle (Node's default keepAliveTimeout).
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 

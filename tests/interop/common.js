@@ -1,8 +1,9 @@
 // common.js: helpers shared by the interop scripts.
 //
-// Every script here is started by tests/interop/test-interop.c with its
-// stdin piped from the test. When the test exits (or crashes), the pipe
-// closes and the script must exit too, so no server is left behind.
+// Every script here is started by the interop tests (test-interop.c,
+// test-recovery.c) with its stdin piped from the test. When the test exits
+// (or crashes), the pipe closes and the script must exit too, so no server
+// is left behind.
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -28,11 +29,14 @@ function isForbidden(channel) {
 
 // Counts the TCP connections an http.Server accepts: how many are open now
 // (current), the most that were open at once (max) and how many were
-// accepted in all (total). Returns that live { current, max, total } object.
+// accepted in all (total). Returns that live { current, max, total } object,
+// which also holds the open sockets (a Set, in its non-enumerable `sockets`).
 // With INTEROP_CONN_LOG=1 in the environment, also logs on stderr each
 // connection's opening and closing, and who closed it first.
 function countConnections(httpServer) {
   const stats = { current: 0, max: 0, total: 0 };
+  const sockets = new Set();
+  Object.defineProperty(stats, 'sockets', { value: sockets });
   const log = process.env.INTEROP_CONN_LOG === '1'
     ? (text) => process.stderr.write(`[conn] ${text}\n`) : null;
 
@@ -41,11 +45,13 @@ function countConnections(httpServer) {
     const opened = Date.now();
     let peerEnded = false;
 
+    sockets.add(socket);
     stats.current++;
     stats.max = Math.max(stats.max, stats.current);
     if (log) log(`#${id} open (${stats.current} open)`);
     socket.on('end', () => { peerEnded = true; });
     socket.once('close', () => {
+      sockets.delete(socket);
       stats.current--;
       if (log)
         log(`#${id} closed by ${peerEnded ? 'the client' : 'the server'} after ${Date.now() - opened} ms ` +
@@ -57,11 +63,19 @@ function countConnections(httpServer) {
 }
 
 // The stdin commands of the server scripts, for watchStdin(): `STATS`
-// prints `STATS <current> <max> <total>` (see countConnections()).
+// prints `STATS <current> <max> <total>` (see countConnections()); `DROP`
+// resets every open connection, as a proxy or load balancer cutting them
+// would (the server keeps its sessions), and prints `DROPPED <how many>`.
 function serverCommands(stats) {
   return (line) => {
-    if (line === 'STATS')
+    if (line === 'STATS') {
       process.stdout.write(`STATS ${stats.current} ${stats.max} ${stats.total}\n`);
+    } else if (line === 'DROP') {
+      const count = stats.sockets.size;
+      for (const socket of stats.sockets)
+        socket.resetAndDestroy();
+      process.stdout.write(`DROPPED ${count}\n`);
+    }
   };
 }
 

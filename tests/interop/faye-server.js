@@ -7,7 +7,8 @@
 // stdin reaches end-of-file. Subscribing or publishing to /forbidden/**
 // fails with the error `403::Forbidden channel`. Counts the TCP
 // connections it accepts: the line `STATS` on stdin makes it print
-// `STATS <open now> <most open at once> <accepted in all>`. Closes a
+// `STATS <open now> <most open at once> <accepted in all>`; the line `DROP`
+// resets every open connection (see serverCommands() in common.js). Closes a
 // kept-alive connection after 5 s idle (Node's default keepAliveTimeout).
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
