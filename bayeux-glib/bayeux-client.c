@@ -198,6 +198,7 @@ struct _BayeuxClient
   gulong             network_handler;
 
   guint64            next_id;
+  guint              generation;  /* bumped by stop and disconnect */
 
   /* The latest advice. */
   Reconnect          reconnect;
@@ -277,6 +278,9 @@ static void rehandshake      (BayeuxClient *self, gint64 delay_ms);
 static void begin_disconnect (BayeuxClient *self);
 static void schedule_expiry  (BayeuxClient *self);
 static void schedule_retry   (BayeuxClient *self);
+static gboolean is_running   (BayeuxClient *self);
+static void start_internal   (BayeuxClient *self);
+static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids, gsize room);
 static void update_watchdog  (BayeuxClient *self);
 
 /* ------------------------------------------------------------------------ */
@@ -300,20 +304,73 @@ task_begin_return (GTask *task)
   return TRUE;
 }
 
-/* Takes @error (nullable: success). */
-static void
-task_return_boolean (GTask  *task,
-                     GError *error)
+typedef struct
 {
+  GTask         *task;
+  GError        *error;
+  BayeuxMessage *message;   /* publish_async's result */
+} Completion;
+
+static gboolean
+complete_idle (gpointer user_data)
+{
+  Completion *c = user_data;
+
+  if (c->error != NULL)
+    g_task_return_error (c->task, g_steal_pointer (&c->error));
+  else if (g_task_get_source_tag (c->task) == bayeux_client_publish_async)
+    g_task_return_pointer (c->task, g_steal_pointer (&c->message), (GDestroyNotify) bayeux_message_unref);
+  else
+    g_task_return_boolean (c->task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+completion_free (gpointer data)
+{
+  Completion *c = data;
+
+  g_object_unref (c->task);
+  g_clear_error (&c->error);
+  g_clear_pointer (&c->message, bayeux_message_unref);
+  g_free (c);
+}
+
+/* Completes @task from an idle of its context, never from inside the state
+ * machine: a callback may call back into the client (unsubscribe from a
+ * subscribe callback, stop from anywhere) and find it consistent. Takes
+ * @error (nullable: success). */
+static void
+task_complete (GTask         *task,
+               BayeuxMessage *message,
+               GError        *error)
+{
+  Completion *c;
+  GSource *source;
+
   if (!task_begin_return (task))
     {
       g_clear_error (&error);
       return;
     }
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+
+  c = g_new0 (Completion, 1);
+  c->task = g_object_ref (task);
+  c->error = error;
+  c->message = message ? bayeux_message_ref (message) : NULL;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, complete_idle, c, completion_free);
+  g_source_set_static_name (source, "[bayeux] complete");
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
+}
+
+static void
+task_return_boolean (GTask  *task,
+                     GError *error)
+{
+  task_complete (task, NULL, error);
 }
 
 static void
@@ -321,15 +378,7 @@ task_return_message (GTask         *task,
                      BayeuxMessage *message,
                      GError        *error)
 {
-  if (!task_begin_return (task))
-    {
-      g_clear_error (&error);
-      return;
-    }
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, bayeux_message_ref (message), (GDestroyNotify) bayeux_message_unref);
+  task_complete (task, error ? NULL : message, error);
 }
 
 static gboolean
@@ -467,6 +516,23 @@ set_state (BayeuxClient      *self,
 
   if (!self->disposing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+/* A change of state runs between these two: property notifications are
+ * held until its end, so that a notify handler that calls back into the
+ * client (stop() on "handshaking", say) finds it consistent. */
+static void
+begin_change (BayeuxClient *self)
+{
+  g_object_ref (self);
+  g_object_freeze_notify (G_OBJECT (self));
+}
+
+static void
+end_change (BayeuxClient *self)
+{
+  g_object_thaw_notify (G_OBJECT (self));
+  g_object_unref (self);
 }
 
 static void
@@ -616,9 +682,15 @@ static void
 fail_waiting (GPtrArray    *tasks,
               const GError *error)
 {
-  for (guint i = 0; i < tasks->len; i++)
-    task_return_boolean (g_ptr_array_index (tasks, i), error ? g_error_copy (error) : NULL);
+  g_autoptr(GPtrArray) taken = g_ptr_array_copy (tasks, NULL, NULL);
+
+  /* Emptied first: completing a task must not find it still waiting. */
+  g_ptr_array_set_free_func (taken, g_object_unref);
+  g_ptr_array_set_free_func (tasks, NULL);
   g_ptr_array_set_size (tasks, 0);
+  g_ptr_array_set_free_func (tasks, g_object_unref);
+  for (guint i = 0; i < taken->len; i++)
+    task_return_boolean (g_ptr_array_index (taken, i), error ? g_error_copy (error) : NULL);
 }
 
 /* Whether the server knows us: a session to subscribe in. */
@@ -648,7 +720,7 @@ static void
 enqueue (BayeuxClient *self,
          Op           *op)
 {
-  if (op->kind == OP_PUBLISH && g_queue_get_length (&self->outbox) >= self->max_pending)
+  if (op->kind == OP_PUBLISH && !can_send (self) && g_queue_get_length (&self->outbox) >= self->max_pending)
     {
       g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL,
                                              "%u messages are already waiting to be sent (max-pending)",
@@ -666,9 +738,8 @@ enqueue (BayeuxClient *self,
 /* Drops the publishes that waited longer than max-pending-age. Subscribe
  * and unsubscribe requests never expire: they leave once connected. */
 static gboolean
-expiry_cb (gpointer user_data)
+expiry_cb_step (BayeuxClient *self)
 {
-  BayeuxClient *self = user_data;
   gint64 limit = g_get_monotonic_time () - (gint64) self->max_pending_age * 1000;
   g_autoptr(GError) error = NULL;
   GList *l = self->outbox.head;
@@ -693,6 +764,18 @@ expiry_cb (gpointer user_data)
 
   schedule_expiry (self);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+expiry_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  gboolean ret;
+
+  begin_change (self);
+  ret = expiry_cb_step (self);
+  end_change (self);
+  return ret;
 }
 
 static void
@@ -774,15 +857,26 @@ resume (BayeuxClient *self)
 }
 
 static gboolean
-retry_cb (gpointer user_data)
+retry_cb_step (BayeuxClient *self)
 {
-  BayeuxClient *self = user_data;
 
   g_clear_pointer (&self->retry_timer, g_source_unref);
   /* If the connection is lost, the next successful connect resumes. */
   if (can_send (self))
     resume (self);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  gboolean ret;
+
+  begin_change (self);
+  ret = retry_cb_step (self);
+  end_change (self);
+  return ret;
 }
 
 /* Subscribes and unsubscribes lost in transport are sent again after the
@@ -886,6 +980,8 @@ stop_internal (BayeuxClient *self,
 
   if (reason == NULL)
     reason = stopped = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
+
+  self->generation++;
 
   abandon_control (self);
   if (self->busy[SLOT_BATCH])
@@ -1032,6 +1128,7 @@ serialize_op (BayeuxClient *self,
 static void
 send_control_op (BayeuxClient *self,
                  Op           *op,
+                 gboolean      with_outbox,
                  guint         timeout_ms)
 {
   g_autoptr(GError) error = NULL;
@@ -1048,6 +1145,11 @@ send_control_op (BayeuxClient *self,
     }
 
   body = g_string_new ("[");
+  /* A disconnect takes what is still queued along, before it. */
+  if (with_outbox)
+    take_batch (self, body, ids, self->max_message_size - MIN (strlen (text) + 1, self->max_message_size));
+  if (ids->len > 0)
+    g_string_append_c (body, ',');
   g_string_append (body, text);
   g_string_append_c (body, ']');
   g_ptr_array_add (ids, g_strdup (op->id));
@@ -1057,21 +1159,16 @@ send_control_op (BayeuxClient *self,
   send_request (self, SLOT_CONTROL, body, ids, timeout_ms);
 }
 
-static gboolean
-flush_idle_cb (gpointer user_data)
+/* Moves ops from the outbox into @body (an open JSON array) and @ids, as
+ * many as fit in @room bytes; drops those too large to be sent at all. */
+static void
+take_batch (BayeuxClient *self,
+            GString      *body,
+            GPtrArray    *ids,
+            gsize         room)
 {
-  BayeuxClient *self = user_data;
-  g_autoptr(GPtrArray) ids = NULL;
-  GString *body;
   Op *op;
 
-  g_clear_pointer (&self->flush_idle, g_source_unref);
-
-  if (self->busy[SLOT_BATCH] || !can_send (self) || g_queue_is_empty (&self->outbox))
-    return G_SOURCE_REMOVE;
-
-  ids = g_ptr_array_new_with_free_func (g_free);
-  body = g_string_new ("[");
   while ((op = g_queue_peek_head (&self->outbox)) != NULL)
     {
       g_autoptr(GError) error = NULL;
@@ -1098,7 +1195,7 @@ flush_idle_cb (gpointer user_data)
         }
 
       /* Split batches that would be larger than max-message-size. */
-      if (ids->len > 0 && body->len + strlen (text) + 2 > self->max_message_size)
+      if (body->len + strlen (text) + 2 > room && ids->len > 0)
         break;
 
       g_queue_pop_head (&self->outbox);
@@ -1108,6 +1205,23 @@ flush_idle_cb (gpointer user_data)
       g_ptr_array_add (ids, g_strdup (op->id));
       g_hash_table_insert (self->pending, op->id, op);
     }
+}
+
+static gboolean
+flush_idle_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  g_autoptr(GPtrArray) ids = NULL;
+  GString *body;
+
+  g_clear_pointer (&self->flush_idle, g_source_unref);
+
+  if (self->busy[SLOT_BATCH] || !can_send (self) || g_queue_is_empty (&self->outbox))
+    return G_SOURCE_REMOVE;
+
+  ids = g_ptr_array_new_with_free_func (g_free);
+  body = g_string_new ("[");
+  take_batch (self, body, ids, self->max_message_size);
   g_string_append_c (body, ']');
 
   if (ids->len == 0)
@@ -1146,7 +1260,7 @@ send_handshake (BayeuxClient *self)
   if (self->handshake_ext != NULL)
     json_object_set_member (op->message, "ext", bayeux_json_deep_copy (self->handshake_ext));
 
-  send_control_op (self, op, self->max_network_delay);
+  send_control_op (self, op, FALSE, self->max_network_delay);
 }
 
 static void
@@ -1167,13 +1281,12 @@ send_connect (BayeuxClient *self)
   else
     timeout += (guint) MIN (self->timeout, (gint64) G_MAXUINT - timeout);
 
-  send_control_op (self, op, timeout);
+  send_control_op (self, op, FALSE, timeout);
 }
 
 static gboolean
-control_timer_cb (gpointer user_data)
+control_timer_cb_step (BayeuxClient *self)
 {
-  BayeuxClient *self = user_data;
 
   g_clear_pointer (&self->control_timer, g_source_unref);
   if (self->busy[SLOT_CONTROL] || self->network_down)
@@ -1188,6 +1301,18 @@ control_timer_cb (gpointer user_data)
   else
     send_connect (self);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+control_timer_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  gboolean ret;
+
+  begin_change (self);
+  ret = control_timer_cb_step (self);
+  end_change (self);
+  return ret;
 }
 
 /* The next handshake (without a client id) or connect, after @delay_ms. */
@@ -1347,6 +1472,8 @@ connect_done (BayeuxClient  *self,
 {
   gboolean advised = FALSE;
 
+  if (!is_running (self))
+    return;
   if (reply != NULL)
     advised = apply_advice (self, reply);
 
@@ -1428,11 +1555,21 @@ disconnect_done (BayeuxClient  *self,
 
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->restart_after_disconnect = FALSE;
-  stop_internal (self, NULL);
+  if (restart)
+    {
+      /* handshake_async calls made meanwhile wait for the new session. */
+      g_autoptr(GPtrArray) handshake_tasks = g_steal_pointer (&self->handshake_tasks);
+
+      self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+      stop_internal (self, NULL);
+      g_ptr_array_extend_and_steal (self->handshake_tasks, g_steal_pointer (&handshake_tasks));
+    }
+  else
+    stop_internal (self, NULL);
   fail_waiting (tasks, error);
 
   if (restart && self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
-    bayeux_client_start (self);
+    start_internal (self);
 }
 
 static void
@@ -1679,6 +1816,7 @@ on_request_done (GObject      *source,
   g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
   g_autoptr(JsonArray) messages = NULL;
   g_autoptr(GError) error = NULL;
+  guint generation;
 
   messages = bayeux_long_polling_send_finish (BAYEUX_LONG_POLLING (source), result, &error);
 
@@ -1689,6 +1827,8 @@ on_request_done (GObject      *source,
     }
 
   self->busy[req->slot] = FALSE;
+  generation = self->generation;
+  g_object_freeze_notify (G_OBJECT (self));
 
   if (messages != NULL)
     {
@@ -1703,7 +1843,10 @@ on_request_done (GObject      *source,
             self->response_deliveries++;
         }
 
-      for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req); i++)
+      /* A handler may stop or disconnect the client: then the rest of the
+       * response is of no concern. */
+      for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req) &&
+                        generation == self->generation; i++)
         {
           g_autoptr(GError) bad = NULL;
           g_autoptr(BayeuxMessage) message = bayeux_message_new_parsed (json_array_get_element (messages, i), &bad);
@@ -1745,7 +1888,7 @@ on_request_done (GObject      *source,
     }
 
   /* Whatever the response left unanswered failed. */
-  if (request_current (self, req))
+  if (request_current (self, req) && generation == self->generation)
     {
       g_autoptr(GError) unanswered = NULL;
 
@@ -1757,7 +1900,7 @@ on_request_done (GObject      *source,
           Op *op = NULL;
           const char *id = g_ptr_array_index (req->ids, i);
 
-          if (!request_current (self, req))
+          if (!request_current (self, req) || generation != self->generation)
             break;
           if (g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
             {
@@ -1771,6 +1914,7 @@ on_request_done (GObject      *source,
   if (req->slot == SLOT_BATCH)
     schedule_flush (self);
   request_free (req);
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1802,8 +1946,9 @@ begin_disconnect (BayeuxClient *self)
   set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTING);
   /* End the long poll at once: do not wait for its timeout. */
   abandon_control (self);
+  self->generation++;
   op = op_new (self, OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
-  send_control_op (self, op, self->max_network_delay);
+  send_control_op (self, op, TRUE, self->max_network_delay);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1862,17 +2007,54 @@ host_is_loopback (GUri *uri)
 }
 
 static void
+on_can_reach (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (user_data);
+  gboolean reachable = g_network_monitor_can_reach_finish (G_NETWORK_MONITOR (source), result, NULL);
+
+  g_weak_ref_clear (user_data);
+  g_free (user_data);
+  if (self == NULL)
+    return;
+  begin_change (self);
+  set_network_available (self, reachable);
+  end_change (self);
+}
+
+static void
 on_network_changed (GNetworkMonitor *monitor,
                     gboolean         available,
                     gpointer         user_data)
 {
   BayeuxClient *self = user_data;
 
-  /* The default monitor speaks of the network at large; a loopback server
-   * needs none. A monitor given by the application is always obeyed. */
-  if (self->network_monitor_is_default && host_is_loopback (self->uri))
-    available = TRUE;
-  set_network_available (self, g_network_monitor_get_network_available (monitor) && available);
+  available = g_network_monitor_get_network_available (monitor);
+  if (!available && self->network_monitor_is_default && host_is_loopback (self->uri))
+    available = TRUE;   /* a loopback server needs no network */
+  else if (!available && self->network_monitor_is_default)
+    {
+      /* The default monitor speaks of the network at large (a default
+       * route): a server on a LAN without one may still be reachable. Ask
+       * about the server itself. A monitor given by the application is
+       * obeyed as it is. */
+      GWeakRef *ref = g_new0 (GWeakRef, 1);
+      int port = g_uri_get_port (self->uri);
+      g_autoptr(GSocketConnectable) address = NULL;
+
+      if (port <= 0)
+        port = g_strcmp0 (g_uri_get_scheme (self->uri), "https") == 0 ? 443 : 80;
+      address = g_network_address_new (g_uri_get_host (self->uri), (guint16) port);
+
+      g_weak_ref_init (ref, self);
+      g_network_monitor_can_reach_async (monitor, address, NULL, on_can_reach, ref);
+      return;
+    }
+
+  begin_change (self);
+  set_network_available (self, available);
+  end_change (self);
 }
 
 void
@@ -1895,12 +2077,23 @@ bayeux_client_check_clocks (BayeuxClient *self,
 }
 
 static gboolean
-watchdog_cb (gpointer user_data)
+watchdog_cb_step (BayeuxClient *self)
 {
-  BayeuxClient *self = user_data;
 
   bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  gboolean ret;
+
+  begin_change (self);
+  ret = watchdog_cb_step (self);
+  end_change (self);
+  return ret;
 }
 
 /* The watchdog runs while the client does: one wake-up every few seconds,
@@ -2334,7 +2527,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
     g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
                   0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
 
   /**
    * BayeuxClient::error:
@@ -2791,6 +2984,15 @@ bayeux_client_start (BayeuxClient *self)
   if (self->state != BAYEUX_CLIENT_STATE_DISCONNECTED)
     return;
 
+  begin_change (self);
+  start_internal (self);
+  end_change (self);
+}
+
+static void
+start_internal (BayeuxClient *self)
+{
+
   self->backoff = 0;
   self->early_connects = 0;
   self->reconnect = RECONNECT_RETRY;
@@ -2823,9 +3025,13 @@ bayeux_client_stop (BayeuxClient *self)
 {
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
 
+  begin_change (self);
   self->restart_after_disconnect = FALSE;
   if (self->state != BAYEUX_CLIENT_STATE_DISCONNECTED)
     begin_disconnect (self);
+  else
+    stop_internal (self, NULL);   /* calls held before any start fail too */
+  end_change (self);
 }
 
 /**
@@ -2848,8 +3054,10 @@ bayeux_client_reconnect (BayeuxClient *self)
       bayeux_client_start (self);
       return;
     }
+  begin_change (self);
   self->restart_after_disconnect = TRUE;
   begin_disconnect (self);
+  end_change (self);
 }
 
 /**
@@ -3320,14 +3528,19 @@ bayeux_client_disconnect_async (BayeuxClient        *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = new_task (self, bayeux_client_disconnect_async, cancellable, callback, user_data);
+  begin_change (self);
   self->restart_after_disconnect = FALSE;
   if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
     {
+      stop_internal (self, NULL);   /* calls held before any start fail too */
       task_return_boolean (task, NULL);
-      return;
     }
-  g_ptr_array_add (self->disconnect_tasks, g_object_ref (task));
-  begin_disconnect (self);
+  else
+    {
+      g_ptr_array_add (self->disconnect_tasks, g_object_ref (task));
+      begin_disconnect (self);
+    }
+  end_change (self);
 }
 
 /**

@@ -679,3 +679,54 @@ test_wait_result (GAsyncResult **slot,
     g_error ("no result within %u ms", timeout_ms);
   return *slot;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Appended for test-hostile.c.                                             */
+
+gboolean
+test_server_is_subscribed (TestServer *self,
+                           const char *channel)
+{
+  return g_hash_table_contains (self->subscriptions, channel);
+}
+
+guint
+test_scaled_ms (guint ms)
+{
+  return scaled (ms);
+}
+
+gboolean
+test_under_valgrind (void)
+{
+  return scaled (1) != 1;
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* The same server over HTTPS: its plain listener is replaced by one that
+ * presents @certificate (with its private key). */
+TestServer *
+test_server_new_tls (GTlsCertificate *certificate)
+{
+  TestServer *self = test_server_new ();
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_assert_true (G_IS_TLS_CERTIFICATE (certificate));
+
+  soup_server_disconnect (self->server);
+  g_object_unref (self->server);
+  self->server = soup_server_new ("tls-certificate", certificate, NULL);
+  soup_server_add_handler (self->server, "/cometd", server_callback, self, NULL);
+  soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY | SOUP_SERVER_LISTEN_HTTPS, &error);
+  g_assert_no_error (error);
+
+  uris = soup_server_get_uris (self->server);
+  g_assert_nonnull (uris);
+  g_assert_cmpstr (g_uri_get_scheme (uris->data), ==, "https");
+  g_free (self->url);
+  self->url = g_strdup_printf ("https://127.0.0.1:%d/cometd", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return self;
+}

@@ -63,3 +63,17 @@ GAsyncResult *test_wait_result          (GAsyncResult **slot, guint timeout_ms);
 void         test_store_result          (GObject *source, GAsyncResult *result, gpointer slot);
 
 G_END_DECLS
+
+/* Appended for test-hostile.c. */
+G_BEGIN_DECLS
+/* Whether the built-in server holds a subscription matching exactly @channel. */
+gboolean     test_server_is_subscribed  (TestServer *server, const char *channel);
+/* @ms, stretched like the waits of test_wait_until() under Valgrind. */
+guint        test_scaled_ms             (guint ms);
+/* Whether the test runs under Valgrind. */
+gboolean     test_under_valgrind        (void);
+/* The same server over HTTPS on 127.0.0.1:0, presenting @certificate (which
+ * holds its private key); its URL is https://127.0.0.1:PORT/cometd. */
+TestServer  *test_server_new_tls        (GTlsCertificate *certificate);
+
+G_END_DECLS

@@ -41,6 +41,11 @@ if [ -f "$build/bayeux-glib/Bayeux-1.0.gir" ]; then
 fi
 if [ -n "$(find "$build" -name 'bayeux-glib-1.0.vapi' -print -quit)" ]; then
   [ -f "$root/share/vala/vapi/bayeux-glib-1.0.vapi" ] || { echo "not ok: VAPI not installed"; exit 1; }
+  [ -f "$root/share/vala/vapi/bayeux-glib-1.0.deps" ] || { echo "not ok: VAPI .deps not installed"; exit 1; }
+  # A Vala program against the installed VAPI (its .deps file included).
+  PKG_CONFIG_PATH="$dest/pc" valac --vapidir "$root/share/vala/vapi" --pkg bayeux-glib-1.0 -X -w \
+    -o "$dest/smoke-vala" "$src/tests/vala/test-vala.vala"
+  LD_LIBRARY_PATH="$dest$libdir" "$dest/smoke-vala"
 fi
 if [ -d "$build/docs/bayeux-glib-1.0" ]; then
   [ -f "$root/share/doc/bayeux-glib-1.0/bayeux-glib-1.0.devhelp2" ] || { echo "not ok: Devhelp index not installed"; exit 1; }
