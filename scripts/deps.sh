@@ -7,6 +7,10 @@
 #
 # Usage: scripts/deps.sh
 #
+# BAYEUX_SKIP_DEPS=1: no dpkg-query and no apt-get (another system, or no
+# root): install the packages by hand (README.md lists them). The Node
+# packages are still installed (npm ci) when missing or stale.
+#
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 set -euo pipefail
@@ -38,18 +42,25 @@ packages=(
 command -v node > /dev/null || packages+=(nodejs)
 command -v npm > /dev/null || packages+=(npm)
 
+skip_debian=0
+if [ "${BAYEUX_SKIP_DEPS:-}" = 1 ]; then
+  skip_debian=1
+fi
+
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
   sudo=(sudo)
 fi
 
 missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2> /dev/null || true)
-  if [ "$status" != "install ok installed" ]; then
-    missing+=("$p")
-  fi
-done
+if [ "$skip_debian" -eq 0 ]; then
+  for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2> /dev/null || true)
+    if [ "$status" != "install ok installed" ]; then
+      missing+=("$p")
+    fi
+  done
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
@@ -78,4 +89,9 @@ else
   echo "deps: warning: $interop/package-lock.json not found; interop packages not installed" >&2
 fi
 
-echo "deps: ${#packages[@]} Debian packages present; node $(node --version); interop node_modules $npm_state"
+if [ "$skip_debian" -eq 1 ]; then
+  debian_state="Debian packages not checked (BAYEUX_SKIP_DEPS=1)"
+else
+  debian_state="${#packages[@]} Debian packages present"
+fi
+echo "deps: $debian_state; node $(node --version 2> /dev/null || echo 'not found'); interop node_modules $npm_state"
