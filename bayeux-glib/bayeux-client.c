@@ -518,9 +518,12 @@ set_state (BayeuxClient      *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
-/* A change of state runs between these two: property notifications are
- * held until its end, so that a notify handler that calls back into the
- * client (stop() on "handshaking", say) finds it consistent. */
+/* A public call or a timer runs between these two: property notifications
+ * are held until its end, so that a notify handler that calls back into
+ * the client (stop() on "handshaking", say) finds it consistent. Responses
+ * are not wrapped (each transition they cause is notified, a connected
+ * client is seen connected): there, what follows a notification checks
+ * self->generation, which stop and disconnect bump. */
 static void
 begin_change (BayeuxClient *self)
 {
@@ -1364,10 +1367,14 @@ rehandshake (BayeuxClient *self,
   Subscription *sub;
   Op *op;
 
+  guint generation = self->generation;
+
   g_debug ("re-handshaking in %" G_GINT64_FORMAT " ms", delay_ms);
   /* A long poll of the old session is of no use any more. */
   abandon_control (self);
   set_client_id (self, NULL);
+  if (generation != self->generation)
+    return;   /* a notify handler stopped the client */
   self->reconnect = RECONNECT_RETRY;
 
   /* The server forgot the old session: its subscriptions are gone (they are
@@ -1383,7 +1390,8 @@ rehandshake (BayeuxClient *self,
     }
 
   set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
-  schedule_control (self, delay_ms);
+  if (generation == self->generation)
+    schedule_control (self, delay_ms);
 }
 
 static void
@@ -1471,6 +1479,7 @@ connect_done (BayeuxClient  *self,
               const GError  *transport_error)
 {
   gboolean advised = FALSE;
+  guint generation = self->generation;
 
   if (!is_running (self))
     return;
@@ -1492,6 +1501,8 @@ connect_done (BayeuxClient  *self,
       if (self->early_connects <= EARLY_CONNECTS_TOLERATED)
         self->backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
+      if (generation != self->generation)
+        return;   /* a notify handler stopped the client */
 
       if (advised && self->reconnect == RECONNECT_NONE)
         stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
@@ -1534,7 +1545,8 @@ connect_done (BayeuxClient  *self,
          * leaves without waiting for a whole long poll. */
         self->immediate_connect = TRUE;
         set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
-        schedule_control (self, next_failure_delay (self));
+        if (generation == self->generation)
+          schedule_control (self, next_failure_delay (self));
       }
   }
 }
@@ -1828,7 +1840,6 @@ on_request_done (GObject      *source,
 
   self->busy[req->slot] = FALSE;
   generation = self->generation;
-  g_object_freeze_notify (G_OBJECT (self));
 
   if (messages != NULL)
     {
@@ -1914,7 +1925,6 @@ on_request_done (GObject      *source,
   if (req->slot == SLOT_BATCH)
     schedule_flush (self);
   request_free (req);
-  g_object_thaw_notify (G_OBJECT (self));
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1042,6 +1042,364 @@ test_thread (Fixture *f, gconstpointer data)
   g_assert_false (td.wrong_thread);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Reentrancy: callbacks and handlers that call back into the client.      */
+
+static void
+unsubscribe_in_callback (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Fixture *f = data;
+
+  g_assert_true (bayeux_client_subscribe_finish (BAYEUX_CLIENT (source), result, NULL));
+  /* The subscription this callback reports on goes away under it. */
+  bayeux_client_unsubscribe (BAYEUX_CLIENT (source), "/re");
+  bayeux_client_subscribe (BAYEUX_CLIENT (source), "/re2");
+  g_ptr_array_add (f->received, g_strdup ("callback"));
+}
+
+static gboolean
+two_subscribed_again (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/subscribe") >= 2 && test_server_count (f->server, "/meta/unsubscribe") >= 1;
+}
+
+static void
+test_reentrant_callbacks (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  /* Two waiting tasks on one subscription: the first callback unsubscribes. */
+  bayeux_client_subscribe_async (f->client, "/re", NULL, unsubscribe_in_callback, f);
+  bayeux_client_subscribe_async (f->client, "/re", NULL, unsubscribe_in_callback, f);
+  g_assert_true (test_wait_until (two_subscribed_again, f, 5000));
+  test_wait_ms (50);
+  g_assert_cmpuint (f->received->len, ==, 2);
+  g_assert_false (bayeux_client_is_subscribed (f->client, "/re"));
+  g_assert_true (bayeux_client_is_subscribed (f->client, "/re2"));
+}
+
+static void
+disconnect_from_handler (BayeuxClient *client, BayeuxMessage *message, gpointer data)
+{
+  bayeux_client_disconnect_async (client, NULL, NULL, NULL);
+}
+
+static void
+test_disconnect_from_handler (Fixture *f, gconstpointer data)
+{
+  gboolean connected_after_disconnecting = FALSE, disconnecting = FALSE;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  g_assert_true (subscribed (f, "/h"));
+  g_signal_connect (f->client, "message::/h", G_CALLBACK (disconnect_from_handler), NULL);
+  connect_detail (f, "/h");
+  g_array_set_size (f->states, 0);
+  /* Two messages in one response: the first handler disconnects, the
+   * second message is of no concern any more. */
+  test_server_set_hold_forever (f->server, TRUE);
+  test_server_deliver (f->server, "/h", "1");
+  test_server_deliver (f->server, "/h", "2");
+  test_server_set_hold_forever (f->server, FALSE);
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  test_wait_ms (100);
+  for (guint i = 0; i < f->states->len; i++)
+    {
+      BayeuxClientState st = g_array_index (f->states, BayeuxClientState, i);
+      if (st == BAYEUX_CLIENT_STATE_DISCONNECTING)
+        disconnecting = TRUE;
+      else if (disconnecting && st == BAYEUX_CLIENT_STATE_CONNECTED)
+        connected_after_disconnecting = TRUE;
+    }
+  g_assert_true (disconnecting);
+  g_assert_false (connected_after_disconnecting);
+  g_assert_cmpuint (f->received->len, ==, 1);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+}
+
+static void
+stop_on_handshaking (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  if (bayeux_client_get_state (BAYEUX_CLIENT (object)) == BAYEUX_CLIENT_STATE_HANDSHAKING)
+    bayeux_client_stop (BAYEUX_CLIENT (object));
+}
+
+static void
+test_stop_from_notify (Fixture *f, gconstpointer data)
+{
+  g_signal_connect (f->client, "notify::state", G_CALLBACK (stop_on_handshaking), NULL);
+  bayeux_client_start (f->client);
+  test_wait_ms (300);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 0);
+  g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
+}
+
+static void
+stop_on_connected (GObject *object, GParamSpec *pspec, gpointer data)
+{
+  if (bayeux_client_get_state (BAYEUX_CLIENT (object)) == BAYEUX_CLIENT_STATE_CONNECTED)
+    bayeux_client_stop (BAYEUX_CLIENT (object));
+}
+
+static void
+test_stop_from_notify_connected (Fixture *f, gconstpointer data)
+{
+  /* Stopped from the notification of a response's transition: nothing of
+   * the old session goes on (no further connect). */
+  g_signal_connect (f->client, "notify::state", G_CALLBACK (stop_on_connected), NULL);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  test_wait_ms (300);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, 1);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
+  g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
+}
+
+static void
+test_stop_before_start (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) sresult = NULL;
+  g_autoptr(GAsyncResult) presult = NULL;
+  g_autoptr(GError) serror = NULL;
+  g_autoptr(GError) perror = NULL;
+
+  /* Held calls complete when the client is stopped, even never started:
+   * their tasks would otherwise keep the client alive forever. */
+  bayeux_client_subscribe_async (f->client, "/held", NULL, test_store_result, &sresult);
+  bayeux_client_publish_async (f->client, "/held", NULL, NULL, test_store_result, &presult);
+  bayeux_client_stop (f->client);
+  test_wait_result (&sresult, 5000);
+  test_wait_result (&presult, 5000);
+  g_assert_false (bayeux_client_subscribe_finish (f->client, sresult, &serror));
+  g_assert_error (serror, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
+  g_assert_null (bayeux_client_publish_finish (f->client, presult, &perror));
+  g_assert_error (perror, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
+  /* the subscription itself is kept for the next start */
+  g_assert_true (bayeux_client_is_subscribed (f->client, "/held"));
+  g_clear_object (&sresult);
+  g_clear_object (&presult);
+}
+
+static void
+test_handshake_during_reconnect (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  bayeux_client_reconnect (f->client);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTING);
+  bayeux_client_handshake_async (f->client, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_handshake_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
+}
+
+static void
+test_publish_then_disconnect (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) presult = NULL;
+  g_autoptr(GAsyncResult) dresult = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  /* Queued in the same iteration as the disconnect: it still leaves. */
+  bayeux_client_publish_async (f->client, "/last-words", NULL, NULL, test_store_result, &presult);
+  bayeux_client_disconnect_async (f->client, NULL, test_store_result, &dresult);
+  test_wait_result (&presult, 5000);
+  test_wait_result (&dresult, 5000);
+  reply = bayeux_client_publish_finish (f->client, presult, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_assert_true (bayeux_client_disconnect_finish (f->client, dresult, NULL));
+  g_assert_cmpuint (test_server_count (f->server, "/last-words"), ==, 1);
+}
+
+typedef struct
+{
+  guint ok;
+  guint failed;
+} Tally;
+
+static void
+tally_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Tally *t = data;
+  g_autoptr(BayeuxMessage) reply = bayeux_client_publish_finish (BAYEUX_CLIENT (source), result, NULL);
+
+  if (reply)
+    t->ok++;
+  else
+    t->failed++;
+}
+
+static gboolean
+tally_done (gpointer data)
+{
+  Tally *t = data;
+  return t->ok + t->failed >= 1500;
+}
+
+static void
+test_many_publishes_connected (Fixture *f, gconstpointer data)
+{
+  Tally t = { 0, 0 };
+
+  /* max-pending bounds what waits while unconnected, not a burst. */
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  for (int i = 0; i < 1500; i++)
+    bayeux_client_publish_async (f->client, "/burst", NULL, NULL, tally_cb, &t);
+  g_assert_true (test_wait_until (tally_done, &t, 20000));
+  g_assert_cmpuint (t.failed, ==, 0);
+  g_assert_cmpuint (test_server_count (f->server, "/burst"), ==, 1500);
+}
+
+typedef struct
+{
+  int queued;
+  int unqueued;
+} SessionCount;
+
+static void
+on_queued (SoupSession *session, SoupMessage *msg, SessionCount *c)
+{
+  c->queued++;
+}
+
+static void
+on_unqueued (SoupSession *session, SoupMessage *msg, SessionCount *c)
+{
+  c->unqueued++;
+}
+
+static gboolean
+none_in_session (gpointer data)
+{
+  SessionCount *c = data;
+  return c->queued == c->unqueued;
+}
+
+static void
+test_disconnect_abandons_poll (Fixture *f, gconstpointer data)
+{
+  SessionCount c = { 0, 0 };
+  g_autoptr(GAsyncResult) result = NULL;
+  SoupSession *session = bayeux_client_get_session (f->client);
+  gint64 start;
+
+  g_signal_connect (session, "request-queued", G_CALLBACK (on_queued), &c);
+  g_signal_connect (session, "request-unqueued", G_CALLBACK (on_unqueued), &c);
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  /* The server will not answer the held poll, even on disconnect: only
+   * the client ending it can free it. */
+  test_server_set_hold_forever (f->server, TRUE);
+  g_assert_cmpint (c.queued - c.unqueued, ==, 1);
+  start = g_get_monotonic_time ();
+  bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_disconnect_finish (f->client, result, NULL));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  /* the session itself has no request left */
+  g_assert_true (test_wait_until (none_in_session, &c, 2000));
+  g_signal_handlers_disconnect_by_data (session, &c);
+}
+
+static gboolean
+has_timeout_error (gpointer data)
+{
+  Fixture *f = data;
+  return error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+}
+
+static void
+test_poll_deadline_measured (Fixture *f, gconstpointer data)
+{
+  gint64 sent, elapsed;
+
+  /* advised timeout 400 ms + max-network-delay 300 ms = 700 ms */
+  test_server_set_timeout (f->server, 400);
+  bayeux_client_set_max_network_delay (f->client, 300);
+  start_and_wait_connected (f);
+  test_server_set_hold_forever (f->server, TRUE);
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (server_holds_connect, f, 2000));
+  sent = test_server_last_time (f->server, "/meta/connect");
+  g_assert_true (test_wait_until (has_timeout_error, f, 5000));
+  elapsed = g_get_monotonic_time () - sent;
+  g_test_message ("the held poll timed out after %" G_GINT64_FORMAT " ms", elapsed / 1000);
+  g_assert_cmpint (elapsed, >=, 650 * 1000);
+  g_assert_cmpint (elapsed, <, 2000 * 1000);
+}
+
+static void
+test_newer_advice (Fixture *f, gconstpointer data)
+{
+  gint64 replied, next;
+
+  test_server_set_interval (f->server, 500);
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  /* The poll's answer carries interval 0: it replaces 500 at once. */
+  test_server_set_interval (f->server, 0);
+  test_server_release (f->server);
+  replied = test_server_last_reply_time (f->server, "/meta/connect");
+  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+  next = test_server_last_time (f->server, "/meta/connect");
+  g_assert_cmpint (next - replied, <, 250 * 1000);
+}
+
+static gboolean
+deliver_twice (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect") ||
+      test_server_count (server, "/meta/connect") < 3)
+    return FALSE;
+  test_server_set_hook (server, NULL, NULL);
+  /* As cometd-nodejs-server does: one copy per matching subscription. */
+  body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"successful\":true},"
+                          "{\"channel\":\"/d/x\",\"id\":\"77\",\"data\":1},"
+                          "{\"channel\":\"/d/x\",\"id\":\"77\",\"data\":1}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static gboolean
+four_received (gpointer data)
+{
+  Fixture *f = data;
+  return f->received->len >= 4;
+}
+
+static void
+test_duplicate_copies (Fixture *f, gconstpointer data)
+{
+  test_server_set_timeout (f->server, 200);
+  bayeux_client_subscribe (f->client, "/d/x");
+  bayeux_client_subscribe (f->client, "/d/*");
+  connect_detail (f, "/d/x");
+  connect_detail (f, "/d/*");
+  test_server_set_hook (f->server, deliver_twice, NULL);
+  bayeux_client_start (f->client);
+  /* Each copy is dispatched to each matching subscription: 2 × 2. */
+  g_assert_true (test_wait_until (four_received, f, 5000));
+  test_wait_ms (100);
+  g_assert_cmpuint (f->received->len, ==, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1080,6 +1438,18 @@ main (int argc, char **argv)
   ADD ("stop-fails-pending", test_stop_fails_pending);
   ADD ("dispose-while-polling", test_dispose_while_polling);
   ADD ("thread", test_thread);
+  ADD ("reentrant/callbacks", test_reentrant_callbacks);
+  ADD ("reentrant/disconnect-from-handler", test_disconnect_from_handler);
+  ADD ("reentrant/stop-from-notify", test_stop_from_notify);
+  ADD ("reentrant/stop-from-notify-connected", test_stop_from_notify_connected);
+  ADD ("stop-before-start", test_stop_before_start);
+  ADD ("handshake-during-reconnect", test_handshake_during_reconnect);
+  ADD ("disconnect/sends-queued", test_publish_then_disconnect);
+  ADD ("disconnect/abandons-poll", test_disconnect_abandons_poll);
+  ADD ("many-publishes-connected", test_many_publishes_connected);
+  ADD ("poll-deadline-measured", test_poll_deadline_measured);
+  ADD ("advice/newer-replaces-older", test_newer_advice);
+  ADD ("duplicate-copies", test_duplicate_copies);
 #undef ADD
 
   return g_test_run ();

@@ -155,6 +155,8 @@ answer_held (TestServer *self)
       return;
     }
 
+  /* The advice of now, not of when the poll arrived. */
+  json_object_set_object_member (self->held_reply, "advice", advice_new (self, "retry"));
   json_array_add_object_element (replies, g_steal_pointer (&self->held_reply));
   for (guint i = 0; i < json_array_get_length (self->deliveries); i++)
     json_array_add_element (replies, json_node_copy (json_array_get_element (self->deliveries, i)));

@@ -185,9 +185,14 @@ test('round trip through Faye', async ({url}) => {
     client.connect('error', (_c, error) => errors.push(error.message));
 
     const sent = {text: 'héllo from GJS', n: 42, list: [1, 2.5, null, true]};
+    // The message is kept past its handler: the binding must hold a
+    // reference of its own (a signal argument in static scope would not).
+    const kept = [];
     const received = new Promise(resolve => {
-        client.connect(`message::${CHANNEL}`, (_c, message) =>
-            resolve([message.get_channel(), toJS(message.get_data())]));
+        client.connect(`message::${CHANNEL}`, (_c, message) => {
+            kept.push(message);
+            resolve([message.get_channel(), toJS(message.get_data())]);
+        });
     });
     const connected = new Promise(resolve => {
         const check = () => {
@@ -208,6 +213,10 @@ test('round trip through Faye', async ({url}) => {
         assertEqual(await withTimeout(received, 'message'), [CHANNEL, sent], 'message');
         await withTimeout(connected, 'connected');
         assert(client.client_id, 'client_id while connected');
+
+        imports.system.gc();
+        assertEqual([kept[0].get_channel(), toJS(kept[0].get_data())], [CHANNEL, sent],
+            'message kept after its handler');
 
         const started = GLib.get_monotonic_time();
         assert(await withTimeout(client.disconnect_async(null), 'disconnect'),

@@ -8,6 +8,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import gc
 import json
 import os
 import selectors
@@ -187,7 +188,10 @@ class TestRoundTrip(unittest.TestCase):
             states.append(client.props.state)
             maybe_disconnect()
 
+        kept = []
+
         def on_message(client, message):
+            kept.append(message)   # used after the handler returned
             received.append((message.get_channel(), to_python(message.get_data())))
             maybe_disconnect()
 
@@ -221,6 +225,8 @@ class TestRoundTrip(unittest.TestCase):
         self.run_loop()
 
         self.assertEqual(received, [(CHANNEL, sent)])
+        gc.collect()
+        self.assertEqual((kept[0].get_channel(), to_python(kept[0].get_data())), (CHANNEL, sent))
         self.assertEqual(len(replies), 1)
         self.assertEqual(replies[0].get_channel(), CHANNEL)
         self.assertTrue(replies[0].has_successful())
