@@ -35,7 +35,13 @@ packages=(
   python3-gi
   valgrind
   ca-certificates
+  glib-networking
+  clang
+  libclang-rt-14-dev
 )
+
+# (glib-networking: the TLS backend for https:// and the TLS tests; clang
+# and its libFuzzer runtime: the fuzzing stage of scripts/test.sh.)
 
 # (ca-certificates: npm fetches over HTTPS.)
 # Node may come from elsewhere than Debian (nodesource, nvm…): keep it.

@@ -4,12 +4,15 @@
 #
 #   1. scripts/deps.sh (Debian packages, the interop tests' npm packages)
 #   2. the main build in _build, documentation and introspection on, and all
-#      of its suites: unit, in-process server, interop against real Faye and
-#      CometD servers, Python and GJS through the typelib, docs check
+#      of its suites: unit (channel, message, debug, client, reliability,
+#      hostile, tls), interop and recovery against real Faye and CometD
+#      servers, Python and GJS through the typelib, Vala, examples, install,
+#      fuzz-corpus, docs check
 #   3. an AddressSanitizer + UndefinedBehaviorSanitizer build in _build-asan
-#      and its suites; any sanitizer report fails
-#   4. the unit suites of the main build under Valgrind (test setup
-#      'valgrind' in meson.build)
+#      and its C suites; any sanitizer report fails
+#   4. the C unit suites and the fuzz corpus of the main build under
+#      Valgrind (test setup 'valgrind' in meson.build)
+#   5. libFuzzer on the response parser for BAYEUX_FUZZ_SECONDS (default 60)
 #
 # It prints the wall time of each stage and the total, and exits non-zero on
 # any failure.
@@ -178,5 +181,12 @@ end
 
 begin valgrind
 run_tests "$build/meson-logs/testlog-valgrind.json" \
-  -C "$build" --setup valgrind --suite unit --print-errorlogs
+  -C "$build" --setup valgrind --suite unit --suite fuzz --print-errorlogs
+end
+
+# libFuzzer on the parsing and checking of server responses, for a bounded
+# time (BAYEUX_FUZZ_SECONDS, default 60); any crash, leak or sanitizer
+# report fails.
+begin fuzz
+tests/fuzz/run-fuzz.sh "${BAYEUX_FUZZ_SECONDS:-60}"
 end

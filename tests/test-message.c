@@ -5,6 +5,7 @@
 #include <bayeux-glib/bayeux-glib.h>
 #include "bayeux-message-private.h"
 #include "bayeux-debug-private.h"
+#include "transports/bayeux-long-polling-private.h"
 
 #include <string.h>
 
@@ -410,6 +411,41 @@ test_debug_redact_input_unchanged (void)
     g_test_fail_printf ("bayeux_debug_redact() changed its input: %s", after);
 }
 
+/* The response body checks before json-glib parses (the transport's). */
+static void
+test_body_checks (void)
+{
+  static const struct { const char *body; gboolean ok; } cases[] = {
+    { "[{\"channel\":\"/a\",\"data\":\"\\ud83d\\ude00\"}]", TRUE },   /* a whole pair */
+    { "[{\"channel\":\"/a\",\"data\":\"\\u00e9\\\\u\"}]", TRUE },     /* an escaped backslash, then u */
+    { "[\"\\ud83d\\u0041\"]", FALSE },                                 /* high, then not low: json-glib leaks */
+    { "[\"\\ud83d\"]", FALSE },                                         /* high alone */
+    { "[\"\\ude00\"]", FALSE },                                         /* low alone */
+    { "[\"\xff\"]", FALSE },                                            /* not UTF-8 */
+    { "{\"channel\":\"/a\"}", TRUE },                                   /* one object */
+    { "42", FALSE },
+    { "", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonArray) messages = bayeux_parse_messages (cases[i].body, strlen (cases[i].body), &error);
+
+      g_test_message ("%s", cases[i].body);
+      if (cases[i].ok)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (messages);
+        }
+      else
+        {
+          g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+          g_assert_null (messages);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -425,6 +461,7 @@ main (int   argc,
   g_test_add_func ("/bayeux/message/parse/data-kinds", test_parse_data_kinds);
   g_test_add_func ("/bayeux/message/parse/subscription-array", test_parse_subscription_array);
   g_test_add_func ("/bayeux/message/reject", test_reject);
+  g_test_add_func ("/bayeux/message/body-checks", test_body_checks);
   g_test_add_func ("/bayeux/message/ref-unref", test_ref_unref);
   g_test_add_func ("/bayeux/message/boxed-type", test_boxed_type);
   g_test_add_func ("/bayeux/message/to-json", test_to_json);
