@@ -19,4 +19,7 @@ void  bayeux_client_check_clocks              (BayeuxClient *self,
                                                gint64        wall_now,
                                                gint64        monotonic_now);
 
+/* The delay before the next retry after one more failure (ms). */
+gint64 bayeux_client_next_failure_delay_for_testing (BayeuxClient *self);
+
 G_END_DECLS

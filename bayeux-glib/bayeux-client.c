@@ -3583,6 +3583,12 @@ bayeux_client_get_last_dispatch_lookups (BayeuxClient *self)
   return self->last_dispatch_lookups;
 }
 
+gint64
+bayeux_client_next_failure_delay_for_testing (BayeuxClient *self)
+{
+  return next_failure_delay (self);
+}
+
 guint
 bayeux_client_get_requests_in_flight (BayeuxClient *self)
 {

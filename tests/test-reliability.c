@@ -433,6 +433,60 @@ received_one (gpointer data)
   return f->received > 0;
 }
 
+static gboolean
+handshake_refused_without_advice (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/handshake"))
+    return FALSE;
+  body = g_strdup_printf ("[{\"channel\":\"/meta/handshake\",\"id\":\"%s\",\"successful\":false,\"error\":\"500::busy\"}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static void
+test_backoff (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GArray) firsts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 delay = 0;
+
+  /* Grows by backoff-increment up to max-backoff (100, 200, … 400 ms),
+   * each jittered to 75–100 % of the backoff, plus the interval (0). */
+  for (int i = 1; i <= 6; i++)
+    {
+      gint64 backoff = MIN (100 * i, 400);
+      delay = bayeux_client_next_failure_delay_for_testing (f->client);
+      g_assert_cmpint (delay, >=, backoff * 3 / 4);
+      g_assert_cmpint (delay, <=, backoff);
+    }
+
+  /* A thousand clients cut off together do not come back together: the
+   * first retry delays of many fresh clients spread over the jitter range. */
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr(BayeuxClient) c = g_object_new (BAYEUX_TYPE_CLIENT, "url", "http://127.0.0.1:9/x",
+                                                "network-monitor", f->monitor,
+                                                "backoff-increment", 1000, NULL);
+      gint64 d = bayeux_client_next_failure_delay_for_testing (c);
+      g_array_append_val (firsts, d);
+    }
+  {
+    gint64 lo = G_MAXINT64, hi = 0;
+    for (guint i = 0; i < firsts->len; i++)
+      {
+        lo = MIN (lo, g_array_index (firsts, gint64, i));
+        hi = MAX (hi, g_array_index (firsts, gint64, i));
+      }
+    g_test_message ("first retry of 200 clients: %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT " ms", lo, hi);
+    g_assert_cmpint (lo, >=, 750);
+    g_assert_cmpint (hi, <=, 1000);
+    g_assert_cmpint (hi - lo, >=, 150);
+  }
+}
+
 static void
 test_subscribe_lost_in_transport (Fixture *f, gconstpointer data)
 {
@@ -559,6 +613,8 @@ main (int argc, char **argv)
   ADD ("storm/garbage", test_storm, garbage);
   ADD ("storm/connect-unsuccessful", test_storm, connect_fails_without_advice);
   ADD ("storm/connect-not-held", test_storm, connect_returns_at_once);
+  ADD ("storm/handshake-refused", test_storm, handshake_refused_without_advice);
+  ADD ("backoff", test_backoff, NULL);
   ADD ("lost/subscribe", test_subscribe_lost_in_transport, NULL);
   ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport, NULL);
   ADD ("unknown-client/publish", test_publish_unknown_client, NULL);
