@@ -432,7 +432,9 @@ test_body_checks (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(JsonArray) messages = bayeux_parse_messages (cases[i].body, strlen (cases[i].body), &error);
 
-      g_test_message ("%s", cases[i].body);
+      g_autofree char *printable = g_strescape (cases[i].body, NULL);
+
+      g_test_message ("%s", printable);
       if (cases[i].ok)
         {
           g_assert_no_error (error);
