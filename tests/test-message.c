@@ -421,6 +421,8 @@ test_body_checks (void)
     { "[\"\\ud83d\\u0041\"]", FALSE },                                 /* high, then not low: json-glib leaks */
     { "[\"\\ud83d\"]", FALSE },                                         /* high alone */
     { "[\"\\ude00\"]", FALSE },                                         /* low alone */
+    { "[\"\\ud83\\\\u0041\"]", FALSE },                                 /* three hex digits: json-glib leaks */
+    { "[\"\\x41\"]", FALSE },                                           /* no such escape */
     { "[\"\xff\"]", FALSE },                                            /* not UTF-8 */
     { "{\"channel\":\"/a\"}", TRUE },                                   /* one object */
     { "42", FALSE },

@@ -17,6 +17,8 @@
 #include "bayeux-glib.h"
 #include "bayeux-long-polling-private.h"
 
+#include <string.h>
+
 #define READ_CHUNK 16384
 
 struct _BayeuxLongPolling
@@ -141,8 +143,10 @@ hex4 (const char *p,
 
 /* Checks what json-glib 1.6 does not survive, before it parses: nesting
  * deeper than BAYEUX_MAX_JSON_DEPTH (its parser recurses: a body of a million
- * '[' would exhaust the stack), and UTF-16 surrogate escapes that do not
- * pair up (its parser leaks on "\ud83d\u0041"). O(n), no allocation. */
+ * '[' would exhaust the stack), and invalid escapes in strings: \u escapes
+ * without four hex digits, and UTF-16 surrogate escapes that do not pair up
+ * (its parser leaks on "\ud83d\u0041" and "\ud83\\"; found by fuzzing).
+ * O(n), no allocation. */
 static gboolean
 check_json_text (const char *data,
                  gsize       length,
@@ -164,6 +168,8 @@ check_json_text (const char *data,
             {
               int unit = hex4 (p + 2, end);
 
+              if (unit < 0)
+                goto bad_escape;   /* json-glib leaks on these too */
               if (unit >= 0xD800 && unit <= 0xDBFF)
                 {
                   int low = (end - p >= 12 && p[6] == '\\' && p[7] == 'u') ? hex4 (p + 8, end) : -1;
@@ -177,7 +183,11 @@ check_json_text (const char *data,
                 p += 1;
             }
           else if (c == '\\')
-            p++;
+            {
+              if (p + 1 >= end || strchr ("\"\\/bfnrt", p[1]) == NULL || p[1] == '\0')
+                goto bad_escape;
+              p++;
+            }
         }
       else if (c == '"')
         in_string = TRUE;
@@ -198,7 +208,7 @@ check_json_text (const char *data,
 
 bad_escape:
   g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                       "Bad response: a \\u escape of half a UTF-16 surrogate pair");
+                       "Bad response: an invalid escape in a JSON string");
   return FALSE;
 }
 
