@@ -38,10 +38,22 @@ packages=(
   glib-networking
   clang
   libclang-rt-14-dev
+  help2man
+  libgtk-4-dev
+  libadwaita-1-dev
+  gir1.2-gtk-4.0
+  gir1.2-adw-1
+  xvfb
+  xauth
+  imagemagick
+  redis-server
 )
 
 # (glib-networking: the TLS backend for https:// and the TLS tests; clang
-# and its libFuzzer runtime: the fuzzing stage of scripts/test.sh.)
+# and its libFuzzer runtime: the fuzzing stage of scripts/test.sh;
+# help2man: the bayeux tool's man page; GTK 4, libadwaita, Xvfb and
+# imagemagick: the GTK chat example and its test under a real display;
+# redis-server: the clustered Faye test.)
 
 # (ca-certificates: npm fetches over HTTPS.)
 # Node may come from elsewhere than Debian (nodesource, nvm…): keep it.
