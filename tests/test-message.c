@@ -423,6 +423,18 @@ test_body_checks (void)
     { "[\"\\ude00\"]", FALSE },                                         /* low alone */
     { "[\"\\ud83\\\\u0041\"]", FALSE },                                 /* three hex digits: json-glib leaks */
     { "[\"\\x41\"]", FALSE },                                           /* no such escape */
+    { "81[]", FALSE },                                                  /* data after the value: json-glib leaks */
+    { "[1,]", FALSE },
+    { "[01]", FALSE },
+    { "[1.]", FALSE },
+    { "[-]", FALSE },
+    { "[1e]", FALSE },
+    { "[\"a\tb\"]", FALSE },                                            /* a raw control character */
+    { "{\"a\" 1}", FALSE },
+    { "{\"a\":1,}", FALSE },
+    { "[tru]", FALSE },
+    { "[[]", FALSE },
+    { " [ {\"channel\" : \"/a\" , \"n\" : -1.5e+3 , \"t\":[true,false,null,{}]} ] ", TRUE },
     { "[\"\xff\"]", FALSE },                                            /* not UTF-8 */
     { "{\"channel\":\"/a\"}", TRUE },                                   /* one object */
     { "42", FALSE },

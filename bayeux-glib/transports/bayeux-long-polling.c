@@ -141,74 +141,256 @@ hex4 (const char *p,
   return value;
 }
 
-/* Checks what json-glib 1.6 does not survive, before it parses: nesting
- * deeper than BAYEUX_MAX_JSON_DEPTH (its parser recurses: a body of a million
- * '[' would exhaust the stack), and invalid escapes in strings: \u escapes
- * without four hex digits, and UTF-16 surrogate escapes that do not pair up
- * (its parser leaks on "\ud83d\u0041" and "\ud83\\"; found by fuzzing).
- * O(n), no allocation. */
+typedef struct
+{
+  const char *p;
+  const char *end;
+  const char *why;
+} Scanner;
+
+static void
+skip_space (Scanner *s)
+{
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+/* A string, s->p on its opening quote. */
+static gboolean
+scan_string (Scanner *s)
+{
+  for (s->p++; s->p < s->end; s->p++)
+    {
+      unsigned char c = (unsigned char) *s->p;
+
+      if (c == '"')
+        {
+          s->p++;
+          return TRUE;
+        }
+      if (c < 0x20)
+        {
+          s->why = "a control character in a string";
+          return FALSE;
+        }
+      if (c != '\\')
+        continue;
+
+      if (++s->p >= s->end)
+        break;
+      if (*s->p == 'u')
+        {
+          int unit = hex4 (s->p + 1, s->end);
+
+          if (unit >= 0xD800 && unit <= 0xDBFF)
+            {
+              /* a high surrogate must be followed by a low one */
+              const char *q = s->p + 5;
+              int low = (s->end - q >= 6 && q[0] == '\\' && q[1] == 'u') ? hex4 (q + 2, s->end) : -1;
+              if (low < 0xDC00 || low > 0xDFFF)
+                unit = -1;
+              else
+                s->p += 6;
+            }
+          else if (unit >= 0xDC00 && unit <= 0xDFFF)
+            unit = -1;
+          if (unit < 0)
+            {
+              s->why = "an invalid \\u escape";
+              return FALSE;
+            }
+          s->p += 4;
+        }
+      else if (strchr ("\"\\/bfnrt", *s->p) == NULL || *s->p == '\0')
+        {
+          s->why = "an invalid escape";
+          return FALSE;
+        }
+    }
+
+  s->why = "an unterminated string";
+  return FALSE;
+}
+
+static gboolean
+scan_digits (Scanner *s)
+{
+  const char *start = s->p;
+
+  while (s->p < s->end && g_ascii_isdigit (*s->p))
+    s->p++;
+  return s->p > start;
+}
+
+static gboolean
+scan_number (Scanner *s)
+{
+  if (*s->p == '-')
+    s->p++;
+  if (s->p < s->end && *s->p == '0')
+    s->p++;
+  else if (!scan_digits (s))
+    goto bad;
+  if (s->p < s->end && *s->p == '.')
+    {
+      s->p++;
+      if (!scan_digits (s))
+        goto bad;
+    }
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+    {
+      s->p++;
+      if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+        s->p++;
+      if (!scan_digits (s))
+        goto bad;
+    }
+  return TRUE;
+
+bad:
+  s->why = "an invalid number";
+  return FALSE;
+}
+
+static gboolean
+scan_word (Scanner    *s,
+           const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (s->end - s->p) < len || memcmp (s->p, word, len) != 0)
+    {
+      s->why = "an invalid literal";
+      return FALSE;
+    }
+  s->p += len;
+  return TRUE;
+}
+
+/* Checks that @data is one well-formed JSON text (RFC 8259), nested no
+ * deeper than BAYEUX_MAX_JSON_DEPTH, before json-glib sees it: json-glib
+ * 1.6's parser recurses (a body of a million '[' would exhaust the stack)
+ * and leaks memory on many malformed inputs (half surrogate pairs, short \u
+ * escapes, trailing data: found by fuzzing). Iterative, O(n), no
+ * allocation. */
 static gboolean
 check_json_text (const char *data,
                  gsize       length,
                  GError    **error)
 {
-  const char *end = data + length;
+  Scanner scanner = { data, data + length, NULL };
+  Scanner *s = &scanner;
+  char stack[BAYEUX_MAX_JSON_DEPTH];   /* '[' or '{' of each open container */
   guint depth = 0;
-  gboolean in_string = FALSE;
 
-  for (const char *p = data; p < end; p++)
+  skip_space (s);
+  for (;;)
     {
-      char c = *p;
-
-      if (in_string)
+      /* A value. */
+      if (s->p >= s->end)
         {
-          if (c == '"')
-            in_string = FALSE;
-          else if (c == '\\' && p + 1 < end && p[1] == 'u')
-            {
-              int unit = hex4 (p + 2, end);
-
-              if (unit < 0)
-                goto bad_escape;   /* json-glib leaks on these too */
-              if (unit >= 0xD800 && unit <= 0xDBFF)
-                {
-                  int low = (end - p >= 12 && p[6] == '\\' && p[7] == 'u') ? hex4 (p + 8, end) : -1;
-                  if (low < 0xDC00 || low > 0xDFFF)
-                    goto bad_escape;
-                  p += 11;
-                }
-              else if (unit >= 0xDC00 && unit <= 0xDFFF)
-                goto bad_escape;
-              else
-                p += 1;
-            }
-          else if (c == '\\')
-            {
-              if (p + 1 >= end || strchr ("\"\\/bfnrt", p[1]) == NULL || p[1] == '\0')
-                goto bad_escape;
-              p++;
-            }
+          s->why = "a value is missing";
+          goto bad;
         }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
+      switch (*s->p)
         {
-          if (++depth > BAYEUX_MAX_JSON_DEPTH)
+        case '[':
+        case '{':
+          if (depth == BAYEUX_MAX_JSON_DEPTH)
             {
               g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
                            "Bad response: JSON nested deeper than %d levels", BAYEUX_MAX_JSON_DEPTH);
               return FALSE;
             }
+          stack[depth++] = *s->p++;
+          skip_space (s);
+          if (s->p < s->end && *s->p == (stack[depth - 1] == '[' ? ']' : '}'))
+            {
+              s->p++;
+              depth--;
+              break;   /* an empty container is a whole value */
+            }
+          if (stack[depth - 1] == '{')
+            goto member_name;
+          continue;    /* the first element */
+        case '"':
+          if (!scan_string (s))
+            goto bad;
+          break;
+        case 't':
+          if (!scan_word (s, "true"))
+            goto bad;
+          break;
+        case 'f':
+          if (!scan_word (s, "false"))
+            goto bad;
+          break;
+        case 'n':
+          if (!scan_word (s, "null"))
+            goto bad;
+          break;
+        default:
+          if (*s->p != '-' && !g_ascii_isdigit (*s->p))
+            {
+              s->why = "an unexpected character";
+              goto bad;
+            }
+          if (!scan_number (s))
+            goto bad;
+          break;
         }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
+
+      /* After a value: close containers, or go on to the next element. */
+      for (;;)
+        {
+          skip_space (s);
+          if (depth == 0)
+            {
+              if (s->p != s->end)
+                {
+                  s->why = "data after the JSON value";
+                  goto bad;
+                }
+              return TRUE;
+            }
+          if (s->p < s->end && *s->p == (stack[depth - 1] == '[' ? ']' : '}'))
+            {
+              s->p++;
+              depth--;
+              continue;
+            }
+          if (s->p < s->end && *s->p == ',')
+            {
+              s->p++;
+              skip_space (s);
+              break;
+            }
+          s->why = "a missing ',' or closing bracket";
+          goto bad;
+        }
+      if (stack[depth - 1] == '[')
+        continue;
+
+member_name:
+      if (s->p >= s->end || *s->p != '"' || !scan_string (s))
+        {
+          s->why = s->why ? s->why : "a missing member name";
+          goto bad;
+        }
+      skip_space (s);
+      if (s->p >= s->end || *s->p != ':')
+        {
+          s->why = "a missing ':'";
+          goto bad;
+        }
+      s->p++;
+      skip_space (s);
     }
 
-  return TRUE;
-
-bad_escape:
-  g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                       "Bad response: an invalid escape in a JSON string");
+bad:
+  g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+               "Bad response: not JSON: %s at byte %" G_GSIZE_FORMAT,
+               s->why ? s->why : "a syntax error", (gsize) (s->p - data));
   return FALSE;
 }
 
