@@ -180,7 +180,12 @@ struct _BayeuxClient
   SoupSession       *session;
   BayeuxLongPolling *transport;
   char              *url;
-  GUri              *uri;
+  GUri              *uri;          /* of the server in use: url or a fallback */
+  GUri              *primary_uri;  /* of url */
+  GStrv              fallback_urls;
+  GPtrArray         *fallback_uris; /* GUri */
+  guint              server;        /* 0: url, i > 0: fallback_uris[i - 1] */
+  char              *current_url;
 
   BayeuxClientState  state;
   char              *client_id;
@@ -230,6 +235,8 @@ struct _BayeuxClient
   gint64             control_sent_at;
   guint              response_deliveries;
   guint              early_connects;
+  guint              servers_failed;   /* in a row, across the server list */
+  guint              rehandshakes;     /* since a long poll was last held */
   GSource           *error_idle;
   GQueue             errors;              /* ErrorReport */
 
@@ -258,6 +265,8 @@ enum {
   PROP_MAX_PENDING,
   PROP_MAX_PENDING_AGE,
   PROP_NETWORK_MONITOR,
+  PROP_FALLBACK_URLS,
+  PROP_CURRENT_URL,
   N_PROPS
 };
 
@@ -280,6 +289,7 @@ static void schedule_expiry  (BayeuxClient *self);
 static void schedule_retry   (BayeuxClient *self);
 static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
+static gboolean next_server  (BayeuxClient *self);
 static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids, gsize room);
 static void update_watchdog  (BayeuxClient *self);
 
@@ -1418,10 +1428,14 @@ handshake_done (BayeuxClient  *self,
           return;
         }
       report_error (self, error, reply);
-      schedule_control (self, next_failure_delay (self));
+      if (transport_error != NULL && !next_server (self))
+        schedule_control (self, self->interval);   /* another server, at once */
+      else
+        schedule_control (self, next_failure_delay (self));
       return;
     }
 
+  self->servers_failed = 0;
   client_id = bayeux_message_get_client_id (reply);
   types = json_object_get_member (bayeux_message_get_object (reply), "supportedConnectionTypes");
   if (types != NULL && JSON_NODE_HOLDS_ARRAY (types))
@@ -1497,7 +1511,10 @@ connect_done (BayeuxClient  *self,
                         took + self->interval * 1000 < MIN_CONNECT_CYCLE_US);
 
       self->early_connects = early ? self->early_connects + 1 : 0;
+      if (!self->immediate_connect)
+        self->rehandshakes = 0;   /* a poll was held: the session works */
       self->immediate_connect = FALSE;
+      self->servers_failed = 0;
       if (self->early_connects <= EARLY_CONNECTS_TOLERATED)
         self->backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
@@ -1537,7 +1554,12 @@ connect_done (BayeuxClient  *self,
 
     report_error (self, error, reply);
     if (is_unknown_client (reply) || self->reconnect == RECONNECT_HANDSHAKE || expired)
-      rehandshake (self, next_failure_delay (self));
+      {
+        /* The first time since a long poll worked, at once (after the
+         * advised interval): the server said what to do. Again and again,
+         * with the backoff: never a handshake storm. */
+        rehandshake (self, self->rehandshakes++ == 0 ? self->interval : next_failure_delay (self));
+      }
     else
       {
         /* The next connect asks for an immediate answer: the client knows
@@ -1545,7 +1567,13 @@ connect_done (BayeuxClient  *self,
          * leaves without waiting for a whole long poll. */
         self->immediate_connect = TRUE;
         set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
-        if (generation == self->generation)
+        if (generation != self->generation)
+          return;
+        /* Another server at once (a cluster shares sessions; if it does
+         * not know ours, it says 402 and the client handshakes again). */
+        if (transport_error != NULL && !next_server (self))
+          schedule_control (self, self->interval);
+        else
           schedule_control (self, next_failure_delay (self));
       }
   }
@@ -1962,6 +1990,60 @@ begin_disconnect (BayeuxClient *self)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Servers: the url, then the fallback urls                                 */
+
+static GUri *
+parse_server_url (const char  *url,
+                  GError     **error)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, error);
+
+  if (uri == NULL)
+    return NULL;
+  if (g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
+      (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
+    {
+      g_set_error (error, G_URI_ERROR, G_URI_ERROR_BAD_SCHEME, "not an http or https URL");
+      return NULL;
+    }
+  return g_steal_pointer (&uri);
+}
+
+static void
+use_server (BayeuxClient *self,
+            guint         server)
+{
+  GUri *uri = server == 0 ? self->primary_uri : g_ptr_array_index (self->fallback_uris, server - 1);
+
+  if (server == self->server && uri == self->uri)
+    return;
+  self->server = server;
+  g_uri_ref (uri);
+  g_clear_pointer (&self->uri, g_uri_unref);
+  self->uri = uri;
+  bayeux_long_polling_set_uri (self->transport, uri);
+  g_free (self->current_url);
+  self->current_url = g_uri_to_string (uri);
+  g_debug ("server: %s", self->current_url);
+  if (!self->disposing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_URL]);
+}
+
+/* After a transport failure of a handshake or connect: the next server in
+ * the list. Returns whether all were tried since the last success (the
+ * retry then waits the backoff; a switch to another server does not). */
+static gboolean
+next_server (BayeuxClient *self)
+{
+  guint n = 1 + (self->fallback_uris ? self->fallback_uris->len : 0);
+
+  if (n == 1)
+    return TRUE;
+  use_server (self, (self->server + 1) % n);
+  return ++self->servers_failed >= n;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Network and suspend                                                      */
 
 static gboolean
@@ -2171,15 +2253,15 @@ bayeux_client_constructed (GObject *object)
     }
 
   if (self->url != NULL)
-    self->uri = g_uri_parse (self->url, SOUP_HTTP_URI_FLAGS, &error);
-  if (self->uri == NULL || g_uri_get_host (self->uri) == NULL || g_uri_get_host (self->uri)[0] == '\0' ||
-      (g_strcmp0 (g_uri_get_scheme (self->uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (self->uri), "https") != 0))
+    self->primary_uri = parse_server_url (self->url, &error);
+  if (self->primary_uri == NULL)
     {
       g_critical ("BayeuxClient: “%s” is not a valid http or https URL%s%s", self->url ? self->url : "(null)",
                   error ? ": " : "", error ? error->message : "");
-      g_clear_pointer (&self->uri, g_uri_unref);
-      self->uri = g_uri_parse ("http://invalid.invalid/", SOUP_HTTP_URI_FLAGS, NULL);
+      self->primary_uri = g_uri_parse ("http://invalid.invalid/", SOUP_HTTP_URI_FLAGS, NULL);
     }
+  self->uri = g_uri_ref (self->primary_uri);
+  self->current_url = g_uri_to_string (self->uri);
 
   self->transport = bayeux_long_polling_new (self->session, self->uri);
   g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
@@ -2231,6 +2313,10 @@ bayeux_client_finalize (GObject *object)
   g_clear_object (&self->cancellable[SLOT_CONTROL]);
   g_clear_object (&self->cancellable[SLOT_BATCH]);
   g_clear_pointer (&self->uri, g_uri_unref);
+  g_clear_pointer (&self->primary_uri, g_uri_unref);
+  g_clear_pointer (&self->fallback_uris, g_ptr_array_unref);
+  g_clear_pointer (&self->fallback_urls, g_strfreev);
+  g_free (self->current_url);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->control_op_id);
   g_free (self->client_id);
@@ -2288,6 +2374,12 @@ bayeux_client_get_property (GObject    *object,
     case PROP_NETWORK_MONITOR:
       g_value_set_object (value, self->network_monitor);
       break;
+    case PROP_FALLBACK_URLS:
+      g_value_set_boxed (value, self->fallback_urls);
+      break;
+    case PROP_CURRENT_URL:
+      g_value_set_string (value, self->current_url);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2332,6 +2424,9 @@ bayeux_client_set_property (GObject      *object,
       break;
     case PROP_NETWORK_MONITOR:
       self->network_monitor = g_value_dup_object (value);
+      break;
+    case PROP_FALLBACK_URLS:
+      bayeux_client_set_fallback_urls (self, g_value_get_boxed (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2518,6 +2613,35 @@ bayeux_client_class_init (BayeuxClientClass *klass)
   properties[PROP_NETWORK_MONITOR] =
     g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:fallback-urls:
+   *
+   * Other endpoints of the same Bayeux service (nodes of a cluster that
+   * share their sessions, such as Faye with its Redis engine), tried in
+   * order after [property@Client:url] when a handshake or connect fails in
+   * transport (connection refused or reset, timeout, HTTP error). The
+   * client stays on the server that works. A server that does not know the
+   * session answers `402`: the client handshakes again there and
+   * resubscribes every subscription.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FALLBACK_URLS] =
+    g_param_spec_boxed ("fallback-urls", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:current-url:
+   *
+   * The endpoint in use: [property@Client:url], or one of
+   * [property@Client:fallback-urls] after a failover.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CURRENT_URL] =
+    g_param_spec_string ("current-url", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -2906,6 +3030,81 @@ bayeux_client_get_network_monitor (BayeuxClient *self)
 }
 
 /**
+ * bayeux_client_get_fallback_urls:
+ * @self: a client
+ *
+ * Gets [property@Client:fallback-urls].
+ *
+ * Returns: (transfer none) (nullable) (array zero-terminated=1): the
+ *   fallback endpoints, or %NULL
+ *
+ * Since: 1.0
+ */
+const char * const *
+bayeux_client_get_fallback_urls (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return (const char * const *) self->fallback_urls;
+}
+
+/**
+ * bayeux_client_set_fallback_urls:
+ * @self: a client
+ * @urls: (nullable) (array zero-terminated=1): other `http` or `https`
+ *   endpoints of the same service, in order
+ *
+ * Sets [property@Client:fallback-urls]. A URL that is not valid is left
+ * out with a warning. The client goes back to [property@Client:url] for
+ * its next request.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_set_fallback_urls (BayeuxClient       *self,
+                                 const char * const *urls)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+
+  g_clear_pointer (&self->fallback_urls, g_strfreev);
+  g_clear_pointer (&self->fallback_uris, g_ptr_array_unref);
+  self->fallback_urls = g_strdupv ((char **) urls);
+  self->fallback_uris = g_ptr_array_new_with_free_func ((GDestroyNotify) g_uri_unref);
+  for (gsize i = 0; urls != NULL && urls[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      GUri *uri = parse_server_url (urls[i], &error);
+
+      if (uri == NULL)
+        g_warning ("BayeuxClient: fallback URL “%s” left out: %s", urls[i], error->message);
+      else
+        g_ptr_array_add (self->fallback_uris, uri);
+    }
+  self->servers_failed = 0;
+  if (self->transport != NULL)
+    use_server (self, 0);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FALLBACK_URLS]);
+}
+
+/**
+ * bayeux_client_get_current_url:
+ * @self: a client
+ *
+ * Gets [property@Client:current-url].
+ *
+ * Returns: (transfer none): the endpoint in use
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_client_get_current_url (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return self->current_url;
+}
+
+/**
  * bayeux_client_get_handshake_ext:
  * @self: a client
  *
@@ -3005,6 +3204,7 @@ start_internal (BayeuxClient *self)
 
   self->backoff = 0;
   self->early_connects = 0;
+  self->rehandshakes = 0;
   self->reconnect = RECONNECT_RETRY;
   self->interval = 0;
   self->unconnected_since = 0;

@@ -96,6 +96,13 @@ void               bayeux_client_set_max_pending_age   (BayeuxClient         *se
 BAYEUX_AVAILABLE_IN_ALL
 GNetworkMonitor   *bayeux_client_get_network_monitor   (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL
+const char * const *bayeux_client_get_fallback_urls   (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_fallback_urls     (BayeuxClient         *self,
+                                                        const char * const   *urls);
+BAYEUX_AVAILABLE_IN_ALL
+const char        *bayeux_client_get_current_url       (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
 JsonNode          *bayeux_client_get_handshake_ext     (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_handshake_ext     (BayeuxClient         *self,

@@ -406,10 +406,30 @@ garbage (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointe
   return TRUE;
 }
 
+static gboolean handshake_refused_without_advice (TestServer *, SoupServerMessage *, JsonArray *, gpointer);
+static gboolean connect_always_unknown (TestServer *, SoupServerMessage *, JsonArray *, gpointer);
+
+typedef struct
+{
+  TestServerHook hook;
+  double         max_rate;   /* requests per second */
+} Storm;
+
+/* One request per retry: 3.3/s at most once the backoff is at its 400 ms
+ * maximum (≥ 300 ms jittered), plus the first, quicker, retries. */
+static const Storm storm_500 = { always_500, 6.0 };
+static const Storm storm_garbage = { garbage, 6.0 };
+static const Storm storm_connect_unsuccessful = { connect_fails_without_advice, 6.0 };
+static const Storm storm_connect_not_held = { connect_returns_at_once, 6.0 };
+static const Storm storm_handshake_refused = { handshake_refused_without_advice, 6.0 };
+/* Two requests per retry (a handshake, then a connect that gets 402). */
+static const Storm storm_connect_unknown = { connect_always_unknown, 8.0 };
+
 static void
 test_storm (Fixture *f, gconstpointer data)
 {
-  TestServerHook hook = (TestServerHook) data;
+  const Storm *storm = data;
+  TestServerHook hook = storm->hook;
   guint requests;
   double rate;
 
@@ -420,9 +440,9 @@ test_storm (Fixture *f, gconstpointer data)
   requests = test_server_requests (f->server);
   rate = requests / 3.0;
   g_test_message ("storm: %u requests in 3 s (%.1f per second)", requests, rate);
-  /* after the first few, one request per at least 300 ms (400 ms jittered
-   * down by at most 25 %) */
-  g_assert_cmpfloat (rate, <=, 6.0);
+  /* after the first few, one retry cycle (storm->requests_per_cycle
+   * requests) per at least 300 ms (400 ms jittered down by at most 25 %) */
+  g_assert_cmpfloat (rate, <=, storm->max_rate);
   g_assert_cmpuint (requests, >=, 3);   /* but it does keep trying */
 }
 
@@ -445,6 +465,18 @@ handshake_refused_without_advice (TestServer *server, SoupServerMessage *msg, Js
                           json_object_get_string_member (m, "id"));
   test_server_respond_raw (msg, 200, body);
   return TRUE;
+}
+
+static gboolean
+connect_always_unknown (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+
+  /* The server forgets every session as soon as it is made: each connect
+   * gets 402 with advice handshake, interval 0. */
+  if (g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect"))
+    test_server_forget_clients (server);
+  return FALSE;
 }
 
 static void
@@ -597,6 +629,50 @@ test_max_interval (Fixture *f, gconstpointer data)
   g_assert_true (test_wait_until (rehandshaked, f, 5000));
 }
 
+static gboolean
+on_server_b (gpointer data)
+{
+  gpointer *args = data;
+  Fixture *f = args[0];
+  TestServer *b = args[1];
+
+  return g_strcmp0 (bayeux_client_get_current_url (f->client), test_server_get_url (b)) == 0 &&
+         bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED &&
+         test_server_is_subscribed (b, "/f");
+}
+
+static void
+test_failover (Fixture *f, gconstpointer data)
+{
+  TestServer *b = test_server_new ();
+  const char *urls[] = { test_server_get_url (b), NULL };
+  gpointer args[2] = { f, b };
+
+  /* Server A dies; the client goes on with B, the next URL in its list,
+   * at once (no backoff for a switch), handshakes there (B does not know
+   * A's session: 402) and resubscribes. */
+  bayeux_client_set_fallback_urls (f->client, urls);
+  g_assert_cmpstr (bayeux_client_get_fallback_urls (f->client)[0], ==, test_server_get_url (b));
+  g_object_set (f->client, "backoff-increment", 5000, "max-backoff", 5000, NULL);
+  test_server_set_timeout (f->server, 30000);
+  test_server_set_timeout (b, 30000);
+  bayeux_client_subscribe (f->client, "/f");
+  start_and_wait_connected (f);
+  g_assert_cmpstr (bayeux_client_get_current_url (f->client), ==, test_server_get_url (f->server));
+
+  test_server_free (f->server);
+  f->server = test_server_new ();   /* teardown frees one */
+  g_assert_true (test_wait_until (on_server_b, args, 3000));
+  g_assert_cmpuint (test_server_count (b, "/meta/handshake"), ==, 1);
+
+  test_server_deliver (b, "/f", "1");
+  g_assert_true (test_wait_until (received_one, f, 3000));
+
+  bayeux_client_stop (f->client);
+  test_wait_ms (50);
+  test_server_free (b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -609,16 +685,18 @@ main (int argc, char **argv)
   ADD ("pending/queue-full", test_queue_full, NULL);
   ADD ("pending/expired", test_expired, NULL);
   ADD ("suspend", test_suspend, NULL);
-  ADD ("storm/http-500", test_storm, always_500);
-  ADD ("storm/garbage", test_storm, garbage);
-  ADD ("storm/connect-unsuccessful", test_storm, connect_fails_without_advice);
-  ADD ("storm/connect-not-held", test_storm, connect_returns_at_once);
-  ADD ("storm/handshake-refused", test_storm, handshake_refused_without_advice);
+  ADD ("storm/http-500", test_storm, &storm_500);
+  ADD ("storm/garbage", test_storm, &storm_garbage);
+  ADD ("storm/connect-unsuccessful", test_storm, &storm_connect_unsuccessful);
+  ADD ("storm/connect-not-held", test_storm, &storm_connect_not_held);
+  ADD ("storm/handshake-refused", test_storm, &storm_handshake_refused);
+  ADD ("storm/connect-unknown-client", test_storm, &storm_connect_unknown);
   ADD ("backoff", test_backoff, NULL);
   ADD ("lost/subscribe", test_subscribe_lost_in_transport, NULL);
   ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport, NULL);
   ADD ("unknown-client/publish", test_publish_unknown_client, NULL);
   ADD ("max-interval", test_max_interval, NULL);
+  ADD ("failover", test_failover, NULL);
 #undef ADD
 
   return g_test_run ();

@@ -18,6 +18,8 @@ G_DECLARE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, BAYEUX, LONG_POLLI
 
 BayeuxLongPolling *bayeux_long_polling_new         (SoupSession        *session,
                                                     GUri               *uri);
+void               bayeux_long_polling_set_uri     (BayeuxLongPolling  *self,
+                                                    GUri               *uri);
 void               bayeux_long_polling_send_async  (BayeuxLongPolling  *self,
                                                     GBytes             *body,
                                                     gsize               max_response_size,

@@ -112,6 +112,17 @@ bayeux_long_polling_init (BayeuxLongPolling *self)
 {
 }
 
+/* The next requests go to @uri (a fallback server); those in flight are
+ * not affected. */
+void
+bayeux_long_polling_set_uri (BayeuxLongPolling *self,
+                             GUri              *uri)
+{
+  g_uri_ref (uri);
+  g_clear_pointer (&self->uri, g_uri_unref);
+  self->uri = uri;
+}
+
 BayeuxLongPolling *
 bayeux_long_polling_new (SoupSession *session,
                          GUri        *uri)
