@@ -2474,7 +2474,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * BayeuxClient:state:
    *
    * The state of the connection to the server; see [enum@ClientState] and
-   * the state table in the overview.
+   * the [states page](states.html).
    *
    * Since: 1.0
    */

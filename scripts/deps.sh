@@ -47,6 +47,7 @@ packages=(
   xauth
   imagemagick
   redis-server
+  graphviz
 )
 
 # (glib-networking: the TLS backend for https:// and the TLS tests; clang

@@ -1,0 +1,63 @@
+// getting-started.js: subscribe to a channel, publish a message on it,
+// print the message when the server delivers it back, and disconnect.
+//
+//   gjs -m getting-started.js http://127.0.0.1:8000/faye
+
+import Bayeux from 'gi://Bayeux?version=1.0';
+import GLib from 'gi://GLib';
+import Json from 'gi://Json?version=1.0';
+import System from 'system';
+
+const CHANNEL = '/hello';
+const url = ARGV[0] ?? 'http://127.0.0.1:8000/faye';
+const loop = new GLib.MainLoop(null, false);
+let status = 0;
+
+function fail(what, error) {
+    printerr(`${what}: ${error.message}`);
+    status = 1;
+    loop.quit();
+}
+
+const client = Bayeux.Client.new(url);
+
+// Each message that arrives on our subscription to CHANNEL.
+client.connect(`message::${CHANNEL}`, (_client, message) => {
+    const data = JSON.parse(Json.to_string(message.get_data(), false));
+    print(`received "${data.text}" on ${message.get_channel()}`);
+    // Done: tell the server goodbye, then quit.
+    client.disconnect_async(null, (_c, result) => {
+        try {
+            client.disconnect_finish(result);
+        } catch (error) {
+            printerr(`disconnect: ${error.message}`);
+        }
+        loop.quit();
+    });
+});
+
+// Failures that no _finish function reports: lost connections (the client
+// recovers by itself), refusals of fire-and-forget calls, bad input.
+client.connect('error', (_client, error, _message) => printerr(`error: ${error.message}`));
+
+// Held until the handshake is done, then sent.
+client.subscribe_async(CHANNEL, null, (_c, result) => {
+    try {
+        client.subscribe_finish(result);
+    } catch (error) { // Bayeux.Error.REFUSED, for example
+        fail('subscribe', error);
+        return;
+    }
+    // Subscribed: what we publish now comes back to us.
+    const data = Json.from_string(JSON.stringify({text: 'Hello from GJS'}));
+    client.publish_async(CHANNEL, data, null, (_c2, res) => {
+        try {
+            client.publish_finish(res); // the server's reply, a Bayeux.Message
+        } catch (error) {
+            fail('publish', error);
+        }
+    });
+});
+client.start();
+loop.run();
+System.exit(status);
