@@ -84,6 +84,13 @@ function announce(httpServer) {
   process.stdout.write(`READY ${httpServer.address().port}\n`);
 }
 
+function toPort(text, option, min) {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < min || port > 65535)
+    throw new Error(`invalid ${option} ${text}`);
+  return port;
+}
+
 // Parses `--port N` (default 0: any free port).
 function portArg(argv) {
   const { parseArgs } = require('util');
@@ -91,10 +98,22 @@ function portArg(argv) {
     args: argv,
     options: { port: { type: 'string', default: '0' } },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`invalid --port ${values.port}`);
-  return port;
+  return toPort(values.port, '--port', 0);
 }
 
-module.exports = { watchStdin, isForbidden, countConnections, serverCommands, announce, portArg };
+// Parses `--port N` (default 0: any free port) and `--redis PORT` (a Redis
+// server on 127.0.0.1; default none): returns { port, redis }, redis being
+// null without --redis.
+function serverArgs(argv) {
+  const { parseArgs } = require('util');
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string', default: '0' }, redis: { type: 'string' } },
+  });
+  return {
+    port: toPort(values.port, '--port', 0),
+    redis: values.redis === undefined ? null : toPort(values.redis, '--redis', 1),
+  };
+}
+
+module.exports = { watchStdin, isForbidden, countConnections, serverCommands, announce, portArg, serverArgs };

@@ -16,6 +16,9 @@
 
 #include <signal.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "interop-utils.h"
 
@@ -250,30 +253,38 @@ child_wait_cb (GObject      *source,
   child_unref (child);
 }
 
-/* Starts `node SCRIPT ARGS…` with its stdin and stdout piped to us; its
- * stderr goes to ours, so Node's own errors land in the test log. */
-Child *
-child_spawn (const char          *name,
-             const char * const  *args,
-             GError             **error)
+#ifdef __linux__
+/* In the child, before exec: a program that does not watch its stdin (such
+ * as redis-server) gets SIGTERM when the test program dies, so that even a
+ * crashed test leaves nothing behind. */
+static void
+die_with_parent (gpointer user_data)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) argv = NULL;
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+#endif
+
+static Child *
+child_spawn_argv (const char          *name,
+                  const char * const  *argv,
+                  gboolean             die_with_us,
+                  GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autofree char *command = NULL;
   GSubprocess *process;
   Child *child;
 
-  g_strv_builder_add (builder, node_path);
-  g_strv_builder_addv (builder, (const char **) args);
-  argv = g_strv_builder_end (builder);
-
-  command = g_strjoinv (" ", argv);
+  command = g_strjoinv (" ", (char **) argv);
   g_test_message ("%s: starting %s", name, command);
 
-  process = g_subprocess_newv ((const char * const *) argv,
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                               error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+#ifdef __linux__
+  if (die_with_us)
+    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+#endif
+  process = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (process == NULL)
     return NULL;
 
@@ -290,6 +301,33 @@ child_spawn (const char          *name,
   g_subprocess_wait_async (process, child->cancellable, child_wait_cb, child_ref (child));
 
   return child;
+}
+
+/* Starts `node SCRIPT ARGS…` with its stdin and stdout piped to us; its
+ * stderr goes to ours, so Node's own errors land in the test log. */
+Child *
+child_spawn (const char          *name,
+             const char * const  *args,
+             GError             **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+
+  g_strv_builder_add (builder, node_path);
+  g_strv_builder_addv (builder, (const char **) args);
+  argv = g_strv_builder_end (builder);
+
+  return child_spawn_argv (name, (const char * const *) argv, FALSE, error);
+}
+
+/* Starts a program that is not a Node script: @argv[0] is looked up in
+ * PATH. It also gets SIGTERM (on Linux) if the test program dies. */
+Child *
+child_spawn_program (const char          *name,
+                     const char * const  *argv,
+                     GError             **error)
+{
+  return child_spawn_argv (name, argv, TRUE, error);
 }
 
 gboolean
@@ -503,11 +541,12 @@ client_is_connected (gpointer data)
 }
 
 /* Makes a client of the fixture's server (on @session, or on a session of
- * its own if %NULL), named @name in the log, and starts it. */
+ * its own if %NULL), named @name in the log, its state changes logged and
+ * its errors counted, but does not start it. */
 BayeuxClient *
-fixture_start_client (Fixture     *fx,
-                      SoupSession *session,
-                      const char  *name)
+fixture_new_client (Fixture     *fx,
+                    SoupSession *session,
+                    const char  *name)
 {
   BayeuxClient *client = bayeux_client_new_with_session (fx->url, session);
 
@@ -515,6 +554,18 @@ fixture_start_client (Fixture     *fx,
   bayeux_client_set_max_network_delay (client, MAX_NETWORK_DELAY_MS);
   g_signal_connect (client, "notify::state", G_CALLBACK (on_state_notify), NULL);
   g_signal_connect (client, "error", G_CALLBACK (on_error), fx);
+
+  return client;
+}
+
+/* fixture_new_client(), and starts it. */
+BayeuxClient *
+fixture_start_client (Fixture     *fx,
+                      SoupSession *session,
+                      const char  *name)
+{
+  BayeuxClient *client = fixture_new_client (fx, session, name);
+
   bayeux_client_start (client);
 
   return client;
@@ -734,13 +785,24 @@ fixture_spawn_peer_args (Fixture            *fx,
                          const char         *name,
                          const char * const *args)
 {
+  return fixture_spawn_peer_at (fx, name, fx->url, args);
+}
+
+/* fixture_spawn_peer_args(), the peer talking to the server at @url (a
+ * node of a cluster, say) instead of the fixture's. */
+Child *
+fixture_spawn_peer_at (Fixture            *fx,
+                       const char         *name,
+                       const char         *url,
+                       const char * const *args)
+{
   g_autofree char *script = g_build_filename (interop_dir, "peer.js", NULL);
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) argv = NULL;
   g_autoptr(GError) error = NULL;
   Child *peer;
 
-  g_strv_builder_add_many (builder, script, "--kind", fx->kind->name, "--url", fx->url, NULL);
+  g_strv_builder_add_many (builder, script, "--kind", fx->kind->name, "--url", url, NULL);
   g_strv_builder_addv (builder, (const char **) args);
   argv = g_strv_builder_end (builder);
 

@@ -2,10 +2,11 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Shared by test-interop.c and test-recovery.c: Node processes (the
- * servers and peer.js) driven through their stdin and stdout, a GTest
- * fixture that starts a server and a connected client, and helpers to wait
- * on the main loop with a deadline instead of hanging.
+ * Shared by test-interop.c, test-recovery.c and test-cluster.c: Node
+ * processes (the servers and peer.js) and other programs (redis-server)
+ * driven through their stdin and stdout, a GTest fixture that starts a
+ * server and a connected client, and helpers to wait on the main loop with
+ * a deadline instead of hanging.
  */
 #pragma once
 
@@ -71,6 +72,12 @@ typedef struct {
 Child    *child_spawn     (const char          *name,
                            const char * const  *args,
                            GError             **error);
+/* Starts a program that is not a Node script (@argv[0] looked up in PATH),
+ * stdin and stdout piped as for the scripts; on Linux it gets SIGTERM if
+ * the test program dies. */
+Child    *child_spawn_program (const char          *name,
+                               const char * const  *argv,
+                               GError             **error);
 gboolean  child_is_exited (gpointer data);
 gboolean  child_send_line (Child       *child,
                            const char  *line,
@@ -137,6 +144,11 @@ gboolean     fixture_restart_server (Fixture *fx);
 
 const char  *client_name            (BayeuxClient *client);
 gboolean     client_is_connected    (gpointer data);
+/* A client of fx->url, its state logged and its errors counted in
+ * fx->n_errors; fixture_start_client() also starts it. */
+BayeuxClient *fixture_new_client    (Fixture     *fx,
+                                     SoupSession *session,
+                                     const char  *name);
 BayeuxClient *fixture_start_client  (Fixture     *fx,
                                      SoupSession *session,
                                      const char  *name);
@@ -154,6 +166,11 @@ gboolean     fixture_subscribe      (Fixture    *fx,
 Child       *fixture_spawn_peer_args (Fixture            *fx,
                                       const char         *name,
                                       const char * const *args);
+/* The same, the peer talking to @url instead of fx->url. */
+Child       *fixture_spawn_peer_at  (Fixture            *fx,
+                                     const char         *name,
+                                     const char         *url,
+                                     const char * const *args);
 /* Starts peer.js in the mode given by @option ("--subscribe" or
  * "--publish") on each of @channels, @count messages each. */
 Child       *fixture_spawn_peer     (Fixture            *fx,
