@@ -237,6 +237,7 @@ struct _BayeuxClient
   guint              early_connects;
   guint              servers_failed;   /* in a row, across the server list */
   guint              rehandshakes;     /* since a long poll was last held */
+  guint              reach_serial;     /* of the latest can_reach question */
   GSource           *error_idle;
   GQueue             errors;              /* ErrorReport */
 
@@ -290,6 +291,7 @@ static void schedule_retry   (BayeuxClient *self);
 static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
 static gboolean next_server  (BayeuxClient *self);
+static gboolean op_of_this_session (BayeuxClient *self, Op *op);
 static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids, gsize room);
 static void update_watchdog  (BayeuxClient *self);
 
@@ -839,12 +841,21 @@ send_subscribe (BayeuxClient *self,
 
 /* Sends what the last transport failures (or a re-handshake) left over,
  * once the connection works again: subscriptions first, so that messages
- * published after them (held during the handshake, say) reach them. */
+ * published after them (held during the handshake, say) reach them. A
+ * successful connect (@after_connect) does not cut the backoff of lost
+ * requests short: while their retry timer runs, they wait for it. */
 static void
-resume (BayeuxClient *self)
+resume (BayeuxClient *self,
+        gboolean      after_connect)
 {
   GQueue first = G_QUEUE_INIT;
   Op *op;
+
+  if (after_connect && self->retry_timer != NULL)
+    {
+      schedule_flush (self);
+      return;
+    }
 
   if (self->resubscribe_needed)
     {
@@ -876,7 +887,7 @@ retry_cb_step (BayeuxClient *self)
   g_clear_pointer (&self->retry_timer, g_source_unref);
   /* If the connection is lost, the next successful connect resumes. */
   if (can_send (self))
-    resume (self);
+    resume (self, FALSE);
   return G_SOURCE_REMOVE;
 }
 
@@ -1349,6 +1360,25 @@ schedule_control (BayeuxClient *self,
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                  */
 
+/* The server no longer knows our client id: "402::Unknown client" (the
+ * Bayeux spec, CometD), or Faye's "401:<id>:Unknown client". */
+static gboolean
+is_unknown_client (BayeuxMessage *reply)
+{
+  const char *text = reply ? bayeux_message_get_error (reply) : NULL;
+
+  if (text == NULL)
+    return FALSE;
+  if (g_str_has_prefix (text, "402:"))
+    return TRUE;
+  if (g_str_has_prefix (text, "401:"))
+    {
+      g_autofree char *lower = g_ascii_strdown (text, -1);
+      return strstr (lower, "unknown client") != NULL;
+    }
+  return FALSE;
+}
+
 static GError *
 server_error (BayeuxMessage *reply,
               gint           code,
@@ -1356,18 +1386,11 @@ server_error (BayeuxMessage *reply,
 {
   const char *text = bayeux_message_get_error (reply);
 
-  if (text != NULL && g_str_has_prefix (text, "402:"))
+  if (is_unknown_client (reply))
     code = BAYEUX_ERROR_UNKNOWN_CLIENT;
   return g_error_new (BAYEUX_ERROR, code, "%s: %s", what, text ? text : "the server gave no reason");
 }
 
-static gboolean
-is_unknown_client (BayeuxMessage *reply)
-{
-  const char *text = reply ? bayeux_message_get_error (reply) : NULL;
-
-  return text != NULL && g_str_has_prefix (text, "402:");
-}
 
 static void
 rehandshake (BayeuxClient *self,
@@ -1402,6 +1425,16 @@ rehandshake (BayeuxClient *self,
   set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
   if (generation == self->generation)
     schedule_control (self, delay_ms);
+}
+
+/* A re-handshake the server asked for (402, advice handshake): the first
+ * since a long poll was last held at once (after the advised interval),
+ * then with the backoff, so that a server that keeps asking can never
+ * cause a handshake storm. */
+static void
+rehandshake_as_advised (BayeuxClient *self)
+{
+  rehandshake (self, self->rehandshakes++ == 0 ? self->interval : next_failure_delay (self));
 }
 
 static void
@@ -1482,7 +1515,12 @@ handshake_done (BayeuxClient  *self,
       return;
     }
 
-  resume (self);
+  if (self->retry_timer != NULL)
+    {
+      g_source_destroy (self->retry_timer);
+      g_clear_pointer (&self->retry_timer, g_source_unref);
+    }
+  resume (self, FALSE);
   schedule_control (self, 0);
   schedule_flush (self);
 }
@@ -1511,11 +1549,11 @@ connect_done (BayeuxClient  *self,
                         took + self->interval * 1000 < MIN_CONNECT_CYCLE_US);
 
       self->early_connects = early ? self->early_connects + 1 : 0;
-      if (!self->immediate_connect)
+      if (!self->immediate_connect && !(advised && self->reconnect == RECONNECT_HANDSHAKE))
         self->rehandshakes = 0;   /* a poll was held: the session works */
       self->immediate_connect = FALSE;
       self->servers_failed = 0;
-      if (self->early_connects <= EARLY_CONNECTS_TOLERATED)
+      if (self->early_connects <= EARLY_CONNECTS_TOLERATED && !(advised && self->reconnect == RECONNECT_HANDSHAKE))
         self->backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
       if (generation != self->generation)
@@ -1525,10 +1563,10 @@ connect_done (BayeuxClient  *self,
         stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
                                                     "The server advised to stop (reconnect: none)"), reply);
       else if (advised && self->reconnect == RECONNECT_HANDSHAKE)
-        rehandshake (self, self->interval);
+        rehandshake_as_advised (self);
       else
         {
-          resume (self);
+          resume (self, TRUE);
           if (self->early_connects > EARLY_CONNECTS_TOLERATED)
             {
               g_debug ("the server answers connects at once without holding them: backing off");
@@ -1558,7 +1596,7 @@ connect_done (BayeuxClient  *self,
         /* The first time since a long poll worked, at once (after the
          * advised interval): the server said what to do. Again and again,
          * with the backoff: never a handshake storm. */
-        rehandshake (self, self->rehandshakes++ == 0 ? self->interval : next_failure_delay (self));
+        rehandshake_as_advised (self);
       }
     else
       {
@@ -1618,6 +1656,12 @@ subscribe_done (BayeuxClient  *self,
                 BayeuxMessage *reply)
 {
   Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+
+  /* A reply for a session the server has since forgotten (the client
+   * handshook again meanwhile) says nothing of the subscription in this
+   * one: it is sent again, and that answer counts. */
+  if (!op_of_this_session (self, op))
+    return;
 
   if (bayeux_message_get_successful (reply))
     {
@@ -1704,6 +1748,16 @@ publish_done (BayeuxClient  *self,
   return FALSE;
 }
 
+/* Whether @op was sent in the session we have now (not before a
+ * re-handshake). */
+static gboolean
+op_of_this_session (BayeuxClient *self,
+                    Op           *op)
+{
+  return self->client_id != NULL &&
+         g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0;
+}
+
 /* A reply, or (with @reply NULL) a transport failure, for @op. Takes @op. */
 static void
 op_done (BayeuxClient  *self,
@@ -1711,12 +1765,17 @@ op_done (BayeuxClient  *self,
          BayeuxMessage *reply,
          const GError  *transport_error)
 {
-  if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL)
+  if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL && op_of_this_session (self, op))
     apply_advice (self, reply);
   if (reply != NULL && is_unknown_client (reply) && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
-      op->kind != OP_HANDSHAKE && self->client_id != NULL &&
-      g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0)
-    rehandshake (self, self->interval);
+      op->kind != OP_HANDSHAKE && op_of_this_session (self, op) &&
+      (self->state == BAYEUX_CLIENT_STATE_CONNECTED || self->state == BAYEUX_CLIENT_STATE_UNCONNECTED ||
+       self->state == BAYEUX_CLIENT_STATE_HANDSHAKING))
+    {
+      report_error (self, server_error (reply, BAYEUX_ERROR_UNKNOWN_CLIENT, "The server does not know this client"),
+                    reply);
+      rehandshake_as_advised (self);
+    }
 
   switch (op->kind)
     {
@@ -2098,31 +2157,40 @@ host_is_loopback (GUri *uri)
   return host != NULL && (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".localhost"));
 }
 
+typedef struct
+{
+  GWeakRef client;
+  guint    serial;
+} ReachCheck;
+
 static void
 on_can_reach (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(BayeuxClient) self = g_weak_ref_get (user_data);
+  ReachCheck *check = user_data;
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (&check->client);
   gboolean reachable = g_network_monitor_can_reach_finish (G_NETWORK_MONITOR (source), result, NULL);
 
-  g_weak_ref_clear (user_data);
-  g_free (user_data);
-  if (self == NULL)
-    return;
-  begin_change (self);
-  set_network_available (self, reachable);
-  end_change (self);
+  /* Only the answer to the latest question counts: the network may have
+   * come back while this one was asked. */
+  if (self != NULL && check->serial == self->reach_serial)
+    {
+      begin_change (self);
+      set_network_available (self, reachable);
+      end_change (self);
+    }
+  g_weak_ref_clear (&check->client);
+  g_free (check);
 }
 
+/* In the client's context (see on_network_changed). */
 static void
-on_network_changed (GNetworkMonitor *monitor,
-                    gboolean         available,
-                    gpointer         user_data)
+network_changed (BayeuxClient *self)
 {
-  BayeuxClient *self = user_data;
+  gboolean available = g_network_monitor_get_network_available (self->network_monitor);
 
-  available = g_network_monitor_get_network_available (monitor);
+  self->reach_serial++;
   if (!available && self->network_monitor_is_default && host_is_loopback (self->uri))
     available = TRUE;   /* a loopback server needs no network */
   else if (!available && self->network_monitor_is_default)
@@ -2131,22 +2199,61 @@ on_network_changed (GNetworkMonitor *monitor,
        * route): a server on a LAN without one may still be reachable. Ask
        * about the server itself. A monitor given by the application is
        * obeyed as it is. */
-      GWeakRef *ref = g_new0 (GWeakRef, 1);
+      ReachCheck *check = g_new0 (ReachCheck, 1);
       int port = g_uri_get_port (self->uri);
       g_autoptr(GSocketConnectable) address = NULL;
 
       if (port <= 0)
         port = g_strcmp0 (g_uri_get_scheme (self->uri), "https") == 0 ? 443 : 80;
       address = g_network_address_new (g_uri_get_host (self->uri), (guint16) port);
-
-      g_weak_ref_init (ref, self);
-      g_network_monitor_can_reach_async (monitor, address, NULL, on_can_reach, ref);
+      g_weak_ref_init (&check->client, self);
+      check->serial = self->reach_serial;
+      g_main_context_push_thread_default (self->context);
+      g_network_monitor_can_reach_async (self->network_monitor, address, NULL, on_can_reach, check);
+      g_main_context_pop_thread_default (self->context);
       return;
     }
 
   begin_change (self);
   set_network_available (self, available);
   end_change (self);
+}
+
+static gboolean
+network_changed_cb (gpointer user_data)
+{
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (user_data);
+
+  if (self != NULL)
+    network_changed (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+static void
+on_network_changed (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    gpointer         user_data)
+{
+  BayeuxClient *self = user_data;
+  GWeakRef *ref;
+
+  /* The default monitor emits in the context of whoever first asked for
+   * it, maybe another thread than the client's: go there. */
+  if (g_main_context_is_owner (self->context))
+    {
+      network_changed (self);
+      return;
+    }
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, network_changed_cb, ref, weak_ref_free);
 }
 
 void
@@ -2249,8 +2356,9 @@ bayeux_client_constructed (GObject *object)
                                                      "user-agent", user_agent,
                                                      NULL);
       soup_session_add_feature_by_type (self->session, SOUP_TYPE_COOKIE_JAR);
-      bayeux_debug_attach_logger (self->session);
     }
+  /* BAYEUX_DEBUG=http: on the application's session too (once). */
+  bayeux_debug_attach_logger (self->session);
 
   if (self->url != NULL)
     self->primary_uri = parse_server_url (self->url, &error);
@@ -2274,7 +2382,7 @@ bayeux_client_constructed (GObject *object)
     }
   self->network_handler = g_signal_connect (self->network_monitor, "network-changed",
                                             G_CALLBACK (on_network_changed), self);
-  on_network_changed (self->network_monitor, g_network_monitor_get_network_available (self->network_monitor), self);
+  network_changed (self);
 }
 
 static void

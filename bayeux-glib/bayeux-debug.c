@@ -111,7 +111,7 @@ bayeux_debug_attach_logger (SoupSession *session)
 {
   g_autoptr(SoupLogger) logger = NULL;
 
-  if (!(bayeux_debug_flags () & BAYEUX_DEBUG_HTTP))
+  if (!(bayeux_debug_flags () & BAYEUX_DEBUG_HTTP) || soup_session_has_feature (session, SOUP_TYPE_LOGGER))
     return;
 
   logger = soup_logger_new (SOUP_LOGGER_LOG_HEADERS);

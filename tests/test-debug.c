@@ -47,6 +47,12 @@ logged_containing (const char *needle)
 }
 
 static void
+add_authorization (SoupSession *session, SoupMessage *msg, gpointer data)
+{
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", "Bearer secret-bearer-77");
+}
+
+static void
 test_wire (void)
 {
   TestServer *server = test_server_new ();
@@ -56,6 +62,7 @@ test_wire (void)
   test_server_set_cookie (server, "BAYEUX_BROWSER=cookie-value-42; Path=/");
   client = bayeux_client_new (test_server_get_url (server));
   bayeux_client_set_handshake_ext (client, ext);
+  g_signal_connect (bayeux_client_get_session (client), "request-queued", G_CALLBACK (add_authorization), NULL);
   bayeux_client_start (client);
   g_assert_true (test_wait_until (is_connected, client, 5000));
 
@@ -69,6 +76,8 @@ test_wire (void)
   g_assert_true (logged_containing ("POST /cometd HTTP/1.1"));
   g_assert_true (logged_containing ("Cookie: [redacted]"));
   g_assert_false (logged_containing ("cookie-value-42"));
+  g_assert_true (logged_containing ("Authorization: [redacted]"));
+  g_assert_false (logged_containing ("secret-bearer-77"));
 
   /* the ext sent is still the real one */
   g_assert_cmpstr (json_object_get_string_member (

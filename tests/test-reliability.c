@@ -422,8 +422,16 @@ static const Storm storm_garbage = { garbage, 6.0 };
 static const Storm storm_connect_unsuccessful = { connect_fails_without_advice, 6.0 };
 static const Storm storm_connect_not_held = { connect_returns_at_once, 6.0 };
 static const Storm storm_handshake_refused = { handshake_refused_without_advice, 6.0 };
-/* Two requests per retry (a handshake, then a connect that gets 402). */
-static const Storm storm_connect_unknown = { connect_always_unknown, 8.0 };
+/* Three requests per retry (a handshake, the subscribe, a connect that gets 402). */
+static const Storm storm_connect_unknown = { connect_always_unknown, 14.0 };
+static gboolean subscribe_always_unknown (TestServer *, SoupServerMessage *, JsonArray *, gpointer);
+static gboolean connect_advises_handshake (TestServer *, SoupServerMessage *, JsonArray *, gpointer);
+/* A load balancer without sticky sessions: every subscribe lands on a node
+ * that does not know the client (402, advice handshake); and a server whose
+ * every successful connect advises a handshake. Two to three requests per
+ * retry. */
+static const Storm storm_subscribe_unknown = { subscribe_always_unknown, 14.0 };
+static const Storm storm_connect_handshake = { connect_advises_handshake, 14.0 };
 
 static void
 test_storm (Fixture *f, gconstpointer data)
@@ -435,6 +443,7 @@ test_storm (Fixture *f, gconstpointer data)
 
   /* backoff 100 ms more after each failure, up to 400 ms */
   test_server_set_hook (f->server, hook, NULL);
+  bayeux_client_subscribe (f->client, "/s");
   bayeux_client_start (f->client);
   test_wait_ms (3000);
   requests = test_server_requests (f->server);
@@ -477,6 +486,37 @@ connect_always_unknown (TestServer *server, SoupServerMessage *msg, JsonArray *r
   if (g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect"))
     test_server_forget_clients (server);
   return FALSE;
+}
+
+static gboolean
+subscribe_always_unknown (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/subscribe"))
+    return FALSE;
+  body = g_strdup_printf ("[{\"channel\":\"/meta/subscribe\",\"id\":\"%s\",\"successful\":false,"
+                          "\"subscription\":\"/s\",\"error\":\"402::Unknown client\","
+                          "\"advice\":{\"reconnect\":\"handshake\",\"interval\":0}}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static gboolean
+connect_advises_handshake (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect"))
+    return FALSE;
+  body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"successful\":true,"
+                          "\"advice\":{\"reconnect\":\"handshake\",\"interval\":0}}]",
+                          json_object_get_string_member (m, "id"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
 }
 
 static void
@@ -673,6 +713,122 @@ test_failover (Fixture *f, gconstpointer data)
   test_server_free (b);
 }
 
+static gboolean
+faye_401_once (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/subscribe"))
+    return FALSE;
+  /* As Faye answers a client it does not know: 401, no advice. */
+  test_server_set_hook (server, NULL, NULL);
+  test_server_forget_clients (server);
+  body = g_strdup_printf ("[{\"channel\":\"/meta/subscribe\",\"id\":\"%s\",\"successful\":false,"
+                          "\"subscription\":\"/u401\",\"error\":\"401:%s:Unknown client\"}]",
+                          json_object_get_string_member (m, "id"), json_object_get_string_member (m, "clientId"));
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static void
+test_faye_401 (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  test_server_set_hook (f->server, faye_401_once, NULL);
+  bayeux_client_subscribe_async (f->client, "/u401", NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  /* Not a refusal: the client handshakes again and subscribes again. */
+  g_assert_true (bayeux_client_subscribe_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+  g_assert_true (test_server_is_subscribed (f->server, "/u401"));
+  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT), >=, 1);
+}
+
+typedef struct
+{
+  SoupServerMessage *held;
+  char              *id;
+  char              *client_id;
+} HeldSubscribe;
+
+static gboolean
+release_old_subscribe (gpointer data)
+{
+  HeldSubscribe *h = data;
+  g_autofree char *body = g_strdup_printf ("[{\"channel\":\"/meta/subscribe\",\"id\":\"%s\",\"clientId\":\"%s\","
+                                           "\"successful\":true,\"subscription\":\"/old\"}]", h->id, h->client_id);
+
+  test_server_respond_raw (h->held, 200, body);
+  soup_server_message_unpause (h->held);
+  g_clear_object (&h->held);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stale_session (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  HeldSubscribe *h = user_data;
+  JsonObject *m = json_array_get_object_element (request, 0);
+  const char *channel = json_object_get_string_member (m, "channel");
+  g_autofree char *body = NULL;
+
+  if (g_str_equal (channel, "/meta/subscribe") && h->id == NULL)
+    {
+      /* The first subscribe's answer comes late: after the session it
+       * belongs to is gone. */
+      h->held = g_object_ref (msg);
+      h->id = g_strdup (json_object_get_string_member (m, "id"));
+      h->client_id = g_strdup (json_object_get_string_member (m, "clientId"));
+      soup_server_message_pause (msg);
+      g_timeout_add (300, release_old_subscribe, h);
+      return TRUE;
+    }
+  if (g_str_equal (channel, "/meta/connect") && test_server_count (server, "/meta/handshake") == 1 &&
+      test_server_count (server, "/meta/connect") == 2)
+    {
+      test_server_forget_clients (server);
+      body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"successful\":true,"
+                              "\"advice\":{\"reconnect\":\"handshake\",\"interval\":600}}]",
+                              json_object_get_string_member (m, "id"));
+      test_server_respond_raw (msg, 200, body);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+resubscribed_in_new_session (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (f->server, "/old");
+}
+
+static void
+test_stale_subscribe_reply (Fixture *f, gconstpointer data)
+{
+  HeldSubscribe h = { NULL, NULL, NULL };
+
+  /* A subscribe answered (successfully) only after the client handshook
+   * again must not count for the new session: it is sent again there. */
+  test_server_set_timeout (f->server, 30000);
+  test_server_set_hook (f->server, stale_session, &h);
+  bayeux_client_subscribe (f->client, "/old");
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (resubscribed_in_new_session, f, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
+  test_server_deliver (f->server, "/old", "1");
+  g_assert_true (test_wait_until (received_one, f, 3000));
+  test_server_set_hook (f->server, NULL, NULL);
+  g_free (h.id);
+  g_free (h.client_id);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -691,6 +847,10 @@ main (int argc, char **argv)
   ADD ("storm/connect-not-held", test_storm, &storm_connect_not_held);
   ADD ("storm/handshake-refused", test_storm, &storm_handshake_refused);
   ADD ("storm/connect-unknown-client", test_storm, &storm_connect_unknown);
+  ADD ("storm/subscribe-unknown-client", test_storm, &storm_subscribe_unknown);
+  ADD ("storm/connect-advises-handshake", test_storm, &storm_connect_handshake);
+  ADD ("unknown-client/faye-401", test_faye_401, NULL);
+  ADD ("unknown-client/stale-subscribe-reply", test_stale_subscribe_reply, NULL);
   ADD ("backoff", test_backoff, NULL);
   ADD ("lost/subscribe", test_subscribe_lost_in_transport, NULL);
   ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport, NULL);

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, BAYEUX, LONG_POLLING, GObject)
 
-#define BAYEUX_MAX_JSON_DEPTH 64
+#define BAYEUX_MAX_JSON_DEPTH 256
 
 BayeuxLongPolling *bayeux_long_polling_new         (SoupSession        *session,
                                                     GUri               *uri);
