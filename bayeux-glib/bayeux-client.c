@@ -238,6 +238,7 @@ struct _BayeuxClient
   guint              servers_failed;   /* in a row, across the server list */
   guint              rehandshakes;     /* since a long poll was last held */
   guint              reach_serial;     /* of the latest can_reach question */
+  guint              batch_depth;      /* batch_begin without batch_end yet */
   GSource           *error_idle;
   GQueue             errors;              /* ErrorReport */
 
@@ -275,6 +276,7 @@ enum {
   SIGNAL_MESSAGE,
   SIGNAL_ERROR,
   SIGNAL_ACCEPT_CERTIFICATE,
+  SIGNAL_META,
   N_SIGNALS
 };
 
@@ -1240,7 +1242,7 @@ flush_idle_cb (gpointer user_data)
 
   g_clear_pointer (&self->flush_idle, g_source_unref);
 
-  if (self->busy[SLOT_BATCH] || !can_send (self) || g_queue_is_empty (&self->outbox))
+  if (self->busy[SLOT_BATCH] || self->batch_depth > 0 || !can_send (self) || g_queue_is_empty (&self->outbox))
     return G_SOURCE_REMOVE;
 
   ids = g_ptr_array_new_with_free_func (g_free);
@@ -1976,6 +1978,11 @@ on_request_done (GObject      *source,
               continue;
             }
           op_done (self, op, message, NULL);
+          /* Observers of the meta channels see the reply once the client
+           * has acted on it. */
+          if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
+            g_signal_emit (self, signals[SIGNAL_META],
+                           g_quark_from_string (bayeux_message_get_channel (message)), message);
         }
     }
   else
@@ -2788,6 +2795,28 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * Since: 1.0
    */
   /**
+   * BayeuxClient::meta:
+   * @self: the client
+   * @message: the server's reply
+   *
+   * Emitted for each reply on a meta channel (`/meta/handshake`,
+   * `/meta/connect`, `/meta/subscribe`, `/meta/unsubscribe`,
+   * `/meta/disconnect`) once the client has acted on it, with the channel
+   * as the detail: connect to `meta::/meta/handshake` to read what the
+   * server offered (its advice, `ext`, connection types), or to
+   * `meta::/meta/connect` to watch the long poll. Replies the client could
+   * not match to a request of its own are reported through
+   * [signal@Client::error] instead.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_META] =
+    g_signal_new ("meta", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
+
+  /**
    * BayeuxClient::accept-certificate:
    * @self: the client
    * @certificate: the server's certificate
@@ -3252,6 +3281,93 @@ bayeux_client_set_handshake_ext (BayeuxClient *self,
   g_clear_pointer (&self->handshake_ext, json_node_unref);
   self->handshake_ext = ext ? bayeux_json_deep_copy (ext) : NULL;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HANDSHAKE_EXT]);
+}
+
+/**
+ * bayeux_client_set_header:
+ * @self: a client
+ * @name: an HTTP header name
+ * @value: (nullable): its value, or %NULL to remove the header
+ *
+ * Adds @name to every HTTP request the client sends from now on (an
+ * `Authorization` token for the server's front end, say), replacing a
+ * previous value. Headers are redacted from `BAYEUX_DEBUG=http` output
+ * only when they carry credentials (`Authorization`, cookies).
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_set_header (BayeuxClient *self,
+                          const char   *name,
+                          const char   *value)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (name != NULL && name[0] != '\0');
+
+  bayeux_long_polling_set_header (self->transport, name, value);
+}
+
+/**
+ * bayeux_client_batch_begin:
+ * @self: a client
+ *
+ * Starts a batch: the messages queued until the matching
+ * [method@Client.batch_end] leave together, in as few requests as
+ * [property@Client:max-message-size] allows. Batches nest. Messages queued
+ * in one main-loop iteration are batched anyway; this is for a batch built
+ * across iterations. Bindings may prefer [method@Client.batch].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_batch_begin (BayeuxClient *self)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+
+  self->batch_depth++;
+}
+
+/**
+ * bayeux_client_batch_end:
+ * @self: a client
+ *
+ * Ends a batch started with [method@Client.batch_begin]; the outermost end
+ * sends it.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_batch_end (BayeuxClient *self)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (self->batch_depth > 0);
+
+  if (--self->batch_depth == 0)
+    schedule_flush (self);
+}
+
+/**
+ * bayeux_client_batch:
+ * @self: a client
+ * @func: (scope call): queues the messages of the batch
+ * @user_data: data for @func
+ *
+ * Calls @func between [method@Client.batch_begin] and
+ * [method@Client.batch_end]: what it queues leaves together.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_batch (BayeuxClient    *self,
+                     BayeuxBatchFunc  func,
+                     gpointer         user_data)
+{
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (func != NULL);
+
+  bayeux_client_batch_begin (self);
+  func (self, user_data);
+  bayeux_client_batch_end (self);
 }
 
 /**

@@ -111,6 +111,31 @@ BAYEUX_AVAILABLE_IN_ALL
 gboolean           bayeux_client_is_subscribed         (BayeuxClient         *self,
                                                         const char           *channel);
 
+/**
+ * BayeuxBatchFunc:
+ * @client: the client
+ * @user_data: the data given to [method@Client.batch]
+ *
+ * Queues the messages of a batch: see [method@Client.batch].
+ *
+ * Since: 1.0
+ */
+typedef void (*BayeuxBatchFunc) (BayeuxClient *client,
+                                 gpointer      user_data);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_header            (BayeuxClient         *self,
+                                                        const char           *name,
+                                                        const char           *value);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_batch_begin           (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_batch_end             (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_batch                 (BayeuxClient         *self,
+                                                        BayeuxBatchFunc       func,
+                                                        gpointer              user_data);
+
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_start                 (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL

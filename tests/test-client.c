@@ -1400,6 +1400,126 @@ test_duplicate_copies (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->received->len, ==, 4);
 }
 
+static void
+on_meta (BayeuxClient *client, BayeuxMessage *message, gpointer data)
+{
+  GPtrArray *seen = data;
+  g_ptr_array_add (seen, g_strdup (bayeux_message_get_channel (message)));
+}
+
+static void
+on_meta_handshake (BayeuxClient *client, BayeuxMessage *message, gpointer data)
+{
+  JsonObject *advice = bayeux_message_get_advice (message);
+  gint64 *timeout = data;
+
+  /* The client has acted on it already: it has its client id. */
+  g_assert_cmpstr (bayeux_client_get_client_id (client), ==, bayeux_message_get_client_id (message));
+  *timeout = advice ? json_object_get_int_member (advice, "timeout") : -1;
+}
+
+static void
+test_meta_signal (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  gint64 timeout = 0;
+
+  test_server_set_timeout (f->server, 4321);
+  g_signal_connect (f->client, "meta", G_CALLBACK (on_meta), seen);
+  g_signal_connect (f->client, "meta::/meta/handshake", G_CALLBACK (on_meta_handshake), &timeout);
+  bayeux_client_subscribe (f->client, "/m");
+  start_and_wait_connected (f);
+  test_wait_ms (50);
+  g_assert_cmpint (timeout, ==, 4321);
+  g_assert_cmpuint (seen->len, >=, 3);
+  g_assert_cmpstr (g_ptr_array_index (seen, 0), ==, "/meta/handshake");
+  g_assert_true (g_ptr_array_find_with_equal_func (seen, "/meta/subscribe", g_str_equal, NULL));
+  g_assert_true (g_ptr_array_find_with_equal_func (seen, "/meta/connect", g_str_equal, NULL));
+}
+
+typedef struct
+{
+  guint with;
+  guint without;
+} HeaderCount;
+
+static gboolean
+count_header (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  HeaderCount *c = user_data;
+  const char *value = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "X-Api-Key");
+
+  if (g_strcmp0 (value, "k-123") == 0)
+    c->with++;
+  else
+    c->without++;
+  return FALSE;
+}
+
+static void
+test_headers (Fixture *f, gconstpointer data)
+{
+  HeaderCount c = { 0, 0 };
+  guint with;
+
+  bayeux_client_set_header (f->client, "X-Api-Key", "k-123");
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, count_header, &c);
+  bayeux_client_subscribe (f->client, "/hdr");
+  start_and_wait_connected (f);
+  g_assert_true (subscribed (f, "/hdr"));
+  test_wait_ms (300);
+  /* every request: handshake, subscribe, connects */
+  g_assert_cmpuint (c.with, >=, 4);
+  g_assert_cmpuint (c.without, ==, 0);
+
+  bayeux_client_set_header (f->client, "X-Api-Key", NULL);
+  with = c.with;
+  test_wait_ms (500);
+  g_assert_cmpuint (c.without, >=, 1);
+  g_assert_cmpuint (c.with, <=, with + 1);   /* at most the poll already in flight */
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
+static void
+queue_three (BayeuxClient *client, gpointer data)
+{
+  for (int i = 0; i < 3; i++)
+    bayeux_client_publish (client, "/b3", NULL);
+}
+
+static void
+test_batch (Fixture *f, gconstpointer data)
+{
+  guint requests;
+
+  test_server_set_timeout (f->server, 30000);
+  start_and_wait_connected (f);
+  requests = test_server_requests (f->server);
+
+  /* A batch built across main-loop iterations leaves as one request, at
+   * its end. */
+  bayeux_client_batch_begin (f->client);
+  bayeux_client_publish (f->client, "/b", NULL);
+  test_wait_ms (100);
+  bayeux_client_publish (f->client, "/b", NULL);
+  bayeux_client_batch_begin (f->client);   /* nested */
+  bayeux_client_publish (f->client, "/b", NULL);
+  bayeux_client_batch_end (f->client);
+  test_wait_ms (100);
+  g_assert_cmpuint (test_server_requests (f->server), ==, requests);
+  g_assert_cmpuint (test_server_count (f->server, "/b"), ==, 0);
+  bayeux_client_batch_end (f->client);
+  test_wait_ms (200);
+  g_assert_cmpuint (test_server_count (f->server, "/b"), ==, 3);
+  g_assert_cmpuint (test_server_max_batch (f->server), >=, 3);
+
+  /* the callback form, as bindings use it */
+  bayeux_client_batch (f->client, queue_three, NULL);
+  test_wait_ms (200);
+  g_assert_cmpuint (test_server_count (f->server, "/b3"), ==, 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1450,6 +1570,9 @@ main (int argc, char **argv)
   ADD ("poll-deadline-measured", test_poll_deadline_measured);
   ADD ("advice/newer-replaces-older", test_newer_advice);
   ADD ("duplicate-copies", test_duplicate_copies);
+  ADD ("meta-signal", test_meta_signal);
+  ADD ("headers", test_headers);
+  ADD ("batch", test_batch);
 #undef ADD
 
   return g_test_run ();

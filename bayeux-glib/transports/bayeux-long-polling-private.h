@@ -20,6 +20,9 @@ BayeuxLongPolling *bayeux_long_polling_new         (SoupSession        *session,
                                                     GUri               *uri);
 void               bayeux_long_polling_set_uri     (BayeuxLongPolling  *self,
                                                     GUri               *uri);
+void               bayeux_long_polling_set_header  (BayeuxLongPolling  *self,
+                                                    const char         *name,
+                                                    const char         *value);
 void               bayeux_long_polling_send_async  (BayeuxLongPolling  *self,
                                                     GBytes             *body,
                                                     gsize               max_response_size,

@@ -24,8 +24,9 @@
 struct _BayeuxLongPolling
 {
   GObject      parent_instance;
-  SoupSession *session;
-  GUri        *uri;
+  SoupSession        *session;
+  GUri               *uri;
+  SoupMessageHeaders *headers;   /* the application's, added to each request */
 };
 
 G_DEFINE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, G_TYPE_OBJECT)
@@ -78,6 +79,7 @@ bayeux_long_polling_finalize (GObject *object)
 
   g_clear_object (&self->session);
   g_clear_pointer (&self->uri, g_uri_unref);
+  g_clear_pointer (&self->headers, soup_message_headers_unref);
 
   G_OBJECT_CLASS (bayeux_long_polling_parent_class)->finalize (object);
 }
@@ -110,6 +112,28 @@ on_accept_certificate (SoupMessage          *msg,
 static void
 bayeux_long_polling_init (BayeuxLongPolling *self)
 {
+}
+
+/* @value NULL removes the header. For the next requests. */
+void
+bayeux_long_polling_set_header (BayeuxLongPolling *self,
+                                const char        *name,
+                                const char        *value)
+{
+  if (self->headers == NULL)
+    self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  if (value != NULL)
+    soup_message_headers_replace (self->headers, name, value);
+  else
+    soup_message_headers_remove (self->headers, name);
+}
+
+static void
+copy_header (const char *name,
+             const char *value,
+             gpointer    user_data)
+{
+  soup_message_headers_replace (user_data, name, value);
 }
 
 /* The next requests go to @uri (a fallback server); those in flight are
@@ -648,6 +672,8 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
   soup_message_add_flags (req->msg, SOUP_MESSAGE_NO_REDIRECT);
   soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", body);
   g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
+  if (self->headers != NULL)
+    soup_message_headers_foreach (self->headers, copy_header, soup_message_get_request_headers (req->msg));
 
   soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
 }
