@@ -302,6 +302,14 @@ static void update_watchdog  (BayeuxClient *self);
 
 #define TASK_RETURNED "bayeux-returned"
 #define TASK_HANDLER  "bayeux-cancel-handler"
+#define TASK_TIMER    "bayeux-timer"
+
+static void
+destroy_source (gpointer source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
 
 static gboolean
 task_begin_return (GTask *task)
@@ -315,6 +323,7 @@ task_begin_return (GTask *task)
   handler = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (task), TASK_HANDLER));
   if (handler != 0)
     g_cancellable_disconnect (g_task_get_cancellable (task), handler);
+  g_object_set_data (G_OBJECT (task), TASK_TIMER, NULL);
   return TRUE;
 }
 
@@ -332,7 +341,8 @@ complete_idle (gpointer user_data)
 
   if (c->error != NULL)
     g_task_return_error (c->task, g_steal_pointer (&c->error));
-  else if (g_task_get_source_tag (c->task) == bayeux_client_publish_async)
+  else if (g_task_get_source_tag (c->task) == bayeux_client_publish_async ||
+           g_task_get_source_tag (c->task) == bayeux_client_call_async)
     g_task_return_pointer (c->task, g_steal_pointer (&c->message), (GDestroyNotify) bayeux_message_unref);
   else
     g_task_return_boolean (c->task, TRUE);
@@ -3564,7 +3574,8 @@ fail_call (BayeuxClient *self,
 {
   if (task != NULL)
     {
-      if (g_task_get_source_tag (task) == bayeux_client_publish_async)
+      if (g_task_get_source_tag (task) == bayeux_client_publish_async ||
+          g_task_get_source_tag (task) == bayeux_client_call_async)
         task_return_message (task, NULL, error);
       else
         task_return_boolean (task, error);
@@ -3930,6 +3941,105 @@ bayeux_client_publish_finish (BayeuxClient  *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static gboolean
+call_timeout_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  guint timeout_ms = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (task), "bayeux-call-timeout"));
+
+  task_return_message (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
+                                                "No answer to the remote call within %u ms", timeout_ms));
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * bayeux_client_call_async:
+ * @self: a client
+ * @channel: a service channel, under `/service/`
+ * @data: (nullable): the call's argument; %NULL sends an empty object
+ * @timeout_ms: how long to wait for the answer, in milliseconds (0: as
+ *   long as a publish may wait)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the answer
+ * @user_data: data for @callback
+ *
+ * A remote call, as CometD's `remoteCall`: publishes @data on the service
+ * @channel and completes with the data of the server's reply. The server's
+ * refusal fails with %BAYEUX_ERROR_REFUSED, no answer in time with
+ * %BAYEUX_ERROR_TIMEOUT.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_call_async (BayeuxClient        *self,
+                          const char          *channel,
+                          JsonNode            *data,
+                          guint                timeout_ms,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = new_task (self, bayeux_client_call_async, cancellable, callback, user_data);
+  if (!g_str_has_prefix (channel, "/service/"))
+    {
+      task_return_message (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                                                    "Invalid channel name “%s”: a remote call goes to a /service/ channel",
+                                                    channel));
+      return;
+    }
+  if (timeout_ms > 0)
+    {
+      GSource *timer = g_timeout_source_new (timeout_ms);
+
+      /* The task owns its timer: it is destroyed when the task returns
+       * (task_begin_return) or is freed, so it never outlives it. */
+      g_object_set_data (G_OBJECT (task), "bayeux-call-timeout", GUINT_TO_POINTER (timeout_ms));
+      g_source_set_callback (timer, call_timeout_cb, task, NULL);
+      g_source_set_static_name (timer, "[bayeux] remote call timeout");
+      g_source_attach (timer, g_task_get_context (task));
+      g_object_set_data_full (G_OBJECT (task), TASK_TIMER, timer, destroy_source);
+    }
+  publish_internal (self, channel, data, task);
+}
+
+/**
+ * bayeux_client_call_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.call_async].
+ *
+ * Returns: (transfer full) (nullable): the data of the server's answer (a
+ *   JSON null when it carried none), or %NULL on failure
+ *
+ * Since: 1.0
+ */
+JsonNode *
+bayeux_client_call_finish (BayeuxClient  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_autoptr(BayeuxMessage) reply = NULL;
+  JsonNode *data;
+
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_call_async, NULL);
+
+  reply = g_task_propagate_pointer (G_TASK (result), error);
+  if (reply == NULL)
+    return NULL;
+  data = bayeux_message_get_data (reply);
+  return data ? bayeux_json_deep_copy (data) : json_node_new (JSON_NODE_NULL);
 }
 
 /**

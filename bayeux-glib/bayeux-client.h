@@ -198,6 +198,19 @@ BayeuxMessage     *bayeux_client_publish_finish        (BayeuxClient         *se
                                                         GError              **error);
 
 BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_call_async            (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        JsonNode             *data,
+                                                        guint                 timeout_ms,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+JsonNode          *bayeux_client_call_finish           (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_disconnect_async      (BayeuxClient         *self,
                                                         GCancellable         *cancellable,
                                                         GAsyncReadyCallback   callback,

@@ -1520,6 +1520,99 @@ test_batch (Fixture *f, gconstpointer data)
   g_assert_cmpuint (test_server_count (f->server, "/b3"), ==, 3);
 }
 
+typedef struct
+{
+  SoupServerMessage *msg;
+  char              *body;
+} LateAnswer;
+
+static gboolean
+answer_late (gpointer data)
+{
+  LateAnswer *a = data;
+
+  test_server_respond_raw (a->msg, 200, a->body);
+  soup_server_message_unpause (a->msg);
+  g_object_unref (a->msg);
+  g_free (a->body);
+  g_free (a);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+service_hook (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  const char *channel = json_object_get_string_member (m, "channel");
+  g_autofree char *data = NULL;
+  g_autofree char *body = NULL;
+
+  if (!g_str_has_prefix (channel, "/service/"))
+    return FALSE;
+  data = json_to_string (json_object_get_member (m, "data"), FALSE);
+  if (g_str_equal (channel, "/service/refuse"))
+    body = g_strdup_printf ("[{\"channel\":\"%s\",\"id\":\"%s\",\"successful\":false,\"error\":\"403::no such service\"}]",
+                            channel, json_object_get_string_member (m, "id"));
+  else
+    body = g_strdup_printf ("[{\"channel\":\"%s\",\"id\":\"%s\",\"successful\":true,\"data\":{\"echo\":%s}}]",
+                            channel, json_object_get_string_member (m, "id"), data);
+  if (g_str_equal (channel, "/service/slow"))
+    {
+      LateAnswer *a = g_new0 (LateAnswer, 1);
+      a->msg = g_object_ref (msg);
+      a->body = g_steal_pointer (&body);
+      soup_server_message_pause (msg);
+      g_timeout_add (600, answer_late, a);
+      return TRUE;
+    }
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static void
+test_remote_call (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) r1 = NULL;
+  g_autoptr(GAsyncResult) r2 = NULL;
+  g_autoptr(GAsyncResult) r3 = NULL;
+  g_autoptr(GAsyncResult) r4 = NULL;
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(GError) e3 = NULL;
+  g_autoptr(GError) e4 = NULL;
+  g_autoptr(JsonNode) arg = json_from_string ("{\"n\": 41}", NULL);
+  g_autoptr(JsonNode) answer = NULL;
+  g_autofree char *text = NULL;
+
+  test_server_set_timeout (f->server, 30000);
+  test_server_set_hook (f->server, service_hook, NULL);
+  start_and_wait_connected (f);
+
+  bayeux_client_call_async (f->client, "/service/echo", arg, 2000, NULL, test_store_result, &r1);
+  test_wait_result (&r1, 5000);
+  answer = bayeux_client_call_finish (f->client, r1, NULL);
+  g_assert_nonnull (answer);
+  text = json_to_string (answer, FALSE);
+  g_assert_cmpstr (text, ==, "{\"echo\":{\"n\":41}}");
+
+  bayeux_client_call_async (f->client, "/service/refuse", NULL, 2000, NULL, test_store_result, &r2);
+  test_wait_result (&r2, 5000);
+  g_assert_null (bayeux_client_call_finish (f->client, r2, &e2));
+  g_assert_error (e2, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
+
+  /* no answer in time; the late answer that follows is ignored */
+  bayeux_client_call_async (f->client, "/service/slow", NULL, 200, NULL, test_store_result, &r3);
+  test_wait_result (&r3, 5000);
+  g_assert_null (bayeux_client_call_finish (f->client, r3, &e3));
+  g_assert_error (e3, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+  test_wait_ms (700);
+
+  bayeux_client_call_async (f->client, "/chat/not-a-service", NULL, 0, NULL, test_store_result, &r4);
+  test_wait_result (&r4, 5000);
+  g_assert_null (bayeux_client_call_finish (f->client, r4, &e4));
+  g_assert_error (e4, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1573,6 +1666,7 @@ main (int argc, char **argv)
   ADD ("meta-signal", test_meta_signal);
   ADD ("headers", test_headers);
   ADD ("batch", test_batch);
+  ADD ("remote-call", test_remote_call);
 #undef ADD
 
   return g_test_run ();
