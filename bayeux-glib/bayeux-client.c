@@ -3213,9 +3213,13 @@ bayeux_client_set_fallback_urls (BayeuxClient       *self,
 {
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
 
+  if ((urls == NULL || urls[0] == NULL) ? self->fallback_urls == NULL
+                                        : (self->fallback_urls != NULL &&
+                                           g_strv_equal ((const char * const *) self->fallback_urls, urls)))
+    return;
   g_clear_pointer (&self->fallback_urls, g_strfreev);
   g_clear_pointer (&self->fallback_uris, g_ptr_array_unref);
-  self->fallback_urls = g_strdupv ((char **) urls);
+  self->fallback_urls = (urls == NULL || urls[0] == NULL) ? NULL : g_strdupv ((char **) urls);
   self->fallback_uris = g_ptr_array_new_with_free_func ((GDestroyNotify) g_uri_unref);
   for (gsize i = 0; urls != NULL && urls[i] != NULL; i++)
     {
