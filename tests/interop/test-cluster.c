@@ -20,6 +20,15 @@
  *    session (the nodes share it through Redis) or handshook again, how
  *    long each step took after the kill, and how many errors it reported.
  *
+ *  - failover-new-session: the same crash, but node B shares nothing with
+ *    node A (B runs on Faye's in-memory engine, not on A's Redis): B does
+ *    not know our session and answers the client's /meta/connect with
+ *    `401:<id>:Unknown client`. The client, on its own, must handshake
+ *    again on B (exactly once), get a new client id and resubscribe; its
+ *    subscription is still there and the N messages a peer then publishes
+ *    on B all arrive, in order, once each. Before the kill, a message a
+ *    peer publishes on A checks that the subscription worked there.
+ *
  * Needs redis-server (Debian package redis-server) in PATH, and the Node
  * packages faye-redis and redis (`npm ci --prefix tests/interop`): without
  * them the test fails, saying so; it does not skip.
@@ -38,6 +47,12 @@
 #define DELIVERY_TIMEOUT_MS  10000 /* for the peer's messages to arrive */
 
 /* The cluster ------------------------------------------------------------- */
+
+/* How node B is run: the test's data (NULL for a shared cluster). */
+typedef enum {
+  NODE_B_SHARED, /* on node A's Redis: the nodes share every session */
+  NODE_B_ALONE,  /* Faye's in-memory engine: B knows nothing of A's sessions */
+} NodeBMode;
 
 typedef struct {
   Fixture  fx;         /* node A is fx.server, its URL fx.url; the client */
@@ -157,15 +172,21 @@ cluster_start_redis (Cluster *cl)
   return FALSE;
 }
 
+/* A Faye node on the cluster's Redis, or (@on_redis FALSE) on Faye's
+ * in-memory engine, sharing nothing. */
 static Child *
 cluster_spawn_node (Cluster    *cl,
-                    const char *name)
+                    const char *name,
+                    gboolean    on_redis)
 {
   g_autofree char *script = g_build_filename (g_getenv ("BAYEUX_INTEROP_DIR"), "faye-server.js", NULL);
   g_autofree char *redis_port = g_strdup_printf ("%u", cl->redis_port);
   const char *args[] = { script, "--redis", redis_port, NULL };
   g_autoptr(GError) error = NULL;
   Child *node;
+
+  if (!on_redis)
+    args[1] = NULL;
 
   node = child_spawn (name, args, &error);
   if (node == NULL)
@@ -199,6 +220,7 @@ cluster_setup (Cluster       *cl,
 {
   Fixture *fx = &cl->fx;
   const char *fallback[2] = { NULL, NULL };
+  NodeBMode mode = GPOINTER_TO_INT (data);
 
   fx->kind = faye_kind ();
   fixture_set_time_limit (fx, TEST_TIMEOUT_MS);
@@ -208,9 +230,10 @@ cluster_setup (Cluster       *cl,
   if (!cluster_start_redis (cl))
     return;
 
-  /* Both nodes start together; each says READY once it is on Redis. */
-  fx->server = cluster_spawn_node (cl, "node-A");
-  cl->node_b = cluster_spawn_node (cl, "node-B");
+  /* Both nodes start together; each says READY once it is on Redis (or,
+   * alone, once listening). */
+  fx->server = cluster_spawn_node (cl, "node-A", TRUE);
+  cl->node_b = cluster_spawn_node (cl, "node-B", mode == NODE_B_SHARED);
   if (fx->server == NULL || cl->node_b == NULL)
     return;
   fx->port = cluster_wait_node (cl, fx->server);
@@ -221,7 +244,10 @@ cluster_setup (Cluster       *cl,
     return;
   fx->url = g_strdup_printf ("http://127.0.0.1:%u%s", fx->port, fx->kind->mount);
   cl->url_b = g_strdup_printf ("http://127.0.0.1:%u%s", cl->port_b, fx->kind->mount);
-  g_test_message ("cluster: redis 127.0.0.1:%u, node A %s, node B %s", cl->redis_port, fx->url, cl->url_b);
+  g_test_message ("cluster: redis 127.0.0.1:%u, node A %s (on redis), node B %s (%s)",
+                  cl->redis_port, fx->url, cl->url_b,
+                  mode == NODE_B_SHARED ? "on the same redis: sessions shared"
+                                        : "in-memory engine: shares nothing with A");
 
   /* Our client: node A, then node B. */
   fx->client = fixture_new_client (fx, NULL, "client");
@@ -556,6 +582,290 @@ out:
   g_signal_handlers_disconnect_by_data (fx->client, &fo);
 }
 
+/* failover-new-session ------------------------------------------------------ */
+
+typedef struct {
+  Failover     fo;              /* first: the failover handlers above get &ns->fo == ns */
+  const char  *channel;
+  gint64       t_unknown_client;      /* first 401/402 to a /meta/connect on B */
+  guint        n_unknown_client;
+  char        *unknown_client_error;  /* its error text */
+  guint        n_handshakes_b;        /* our /meta/handshake replies on B after the kill */
+  guint        n_handshakes_b_ok;     /* …that were successful */
+  guint        n_handshakes_elsewhere; /* …on another server (none expected) */
+  gint64       t_handshake_b;         /* the first on B */
+  char        *handshake_id;          /* the client id it gave */
+  guint        n_subscribe_replies;   /* for the channel, after the kill */
+  gint64       t_resubscribed;        /* the channel confirmed on B */
+  gint64       t_go;                  /* the peer on B told to publish */
+  gint64       t_last;                /* the N-th message after the kill */
+} NewSession;
+
+static gboolean
+on_b (NewSession   *ns,
+      BayeuxClient *client)
+{
+  return g_strcmp0 (bayeux_client_get_current_url (client), ns->fo.cl->url_b) == 0;
+}
+
+static void
+on_meta_handshake (BayeuxClient  *client,
+                   BayeuxMessage *reply,
+                   gpointer       user_data)
+{
+  NewSession *ns = user_data;
+  gboolean ok = bayeux_message_get_successful (reply);
+
+  if (ns->fo.t_kill == 0)
+    return;
+  g_test_message ("client: /meta/handshake reply from %s, %s (client id %s), %" G_GINT64_FORMAT " ms after the kill",
+                  bayeux_client_get_current_url (client),
+                  ok ? "successful" : bayeux_message_get_error (reply),
+                  bayeux_message_get_client_id (reply), ms_after_kill (&ns->fo, g_get_monotonic_time ()));
+  if (!on_b (ns, client))
+    {
+      ns->n_handshakes_elsewhere++;
+      return;
+    }
+  ns->n_handshakes_b++;
+  if (ok)
+    ns->n_handshakes_b_ok++;
+  if (ns->t_handshake_b == 0)
+    {
+      ns->t_handshake_b = g_get_monotonic_time ();
+      ns->handshake_id = g_strdup (bayeux_message_get_client_id (reply));
+    }
+}
+
+static void
+on_meta_connect (BayeuxClient  *client,
+                 BayeuxMessage *reply,
+                 gpointer       user_data)
+{
+  NewSession *ns = user_data;
+  const char *error = bayeux_message_get_error (reply);
+
+  if (ns->fo.t_kill == 0 || bayeux_message_get_successful (reply))
+    return;
+  g_test_message ("client: /meta/connect refused by %s: %s, %" G_GINT64_FORMAT " ms after the kill",
+                  bayeux_client_get_current_url (client), error,
+                  ms_after_kill (&ns->fo, g_get_monotonic_time ()));
+  if (on_b (ns, client) && (g_str_has_prefix (error, "401:") || g_str_has_prefix (error, "402:")))
+    {
+      ns->n_unknown_client++;
+      if (ns->t_unknown_client == 0)
+        {
+          ns->t_unknown_client = g_get_monotonic_time ();
+          ns->unknown_client_error = g_strdup (error);
+        }
+    }
+}
+
+static void
+on_meta_subscribe (BayeuxClient  *client,
+                   BayeuxMessage *reply,
+                   gpointer       user_data)
+{
+  NewSession *ns = user_data;
+  gboolean ok = bayeux_message_get_successful (reply);
+
+  if (ns->fo.t_kill == 0 || g_strcmp0 (bayeux_message_get_subscription (reply), ns->channel) != 0)
+    return;
+  ns->n_subscribe_replies++;
+  g_test_message ("client: /meta/subscribe %s reply from %s, %s, %" G_GINT64_FORMAT " ms after the kill",
+                  ns->channel, bayeux_client_get_current_url (client),
+                  ok ? "successful" : bayeux_message_get_error (reply),
+                  ms_after_kill (&ns->fo, g_get_monotonic_time ()));
+  if (ok && on_b (ns, client) && ns->t_resubscribed == 0)
+    ns->t_resubscribed = g_get_monotonic_time ();
+}
+
+static void
+on_new_session_message (BayeuxClient  *client,
+                        BayeuxMessage *message,
+                        gpointer       user_data)
+{
+  NewSession *ns = user_data;
+
+  /* fixture_listen()'s handler, connected before, has added it already. */
+  if (ns->fo.t_kill != 0 && ns->t_last == 0 && ns->fo.inbox->len >= ns->fo.inbox_mark + N_MESSAGES)
+    ns->t_last = g_get_monotonic_time ();
+}
+
+/* Connected again through node B, and the channel confirmed there. */
+static gboolean
+resubscribed_is_done (gpointer data)
+{
+  NewSession *ns = data;
+
+  return ns->fo.t_connected != 0 && ns->t_resubscribed != 0;
+}
+
+/* fixture_wait(), within @timeout_ms from now at most. */
+static gboolean
+wait_within (Fixture    *fx,
+             guint       timeout_ms,
+             Predicate   done,
+             gpointer    data,
+             const char *what)
+{
+  gint64 saved_deadline = fx->deadline;
+  gboolean ok;
+
+  fx->deadline = MIN (fx->deadline, g_get_monotonic_time () + (gint64) timeout_ms * 1000);
+  ok = fixture_wait (fx, done, data, what);
+  fx->deadline = saved_deadline;
+
+  return ok;
+}
+
+static void
+test_failover_new_session (Cluster       *cl,
+                           gconstpointer  data)
+{
+  Fixture *fx = &cl->fx;
+  const char *channel = "/interop/cluster/failover-new-session";
+  g_autofree char *detailed = g_strconcat ("message::", channel, NULL);
+  g_autofree char *old_id = NULL;
+  g_autoptr(GArray) seqs = NULL;
+  g_autoptr(GArray) after = g_array_new (FALSE, FALSE, sizeof (gint64));
+  NewSession ns = { { cl, 0, }, channel, };
+  const char *args_a[] = { "--publish", channel, "--count", "1", NULL };
+  guint errors_before, n_strays;
+  gint64 seq;
+  InboxWait iw;
+  Child *peer_a, *peer_b;
+
+  if (!fixture_is_ready (fx))
+    return;
+
+  ns.fo.inbox = fixture_listen (fx, channel);
+  if (!fixture_subscribe (fx, channel))
+    return;
+  old_id = g_strdup (bayeux_client_get_client_id (fx->client));
+
+  /* The subscription works on A: a peer there publishes one message. */
+  peer_a = fixture_spawn_peer_at (fx, "peer-on-A", fx->url, args_a);
+  if (peer_a == NULL || !fixture_tell_peer (fx, peer_a, "GO") ||
+      fixture_wait_line (fx, peer_a, "PUBLISHED", 0) == NULL)
+    return;
+  iw = (InboxWait) { ns.fo.inbox, 1 };
+  if (!wait_within (fx, DELIVERY_TIMEOUT_MS, inbox_wait_is_done, &iw, "the message published on node A"))
+    return;
+  seq = data_seq (bayeux_message_get_data (g_ptr_array_index (ns.fo.inbox, 0)), "peer");
+  if (seq != 0)
+    {
+      g_test_fail_printf ("the message published on node A is not the peer's seq 0 (seq %" G_GINT64_FORMAT ")", seq);
+      return;
+    }
+
+  /* The publisher on B is up before the kill (it handshakes on GO). */
+  peer_b = spawn_publisher_on_b (cl, channel);
+  if (peer_b == NULL)
+    return;
+  run_until (NULL, NULL, SETTLE_MS);
+
+  g_signal_connect (fx->client, "notify::current-url", G_CALLBACK (on_current_url), &ns.fo);
+  g_signal_connect (fx->client, "notify::client-id", G_CALLBACK (on_client_id), &ns.fo);
+  g_signal_connect (fx->client, "notify::state", G_CALLBACK (on_state), &ns.fo);
+  g_signal_connect (fx->client, detailed, G_CALLBACK (on_failover_message), &ns.fo);
+  g_signal_connect (fx->client, detailed, G_CALLBACK (on_new_session_message), &ns);
+  g_signal_connect (fx->client, "meta::/meta/handshake", G_CALLBACK (on_meta_handshake), &ns);
+  g_signal_connect (fx->client, "meta::/meta/connect", G_CALLBACK (on_meta_connect), &ns);
+  g_signal_connect (fx->client, "meta::/meta/subscribe", G_CALLBACK (on_meta_subscribe), &ns);
+  errors_before = fx->n_errors;
+  ns.fo.inbox_mark = ns.fo.inbox->len;
+
+  /* Crash node A while our long poll is held there. */
+  g_test_message ("killing node A (SIGKILL); node B does not know our session %s", old_id);
+  ns.fo.t_kill = g_get_monotonic_time ();
+  child_kill (fx->server);
+  if (!fx->server->exited)
+    {
+      g_test_fail_printf ("node A did not die on SIGKILL");
+      goto out;
+    }
+
+  if (!wait_within (fx, FAILOVER_TIMEOUT_MS, resubscribed_is_done, &ns,
+                    "the client to be connected again through node B, resubscribed"))
+    {
+      g_autofree char *state = g_enum_to_string (BAYEUX_TYPE_CLIENT_STATE, bayeux_client_get_state (fx->client));
+
+      g_test_message ("after %d ms: state %s, current-url %s, %u handshake(s) on B, %u 401/402, "
+                      "%u subscribe repl(y/ies)", FAILOVER_TIMEOUT_MS, state,
+                      bayeux_client_get_current_url (fx->client), ns.n_handshakes_b,
+                      ns.n_unknown_client, ns.n_subscribe_replies);
+      if (ns.fo.t_connected != 0 && ns.n_unknown_client == 0)
+        g_test_message ("node B never answered 401/402 (Unknown client) and the client connected there "
+                        "without a new handshake: B shared the session, the premise of this test is broken");
+      goto out;
+    }
+
+  g_assert_cmpstr (bayeux_client_get_current_url (fx->client), ==, cl->url_b);
+  g_assert_cmpint (bayeux_client_get_state (fx->client), ==, BAYEUX_CLIENT_STATE_CONNECTED);
+  /* The premise: B did not know the session, and said so. */
+  if (ns.n_unknown_client == 0)
+    {
+      g_test_fail_printf ("node B never answered 401/402 (Unknown client) to our /meta/connect: "
+                          "did it share the session after all?");
+      goto out;
+    }
+  g_assert_cmpuint (ns.n_handshakes_elsewhere, ==, 0);
+  g_assert_cmpuint (ns.n_handshakes_b, ==, 1);
+  g_assert_cmpuint (ns.n_handshakes_b_ok, ==, 1);
+  g_assert_nonnull (bayeux_client_get_client_id (fx->client));
+  g_assert_cmpstr (bayeux_client_get_client_id (fx->client), !=, old_id);
+  g_assert_cmpstr (bayeux_client_get_client_id (fx->client), ==, ns.handshake_id);
+  g_assert_true (bayeux_client_is_subscribed (fx->client, channel));
+
+  /* Now the peer publishes on B. */
+  ns.t_go = g_get_monotonic_time ();
+  if (!fixture_tell_peer (fx, peer_b, "GO") || fixture_wait_line (fx, peer_b, "PUBLISHED", 0) == NULL)
+    goto out;
+  iw = (InboxWait) { ns.fo.inbox, ns.fo.inbox_mark + N_MESSAGES };
+  if (!wait_within (fx, DELIVERY_TIMEOUT_MS, inbox_wait_is_done, &iw,
+                    "the peer's messages, published on node B after the failover"))
+    g_test_message ("received %u of %d", ns.fo.inbox->len - ns.fo.inbox_mark, N_MESSAGES);
+  run_until (NULL, NULL, SETTLE_MS);   /* late duplicates, strays */
+
+  seqs = inbox_seqs (ns.fo.inbox, &n_strays);
+  for (guint i = ns.fo.inbox_mark; i < seqs->len; i++)
+    g_array_append_val (after, g_array_index (seqs, gint64, i));
+
+  g_test_message ("failover-new-session: B answered %u time(s) '%s'; %u handshake(s) on B (%u successful), "
+                  "%u elsewhere; client id %s -> %s (%u client-id change(s)); %u subscribe repl(y/ies) for %s; "
+                  "error signals: %u",
+                  ns.n_unknown_client, ns.unknown_client_error, ns.n_handshakes_b, ns.n_handshakes_b_ok,
+                  ns.n_handshakes_elsewhere, old_id, bayeux_client_get_client_id (fx->client),
+                  ns.fo.n_id_changes, ns.n_subscribe_replies, channel, fx->n_errors - errors_before);
+  g_test_message ("failover-new-session: after the kill: left CONNECTED at %" G_GINT64_FORMAT " ms, current-url B at %"
+                  G_GINT64_FORMAT " ms, 401/402 from B at %" G_GINT64_FORMAT " ms, handshake on B at %"
+                  G_GINT64_FORMAT " ms, CONNECTED on B at %" G_GINT64_FORMAT " ms, resubscribed on B at %"
+                  G_GINT64_FORMAT " ms",
+                  ms_after_kill (&ns.fo, ns.fo.t_unconnected), ms_after_kill (&ns.fo, ns.fo.t_url),
+                  ms_after_kill (&ns.fo, ns.t_unknown_client), ms_after_kill (&ns.fo, ns.t_handshake_b),
+                  ms_after_kill (&ns.fo, ns.fo.t_connected), ms_after_kill (&ns.fo, ns.t_resubscribed));
+  g_test_message ("failover-new-session: peer on B told to publish at %" G_GINT64_FORMAT " ms; first message at %"
+                  G_GINT64_FORMAT " ms, all %d at %" G_GINT64_FORMAT " ms (%" G_GINT64_FORMAT " ms after GO); "
+                  "%u received after the kill, %u strays; %u current-url change(s)",
+                  ms_after_kill (&ns.fo, ns.t_go), ms_after_kill (&ns.fo, ns.fo.t_first), N_MESSAGES,
+                  ms_after_kill (&ns.fo, ns.t_last), ns.t_last == 0 ? -1 : (ns.t_last - ns.t_go) / 1000,
+                  after->len, n_strays, ns.fo.n_url_changes);
+
+  /* Each of 0 … N-1 exactly once, in order (a stray is seq -1). */
+  check_sequence (after, N_MESSAGES, "messages published on node B after the failover to a new session");
+  g_assert_cmpuint (n_strays, ==, 0);
+  g_assert_true (bayeux_client_is_subscribed (fx->client, channel));
+  g_assert_cmpstr (bayeux_client_get_current_url (fx->client), ==, cl->url_b);
+  g_assert_cmpuint (ns.n_handshakes_b, ==, 1);   /* none more while the messages came */
+
+out:
+  /* &ns.fo == &ns: this disconnects every handler above. */
+  g_signal_handlers_disconnect_by_data (fx->client, &ns);
+  g_free (ns.unknown_client_error);
+  g_free (ns.handshake_id);
+}
+
 /* Prerequisites ------------------------------------------------------------- */
 
 static char *cluster_problem;
@@ -611,6 +921,8 @@ main (int   argc,
               cluster_setup, test_cross_node, cluster_teardown);
   g_test_add ("/bayeux/interop/cluster/failover", Cluster, NULL,
               cluster_setup, test_failover, cluster_teardown);
+  g_test_add ("/bayeux/interop/cluster/failover-new-session", Cluster, GINT_TO_POINTER (NODE_B_ALONE),
+              cluster_setup, test_failover_new_session, cluster_teardown);
 
   return g_test_run ();
 }
