@@ -48,6 +48,7 @@ packages=(
   imagemagick
   redis-server
   graphviz
+  tinyproxy
 )
 
 # (glib-networking: the TLS backend for https:// and the TLS tests; clang
