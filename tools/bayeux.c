@@ -4,11 +4,12 @@
  *   bayeux publish [OPTION...] URL CHANNEL [JSON]
  *   bayeux info [OPTION...] URL
  *
- * One BayeuxClient on a SoupSession of our own (so that --header, --cacert
- * and `info` can reach the HTTP layer), driven from the main loop. Every
- * way out goes through app_finish(), which disconnects from the server
- * (disconnect_async) before the loop ends, unless the server was never
- * reached. The exit statuses are listed in the help's description.
+ * One BayeuxClient, driven from the main loop: --header goes through
+ * bayeux_client_set_header(), --cacert to the client's own session, and
+ * `info` reads the handshake reply from the meta::/meta/handshake signal.
+ * Every way out goes through app_finish(), which disconnects from the
+ * server (disconnect_async) before the loop ends, unless the server was
+ * never reached. The exit statuses are listed in the help's description.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -117,7 +118,8 @@ static const char description[] =
   "                              (empty lines are skipped). Waits for the server\n"
   "                              to acknowledge every message, then disconnects.\n"
   "                              A line that is not JSON is reported with its\n"
-  "                              number and skipped; the others are sent.\n"
+  "                              number and skipped; the others are sent. A\n"
+  "                              JSON argument starting with - goes after --.\n"
   "  info URL                    Handshake and print what the server offered, as\n"
   "                              JSON: version, supportedConnectionTypes, advice,\n"
   "                              clientId, ext.\n"
@@ -143,6 +145,7 @@ static const char description[] =
   "Examples:\n"
   "  $ bayeux subscribe http://localhost:8000/faye '/chat/**'\n"
   "  $ echo '{\"text\":\"hi\"}' | bayeux publish http://localhost:8000/faye /chat/demo\n"
+  "  $ bayeux publish http://localhost:8000/faye /numbers -- -1\n"
   "  $ bayeux info -H 'Authorization:Bearer TOKEN' https://example.org/cometd\n";
 
 /* ------------------------------------------------------------------------ */
@@ -152,7 +155,6 @@ typedef struct
 {
   Command           command;
   GMainLoop        *loop;
-  SoupSession      *session;
   BayeuxClient     *client;
   const char       *url;
   char            **channels;      /* subscribe: all; publish: one */
@@ -183,10 +185,8 @@ typedef struct
   gboolean          input_done;
 
   /* info */
-  GString          *capture;       /* the response body being logged */
-  JsonObject       *handshake_reply;
-  gboolean          handshake_done;
-  guint             info_timer;
+  BayeuxMessage    *handshake_reply;  /* the successful one, from the meta signal */
+  gboolean          handshake_done;   /* handshake_async completed */
 } App;
 
 static void read_next_line (App *app);
@@ -264,7 +264,6 @@ app_finish (App      *app,
   g_clear_handle_id (&app->connect_timer, g_source_remove);
   g_clear_handle_id (&app->lost_timer, g_source_remove);
   g_clear_handle_id (&app->idle_timer, g_source_remove);
-  g_clear_handle_id (&app->info_timer, g_source_remove);
   if (app->input_cancellable != NULL)
     g_cancellable_cancel (app->input_cancellable);
 
@@ -367,7 +366,7 @@ on_sigterm (gpointer user_data)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Client and session signals                                               */
+/* Client signals                                                           */
 
 static void
 on_error (BayeuxClient  *client,
@@ -448,24 +447,6 @@ on_accept_certificate (BayeuxClient         *client,
   return TRUE;
 }
 
-/* --header: SoupSession::request-queued sees every message the client
- * sends, before it is sent. Removing the names first keeps this right if a
- * message is ever queued twice, and lets a name be given several times. */
-static void
-on_request_queued (SoupSession *session,
-                   SoupMessage *msg,
-                   gpointer     user_data)
-{
-  App *app = user_data;
-  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-
-  for (guint i = 0; i < app->header_names->len; i++)
-    soup_message_headers_remove (headers, g_ptr_array_index (app->header_names, i));
-  for (guint i = 0; i < app->header_names->len; i++)
-    soup_message_headers_append (headers, g_ptr_array_index (app->header_names, i),
-                                 g_ptr_array_index (app->header_values, i));
-}
-
 /* ------------------------------------------------------------------------ */
 /* JSON input                                                               */
 
@@ -537,34 +518,45 @@ parse_json (const char  *text,
   return json_node_ref (root);
 }
 
-/* json-glib says "<data>:1:5: Parse error: unexpected …" of a string: the
- * name and the line mean nothing to the user, who gave one line. Returns
- * "column 5: unexpected …" then, else the message as it is. */
+/* json-glib says "<data>:1:3: Parse error: unexpected identifier `not',
+ * expected value" of "not json". The name means nothing to the user, and
+ * the column is where json-glib's scanner stopped (the token's last
+ * character, or past it), not where the mistake starts: it is left out,
+ * the token json-glib quotes shows the place. The line is kept when
+ * @multi_line (a JSON argument may span lines; a line of standard input
+ * is named by its own number). Returns "unexpected identifier `not',
+ * expected value" (or "line 2: …"), else the message as it is. */
 static char *
-parse_error_text (const GError *error)
+parse_error_text (const GError *error,
+                  gboolean      multi_line)
 {
   const char *text = error->message;
   const char *p;
   char *end;
-  guint64 column;
+  guint64 line;
 
   if (!g_str_has_prefix (text, "<data>:"))
     return g_strdup (text);
 
   p = text + strlen ("<data>:");
-  while (g_ascii_isdigit (*p))
-    p++;
-  if (*p != ':' || !g_ascii_isdigit (p[1]))
-    return g_strdup (text);
-  column = g_ascii_strtoull (p + 1, &end, 10);
-  if (*end != ':')
+  line = g_ascii_strtoull (p, &end, 10);
+  if (end == p || *end != ':')
     return g_strdup (text);
   p = end + 1;
+  while (g_ascii_isdigit (*p))
+    p++;
+  if (*p != ':')
+    return g_strdup (text);
+  p++;
   while (*p == ' ')
     p++;
   if (g_str_has_prefix (p, "Parse error: "))
     p += strlen ("Parse error: ");
-  return g_strdup_printf ("column %" G_GUINT64_FORMAT ": %s", column, p);
+  if (g_str_has_prefix (p, "scanner: "))
+    p += strlen ("scanner: ");
+  if (multi_line && line > 1)
+    return g_strdup_printf ("line %" G_GUINT64_FORMAT ": %s", line, p);
+  return g_strdup (p);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -775,7 +767,7 @@ read_line_cb (GObject      *source,
       data = parse_json (line, length, &error);
       if (data == NULL)
         {
-          g_autofree char *why = parse_error_text (error);
+          g_autofree char *why = parse_error_text (error, FALSE);
 
           g_printerr ("bayeux: line %u: %s\n", app->line_number, why);
           note_status (app, STATUS_BAD_INPUT);
@@ -828,100 +820,6 @@ run_publish (App *app)
 /* ------------------------------------------------------------------------ */
 /* info                                                                     */
 
-/* The library does not hand out its handshake reply (the public API has
- * the client id and the transport, not the advice, version or ext). The
- * one public place the reply's body passes through on our session is a
- * SoupLogger at SOUP_LOGGER_LOG_BODY: its printer receives each response's
- * body, line by line. So `info` attaches one that logs no request and
- * collects each response's body, and searches it for the successful
- * /meta/handshake reply once the message is finished. libsoup logs a
- * response when its body stream is closed, which the library does after
- * its handshake callback has run: so `info` prints when both the handshake
- * is done and the reply was seen (or, should the reply never be seen, what
- * the public API gives, after INFO_CAPTURE_WAIT_MS). */
-#define INFO_CAPTURE_WAIT_MS 2000
-
-static void
-capture_flush (App *app)
-{
-  g_autoptr(JsonParser) parser = NULL;
-  JsonNode *root;
-
-  if (app->capture->len == 0 || app->handshake_reply != NULL)
-    goto out;
-
-  parser = json_parser_new_immutable ();
-  if (!check_depth (app->capture->str, app->capture->len, NULL) ||
-      !json_parser_load_from_data (parser, app->capture->str, app->capture->len, NULL))
-    goto out;
-
-  root = json_parser_get_root (parser);
-  if (root != NULL && JSON_NODE_HOLDS_ARRAY (root))
-    {
-      JsonArray *array = json_node_get_array (root);
-
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *element = json_array_get_element (array, i);
-          JsonObject *object;
-
-          if (!JSON_NODE_HOLDS_OBJECT (element))
-            continue;
-          object = json_node_get_object (element);
-          if (g_strcmp0 (json_object_get_string_member_with_default (object, "channel", NULL),
-                         "/meta/handshake") == 0 &&
-              json_object_get_boolean_member_with_default (object, "successful", FALSE))
-            {
-              app->handshake_reply = json_object_ref (object);
-              break;
-            }
-        }
-    }
-
-out:
-  g_string_truncate (app->capture, 0);
-}
-
-/* libsoup 3.2 collects a response body for the logger only if the
- * request was logged at SOUP_LOGGER_LOG_BODY too (the printer ignores
- * requests). */
-static SoupLoggerLogLevel
-capture_request_filter (SoupLogger  *logger,
-                        SoupMessage *msg,
-                        gpointer     user_data)
-{
-  App *app = user_data;
-
-  return app->handshake_reply == NULL ? SOUP_LOGGER_LOG_BODY : SOUP_LOGGER_LOG_NONE;
-}
-
-static SoupLoggerLogLevel
-capture_response_filter (SoupLogger  *logger,
-                         SoupMessage *msg,
-                         gpointer     user_data)
-{
-  App *app = user_data;
-
-  capture_flush (app);
-  return app->handshake_reply == NULL ? SOUP_LOGGER_LOG_BODY : SOUP_LOGGER_LOG_NONE;
-}
-
-static void
-capture_printer (SoupLogger         *logger,
-                 SoupLoggerLogLevel  level,
-                 char                direction,
-                 const char         *data,
-                 gpointer            user_data)
-{
-  App *app = user_data;
-
-  if (level != SOUP_LOGGER_LOG_BODY || direction != '<')
-    return;
-  if (app->capture->len > 0)
-    g_string_append_c (app->capture, '\n');
-  g_string_append (app->capture, data);
-}
-
 static void
 print_info (App *app)
 {
@@ -929,26 +827,18 @@ print_info (App *app)
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autofree char *text = NULL;
   JsonObject *out = json_object_new ();
+  JsonObject *reply = bayeux_message_get_object (app->handshake_reply);
+  g_autoptr(GList) members = json_object_get_members (reply);
 
   json_object_set_string_member (out, "url", app->url);
-  if (app->handshake_reply != NULL)
+  /* All of the reply but its own bookkeeping. */
+  for (GList *l = members; l != NULL; l = l->next)
     {
-      g_autoptr(GList) members = json_object_get_members (app->handshake_reply);
+      const char *name = l->data;
 
-      /* All of it but the bookkeeping of the reply itself. */
-      for (GList *l = members; l != NULL; l = l->next)
-        {
-          const char *name = l->data;
-
-          if (g_str_equal (name, "channel") || g_str_equal (name, "successful") || g_str_equal (name, "id"))
-            continue;
-          json_object_set_member (out, name, json_node_copy (json_object_get_member (app->handshake_reply, name)));
-        }
-    }
-  else
-    {
-      g_printerr ("bayeux: warning: the handshake reply was not seen; only the client id is known\n");
-      json_object_set_string_member (out, "clientId", bayeux_client_get_client_id (app->client));
+      if (g_str_equal (name, "channel") || g_str_equal (name, "successful") || g_str_equal (name, "id"))
+        continue;
+      json_object_set_member (out, name, json_node_copy (json_object_get_member (reply, name)));
     }
   /* What this client uses, of what the server offered. */
   json_object_set_string_member (out, "transport", bayeux_client_get_transport (app->client));
@@ -963,58 +853,39 @@ print_info (App *app)
   fflush (stdout);
 }
 
+/* Prints once both the handshake is done and its reply was seen (the
+ * library emits the meta signal before it completes handshake_async, but
+ * nothing here depends on the order). */
 static void
 maybe_print_info (App *app)
 {
-  if (!app->handshake_done || app->finishing || (app->handshake_reply == NULL && app->info_timer != 0))
+  if (!app->handshake_done || app->handshake_reply == NULL || app->finishing)
     return;
 
-  g_clear_handle_id (&app->info_timer, g_source_remove);
   print_info (app);
   app_finish (app, STATUS_OK, TRUE);
 }
 
-static gboolean
-info_timeout_cb (gpointer user_data)
+/* meta::/meta/handshake: each handshake reply, once the client has acted
+ * on it. A refused one (the client retries, per the advice) is reported
+ * through BayeuxClient::error; `info` shows the first accepted one. */
+static void
+on_handshake_reply (BayeuxClient  *client,
+                    BayeuxMessage *message,
+                    gpointer       user_data)
 {
   App *app = user_data;
 
-  app->info_timer = 0;
+  if (app->handshake_reply != NULL || !bayeux_message_get_successful (message))
+    return;
+  app->handshake_reply = bayeux_message_ref (message);
   maybe_print_info (app);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_info_message_finished (SoupMessage *msg,
-                          gpointer     user_data)
-{
-  App *app = user_data;
-
-  capture_flush (app);
-  maybe_print_info (app);
-}
-
-/* Connected after: the logger's own handlers have run. */
-static void
-on_info_request_queued (SoupSession *session,
-                        SoupMessage *msg,
-                        gpointer     user_data)
-{
-  g_signal_connect_after (msg, "finished", G_CALLBACK (on_info_message_finished), user_data);
 }
 
 static void
 run_info (App *app)
 {
-  g_autoptr(SoupLogger) logger = soup_logger_new (SOUP_LOGGER_LOG_BODY);
-
-  app->capture = g_string_new (NULL);
-  soup_logger_set_max_body_size (logger, -1);
-  soup_logger_set_request_filter (logger, capture_request_filter, app, NULL);
-  soup_logger_set_response_filter (logger, capture_response_filter, app, NULL);
-  soup_logger_set_printer (logger, capture_printer, app, NULL);
-  soup_session_add_feature (app->session, SOUP_SESSION_FEATURE (logger));
-  g_signal_connect (app->session, "request-queued", G_CALLBACK (on_info_request_queued), app);
+  g_signal_connect (app->client, "meta::/meta/handshake", G_CALLBACK (on_handshake_reply), app);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1045,9 +916,6 @@ handshake_cb (GObject      *source,
     {
     case COMMAND_INFO:
       app->handshake_done = TRUE;
-      capture_flush (app);
-      if (app->handshake_reply == NULL)
-        app->info_timer = g_timeout_add (INFO_CAPTURE_WAIT_MS, info_timeout_cb, app);
       maybe_print_info (app);
       break;
     case COMMAND_PUBLISH:
@@ -1094,6 +962,34 @@ is_token (const char *name,
   return TRUE;
 }
 
+/* The client sends one value a name (bayeux_client_set_header replaces):
+ * a name given again adds to its value, as a list (RFC 9110, section
+ * 5.3), what a server reads as the repeated header. Takes @value. */
+static void
+add_header (App        *app,
+            const char *name,
+            gsize       length,
+            char       *value)
+{
+  g_autofree char *key = g_strndup (name, length);
+
+  for (guint i = 0; i < app->header_names->len; i++)
+    {
+      char **existing = (char **) &g_ptr_array_index (app->header_values, i);
+      char *joined;
+
+      if (g_ascii_strcasecmp (g_ptr_array_index (app->header_names, i), key) != 0)
+        continue;
+      joined = g_strconcat (*existing, g_ascii_strcasecmp (key, "Cookie") == 0 ? "; " : ", ", value, NULL);
+      g_free (*existing);
+      *existing = joined;
+      g_free (value);
+      return;
+    }
+  g_ptr_array_add (app->header_names, g_steal_pointer (&key));
+  g_ptr_array_add (app->header_values, value);
+}
+
 static gboolean
 parse_headers (App *app)
 {
@@ -1118,8 +1014,7 @@ parse_headers (App *app)
           usage_error ("--header %s: the value must be one line of text", arg);
           return FALSE;
         }
-      g_ptr_array_add (app->header_names, g_strndup (arg, colon - arg));
-      g_ptr_array_add (app->header_values, value);
+      add_header (app, arg, colon - arg, value);
     }
   return TRUE;
 }
@@ -1132,6 +1027,24 @@ check_url (const char *url)
 
   return uri != NULL && (g_strcmp0 (scheme, "http") == 0 || g_strcmp0 (scheme, "https") == 0) &&
          g_uri_get_host (uri) != NULL && g_uri_get_host (uri)[0] != '\0';
+}
+
+/* "--" ends the options, so that a JSON argument may start with a dash
+ * (`bayeux publish URL /n -- -1`). GOptionContext removes it, except when
+ * the argument after it starts with a dash: then it is left in argv. The
+ * first "--" left is that separator (a later one is an argument). */
+static void
+drop_separator (int   *argc,
+                char **argv)
+{
+  for (int i = 1; i < *argc; i++)
+    {
+      if (!g_str_equal (argv[i], "--"))
+        continue;
+      memmove (&argv[i], &argv[i + 1], (*argc - i - 1) * sizeof (char *));
+      argv[--(*argc)] = NULL;
+      return;
+    }
 }
 
 /* GOptionContext's own help, with our usage lines instead of its one (for
@@ -1234,7 +1147,7 @@ parse_arguments (App    *app,
       app->data = parse_json (argv[4], strlen (argv[4]), &error);
       if (app->data == NULL)
         {
-          g_autofree char *why = parse_error_text (error);
+          g_autofree char *why = parse_error_text (error, TRUE);
 
           g_printerr ("bayeux: the JSON argument: %s\n", why);
           return STATUS_BAD_INPUT;
@@ -1247,22 +1160,19 @@ parse_arguments (App    *app,
   return STATUS_OK;
 }
 
-/* Our own session, made as the library makes its own (two connections per
- * host: the long poll and the rest; a cookie jar of its own, for CometD's
- * BAYEUX_BROWSER; an idle timeout under Node's 5 s keep-alive; no socket
- * timeout, the client having deadlines of its own), plus what the options
- * ask for. */
+/* The client makes its own session (two connections per host, a cookie
+ * jar for CometD's BAYEUX_BROWSER, an idle timeout under Node's keep-alive;
+ * see bayeux-client.c): the options only add to it, before the first
+ * request. */
 static Status
-make_session (App *app)
+make_client (App *app)
 {
+  SoupSession *session;
   g_autofree char *user_agent = g_strdup_printf ("bayeux/%s bayeux-glib/%s", BAYEUX_VERSION_S, BAYEUX_VERSION_S);
 
-  app->session = soup_session_new_with_options ("max-conns-per-host", 2,
-                                                "idle-timeout", 4,
-                                                "timeout", 0,
-                                                "user-agent", user_agent,
-                                                NULL);
-  soup_session_add_feature_by_type (app->session, SOUP_TYPE_COOKIE_JAR);
+  app->client = bayeux_client_new (app->url);
+  session = bayeux_client_get_session (app->client);
+  soup_session_set_user_agent (session, user_agent);
 
   if (opt_cacert != NULL)
     {
@@ -1271,19 +1181,12 @@ make_session (App *app)
 
       if (database == NULL)
         return usage_error ("--cacert %s: %s", opt_cacert, error->message);
-      soup_session_set_tls_database (app->session, database);
+      soup_session_set_tls_database (session, database);
     }
 
-  if (app->header_names->len > 0)
-    g_signal_connect (app->session, "request-queued", G_CALLBACK (on_request_queued), app);
-
-  return STATUS_OK;
-}
-
-static Status
-make_client (App *app)
-{
-  app->client = bayeux_client_new_with_session (app->url, app->session);
+  for (guint i = 0; i < app->header_names->len; i++)
+    bayeux_client_set_header (app->client, g_ptr_array_index (app->header_names, i),
+                              g_ptr_array_index (app->header_values, i));
 
   if (opt_ext != NULL)
     {
@@ -1292,7 +1195,7 @@ make_client (App *app)
 
       if (ext == NULL)
         {
-          g_autofree char *why = parse_error_text (error);
+          g_autofree char *why = parse_error_text (error, TRUE);
 
           g_printerr ("bayeux: --ext: %s\n", why);
           return STATUS_BAD_INPUT;
@@ -1321,10 +1224,7 @@ app_clear (App *app)
 {
   if (app->client != NULL)
     g_signal_handlers_disconnect_by_data (app->client, app);
-  if (app->session != NULL)
-    g_signal_handlers_disconnect_by_data (app->session, app);
   g_clear_object (&app->client);
-  g_clear_object (&app->session);
   g_clear_pointer (&app->loop, g_main_loop_unref);
   g_clear_pointer (&app->channels, g_strfreev);
   g_clear_pointer (&app->data, json_node_unref);
@@ -1334,13 +1234,10 @@ app_clear (App *app)
   g_clear_pointer (&app->last_printed, bayeux_message_unref);
   g_clear_object (&app->input);
   g_clear_object (&app->input_cancellable);
-  if (app->capture != NULL)
-    g_string_free (g_steal_pointer (&app->capture), TRUE);
-  g_clear_pointer (&app->handshake_reply, json_object_unref);
+  g_clear_pointer (&app->handshake_reply, bayeux_message_unref);
   g_clear_handle_id (&app->connect_timer, g_source_remove);
   g_clear_handle_id (&app->lost_timer, g_source_remove);
   g_clear_handle_id (&app->idle_timer, g_source_remove);
-  g_clear_handle_id (&app->info_timer, g_source_remove);
   g_clear_handle_id (&app->sigint_id, g_source_remove);
   g_clear_handle_id (&app->sigterm_id, g_source_remove);
 }
@@ -1363,6 +1260,7 @@ main (int    argc,
   g_option_context_set_help_enabled (context, FALSE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("%s", error->message);
+  drop_separator (&argc, argv);
 
   if (opt_help)
     {
@@ -1385,8 +1283,6 @@ main (int    argc,
 
       g_setenv ("BAYEUX_DEBUG", value, TRUE);
     }
-  if (status == STATUS_OK)
-    status = make_session (&app);
   if (status == STATUS_OK)
     status = make_client (&app);
   if (status != STATUS_OK)

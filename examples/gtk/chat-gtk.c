@@ -5,7 +5,10 @@
  * header bar shows the client's state, bound to its `state` property;
  * a banner says when the server cannot be reached and the client is
  * retrying, a toast when the connection is back. The client reconnects
- * (and subscribes again) by itself when the server restarts.
+ * (and subscribes again) by itself when the server restarts. Errors are
+ * told in plain words (error_to_text()); the library's own message, for
+ * whoever wants the details, is in the banner's tooltip or behind a
+ * toast's Details button, never the main text.
  *
  *   bayeux-chat-gtk [--url URL] [--nick NAME] [--auto-connect]
  *
@@ -97,22 +100,40 @@ struct _ChatWindow
 
 G_DEFINE_FINAL_TYPE (ChatWindow, chat_window, ADW_TYPE_APPLICATION_WINDOW)
 
+/* A toast; @details (nullable), the technical text behind it, is shown by
+ * its Details button (the win.error-details action). */
 static void
-chat_window_toast (ChatWindow *self,
-                   const char *title)
+chat_window_toast_with_details (ChatWindow *self,
+                                const char *title,
+                                const char *details)
 {
   /* Toast titles are Pango markup (in libadwaita 1.2, always). */
   g_autofree char *markup = g_markup_escape_text (title, -1);
   AdwToast *toast = adw_toast_new (markup);
 
-  adw_toast_set_timeout (toast, 4);
+  adw_toast_set_timeout (toast, details != NULL ? 8 : 4);
+  if (details != NULL)
+    {
+      adw_toast_set_button_label (toast, "Details");
+      adw_toast_set_action_name (toast, "win.error-details");
+      adw_toast_set_action_target_value (toast, g_variant_new_string (details));
+    }
   adw_toast_overlay_add_toast (self->toasts, toast);
   test_log ("TOAST", title);
 }
 
 static void
-chat_window_show_banner (ChatWindow *self,
-                         const char *text)
+chat_window_toast (ChatWindow *self,
+                   const char *title)
+{
+  chat_window_toast_with_details (self, title, NULL);
+}
+
+/* The banner, or none (@text %NULL); @details (nullable) is its tooltip. */
+static void
+chat_window_show_banner_with_details (ChatWindow *self,
+                                      const char *text,
+                                      const char *details)
 {
   if (text != NULL)
     {
@@ -120,7 +141,105 @@ chat_window_show_banner (ChatWindow *self,
         test_log ("BANNER", text);
       gtk_label_set_text (GTK_LABEL (self->banner_label), text);
     }
+  gtk_widget_set_tooltip_text (self->banner_label, text != NULL ? details : NULL);
   gtk_revealer_set_reveal_child (GTK_REVEALER (self->banner), text != NULL);
+}
+
+static void
+chat_window_show_banner (ChatWindow *self,
+                         const char *text)
+{
+  chat_window_show_banner_with_details (self, text, NULL);
+}
+
+/* What @error means to the user, in plain words, for a banner or a toast
+ * (no full stop: the caller adds what comes next). The library's messages
+ * are for developers: they name protocol fields, and the server's error
+ * string can hold the session's client id (`401:<id>:Unknown client`). So
+ * *@details gets the message when the words leave something out (a
+ * tooltip, or the toast's Details), and NULL when they say it all. */
+static char *
+error_to_text (const GError  *error,
+               const char    *host,
+               char         **details)
+{
+  *details = g_strdup (error->message);
+
+  if (error->domain == BAYEUX_ERROR)
+    {
+      switch ((BayeuxError) error->code)
+        {
+        case BAYEUX_ERROR_UNKNOWN_CLIENT:
+          /* Nothing more to know, and the message holds the client id. */
+          g_clear_pointer (details, g_free);
+          return g_strdup ("The server restarted or forgot this session: joining again…");
+        case BAYEUX_ERROR_TIMEOUT:
+          return g_strdup_printf ("%s is not answering", host);
+        case BAYEUX_ERROR_HTTP:
+          return g_strdup_printf ("The server at %s answered with an error", host);
+        case BAYEUX_ERROR_NETWORK_UNAVAILABLE:
+          g_clear_pointer (details, g_free);
+          return g_strdup ("The network is down: waiting for it to come back…");
+        case BAYEUX_ERROR_HANDSHAKE_DENIED:
+          return g_strdup_printf ("The server at %s did not let this application in", host);
+        case BAYEUX_ERROR_REFUSED:
+          return g_strdup ("The server refused it");
+        case BAYEUX_ERROR_MESSAGE_TOO_LARGE:
+          return g_strdup ("Too large for the server");
+        case BAYEUX_ERROR_QUEUE_FULL:
+        case BAYEUX_ERROR_EXPIRED:
+          return g_strdup_printf ("%s could not be reached in time", host);
+        case BAYEUX_ERROR_DISCONNECTED:
+          g_clear_pointer (details, g_free);
+          return g_strdup ("Not connected");
+        case BAYEUX_ERROR_BAD_RESPONSE:
+          return g_strdup_printf ("The server at %s answered something this application does not understand", host);
+        case BAYEUX_ERROR_FAILED:
+        case BAYEUX_ERROR_INVALID_CHANNEL:
+        default:
+          break;
+        }
+    }
+  else if (error->domain == G_TLS_ERROR)
+    {
+      if (error->code == G_TLS_ERROR_BAD_CERTIFICATE)
+        return g_strdup ("The server's certificate is not trusted");
+      return g_strdup_printf ("No secure connection to %s could be made", host);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+           error->domain == G_RESOLVER_ERROR)
+    {
+      return g_strdup_printf ("Cannot reach %s", host);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    {
+      return g_strdup_printf ("%s is not answering", host);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+    {
+      return g_strdup_printf ("The connection to %s was cut", host);
+    }
+
+  return g_strdup_printf ("Something went wrong with %s", host);
+}
+
+/* win.error-details: a toast's Details. */
+static void
+on_error_details (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  ChatWindow *self = user_data;
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), "Details",
+                                              g_variant_get_string (parameter, NULL));
+
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", "Close");
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static const char *
@@ -312,25 +431,29 @@ on_error (BayeuxClient  *client,
           ChatWindow    *self)
 {
   BayeuxClientState state = bayeux_client_get_state (client);
+  g_autofree char *details = NULL;
+  g_autofree char *what = error_to_text (error, self->host, &details);
   g_autofree char *text = NULL;
 
   if (state == BAYEUX_CLIENT_STATE_HANDSHAKING || state == BAYEUX_CLIENT_STATE_UNCONNECTED)
     {
       /* A failure the client is retrying: one banner, kept up to date,
        * rather than a toast for every attempt. */
-      if (self->lost)
-        text = g_strdup_printf ("Connection lost: %s. Reconnecting…", error->message);
+      if (g_str_has_suffix (what, "…"))
+        text = g_steal_pointer (&what);
       else
-        text = g_strdup_printf ("Cannot reach %s: %s. Retrying…", self->host, error->message);
-      chat_window_show_banner (self, text);
+        text = g_strdup_printf ("%s. %s", what, self->lost ? "Reconnecting…" : "Retrying…");
+      chat_window_show_banner_with_details (self, text, details);
       return;
     }
 
-  if (message != NULL && bayeux_message_get_channel (message) != NULL)
-    text = g_strdup_printf ("%s: %s", bayeux_message_get_channel (message), error->message);
+  /* Which channel, when it is one of the application's. */
+  if (message != NULL && bayeux_message_get_channel (message) != NULL &&
+      !g_str_has_prefix (bayeux_message_get_channel (message), "/meta/"))
+    text = g_strdup_printf ("%s: %s", bayeux_message_get_channel (message), what);
   else
-    text = g_strdup (error->message);
-  chat_window_toast (self, text);
+    text = g_steal_pointer (&what);
+  chat_window_toast_with_details (self, text, details);
 }
 
 static void
@@ -436,14 +559,17 @@ publish_cb (GObject      *source,
   g_autoptr(ChatWindow) self = user_data;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *details = NULL;
+  g_autofree char *what = NULL;
   g_autofree char *text = NULL;
 
   reply = bayeux_client_publish_finish (BAYEUX_CLIENT (source), result, &error);
   if (reply != NULL || BAYEUX_CLIENT (source) != self->client)
     return;
 
-  text = g_strdup_printf ("Message not sent: %s", error->message);
-  chat_window_toast (self, text);
+  what = error_to_text (error, self->host, &details);
+  text = g_strdup_printf ("Message not sent. %s", what);
+  chat_window_toast_with_details (self, text, details);
 }
 
 static void
@@ -480,14 +606,17 @@ subscribe_cb (GObject      *source,
 
   if (!ok)
     {
+      g_autofree char *details = NULL;
+      g_autofree char *what = NULL;
       g_autofree char *text = NULL;
 
       /* Stopped before the subscription got through: nothing to say. */
       if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED) ||
           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
-      text = g_strdup_printf ("Cannot join %s: %s", CHAT_CHANNEL, error->message);
-      chat_window_toast (self, text);
+      what = error_to_text (error, self->host, &details);
+      text = g_strdup_printf ("Cannot join %s. %s", CHAT_CHANNEL, what);
+      chat_window_toast_with_details (self, text, details);
       return;
     }
 
@@ -756,8 +885,12 @@ chat_window_init (ChatWindow *self)
   GtkWidget *send_row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *placeholder = gtk_label_new ("No messages yet");
   GtkAdjustment *adjustment;
+  static const GActionEntry actions[] = {
+    { "error-details", on_error_details, "s", NULL, NULL },
+  };
 
   self->stick_to_bottom = TRUE;
+  g_action_map_add_action_entries (G_ACTION_MAP (self), actions, G_N_ELEMENTS (actions), self);
 
   gtk_window_set_title (GTK_WINDOW (self), "Bayeux Chat");
   gtk_window_set_default_size (GTK_WINDOW (self), 720, 540);

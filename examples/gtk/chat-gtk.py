@@ -7,7 +7,10 @@
 # shows the client's state, bound to its `state` property; a banner says
 # when the server cannot be reached and the client is retrying, a toast
 # when the connection is back. The client reconnects (and subscribes again)
-# by itself when the server restarts.
+# by itself when the server restarts. Errors are told in plain words
+# (error_to_text()); the library's own message, for whoever wants the
+# details, is in the banner's tooltip or behind a toast's Details button,
+# never the main text.
 #
 #   /usr/bin/python3 examples/gtk/chat-gtk.py [--url URL] [--nick NAME] [--auto-connect]
 #
@@ -72,6 +75,57 @@ def test_log(kind, text):
 
 def state_nick(state):
     return state.value_nick
+
+
+def error_to_text(error, host):
+    """What ERROR (a GLib.Error) means to the user, in plain words, for a
+    banner or a toast (no full stop: the caller adds what comes next), and
+    the details: the library's message when the words leave something out
+    (for a tooltip, or the toast's Details), else None. The library's
+    messages are for developers: they name protocol fields, and the
+    server's error string can hold the session's client id
+    (`401:<id>:Unknown client`)."""
+    details = error.message
+    if error.domain == GLib.quark_to_string(Bayeux.error_quark()):
+        code = error.code
+        if code == Bayeux.Error.UNKNOWN_CLIENT:
+            # Nothing more to know, and the message holds the client id.
+            return "The server restarted or forgot this session: joining again…", None
+        if code == Bayeux.Error.TIMEOUT:
+            return f"{host} is not answering", details
+        if code == Bayeux.Error.HTTP:
+            return f"The server at {host} answered with an error", details
+        if code == Bayeux.Error.NETWORK_UNAVAILABLE:
+            return "The network is down: waiting for it to come back…", None
+        if code == Bayeux.Error.HANDSHAKE_DENIED:
+            return f"The server at {host} did not let this application in", details
+        if code == Bayeux.Error.REFUSED:
+            return "The server refused it", details
+        if code == Bayeux.Error.MESSAGE_TOO_LARGE:
+            return "Too large for the server", details
+        if code in (Bayeux.Error.QUEUE_FULL, Bayeux.Error.EXPIRED):
+            return f"{host} could not be reached in time", details
+        if code == Bayeux.Error.DISCONNECTED:
+            return "Not connected", None
+        if code == Bayeux.Error.BAD_RESPONSE:
+            return (f"The server at {host} answered something this application does not "
+                    "understand", details)
+    elif error.domain == GLib.quark_to_string(Gio.tls_error_quark()):
+        if error.code == Gio.TlsError.BAD_CERTIFICATE:
+            return "The server's certificate is not trusted", details
+        return f"No secure connection to {host} could be made", details
+    elif error.domain == GLib.quark_to_string(Gio.resolver_error_quark()):
+        return f"Cannot reach {host}", details
+    elif error.domain == GLib.quark_to_string(Gio.io_error_quark()):
+        if error.code in (Gio.IOErrorEnum.CONNECTION_REFUSED, Gio.IOErrorEnum.HOST_UNREACHABLE,
+                          Gio.IOErrorEnum.NETWORK_UNREACHABLE, Gio.IOErrorEnum.NOT_FOUND):
+            return f"Cannot reach {host}", details
+        if error.code == Gio.IOErrorEnum.TIMED_OUT:
+            return f"{host} is not answering", details
+        if error.code in (Gio.IOErrorEnum.PARTIAL_INPUT, Gio.IOErrorEnum.CONNECTION_CLOSED,
+                          Gio.IOErrorEnum.BROKEN_PIPE):
+            return f"The connection to {host} was cut", details
+    return f"Something went wrong with {host}", details
 
 
 class ChatWindow(Adw.ApplicationWindow):
@@ -163,23 +217,45 @@ class ChatWindow(Adw.ApplicationWindow):
                                        vexpand=True)
         content.append(self.toasts)
 
+        # A toast's Details.
+        details_action = Gio.SimpleAction(name="error-details",
+                                          parameter_type=GLib.VariantType("s"))
+        details_action.connect("activate", self.on_error_details)
+        self.add_action(details_action)
+
         self.set_content(content)
         self.connect("close-request", self.on_close_request)
         self.update_controls(State.DISCONNECTED)
 
     # -- showing things -----------------------------------------------------
 
-    def toast(self, title):
+    def toast(self, title, details=None):
+        """A toast; DETAILS, the technical text behind it, is shown by its
+        Details button (the win.error-details action)."""
         # Toast titles are Pango markup (in libadwaita 1.2, always).
-        self.toasts.add_toast(Adw.Toast(title=GLib.markup_escape_text(title), timeout=4))
+        toast = Adw.Toast(title=GLib.markup_escape_text(title),
+                          timeout=8 if details is not None else 4)
+        if details is not None:
+            toast.set_button_label("Details")
+            toast.set_action_name("win.error-details")
+            toast.set_action_target_value(GLib.Variant("s", details))
+        self.toasts.add_toast(toast)
         test_log("TOAST", title)
 
-    def show_banner(self, text):
+    def show_banner(self, text, details=None):
+        """The banner, or none (TEXT None); DETAILS is its tooltip."""
         if text is not None:
             if self.banner_label.get_text() != text:
                 test_log("BANNER", text)
             self.banner_label.set_text(text)
+        self.banner_label.set_tooltip_text(details if text is not None else None)
         self.banner.set_reveal_child(text is not None)
+
+    def on_error_details(self, _action, parameter):
+        dialog = Adw.MessageDialog(transient_for=self, heading="Details",
+                                   body=parameter.get_string())
+        dialog.add_response("close", "Close")
+        dialog.present()
 
     def add_row(self, user, text):
         row_text = f"{user}: {text}" if user is not None else text
@@ -302,18 +378,19 @@ class ChatWindow(Adw.ApplicationWindow):
 
     def on_error(self, client, error, message):
         state = client.get_state()
+        what, details = error_to_text(error, self.host)
         if state in (State.HANDSHAKING, State.UNCONNECTED):
             # A failure the client is retrying: one banner, kept up to
             # date, rather than a toast for every attempt.
-            if self.lost:
-                self.show_banner(f"Connection lost: {error.message}. Reconnecting…")
-            else:
-                self.show_banner(f"Cannot reach {self.host}: {error.message}. Retrying…")
+            if not what.endswith("…"):
+                what += ". Reconnecting…" if self.lost else ". Retrying…"
+            self.show_banner(what, details)
             return
-        if message is not None and message.get_channel():
-            self.toast(f"{message.get_channel()}: {error.message}")
-        else:
-            self.toast(error.message)
+        # Which channel, when it is one of the application's.
+        channel = message.get_channel() if message is not None else None
+        if channel and not channel.startswith("/meta/"):
+            what = f"{channel}: {what}"
+        self.toast(what, details)
 
     def on_message(self, client, message):
         data = message.get_data()
@@ -334,7 +411,8 @@ class ChatWindow(Adw.ApplicationWindow):
             client.publish_finish(result)
         except GLib.Error as error:
             if client is self.client:
-                self.toast(f"Message not sent: {error.message}")
+                what, details = error_to_text(error, self.host)
+                self.toast(f"Message not sent. {what}", details)
 
     def on_subscribed(self, client, result):
         try:
@@ -343,7 +421,8 @@ class ChatWindow(Adw.ApplicationWindow):
             # Stopped before the subscription got through: nothing to say.
             if client is self.client and not error.matches(Bayeux.error_quark(),
                                                            Bayeux.Error.DISCONNECTED):
-                self.toast(f"Cannot join {CHANNEL}: {error.message}")
+                what, details = error_to_text(error, self.host)
+                self.toast(f"Cannot join {CHANNEL}. {what}", details)
             return
         # Subscribed: what is published from now on comes back to us, our
         # own join message included. The client subscribes again by itself

@@ -10,9 +10,12 @@
 # shown as a row. Then a screenshot (`import`, imagemagick) must hold a
 # real picture of the window. Then the server is killed and restarted on
 # the same port: the application must say that it lost the connection,
-# come back connected with a toast saying so, and show a new message.
-# Last, SIGTERM: it must disconnect from the server and exit with 0, and
-# have written no GLib warning or critical.
+# that the server forgot its session (in plain words: no protocol error
+# string, no client id), come back connected with a toast saying so, and
+# show a new message. Last, SIGTERM: it must disconnect from the server and
+# exit with 0, and have written no GLib warning or critical. Each
+# application is also started with no server listening: it must say it
+# cannot reach the server, and connect once one is started there.
 #
 # Then chat-gtk.py's controls, used in its own process as its user would
 # (DRIVE_PY): a line sent from the message entry, Retry Now, Disconnect,
@@ -39,7 +42,9 @@
 import json
 import os
 import queue
+import re
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -58,6 +63,11 @@ SCREENSHOT_DIR = os.environ.get("BAYEUX_GTK_SCREENSHOT_DIR")
 XVFB_RUN = ["xvfb-run", "-a", "-s", "-screen 0 1024x768x24"]
 CHANNEL = "/chat/demo"
 WINDOW_TITLE = "Bayeux Chat"
+
+# What the applications must never show their user: a Bayeux error string
+# (`401:<client id>:Unknown client`, `403::Forbidden channel`), or the
+# library's words for developers.
+PROTOCOL_ERROR = re.compile(r"\b\d{3}:[^ ]*:|Unknown client|clientId|/meta/")
 
 # Seconds.
 STEP_TIMEOUT = 10     # for any one thing to happen
@@ -134,6 +144,59 @@ def on_activate(app):
 app = chat_gtk.ChatApplication()
 app.connect_after("activate", on_activate)
 sys.exit(app.run(sys.argv[1:]))
+"""
+
+# chat-gtk.py's error wording and its details, in the application's own
+# process, with no server:  -c DETAILS_PY CHAT_PY
+DETAILS_PY = r"""
+import importlib.util
+import json
+import sys
+
+spec = importlib.util.spec_from_file_location("chat_gtk", sys.argv[1])
+chat_gtk = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(chat_gtk)
+Adw, Bayeux, Gio, GLib, Gtk = chat_gtk.Adw, chat_gtk.Bayeux, chat_gtk.Gio, chat_gtk.GLib, chat_gtk.Gtk
+report = {}
+
+
+def error(domain, code, message):
+    return GLib.Error.new_literal(domain, message, code)
+
+
+def on_activate(app):
+    window = app.get_active_window()
+    host = "127.0.0.1:8000"
+    cases = {
+        "unknown-client": error(Bayeux.error_quark(), Bayeux.Error.UNKNOWN_CLIENT,
+                                "Connect failed: 401:az8zq1:Unknown client"),
+        "refused": error(Gio.io_error_quark(), Gio.IOErrorEnum.CONNECTION_REFUSED,
+                         "Could not connect to 127.0.0.1: Connection refused"),
+        "tls": error(Gio.tls_error_quark(), Gio.TlsError.BAD_CERTIFICATE,
+                     "Unacceptable TLS certificate"),
+        "timeout": error(Bayeux.error_quark(), Bayeux.Error.TIMEOUT, "No answer within 40 s"),
+        "http": error(Bayeux.error_quark(), Bayeux.Error.HTTP, "HTTP error 503 Service Unavailable"),
+        "other": error(Bayeux.error_quark(), Bayeux.Error.FAILED, "Something odd"),
+    }
+    report["texts"] = {name: list(chat_gtk.error_to_text(e, host)) for name, e in cases.items()}
+    window.show_banner("Cannot reach 127.0.0.1:8000. Retrying…", "Could not connect")
+    report["tooltip"] = window.banner_label.get_tooltip_text()
+    window.show_banner(None)
+    report["tooltip after"] = window.banner_label.get_tooltip_text()
+    window.activate_action("win.error-details", GLib.Variant("s", "HTTP error 503"))
+
+    def done():
+        report["dialogs"] = [[w.get_heading(), w.get_body()] for w in Gtk.Window.list_toplevels()
+                             if isinstance(w, Adw.MessageDialog)]
+        print("REPORT " + json.dumps(report), flush=True)
+        app.quit()
+
+    GLib.timeout_add(200, done)
+
+
+app = chat_gtk.ChatApplication()
+app.connect_after("activate", on_activate)
+sys.exit(app.run([sys.argv[0]]))
 """
 
 
@@ -278,6 +341,13 @@ class App:
             self.proc.wait()
 
 
+def free_port():
+    """A loopback port that nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def say(url, user, text):
     """A Faye client says text as user on /chat/demo."""
     subprocess.run(["node", "-e", SAY_JS, url, user, text], cwd=INTEROP_DIR, check=True,
@@ -367,13 +437,18 @@ class ChatAppTest:
 
         # The server goes away and comes back on the same port: the
         # application says so, and reconnects (and resubscribes) by itself.
+        # The new server does not know the session (Faye answers
+        # `401:<client id>:Unknown client`): said in plain words.
         app.mark()
+        crashed = len(app.hook_lines())
         server.crash()
         app.wait_for("STATE unconnected")
         app.wait_for("BANNER Connection lost. Reconnecting…")
         server = self.start(Faye(server.port))
         app.wait_for("STATE connected")
         app.wait_for("TOAST Reconnected: the connection is back")
+        self.assertIn("BANNER The server restarted or forgot this session: joining again…",
+                      app.hook_lines()[crashed:], app.report())
 
         # The resubscription can be answered just after the first connect:
         # say it again until it comes through.
@@ -396,6 +471,27 @@ class ChatAppTest:
             output = file.read()
         for bad in ("-CRITICAL", "-WARNING", "Traceback"):
             self.assertNotIn(bad, output, app.report())
+        self.check_plain_words(app)
+        print(f"\n--- {self.name} showed:", *app.hook_lines(), sep="\n  ", file=sys.stderr)
+
+    def check_plain_words(self, app):
+        for line in app.hook_lines():
+            if line.startswith(("BANNER ", "TOAST ")):
+                self.assertNotRegex(line, PROTOCOL_ERROR, app.report())
+
+    def test_unreachable(self):
+        """No server yet: the window says it cannot reach it (and no more),
+        and connects by itself once a server listens there."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/faye"
+        app = self.app = App(self.name, self.argv(url), self.workdir)
+        app.wait_for("STATE handshaking")
+        app.wait_for(f"BANNER Cannot reach 127.0.0.1:{port}. Retrying…")
+        self.start(Faye(port))
+        app.wait_for("STATE connected")
+        app.wait_for(f"ROW {self.nick}: has joined")
+        self.assertEqual(app.terminate(), 0, app.report())
+        self.check_plain_words(app)
         print(f"\n--- {self.name} showed:", *app.hook_lines(), sep="\n  ", file=sys.stderr)
 
 
@@ -484,6 +580,46 @@ class TestChatPythonControls(unittest.TestCase):
                          ["TOAST Reconnected: the connection is back",
                           "TOAST \u201cnot a url\u201d is not an http:// or https:// URL"],
                          app.report())
+
+
+class TestChatPythonErrorWords(unittest.TestCase):
+    """chat-gtk.py's error_to_text(): plain words, the library's message in
+    the details (never a client id); the banner's tooltip; a toast's
+    Details dialog."""
+
+    def setUp(self):
+        skip_without_python_gtk(self)
+
+    def test_error_words(self):
+        workdir = tempfile.mkdtemp(prefix="bayeux-gtk-")
+        self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
+        app = App("chat-gtk.py (error words)", [sys.executable, "-c", DETAILS_PY, CHAT_PY], workdir)
+        try:
+            app.proc.wait(timeout=STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        with open(app.output, errors="replace") as file:
+            output = file.read()
+        lines = [line for line in output.splitlines() if line.startswith("REPORT ")]
+        self.assertEqual(len(lines), 1, app.report())
+        report = json.loads(lines[0][len("REPORT "):])
+        texts = report["texts"]
+        self.assertEqual(texts["unknown-client"],
+                         ["The server restarted or forgot this session: joining again…", None])
+        self.assertEqual(texts["refused"], ["Cannot reach 127.0.0.1:8000",
+                                            "Could not connect to 127.0.0.1: Connection refused"])
+        self.assertEqual(texts["tls"][0], "The server's certificate is not trusted")
+        self.assertEqual(texts["timeout"][0], "127.0.0.1:8000 is not answering")
+        self.assertEqual(texts["http"], ["The server at 127.0.0.1:8000 answered with an error",
+                                         "HTTP error 503 Service Unavailable"])
+        self.assertEqual(texts["other"], ["Something went wrong with 127.0.0.1:8000", "Something odd"])
+        for text, _details in texts.values():
+            self.assertNotRegex(text, PROTOCOL_ERROR)
+        self.assertEqual(report["tooltip"], "Could not connect")
+        self.assertIsNone(report["tooltip after"])
+        self.assertEqual(report["dialogs"], [["Details", "HTTP error 503"]])
+        for bad in ("-CRITICAL", "-WARNING", "Traceback"):
+            self.assertNotIn(bad, output, app.report())
 
 
 def missing():

@@ -184,9 +184,10 @@ class FakeBayeux(http.server.ThreadingHTTPServer):
     daemon_threads = True
     HANDSHAKE_EXT = {"fake": {"greeting": "hello", "n": 1}}
 
-    def __init__(self, cert=None, key=None):
+    def __init__(self, cert=None, key=None, refuse_handshakes=0):
         super().__init__(("127.0.0.1", 0), FakeBayeuxHandler)
         self.requests = []   # (headers, messages)
+        self.refuse_handshakes = refuse_handshakes   # refused before one is accepted
         self.lock = threading.Lock()
         if cert is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -220,7 +221,13 @@ class FakeBayeuxHandler(http.server.BaseHTTPRequestHandler):
             reply = {"channel": message["channel"], "successful": True}
             if "id" in message:
                 reply["id"] = message["id"]
-            if message["channel"] == "/meta/handshake":
+            if message["channel"] == "/meta/handshake" and self.server.refuse_handshakes > 0:
+                with self.server.lock:
+                    self.server.refuse_handshakes -= 1
+                reply.update(successful=False, error="401::Not yet",
+                             advice={"reconnect": "handshake", "interval": 0},
+                             supportedConnectionTypes=["refused-polling"])
+            elif message["channel"] == "/meta/handshake":
                 reply.update(version="1.0", clientId="fake-client-1",
                              supportedConnectionTypes=["long-polling", "fake-polling"],
                              advice={"reconnect": "retry", "interval": 0, "timeout": 1000},
@@ -324,6 +331,19 @@ class RealServerTests:
         self.assertEqual([json.loads(line)["channel"] for line in sub.stdout_lines],
                          [base + "/a", base + "/b"])
 
+    def test_negative_json_after_separator(self):
+        """`publish URL CHANNEL -- -1`: the "--" ends the options, -1 is the
+        JSON (GOptionContext leaves that "--" in place)."""
+        channel = self.channel("numbers")
+        sub = self.subscriber("--count", "3", self.url, channel)
+        for args in [["publish", self.url, channel, "--", "-1"],
+                     ["publish", "--verbose", self.url, channel, "--", "-2.5"],
+                     ["--", "publish", self.url, channel, "-3"]]:
+            pub = run(args)
+            self.assertEqual(pub.returncode, 0, (args, pub.stderr))
+            self.assertNotIn("Unknown option", pub.stderr)
+        self.check_messages(sub, channel, [-1, -2.5, -3])
+
     def test_subscribe_refused(self):
         result = run(["subscribe", self.url, "/forbidden/x"])
         self.assertEqual(result.returncode, 2, result.stderr)
@@ -366,17 +386,26 @@ class RealServerTests:
         self.check_messages(sub, channel, [{"n": 1}, {"n": 3}])
 
     def test_info(self):
-        result = run(["info", self.url])
-        self.assertEqual(result.returncode, 0, result.stderr)
-        info = json.loads(result.stdout)
-        self.assertEqual(info["version"], "1.0")
-        self.assertIn("long-polling", info["supportedConnectionTypes"])
-        self.assertIsInstance(info["clientId"], str)
-        self.assertNotEqual(info["clientId"], "")
-        self.assertIn("reconnect", info["advice"])
-        self.assertEqual(info["transport"], "long-polling")
-        self.assertEqual(info["url"], self.url)
-        self.assertNotIn("warning", result.stderr)
+        """info prints the handshake reply the client got through its
+        meta::/meta/handshake signal, also with --verbose (standard output
+        stays one JSON document)."""
+        for args in [["info", self.url], ["info", "--verbose", self.url]]:
+            result = run(args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            info = json.loads(result.stdout)
+            self.assertEqual(info["version"], "1.0")
+            self.assertIn("long-polling", info["supportedConnectionTypes"])
+            self.assertIsInstance(info["clientId"], str)
+            self.assertNotEqual(info["clientId"], "")
+            self.assertIsInstance(info["advice"], dict)
+            self.assertIn("reconnect", info["advice"])
+            self.assertEqual(info["transport"], "long-polling")
+            self.assertEqual(info["url"], self.url)
+            # The reply's own bookkeeping is left out.
+            self.assertFalse({"channel", "successful", "id"} & set(info), info)
+            self.assertNotIn("warning", result.stderr)
+        # The clientId printed is the one the client used (the --verbose dump).
+        self.assertIn(info["clientId"], result.stderr)
 
     def test_server_gone(self):
         """The server goes away: the subscriber gives up after --connect-timeout."""
@@ -443,9 +472,45 @@ class FakeServerTests(unittest.TestCase):
         self.assertEqual(channels[0], "/meta/handshake")
         self.assertIn("/meta/disconnect", channels)
         for headers, _ in server.requests:
-            self.assertEqual(headers.get_all("X-Bayeux-Test"), ["one", "two"])
+            # A name given twice is sent once, its values as a list.
+            self.assertEqual(headers.get_all("X-Bayeux-Test"), ["one, two"])
             self.assertEqual(headers.get("Authorization"), "Bearer t0ken")
         self.assertEqual(server.requests[0][1][0]["ext"], {"token": "abc"})
+
+    def test_info_after_refused_handshake(self):
+        """info shows the handshake reply that was accepted, not a refused one
+        before it (the client handshakes again, per the advice)."""
+        server = FakeBayeux(refuse_handshakes=1)
+        self.addCleanup(server.stop)
+        result = run(["info", server.url])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        info = json.loads(result.stdout)
+        self.assertEqual(info["clientId"], "fake-client-1")
+        self.assertEqual(info["supportedConnectionTypes"], ["long-polling", "fake-polling"])
+        self.assertNotIn("error", info)
+        handshakes = [m for _, messages in server.requests for m in messages
+                      if m["channel"] == "/meta/handshake"]
+        self.assertEqual(len(handshakes), 2)
+
+    def test_separator(self):
+        """A JSON argument that starts with a dash goes after "--"."""
+        server = self.server()
+        for args, data in [(["publish", server.url, "/numbers", "--", "-1"], -1),
+                           (["publish", "-v", server.url, "/numbers", "--", "-7e2"], -700),
+                           (["publish", server.url, "/numbers", "--", "3"], 3)]:
+            del server.requests[:]
+            result = run(args)
+            self.assertEqual(result.returncode, 0, (args, result.stderr))
+            published = [m for _, messages in server.requests for m in messages
+                         if m["channel"] == "/numbers"]
+            self.assertEqual([m["data"] for m in published], [data], args)
+        # Without "--", -1 is an option (a usage error); a second "--" is an
+        # argument, and not JSON.
+        result = run(["publish", server.url, "/numbers", "-1"])
+        self.assertEqual(result.returncode, 1, result.stderr)
+        result = run(["publish", server.url, "/numbers", "--", "--"])
+        self.assertEqual(result.returncode, 5, result.stderr)
+        self.assertIn("the JSON argument", result.stderr)
 
     def test_bad_header(self):
         for header in ["no-colon", ":value", "bad name:x", "X-A:line\nbreak"]:
@@ -542,6 +607,27 @@ class OfflineTests(unittest.TestCase):
             result = run(["info", "--ext", ext, "http://127.0.0.1:1/"])
             self.assertEqual(result.returncode, 5, result.stderr)
             self.assertIn("--ext", result.stderr)
+
+    def test_json_error_position(self):
+        """JSON errors name the line (of standard input, or of a JSON
+        argument of several lines), not json-glib's column (that of the
+        token's end: "not json" at column 3)."""
+        url = f"http://127.0.0.1:{free_port()}/faye"
+        result = run(["publish", url, "/a", "not json"])
+        self.assertEqual(result.returncode, 5, result.stderr)
+        self.assertEqual(result.stderr,
+                         "bayeux: the JSON argument: unexpected identifier `not', expected value\n")
+        result = run(["publish", url, "/a", '{"a":\n  oops}'])
+        self.assertEqual(result.returncode, 5, result.stderr)
+        self.assertEqual(result.stderr,
+                         "bayeux: the JSON argument: line 2: unexpected identifier `oops', expected value\n")
+        result = run(["publish", "--connect-timeout", "1", url, "/a"], 'not json\n\n{"n": oops}\n')
+        self.assertEqual(result.returncode, 5, result.stderr)
+        errors = [line for line in result.stderr.splitlines() if not line.startswith(f"bayeux: {url}")]
+        self.assertEqual(errors, ["bayeux: line 1: unexpected identifier `not', expected value",
+                                  "bayeux: line 3: unexpected identifier `oops', expected value"])
+        self.assertNotIn("column", result.stderr)
+        self.assertNotIn("<data>", result.stderr)
 
     def test_connection_refused(self):
         url = f"http://127.0.0.1:{free_port()}/faye"
