@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+# report.py: turns the raw measurements of bench/run.sh (one JSON object a
+# line, from bayeux-bench and peer-bench.js) into OUT/latest.json,
+# OUT/latest.md (a table with the ratios ours/peer, and the issue's targets)
+# and OUT/latency-cdf.gp (gnuplot, for latency-cdf.png) with its data.
+# Standard library only.
+#
+#   report.py --raw RAW.jsonl --machine JSON --out DIR
+#   report.py --from-json OUT/latest.json      (the same again, from its output)
+#   report.py --callgrind PROFILE --callgrind-floor PROFILE --rounds N
+#             --exchanges N [--result JSON]
+#
+# The second form summarises run.sh --callgrind's two profiles (our
+# ping-pong, libsoup's floor) on stdout: instructions per round trip against
+# instructions per bare exchange, by library, and the top functions.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+
+OURS = 'bayeux-glib'
+PEER_OF_SERVER = {'cometd': 'cometd-js', 'faye': 'faye-node'}
+
+# (scenario, metric, unit, lower is better): the rows of the table.
+METRICS = [
+    ('pingpong', 'p50_us', 'µs', True),
+    ('pingpong', 'p99_us', 'µs', True),
+    ('pingpong', 'max_us', 'µs', True),
+    ('pingpong', 'cpu_us_per_rt', 'µs CPU', True),
+    ('pingpong', 'http_requests_per_rt', 'requests', True),
+    ('pingpong', 'peak_rss_kib', 'KiB', True),
+    ('pingpong', 'rss_anon_kib', 'KiB', True),
+    ('many', 'rss_per_client_kib', 'KiB', True),
+    ('many', 'connect_all_ms', 'ms', True),
+    ('many', 'deliver_all_ms', 'ms', True),
+    ('many', 'received', 'clients', False),
+    ('idle', 'cpu_ms_per_min', 'ms CPU', True),
+    ('idle', 'wakeups_per_min', '', True),
+    ('idle', 'main_thread_wakeups', '', True),
+    ('idle', 'loop_iterations_per_min', '', True),
+    ('idle', 'rss_anon_kib', 'KiB', True),
+    ('parse', 'msgs_per_s', 'msg/s', False),
+    ('parse', 'msgs_per_s_one_handler', 'msg/s', False),
+    ('parse', 'msgs_per_s_parse_wrap_lookup', 'msg/s', False),
+    ('parse', 'msgs_per_s_parse_only', 'msg/s', False),
+    ('soup', 'cpu_us_per_exchange', 'µs CPU', True),
+    ('soup', 'p50_us', 'µs', True),
+]
+
+SCENARIO_TITLES = {
+    'pingpong': '1, 2. ping-pong latency and client cost',
+    'many': '4. many clients',
+    'idle': '5. idle cost',
+    'parse': '6. parse path',
+    'soup': "7. libsoup's floor",
+}
+
+
+def fmt(value):
+    if value is None:
+        return '–'
+    if isinstance(value, float):
+        mag = abs(value)
+        if mag >= 1000:
+            return f'{value:,.0f}'
+        if mag >= 100:
+            return f'{value:.1f}'
+        if mag >= 10:
+            return f'{value:.2f}'
+        return f'{value:.3f}'
+    if isinstance(value, int):
+        return f'{value:,}'
+    return str(value)
+
+
+def find(results, scenario, client, server=None):
+    for r in results:
+        if r.get('scenario') == scenario and r.get('client') == client and \
+           (server is None or r.get('server') == server) and 'error' not in r:
+            return r
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--raw')
+    ap.add_argument('--from-json', help='redo latest.md (and the rest) from a latest.json')
+    ap.add_argument('--machine')
+    ap.add_argument('--out')
+    ap.add_argument('--callgrind')
+    ap.add_argument('--callgrind-floor')
+    ap.add_argument('--rounds', type=int, default=200)
+    ap.add_argument('--exchanges', type=int, default=800)
+    ap.add_argument('--result', default='')
+    args = ap.parse_args()
+
+    if args.callgrind:
+        callgrind_summary(args)
+        return
+
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        machine, results = saved['machine'], saved['results']
+        args.out = args.out or os.path.dirname(os.path.abspath(args.from_json))
+    else:
+        machine = json.loads(args.machine)
+        results = []
+        with open(args.raw) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    results.append(json.loads(line))
+
+    floor = find(results, 'soup', OURS)
+    floor_us = floor['cpu_us_per_exchange'] if floor else None
+
+    # Derived figures: our CPU per round trip in bare libsoup exchanges.
+    for r in results:
+        if r.get('scenario') == 'pingpong' and 'cpu_us_per_rt' in r and floor_us:
+            r['cpu_per_rt_in_bare_exchanges'] = round(r['cpu_us_per_rt'] / floor_us, 2)
+
+    rows = []
+    ratios = []
+    for scenario, metric, unit, lower in METRICS:
+        for r in results:
+            if r.get('scenario') != scenario or metric not in r:
+                continue
+            ratio = None
+            if r['client'] == OURS and r.get('server') in PEER_OF_SERVER:
+                peer = find(results, scenario, PEER_OF_SERVER[r['server']], r['server'])
+                if peer and peer.get(metric):
+                    ratio = round(r[metric] / peer[metric], 3)
+                    ratios.append({'scenario': scenario, 'metric': metric, 'server': r['server'],
+                                   'ours': r[metric], 'peer': peer['client'], 'peer_value': peer[metric],
+                                   'ratio': ratio})
+            rows.append((scenario, metric, unit, r['client'], r.get('server', ''), r[metric], ratio))
+        if scenario == 'pingpong' and metric == 'cpu_us_per_rt':
+            for r in results:
+                if r.get('scenario') == 'pingpong' and 'cpu_per_rt_in_bare_exchanges' in r:
+                    rows.append((scenario, 'cpu_per_rt_in_bare_exchanges', 'exchanges', r['client'],
+                                 r.get('server', ''), r['cpu_per_rt_in_bare_exchanges'], None))
+
+    targets = evaluate_targets(results, floor_us)
+
+    with open(os.path.join(args.out, 'latest.json'), 'w') as f:
+        json.dump({'machine': machine, 'results': results, 'ratios': ratios, 'targets': targets}, f, indent=2,
+                  ensure_ascii=False)
+        f.write('\n')
+
+    with open(os.path.join(args.out, 'latest.md'), 'w') as f:
+        write_markdown(f, machine, results, rows, targets, args.out)
+
+    write_gnuplot(args.out, results)
+
+
+def evaluate_targets(results, floor_us):
+    targets = []
+
+    def add(what, value, limit, met, note=''):
+        targets.append({'target': what, 'value': value, 'limit': limit,
+                        'met': met, 'note': note})
+
+    for server, factor in (('cometd', 0.3), ('faye', 0.4)):
+        ours = find(results, 'pingpong', OURS, server)
+        peer = find(results, 'pingpong', PEER_OF_SERVER[server], server)
+        if ours and peer:
+            ratio = ours['p50_us'] / peer['p50_us']
+            add(f'ping-pong p50 ≤ {factor}× {peer["client"]} on {server}', round(ratio, 3), factor, ratio <= factor,
+                f'{ours["p50_us"]} µs vs {peer["p50_us"]} µs')
+    ours = find(results, 'pingpong', OURS, 'cometd')
+    peer = find(results, 'pingpong', 'cometd-js', 'cometd')
+    if ours and peer:
+        ratio = ours['cpu_us_per_rt'] / peer['cpu_us_per_rt']
+        note = f'{ours["cpu_us_per_rt"]} µs vs {peer["cpu_us_per_rt"]} µs'
+        if floor_us:
+            note += f'; {ours["cpu_us_per_rt"] / floor_us:.2f} bare libsoup exchanges (a naive client needs 4)'
+        add('client CPU per round trip ≤ 0.5× cometd-js', round(ratio, 3), 0.5, ratio <= 0.5, note)
+    for server in ('cometd', 'faye'):
+        ours = find(results, 'pingpong', OURS, server)
+        if ours:
+            mib = ours['peak_rss_kib'] / 1024
+            add(f'peak RSS of the two-client process ≤ 10 MiB ({server})', round(mib, 2), 10, mib <= 10, 'MiB')
+    for server in ('cometd', 'faye'):
+        ours = find(results, 'many', OURS, server)
+        if ours:
+            add(f'{ours["clients"]} clients: ≤ 40 KiB each ({server})', ours['rss_per_client_kib'], 40,
+                ours['rss_per_client_kib'] <= 40, 'KiB')
+            add(f'{ours["clients"]} clients: all connected and subscribed in ≤ 1 s ({server})',
+                ours['connect_all_ms'], 1000, ours['connect_all_ms'] <= 1000, 'ms')
+            add(f'{ours["clients"]} clients: each receives its message ({server})', ours['received'],
+                ours['clients'], ours['received'] == ours['clients'], '')
+    for server in ('cometd', 'faye'):
+        ours = find(results, 'idle', OURS, server)
+        if ours:
+            add(f'idle: ≤ 4 wake-ups a minute ({server})', ours['wakeups_per_min'], 4,
+                ours['wakeups_per_min'] <= 4,
+                f'voluntary context switches (getrusage); {ours["loop_iterations_per_min"]} main-loop iterations')
+            add(f'idle: ≤ 2 ms CPU a minute ({server})', ours['cpu_ms_per_min'], 2, ours['cpu_ms_per_min'] <= 2,
+                'ms a minute')
+    return targets
+
+
+LEGEND = [
+    ('p50_us, p99_us, max_us', 'ping-pong round trip (A publishes, B republishes, A receives), µs, over the timed '
+                               'round trips'),
+    ('cpu_us_per_rt', 'CPU (user + system) of the client process per round trip; the process holds both clients'),
+    ('cpu_per_rt_in_bare_exchanges', 'cpu_us_per_rt over libsoup\'s cpu_us_per_exchange (a round trip needs 4 HTTP '
+                                     'exchanges: 2 publishes, 2 long-poll replies)'),
+    ('http_requests_per_rt', 'HTTP requests our two clients sent per round trip (SoupSession::request-queued)'),
+    ('peak_rss_kib', 'VmHWM of the client process; most of ours is shared libraries\' pages'),
+    ('rss_anon_kib', 'RssAnon: the process\'s own memory (heap, stacks; for Node the JS heap), not the shared '
+                     'libraries\''),
+    ('rss_per_client_kib', '(VmRSS once all clients hold their long poll − VmRSS before) / clients; each client has '
+                           'its own HTTP session and connections'),
+    ('connect_all_ms', 'from creating the clients until all are subscribed (ours: and hold their long poll)'),
+    ('deliver_all_ms', 'from publishing one message to each client until all arrived'),
+    ('cpu_ms_per_min', 'CPU of the idle process per minute, the servers holding /meta/connect 30 s'),
+    ('wakeups_per_min', 'voluntary context switches of the idle process per minute (getrusage, all threads)'),
+    ('main_thread_wakeups', 'the same, main thread only, over the whole idle period'),
+    ('loop_iterations_per_min', 'GLib main-loop iterations (a poll can dispatch several times)'),
+    ('msgs_per_s', 'parse path, 100-message response, 10,000 subscriptions, one detailed '
+                   'message::CHANNEL handler per subscription'),
+    ('msgs_per_s_one_handler', 'the same with one undetailed message handler'),
+    ('msgs_per_s_parse_wrap_lookup', 'parse, wrap as BayeuxMessage, validate, candidates and lookups, no emission'),
+    ('msgs_per_s_parse_only', 'bayeux_parse_messages alone'),
+    ('cpu_us_per_exchange', 'libsoup\'s floor: CPU per bare keep-alive POST from one default SoupSession'),
+]
+
+
+def write_markdown(f, machine, results, rows, targets, out_dir):
+    cfg = machine.get('config', {})
+    f.write('# bayeux-glib bench results\n\n')
+    if cfg.get('quick'):
+        f.write('**Quick configuration** (CI): the figures only show that the suite runs.\n\n')
+    f.write(f'Made by `bench/run.sh{" --quick" if cfg.get("quick") else ""}` on {machine.get("date")}, '
+            f'commit `{machine.get("commit")}`.\n\n')
+    f.write(f'Machine: {machine.get("cpu")}, {machine.get("cores")} cores, {machine.get("memory_gib")} GiB, '
+            f'{machine.get("os")}, Linux {machine.get("kernel")}; Node {machine.get("node")}, '
+            f'GLib {machine.get("glib")}, libsoup {machine.get("libsoup")}, json-glib {machine.get("json_glib")}. '
+            f'Pinning: {machine.get("pinning")}.\n\n')
+    f.write(f'Configuration: {cfg.get("rounds")} round trips after {cfg.get("warmup")} of warm-up, '
+            f'{cfg.get("clients")} clients, {cfg.get("idle_s")} s idle; servers hold `/meta/connect` '
+            f'{cfg.get("server_timeout_s")} s. Transport: long-polling (the WebSocket rows come with the '
+            f'WebSocket transport). Peers: the CometD JavaScript client (`cometd-js`, cometd-nodejs-client) on '
+            f'cometd-nodejs-server, Faye\'s Node client (`faye-node`, websocket and eventsource disabled) on Faye.\n\n')
+
+    f.write('## Results\n\n')
+    f.write('| scenario | metric | client | server | value | ratio ours/peer |\n')
+    f.write('| --- | --- | --- | --- | ---: | ---: |\n')
+    for scenario, metric, unit, client, server, value, ratio in rows:
+        label = f'{metric} ({unit})' if unit else metric
+        f.write(f'| {SCENARIO_TITLES.get(scenario, scenario)} | {label} | {client} | {server} | {fmt(value)} | '
+                f'{fmt(ratio) if ratio is not None else ""} |\n')
+
+    failed = [r for r in results if 'error' in r]
+    if failed:
+        f.write('\n## Failed measurements\n\n')
+        for r in failed:
+            f.write(f'- {r.get("scenario", r.get("label"))} {r.get("client", "")} {r.get("server", "")}: '
+                    f'{r["error"]}\n')
+
+    if targets:
+        f.write('\n## Targets (issue 5, long-polling)\n\n')
+        f.write('| target | value | limit | met | |\n| --- | ---: | ---: | --- | --- |\n')
+        for t in targets:
+            f.write(f'| {t["target"]} | {fmt(t["value"])} | {fmt(t["limit"])} | {"yes" if t["met"] else "**no**"} | '
+                    f'{t["note"]} |\n')
+
+    f.write('\n## What the metrics are\n\n')
+    for name, text in LEGEND:
+        f.write(f'- `{name}`: {text}\n')
+    f.write('\nOne run, one machine: the ratios are what to compare (noise cancels), the absolute figures move from '
+            'run to run (the idle CPU most: a few milliseconds a minute either way).\n')
+    f.write('\n![latency CDF](latency-cdf.png)\n')
+    if os.path.exists(os.path.join(out_dir, 'callgrind-pingpong.txt')):
+        f.write('\nWhere our client\'s time goes: [callgrind-pingpong.txt](callgrind-pingpong.txt).\n')
+
+
+def write_gnuplot(out, results):
+    series = []
+    for r in results:
+        if r.get('scenario') != 'pingpong' or 'error' in r:
+            continue
+        src = os.path.join(out, f'cdf-{r["client"] if r["client"] == OURS else PEER_RAW[r["client"]]}-{r["server"]}.txt')
+        if not os.path.exists(src):
+            continue
+        with open(src) as f:
+            values = [int(line) for line in f if line.strip()]
+        os.unlink(src)
+        if not values:
+            continue
+        values.sort()
+        name = f'cdf-{r["client"]}-{r["server"]}.dat'
+        with open(os.path.join(out, name), 'w') as f:
+            n = len(values)
+            for i, v in enumerate(values):
+                f.write(f'{v / 1000:.4f} {(i + 1) / n:.5f}\n')
+        series.append((name, f'{r["client"]} on {r["server"]} (p50 {r["p50_us"] / 1000:.2f} ms)'))
+    if not series:
+        return
+    with open(os.path.join(out, 'latency-cdf.gp'), 'w') as f:
+        f.write('set terminal pngcairo size 900,560 font ",11"\n')
+        f.write("set output 'latency-cdf.png'\n")
+        f.write("set title 'Long-polling ping-pong round trip (CDF)'\n")
+        f.write("set xlabel 'round-trip latency (ms, log scale)'\n")
+        f.write("set ylabel 'fraction of round trips'\n")
+        f.write('set logscale x\nset grid\nset key top left\nset yrange [0:1]\n')
+        plots = [f"'{name}' using 1:2 with lines lw 2 title '{title}'" for name, title in series]
+        f.write('plot ' + ', \\\n     '.join(plots) + '\n')
+
+
+def annotate(profile, *options):
+    return subprocess.run(['callgrind_annotate', '--auto=no', *options, profile],
+                          capture_output=True, text=True, check=True).stdout
+
+
+LINE = re.compile(r'^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*?)\s*$')
+
+
+def cost_lines(text):
+    """(Ir, 'file:function [object]') for each line, and the total."""
+    total, lines = None, []
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        n = int(m.group(1).replace(',', ''))
+        what = m.group(2)
+        if what == 'PROGRAM TOTALS':
+            total = n
+        else:
+            lines.append((n, what))
+    return total, lines
+
+
+def owner(what):
+    if '/bayeux-glib/' in what:
+        return 'bayeux-glib (ours)'
+    m = re.search(r'\[([^\]]*)\]$', what)
+    name = m.group(1).rsplit('/', 1)[-1] if m else '?'
+    name = re.sub(r'\.so[.\d]*$', '', name)
+    return 'bench program' if name == 'bayeux-bench' else name
+
+
+def short(what):
+    what = re.sub(r'\s*\[[^\]]*\]$', '', what)
+    return re.sub(r'^.*/', '', what)
+
+
+def callgrind_summary(args):
+    total, excl = cost_lines(annotate(args.callgrind, '--threshold=100'))
+    ftotal, fexcl = cost_lines(annotate(args.callgrind_floor, '--threshold=100'))
+    _, incl = cost_lines(annotate(args.callgrind, '--inclusive=yes', '--threshold=100'))
+    per_rt = total / args.rounds
+    per_ex = ftotal / args.exchanges
+
+    print('# Where our client\'s time goes: callgrind, long-polling ping-pong')
+    print()
+    print('valgrind --tool=callgrind --collect-atstart=no: bayeux-bench --scenario pingpong --rounds 200 against')
+    print('cometd-nodejs-server, and --scenario soup --exchanges 800 (libsoup\'s floor: bare keep-alive POSTs from')
+    print('one default SoupSession to a trivial Node server); only the timed part of each is collected.')
+    print('Instructions (Ir) count user-space work only; the kernel\'s share of the CPU is not in them.')
+    if args.result:
+        print(f'\nThe profiled run: {args.result}')
+    print()
+    print(f'- instructions per round trip: {per_rt:,.0f}')
+    print(f'- instructions per bare libsoup exchange: {per_ex:,.0f}')
+    print(f'- a round trip = {per_rt / per_ex:.2f} bare exchanges (a naive client needs 4)')
+    print()
+    print('## By library (exclusive), per round trip, against 4 bare exchanges')
+    print()
+    ours, floor = collections.Counter(), collections.Counter()
+    for n, what in excl:
+        ours[owner(what)] += n
+    for n, what in fexcl:
+        floor[owner(what)] += n
+    print('| library | Ir per round trip | % | Ir per 4 bare exchanges | difference |')
+    print('| --- | ---: | ---: | ---: | ---: |')
+    for name, n in ours.most_common():
+        if n / total < 0.001:
+            continue
+        f4 = floor.get(name, 0) / args.exchanges * 4
+        print(f'| {name} | {n / args.rounds:,.0f} | {100 * n / total:.1f} | {f4:,.0f} | {n / args.rounds - f4:+,.0f} |')
+    print()
+    print('## Our code, inclusive (what each of our functions costs with all it calls)')
+    print()
+    print('| function | Ir per round trip | % |')
+    print('| --- | ---: | ---: |')
+    seen = set()
+    for n, what in incl:
+        name = short(what)
+        if owner(what) == 'bayeux-glib (ours)' and n / total >= 0.005 and name not in seen:
+            seen.add(name)
+            print(f'| {name} | {n / args.rounds:,.0f} | {100 * n / total:.1f} |')
+    print()
+    print('## Top functions, exclusive')
+    print()
+    print('| function | library | Ir per round trip | % |')
+    print('| --- | --- | ---: | ---: |')
+    for n, what in sorted(excl, reverse=True)[:30]:
+        print(f'| {short(what)} | {owner(what)} | {n / args.rounds:,.0f} | {100 * n / total:.1f} |')
+    print()
+    print('## Top functions, inclusive')
+    print()
+    print('| function | library | Ir per round trip | % |')
+    print('| --- | --- | ---: | ---: |')
+    for n, what in incl[:60]:
+        print(f'| {short(what)} | {owner(what)} | {n / args.rounds:,.0f} | {100 * n / total:.1f} |')
+
+
+# peer-bench.js is run with --client cometd|faye; its CDF file is named so.
+PEER_RAW = {'cometd-js': 'cometd', 'faye-node': 'faye'}
+
+if __name__ == '__main__':
+    main()
