@@ -452,6 +452,16 @@ new_task (BayeuxClient        *self,
 /* ------------------------------------------------------------------------ */
 /* Signals                                                                  */
 
+static void
+error_report_free (gpointer data)
+{
+  ErrorReport *report = data;
+
+  g_error_free (report->error);
+  g_clear_pointer (&report->message, bayeux_message_unref);
+  g_free (report);
+}
+
 static gboolean
 emit_errors_idle (gpointer user_data)
 {
@@ -462,23 +472,12 @@ emit_errors_idle (gpointer user_data)
   while ((report = g_queue_pop_head (&self->errors)) != NULL)
     {
       g_signal_emit (self, signals[SIGNAL_ERROR], 0, report->error, report->message);
-      g_error_free (report->error);
-      g_clear_pointer (&report->message, bayeux_message_unref);
-      g_free (report);
+      error_report_free (report);
     }
   g_object_unref (self);
   return G_SOURCE_REMOVE;
 }
 
-static void
-error_report_free (gpointer data)
-{
-  ErrorReport *report = data;
-
-  g_error_free (report->error);
-  g_clear_pointer (&report->message, bayeux_message_unref);
-  g_free (report);
-}
 
 /* Reports through ::error, always from an idle of the client's context (so
  * never from inside a public call), in the order reported. Takes @error. */
@@ -986,11 +985,7 @@ abandon_slot (BayeuxClient *self,
 static void
 abandon_control (BayeuxClient *self)
 {
-  if (self->control_timer != NULL)
-    {
-      g_source_destroy (self->control_timer);
-      g_clear_pointer (&self->control_timer, g_source_unref);
-    }
+  g_clear_pointer (&self->control_timer, destroy_source);
   if (self->busy[SLOT_CONTROL])
     {
       abandon_slot (self, SLOT_CONTROL);
@@ -1022,21 +1017,9 @@ stop_internal (BayeuxClient *self,
   abandon_control (self);
   if (self->busy[SLOT_BATCH])
     abandon_slot (self, SLOT_BATCH);
-  if (self->flush_idle != NULL)
-    {
-      g_source_destroy (self->flush_idle);
-      g_clear_pointer (&self->flush_idle, g_source_unref);
-    }
-  if (self->expiry_timer != NULL)
-    {
-      g_source_destroy (self->expiry_timer);
-      g_clear_pointer (&self->expiry_timer, g_source_unref);
-    }
-  if (self->retry_timer != NULL)
-    {
-      g_source_destroy (self->retry_timer);
-      g_clear_pointer (&self->retry_timer, g_source_unref);
-    }
+  g_clear_pointer (&self->flush_idle, destroy_source);
+  g_clear_pointer (&self->expiry_timer, destroy_source);
+  g_clear_pointer (&self->retry_timer, destroy_source);
 
   set_client_id (self, NULL);
   self->immediate_connect = FALSE;
@@ -1112,7 +1095,6 @@ send_request (BayeuxClient *self,
               guint         timeout_ms)
 {
   Request *req = g_new0 (Request, 1);
-  gsize len = body->len;
   g_autoptr(GBytes) bytes = g_string_free_to_bytes (body);
 
   g_weak_ref_init (&req->client, self);
@@ -1127,7 +1109,6 @@ send_request (BayeuxClient *self,
       if (node != NULL)
         bayeux_debug_wire (">>>", node);
     }
-  (void) len;
 
   g_main_context_push_thread_default (self->context);
   bayeux_long_polling_send_async (self->transport, bytes, self->max_message_size, timeout_ms,
@@ -1356,11 +1337,7 @@ static void
 schedule_control (BayeuxClient *self,
                   gint64        delay_ms)
 {
-  if (self->control_timer != NULL)
-    {
-      g_source_destroy (self->control_timer);
-      g_source_unref (self->control_timer);
-    }
+  g_clear_pointer (&self->control_timer, destroy_source);
 
   self->control_timer = delay_ms > 0 ? g_timeout_source_new ((guint) delay_ms) : g_idle_source_new ();
   g_source_set_priority (self->control_timer, G_PRIORITY_DEFAULT);
@@ -1527,11 +1504,7 @@ handshake_done (BayeuxClient  *self,
       return;
     }
 
-  if (self->retry_timer != NULL)
-    {
-      g_source_destroy (self->retry_timer);
-      g_clear_pointer (&self->retry_timer, g_source_unref);
-    }
+  g_clear_pointer (&self->retry_timer, destroy_source);
   resume (self, FALSE);
   schedule_control (self, 0);
   schedule_flush (self);
@@ -2326,11 +2299,8 @@ update_watchdog (BayeuxClient *self)
       g_source_set_static_name (self->watchdog, "[bayeux] suspend watchdog");
       g_source_attach (self->watchdog, self->context);
     }
-  else if (!is_running (self) && self->watchdog != NULL)
-    {
-      g_source_destroy (self->watchdog);
-      g_clear_pointer (&self->watchdog, g_source_unref);
-    }
+  else if (!is_running (self))
+    g_clear_pointer (&self->watchdog, destroy_source);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2410,11 +2380,7 @@ bayeux_client_dispose (GObject *object)
   self->disposing = TRUE;
   if (self->context != NULL)
     stop_internal (self, NULL);
-  if (self->error_idle != NULL)
-    {
-      g_source_destroy (self->error_idle);
-      g_clear_pointer (&self->error_idle, g_source_unref);
-    }
+  g_clear_pointer (&self->error_idle, destroy_source);
   g_queue_clear_full (&self->errors, error_report_free);
   if (self->network_monitor != NULL)
     g_clear_signal_handler (&self->network_handler, self->network_monitor);
