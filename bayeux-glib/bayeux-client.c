@@ -21,8 +21,15 @@
 #include "bayeux-debug-private.h"
 #include "bayeux-message-private.h"
 #include "transports/bayeux-long-polling-private.h"
+#include "transports/bayeux-websocket-private.h"
 
 #include <string.h>
+#ifdef __linux__
+#include <errno.h>
+#include <glib-unix.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#endif
 
 #define DEFAULT_MAX_NETWORK_DELAY 10000
 #define DEFAULT_MAX_MESSAGE_SIZE  (1024 * 1024)
@@ -31,9 +38,10 @@
 #define DEFAULT_POLL_TIMEOUT      60000
 #define DEFAULT_MAX_PENDING       1000
 #define DEFAULT_MAX_PENDING_AGE   60000
-/* The suspend watchdog: how often it looks, and how much further the wall
- * clock must have moved than the monotonic clock (which stops during a
- * suspend) for it to call it a suspend. */
+/* The suspend watchdog: how much further the wall clock must have moved
+ * than the monotonic clock (which stops during a suspend) for it to call it
+ * a suspend, and, where the kernel cannot tell us when the clocks jump (see
+ * update_watchdog), how often it looks. */
 #define WATCHDOG_PERIOD_S         5
 #define SUSPEND_THRESHOLD_US      (10 * G_USEC_PER_SEC)
 /* A successful /meta/connect that carried nothing and came back in less
@@ -137,7 +145,21 @@ typedef struct
   JsonObject *message;
   GTask      *task;      /* unsubscribe_async and publish_async; NULL else */
   gint64      queued_at; /* monotonic µs */
+  JsonObject *out;       /* the copy the outgoing extensions work on */
+  gint        ext_next;  /* the next outgoing extension to run (counting down) */
+  gboolean    with_outbox; /* a control op: take the outbox along */
+  guint       timeout_ms;  /* a control op: its deadline */
 } Op;
+
+/* A message an extension holds (see bayeux_client_release_message). */
+typedef struct
+{
+  gboolean         outgoing;
+  BayeuxExtension *extension;  /* the one holding it */
+  guint            next;       /* incoming: the next extension to run */
+  Op              *op;         /* outgoing: the op; incoming: the op a reply answers */
+  BayeuxMessage   *message;    /* incoming */
+} Held;
 
 typedef struct
 {
@@ -158,6 +180,8 @@ typedef struct
   Slot       slot;
   guint      serial;
   GPtrArray *ids;
+  GSource   *timer;   /* WebSocket: the deadline of the replies */
+  GError    *error;   /* WebSocket: the frame could not be sent */
 } Request;
 
 typedef struct
@@ -179,6 +203,13 @@ struct _BayeuxClient
   GMainContext      *context;
   SoupSession       *session;
   BayeuxLongPolling *transport;
+  BayeuxWebSocket   *websocket;
+  GStrv              transports;     /* allowed, in order of preference */
+  const char        *transport_name; /* in use (a static string) */
+  gboolean           websocket_offered;  /* by the server, in the last handshake reply */
+  gboolean           websocket_failed;   /* it could not be opened in this session */
+  gboolean           websocket_worked;   /* it was open in this session */
+  Request           *ws_request[2];      /* the frame awaiting its replies, per slot */
   char              *url;
   GUri              *uri;          /* of the server in use: url or a fallback */
   GUri              *primary_uri;  /* of url */
@@ -247,6 +278,10 @@ struct _BayeuxClient
   gboolean           restart_after_disconnect;
   gboolean           disposing;
 
+  GPtrArray         *extensions;         /* BayeuxExtension, in the order added */
+  GHashTable        *held;               /* JsonObject → Held */
+  Held              *held_control;       /* a held control op (the control slot waits) */
+
   guint              last_dispatch_lookups;
 };
 
@@ -269,6 +304,7 @@ enum {
   PROP_NETWORK_MONITOR,
   PROP_FALLBACK_URLS,
   PROP_CURRENT_URL,
+  PROP_TRANSPORTS,
   N_PROPS
 };
 
@@ -296,6 +332,13 @@ static gboolean next_server  (BayeuxClient *self);
 static gboolean op_of_this_session (BayeuxClient *self, Op *op);
 static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids, gsize room);
 static void update_watchdog  (BayeuxClient *self);
+static void request_free     (Request *req);
+static void websocket_lost   (BayeuxClient *self, const GError *error);
+static gboolean websocket_open (BayeuxClient *self);
+static gboolean want_websocket (BayeuxClient *self);
+static gboolean transport_allowed (BayeuxClient *self, const char *name);
+static void open_websocket   (BayeuxClient *self);
+static void set_transport_name (BayeuxClient *self, const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Tasks: each returns exactly once, also when cancelled early.             */
@@ -672,8 +715,17 @@ op_free (Op *op)
   g_free (op->id);
   g_free (op->channel);
   g_clear_pointer (&op->message, json_object_unref);
+  g_clear_pointer (&op->out, json_object_unref);
   g_clear_object (&op->task);
   g_free (op);
+}
+
+static void
+held_free (Held *held)
+{
+  g_clear_object (&held->extension);
+  g_clear_pointer (&held->message, bayeux_message_unref);
+  g_free (held);
 }
 
 static Op *
@@ -976,6 +1028,7 @@ abandon_slot (BayeuxClient *self,
               Slot          slot)
 {
   self->serial[slot]++;
+  g_clear_pointer (&self->ws_request[slot], request_free);
   g_cancellable_cancel (self->cancellable[slot]);
   g_object_unref (self->cancellable[slot]);
   self->cancellable[slot] = g_cancellable_new ();
@@ -986,6 +1039,14 @@ static void
 abandon_control (BayeuxClient *self)
 {
   g_clear_pointer (&self->control_timer, destroy_source);
+  if (self->held_control != NULL)
+    {
+      Held *held = g_steal_pointer (&self->held_control);
+
+      g_hash_table_remove (self->held, held->op->out);
+      op_free (held->op);
+      held_free (held);
+    }
   if (self->busy[SLOT_CONTROL])
     {
       abandon_slot (self, SLOT_CONTROL);
@@ -993,6 +1054,29 @@ abandon_control (BayeuxClient *self)
         g_hash_table_remove (self->pending, self->control_op_id);
     }
   g_clear_pointer (&self->control_op_id, g_free);
+}
+
+/* Ends the holds of the extensions: the messages are dropped, their calls
+ * fail with @reason. */
+static void
+drop_held (BayeuxClient *self,
+           const GError *reason)
+{
+  g_autoptr(GList) all = g_hash_table_get_values (self->held);
+
+  g_hash_table_steal_all (self->held);
+  self->held_control = NULL;
+  for (GList *l = all; l != NULL; l = l->next)
+    {
+      Held *held = l->data;
+
+      if (held->op != NULL)
+        {
+          op_drop (self, held->op, reason);
+          op_free (held->op);
+        }
+      held_free (held);
+    }
 }
 
 /* Ends everything: no request in flight, no timer, every waiting call
@@ -1023,7 +1107,10 @@ stop_internal (BayeuxClient *self,
 
   set_client_id (self, NULL);
   self->immediate_connect = FALSE;
+  if (self->websocket != NULL)
+    bayeux_websocket_close (self->websocket);
 
+  drop_held (self, reason);
   ops = g_hash_table_get_values (self->pending);
   g_hash_table_steal_all (self->pending);
   for (GList *l = ops; l; l = l->next)
@@ -1081,18 +1168,52 @@ static void on_request_done (GObject *source, GAsyncResult *result, gpointer use
 static void
 request_free (Request *req)
 {
+  g_clear_pointer (&req->timer, destroy_source);
+  g_clear_error (&req->error);
   g_weak_ref_clear (&req->client);
   g_ptr_array_unref (req->ids);
   g_free (req);
 }
 
-/* Sends @body (a JSON array of the messages of @ids) on @slot. */
+static gboolean
+websocket_open (BayeuxClient *self)
+{
+  return self->websocket != NULL && bayeux_websocket_is_open (self->websocket);
+}
+
+/* The deadline of a frame's replies, or a frame that could not be sent. */
+static gboolean
+ws_request_timer_cb (gpointer user_data)
+{
+  Request *req = user_data;
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&req->timer, g_source_unref);
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  begin_change (self);
+  if (req->error != NULL)
+    error = g_steal_pointer (&req->error);
+  else
+    error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT, "The server did not answer in time (WebSocket)");
+  /* A socket that does not answer is as good as dead: start again. */
+  websocket_lost (self, error);
+  end_change (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends @body (a JSON array of the messages of @ids) on @slot: over the
+ * WebSocket when it is open (except the handshake: @http_only), else in an
+ * HTTP POST. */
 static void
 send_request (BayeuxClient *self,
               Slot          slot,
               GString      *body,
               GPtrArray    *ids,
-              guint         timeout_ms)
+              guint         timeout_ms,
+              gboolean      http_only)
 {
   Request *req = g_new0 (Request, 1);
   g_autoptr(GBytes) bytes = g_string_free_to_bytes (body);
@@ -1110,17 +1231,89 @@ send_request (BayeuxClient *self,
         bayeux_debug_wire (">>>", node);
     }
 
+  if (!http_only && websocket_open (self))
+    {
+      /* The replies come in frames, whenever: the request ends when each
+       * of its messages has its reply, or at the deadline. */
+      g_assert (self->ws_request[slot] == NULL);
+      self->ws_request[slot] = req;
+      if (!bayeux_websocket_send (self->websocket, bytes, &req->error))
+        timeout_ms = 0;   /* fails from the main loop, not from inside this call */
+      req->timer = timeout_ms > 0 ? g_timeout_source_new (timeout_ms) : g_idle_source_new ();
+      g_source_set_callback (req->timer, ws_request_timer_cb, req, NULL);
+      g_source_set_static_name (req->timer, "[bayeux] websocket deadline");
+      g_source_attach (req->timer, self->context);
+      return;
+    }
+
   g_main_context_push_thread_default (self->context);
   bayeux_long_polling_send_async (self->transport, bytes, self->max_message_size, timeout_ms,
                                   self->cancellable[slot], on_request_done, req);
   g_main_context_pop_thread_default (self->context);
 }
 
-/* Serializes @op with our clientId; NULL with @error when it is larger than
- * max-message-size on its own. */
-static char *
+typedef enum {
+  SERIALIZED,
+  SERIALIZE_FAILED,   /* too large, or dropped by an extension */
+  SERIALIZE_HELD,     /* an extension holds it */
+  SERIALIZE_STOPPED,  /* an extension's hook stopped the client */
+} SerializeResult;
+
+static GError *
+stopped_error (void)
+{
+  return g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
+}
+
+/* Runs the outgoing extensions, in the reverse order of their addition, on
+ * a copy of @op's message (op->out), from where a hold left off. */
+static BayeuxExtensionResult
+run_outgoing (BayeuxClient *self,
+              Op           *op)
+{
+  if (op->out == NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), op->message);
+      g_autoptr(JsonNode) copy = bayeux_json_deep_copy (node);
+
+      op->out = json_object_ref (json_node_get_object (copy));
+      op->ext_next = (gint) self->extensions->len - 1;
+    }
+
+  while (op->ext_next >= 0)
+    {
+      guint i = (guint) op->ext_next--;
+      g_autoptr(BayeuxExtension) extension = NULL;
+      BayeuxExtensionResult result;
+
+      if (i >= self->extensions->len)
+        continue;   /* a hook removed extensions */
+      extension = g_object_ref (g_ptr_array_index (self->extensions, i));
+      result = bayeux_extension_outgoing (extension, self, op->out);
+      if (result == BAYEUX_EXTENSION_HOLD)
+        {
+          Held *held = g_new0 (Held, 1);
+
+          held->outgoing = TRUE;
+          held->extension = g_steal_pointer (&extension);
+          held->op = op;
+          g_hash_table_replace (self->held, op->out, held);
+          return BAYEUX_EXTENSION_HOLD;
+        }
+      if (result == BAYEUX_EXTENSION_DROP)
+        return BAYEUX_EXTENSION_DROP;
+    }
+  return BAYEUX_EXTENSION_CONTINUE;
+}
+
+/* Serializes @op with our clientId, through the outgoing extensions. Fails
+ * when it is larger than max-message-size on its own, or an extension
+ * dropped it. The extensions' copy stays in op->out until the op is sent
+ * (see commit_op), so that they see it once per sending. */
+static SerializeResult
 serialize_op (BayeuxClient *self,
               Op           *op,
+              char        **text_out,
               GError      **error)
 {
   g_autoptr(JsonNode) node = NULL;
@@ -1129,7 +1322,33 @@ serialize_op (BayeuxClient *self,
   if (self->client_id != NULL && op->kind != OP_HANDSHAKE)
     json_object_set_string_member (op->message, "clientId", self->client_id);
 
-  node = json_node_init_object (json_node_alloc (), op->message);
+  if (self->extensions->len > 0 || op->out != NULL)
+    {
+      guint generation = self->generation;
+      BayeuxExtensionResult result = run_outgoing (self, op);
+
+      if (result == BAYEUX_EXTENSION_HOLD)
+        return SERIALIZE_HELD;
+      if (generation != self->generation)
+        {
+          g_clear_pointer (&op->out, json_object_unref);
+          return SERIALIZE_STOPPED;
+        }
+      if (result == BAYEUX_EXTENSION_DROP)
+        {
+          g_clear_pointer (&op->out, json_object_unref);
+          g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the %s message",
+                       json_object_get_string_member (op->message, "channel"));
+          return SERIALIZE_FAILED;
+        }
+      /* Held across a re-handshake: it leaves in the new session. */
+      if (self->client_id != NULL && op->kind != OP_HANDSHAKE)
+        json_object_set_string_member (op->out, "clientId", self->client_id);
+      node = json_node_init_object (json_node_alloc (), op->out);
+    }
+  else
+    node = json_node_init_object (json_node_alloc (), op->message);
+
   text = json_to_string (node, FALSE);
   if (strlen (text) + 2 > self->max_message_size)
     {
@@ -1137,10 +1356,25 @@ serialize_op (BayeuxClient *self,
                    "A %s message of %" G_GSIZE_FORMAT " bytes is larger than max-message-size (%u bytes)",
                    json_object_get_string_member (op->message, "channel"), strlen (text), self->max_message_size);
       g_free (text);
-      return NULL;
+      g_clear_pointer (&op->out, json_object_unref);
+      return SERIALIZE_FAILED;
     }
-  return text;
+  *text_out = text;
+  return SERIALIZED;
 }
+
+/* @op leaves in a request: it awaits its reply. */
+static void
+commit_op (BayeuxClient *self,
+           Op           *op,
+           GPtrArray    *ids)
+{
+  g_clear_pointer (&op->out, json_object_unref);
+  g_ptr_array_add (ids, g_strdup (op->id));
+  g_hash_table_insert (self->pending, op->id, op);
+}
+
+static void op_done (BayeuxClient *self, Op *op, BayeuxMessage *reply, const GError *transport_error);
 
 static void
 send_control_op (BayeuxClient *self,
@@ -1150,30 +1384,90 @@ send_control_op (BayeuxClient *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *text = serialize_op (self, op, &error);
+  g_autofree char *text = NULL;
+  guint generation = self->generation;
   GString *body;
 
-  if (text == NULL)
+  op->with_outbox = with_outbox;
+  op->timeout_ms = timeout_ms;
+  /* The control slot is taken while the extensions look at the op, and
+   * while one of them holds it. */
+  self->busy[SLOT_CONTROL] = TRUE;
+  g_free (self->control_op_id);
+  self->control_op_id = g_strdup (op->id);
+
+  switch (serialize_op (self, op, &text, &error))
     {
-      /* Only a huge handshake ext can do this: nothing to retry. */
-      op_free (op);
-      stop_with_error (self, g_steal_pointer (&error), NULL);
+    case SERIALIZE_HELD:
+      self->held_control = g_hash_table_lookup (self->held, op->out);
       return;
+
+    case SERIALIZE_STOPPED:
+      op_free (op);
+      return;
+
+    case SERIALIZE_FAILED:
+      self->busy[SLOT_CONTROL] = FALSE;
+      g_clear_pointer (&self->control_op_id, g_free);
+      if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE) && op->kind == OP_HANDSHAKE)
+        {
+          /* A huge handshake ext: nothing to retry. */
+          op_free (op);
+          stop_with_error (self, g_steal_pointer (&error), NULL);
+        }
+      else
+        {
+          op_done (self, op, NULL, error);
+        }
+      return;
+
+    case SERIALIZED:
+    default:
+      break;
     }
 
   body = g_string_new ("[");
   /* A disconnect takes what is still queued along, before it. */
   if (with_outbox)
-    take_batch (self, body, ids, self->max_message_size - MIN (strlen (text) + 1, self->max_message_size));
+    {
+      take_batch (self, body, ids, self->max_message_size - MIN (strlen (text) + 1, self->max_message_size));
+      if (generation != self->generation)
+        {
+          /* A hook stopped the client. */
+          g_string_free (body, TRUE);
+          op_free (op);
+          return;
+        }
+    }
   if (ids->len > 0)
     g_string_append_c (body, ',');
   g_string_append (body, text);
   g_string_append_c (body, ']');
-  g_ptr_array_add (ids, g_strdup (op->id));
-  g_free (self->control_op_id);
-  self->control_op_id = g_strdup (op->id);
-  g_hash_table_insert (self->pending, op->id, op);
-  send_request (self, SLOT_CONTROL, body, ids, timeout_ms);
+  commit_op (self, op, ids);
+  send_request (self, SLOT_CONTROL, body, ids, timeout_ms, op->kind == OP_HANDSHAKE);
+}
+
+/* A queued op that cannot be sent (too large, dropped by an extension):
+ * its call fails; a subscription ends. Takes @op. */
+static void
+fail_unsendable (BayeuxClient *self,
+                 Op           *op,
+                 const GError *error)
+{
+  if (op->kind == OP_SUBSCRIBE)
+    {
+      Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+      if (sub != NULL)
+        {
+          if (sub->waiting->len == 0)
+            report_error (self, g_error_copy (error), NULL);
+          fail_waiting (sub->waiting, error);
+          g_hash_table_remove (self->subscriptions, op->channel);
+        }
+    }
+  else
+    op_drop (self, op, error);
+  op_free (op);
 }
 
 /* Moves ops from the outbox into @body (an open JSON array) and @ids, as
@@ -1186,41 +1480,45 @@ take_batch (BayeuxClient *self,
 {
   Op *op;
 
-  while ((op = g_queue_peek_head (&self->outbox)) != NULL)
+  while ((op = g_queue_pop_head (&self->outbox)) != NULL)
     {
       g_autoptr(GError) error = NULL;
-      g_autofree char *text = serialize_op (self, op, &error);
+      g_autofree char *text = NULL;
 
-      if (text == NULL)
+      switch (serialize_op (self, op, &text, &error))
         {
-          g_queue_pop_head (&self->outbox);
-          if (op->kind == OP_SUBSCRIBE)
-            {
-              Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
-              if (sub != NULL)
-                {
-                  if (sub->waiting->len == 0)
-                    report_error (self, g_error_copy (error), NULL);
-                  fail_waiting (sub->waiting, error);
-                  g_hash_table_remove (self->subscriptions, op->channel);
-                }
-            }
-          else
-            op_drop (self, op, error);
-          op_free (op);
+        case SERIALIZE_HELD:
           continue;
+
+        case SERIALIZE_STOPPED:
+          {
+            g_autoptr(GError) stopped = stopped_error ();
+            op_drop (self, op, stopped);
+            op_free (op);
+          }
+          return;
+
+        case SERIALIZE_FAILED:
+          fail_unsendable (self, op, error);
+          continue;
+
+        case SERIALIZED:
+        default:
+          break;
         }
 
-      /* Split batches that would be larger than max-message-size. */
+      /* Split batches that would be larger than max-message-size; the
+       * extensions' copy (op->out) waits for the next batch. */
       if (body->len + strlen (text) + 2 > room && ids->len > 0)
-        break;
+        {
+          g_queue_push_head (&self->outbox, op);
+          break;
+        }
 
-      g_queue_pop_head (&self->outbox);
       if (ids->len > 0)
         g_string_append_c (body, ',');
       g_string_append (body, text);
-      g_ptr_array_add (ids, g_strdup (op->id));
-      g_hash_table_insert (self->pending, op->id, op);
+      commit_op (self, op, ids);
     }
 }
 
@@ -1229,6 +1527,7 @@ flush_idle_cb (gpointer user_data)
 {
   BayeuxClient *self = user_data;
   g_autoptr(GPtrArray) ids = NULL;
+  guint generation;
   GString *body;
 
   g_clear_pointer (&self->flush_idle, g_source_unref);
@@ -1238,16 +1537,17 @@ flush_idle_cb (gpointer user_data)
 
   ids = g_ptr_array_new_with_free_func (g_free);
   body = g_string_new ("[");
+  generation = self->generation;
   take_batch (self, body, ids, self->max_message_size);
   g_string_append_c (body, ']');
 
-  if (ids->len == 0)
+  if (ids->len == 0 || generation != self->generation)
     {
       g_string_free (body, TRUE);
       return G_SOURCE_REMOVE;
     }
 
-  send_request (self, SLOT_BATCH, body, ids, self->max_network_delay);
+  send_request (self, SLOT_BATCH, body, ids, self->max_network_delay, FALSE);
   return G_SOURCE_REMOVE;
 }
 
@@ -1270,7 +1570,8 @@ send_handshake (BayeuxClient *self)
   Op *op = op_new (self, OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
   JsonArray *types = json_array_new ();
 
-  json_array_add_string_element (types, "long-polling");
+  for (guint i = 0; self->transports[i] != NULL; i++)
+    json_array_add_string_element (types, self->transports[i]);
   json_object_set_string_member (op->message, "version", "1.0");
   json_object_set_string_member (op->message, "minimumVersion", "1.0");
   json_object_set_array_member (op->message, "supportedConnectionTypes", types);
@@ -1286,7 +1587,11 @@ send_connect (BayeuxClient *self)
   Op *op = op_new (self, OP_CONNECT, "/meta/connect", NULL, NULL);
   guint timeout = self->max_network_delay;
 
-  json_object_set_string_member (op->message, "connectionType", "long-polling");
+  if (!websocket_open (self) && g_str_equal (self->transport_name, "websocket"))
+    set_transport_name (self, "long-polling");
+  json_object_set_string_member (op->message, "connectionType", self->transport_name);
+  if (websocket_open (self))
+    self->response_deliveries = 0;
   if (self->immediate_connect)
     {
       /* Ask for an immediate answer, so that the client is connected (and
@@ -1315,6 +1620,8 @@ control_timer_cb_step (BayeuxClient *self)
       set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
       send_handshake (self);
     }
+  else if (!websocket_open (self) && (want_websocket (self) || !transport_allowed (self, "long-polling")))
+    open_websocket (self);   /* then the connect, over it or by long polling */
   else
     send_connect (self);
   return G_SOURCE_REMOVE;
@@ -1435,6 +1742,7 @@ handshake_done (BayeuxClient  *self,
   const char *client_id;
   JsonNode *types;
   gboolean long_polling = FALSE;
+  gboolean websocket = FALSE;
 
   if (reply != NULL)
     apply_advice (self, reply);
@@ -1466,21 +1774,37 @@ handshake_done (BayeuxClient  *self,
       for (guint i = 0; i < json_array_get_length (array); i++)
         {
           JsonNode *type = json_array_get_element (array, i);
-          if (json_node_get_value_type (type) == G_TYPE_STRING &&
-              g_str_equal (json_node_get_string (type), "long-polling"))
-            long_polling = TRUE;
+          if (json_node_get_value_type (type) != G_TYPE_STRING)
+            continue;
+          if (g_str_equal (json_node_get_string (type), "long-polling"))
+            long_polling = transport_allowed (self, "long-polling");
+          else if (g_str_equal (json_node_get_string (type), "websocket"))
+            websocket = transport_allowed (self, "websocket");
         }
     }
 
-  if (client_id == NULL || client_id[0] == '\0' || !long_polling)
+  if (client_id == NULL || client_id[0] == '\0' || !(long_polling || websocket))
     {
-      report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                               client_id == NULL || client_id[0] == '\0'
-                                               ? "Handshake reply without a clientId"
-                                               : "The server does not offer the long-polling transport"),
-                    reply);
+      g_autofree char *allowed = g_strjoinv (", ", self->transports);
+
+      if (client_id == NULL || client_id[0] == '\0')
+        report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                                 "Handshake reply without a clientId"), reply);
+      else
+        report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                         "The server offers none of the allowed transports (%s)", allowed), reply);
       schedule_control (self, next_failure_delay (self));
       return;
+    }
+
+  /* Each session tries the WebSocket again, if the server offers it. */
+  self->websocket_offered = websocket;
+  self->websocket_failed = FALSE;
+  self->websocket_worked = FALSE;
+  if (!want_websocket (self))
+    {
+      bayeux_websocket_close (self->websocket);
+      set_transport_name (self, "long-polling");
     }
 
   g_debug ("handshake accepted, client id %s", client_id);
@@ -1853,7 +2177,7 @@ dispatch (BayeuxClient  *self,
  * where it cannot be ambiguous (the single outstanding /meta/connect). */
 static Op *
 take_op_for_reply (BayeuxClient  *self,
-                   Request       *req,
+                   Slot           slot,
                    BayeuxMessage *reply)
 {
   const char *id = bayeux_message_get_id (reply);
@@ -1868,7 +2192,7 @@ take_op_for_reply (BayeuxClient  *self,
         op = NULL;
     }
   else if (g_str_equal (bayeux_message_get_channel (reply), "/meta/connect") &&
-           req->slot == SLOT_CONTROL && self->control_op_id != NULL)
+           slot == SLOT_CONTROL && self->control_op_id != NULL)
     {
       op = g_hash_table_lookup (self->pending, self->control_op_id);
       if (op != NULL && op->kind != OP_CONNECT)
@@ -1884,11 +2208,182 @@ take_op_for_reply (BayeuxClient  *self,
   return op;
 }
 
+/* The client acts on a message from the server, once the incoming
+ * extensions let it through: @op is the request it answers, if any. */
+static void
+finish_incoming (BayeuxClient  *self,
+                 BayeuxMessage *message,
+                 Op            *op)
+{
+  if (op == NULL)
+    {
+      dispatch (self, message);
+      return;
+    }
+
+  op_done (self, op, message, NULL);
+  /* Observers of the meta channels see the reply once the client has acted
+   * on it. */
+  if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
+    g_signal_emit (self, signals[SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
+}
+
+/* Runs the incoming extensions on @held's message, from held->next on, then
+ * lets the client act on it. Takes @held. */
+static void
+run_incoming (BayeuxClient *self,
+              Held         *held)
+{
+  guint generation = self->generation;
+  JsonObject *object = bayeux_message_get_object (held->message);
+  g_autoptr(BayeuxMessage) checked = NULL;
+  g_autoptr(GError) error = NULL;
+  Op *op;
+
+  while (held->next < self->extensions->len)
+    {
+      g_autoptr(BayeuxExtension) extension = g_object_ref (g_ptr_array_index (self->extensions, held->next));
+      BayeuxExtensionResult result;
+
+      held->next++;
+      result = bayeux_extension_incoming (extension, self, object);
+      if (generation != self->generation)
+        {
+          /* A hook stopped the client: the reply's request failed with it. */
+          if (result != BAYEUX_EXTENSION_HOLD && held->op != NULL)
+            {
+              g_autoptr(GError) stopped = stopped_error ();
+              op_drop (self, held->op, stopped);
+              op_free (held->op);
+            }
+          if (result != BAYEUX_EXTENSION_HOLD)
+            held_free (held);
+          return;
+        }
+      if (result == BAYEUX_EXTENSION_HOLD)
+        {
+          g_clear_object (&held->extension);
+          held->extension = g_steal_pointer (&extension);
+          g_hash_table_replace (self->held, object, held);
+          return;
+        }
+      if (result == BAYEUX_EXTENSION_DROP)
+        {
+          if (held->op != NULL)
+            {
+              error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the reply on %s",
+                                   bayeux_message_get_channel (held->message));
+              op_done (self, held->op, NULL, error);
+            }
+          held_free (held);
+          return;
+        }
+    }
+
+  /* The hooks may have changed anything: check the message again. */
+  op = g_steal_pointer (&held->op);
+  checked = bayeux_message_new_parsed (bayeux_message_get_node (held->message), &error);
+  held_free (held);
+  if (checked == NULL)
+    {
+      if (op != NULL)
+        op_done (self, op, NULL, error);
+      else
+        report_error (self, g_steal_pointer (&error), NULL);
+      return;
+    }
+  finish_incoming (self, checked, op);
+}
+
+/* One message from the server (an element of a response or a frame),
+ * which came on @slot. */
+static void
+handle_incoming (BayeuxClient *self,
+                 Slot          slot,
+                 JsonNode     *element)
+{
+  g_autoptr(GError) bad = NULL;
+  g_autoptr(BayeuxMessage) message = bayeux_message_new_parsed (element, &bad);
+  Op *op = NULL;
+
+  if (message == NULL)
+    {
+      report_error (self, g_steal_pointer (&bad), NULL);
+      return;
+    }
+
+  if (!bayeux_message_has_successful (message))
+    {
+      if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
+        {
+          report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                           "A %s message without “successful”",
+                                           bayeux_message_get_channel (message)), message);
+          return;
+        }
+    }
+  else
+    {
+      op = take_op_for_reply (self, slot, message);
+      if (op == NULL)
+        {
+          report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                           "A reply on %s that answers no request of ours",
+                                           bayeux_message_get_channel (message)), message);
+          return;
+        }
+    }
+
+  if (self->extensions->len > 0)
+    {
+      Held *held = g_new0 (Held, 1);
+
+      held->message = g_steal_pointer (&message);
+      held->op = op;
+      run_incoming (self, held);
+      return;
+    }
+
+  finish_incoming (self, message, op);
+}
+
 static gboolean
 request_current (BayeuxClient *self,
                  Request      *req)
 {
   return req->serial == self->serial[req->slot];
+}
+
+/* Whatever a request's response left unanswered failed: with @error (the
+ * request failed) or as a bad response. */
+static void
+fail_unanswered (BayeuxClient *self,
+                 Request      *req,
+                 guint         generation,
+                 const GError *error)
+{
+  g_autoptr(GError) unanswered = NULL;
+
+  if (!request_current (self, req) || generation != self->generation)
+    return;
+
+  if (error == NULL)
+    unanswered = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                      "The server's response has no reply to our request");
+  for (guint i = 0; i < req->ids->len; i++)
+    {
+      Op *op = NULL;
+      const char *id = g_ptr_array_index (req->ids, i);
+
+      if (!request_current (self, req) || generation != self->generation)
+        break;
+      if (g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
+        {
+          if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
+            g_clear_pointer (&self->control_op_id, g_free);
+          op_done (self, op, NULL, error ? error : unanswered);
+        }
+    }
 }
 
 static void
@@ -1930,43 +2425,7 @@ on_request_done (GObject      *source,
        * response is of no concern. */
       for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req) &&
                         generation == self->generation; i++)
-        {
-          g_autoptr(GError) bad = NULL;
-          g_autoptr(BayeuxMessage) message = bayeux_message_new_parsed (json_array_get_element (messages, i), &bad);
-          Op *op;
-
-          if (message == NULL)
-            {
-              report_error (self, g_steal_pointer (&bad), NULL);
-              continue;
-            }
-
-          if (!bayeux_message_has_successful (message))
-            {
-              if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
-                report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                                 "A %s message without “successful”",
-                                                 bayeux_message_get_channel (message)), message);
-              else
-                dispatch (self, message);
-              continue;
-            }
-
-          op = take_op_for_reply (self, req, message);
-          if (op == NULL)
-            {
-              report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                               "A reply on %s that answers no request of ours",
-                                               bayeux_message_get_channel (message)), message);
-              continue;
-            }
-          op_done (self, op, message, NULL);
-          /* Observers of the meta channels see the reply once the client
-           * has acted on it. */
-          if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
-            g_signal_emit (self, signals[SIGNAL_META],
-                           g_quark_from_string (bayeux_message_get_channel (message)), message);
-        }
+        handle_incoming (self, req->slot, json_array_get_element (messages, i));
     }
   else
     {
@@ -1975,33 +2434,193 @@ on_request_done (GObject      *source,
         report_error (self, g_error_copy (error), NULL);
     }
 
-  /* Whatever the response left unanswered failed. */
-  if (request_current (self, req) && generation == self->generation)
-    {
-      g_autoptr(GError) unanswered = NULL;
-
-      if (error == NULL)
-        unanswered = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                          "The server's response has no reply to our request");
-      for (guint i = 0; i < req->ids->len; i++)
-        {
-          Op *op = NULL;
-          const char *id = g_ptr_array_index (req->ids, i);
-
-          if (!request_current (self, req) || generation != self->generation)
-            break;
-          if (g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
-            {
-              if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
-                g_clear_pointer (&self->control_op_id, g_free);
-              op_done (self, op, NULL, error ? error : unanswered);
-            }
-        }
-    }
-
+  fail_unanswered (self, req, generation, error);
   if (req->slot == SLOT_BATCH)
     schedule_flush (self);
   request_free (req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The WebSocket                                                            */
+
+/* A frame's request is over: all its messages have replies, or @error. */
+static void
+finish_ws_request (BayeuxClient *self,
+                   Slot          slot,
+                   const GError *error)
+{
+  Request *req = g_steal_pointer (&self->ws_request[slot]);
+
+  if (req == NULL)
+    return;
+  self->busy[slot] = FALSE;
+  fail_unanswered (self, req, self->generation, error);
+  if (slot == SLOT_BATCH)
+    schedule_flush (self);
+  request_free (req);
+}
+
+static gboolean
+all_answered (BayeuxClient *self,
+              Request      *req)
+{
+  for (guint i = 0; i < req->ids->len; i++)
+    if (g_hash_table_contains (self->pending, g_ptr_array_index (req->ids, i)))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+on_websocket_messages (BayeuxWebSocket *websocket,
+                       JsonArray       *messages,
+                       gpointer         user_data)
+{
+  g_autoptr(BayeuxClient) self = g_object_ref (user_data);
+  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
+  guint generation = self->generation;
+  guint length = json_array_get_length (messages);
+
+  bayeux_debug_wire ("<<<", node);
+  begin_change (self);
+
+  /* Deliveries since the /meta/connect was sent: the connect is not "early"
+   * (see connect_done) when they came before its reply. */
+  for (guint i = 0; i < length; i++)
+    {
+      JsonNode *element = json_array_get_element (messages, i);
+      if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
+        self->response_deliveries++;
+    }
+
+  /* Replies may come in any frame: there is no request to tie them to but
+   * the single /meta/connect outstanding (an id-less connect reply). */
+  for (guint i = 0; i < length && generation == self->generation; i++)
+    handle_incoming (self, SLOT_CONTROL, json_array_get_element (messages, i));
+
+  for (Slot slot = SLOT_CONTROL; slot <= SLOT_BATCH; slot++)
+    if (self->ws_request[slot] != NULL && all_answered (self, self->ws_request[slot]))
+      finish_ws_request (self, slot, NULL);
+  end_change (self);
+}
+
+/* The socket closed, failed, or went silent: the requests on it fail as
+ * requests do when their connection is lost, and the next /meta/connect
+ * opens a new one. */
+static void
+websocket_lost (BayeuxClient *self,
+                const GError *error)
+{
+  g_debug ("WebSocket lost: %s", error->message);
+  bayeux_websocket_close (self->websocket);
+  if (self->ws_request[SLOT_BATCH] != NULL)
+    report_error (self, g_error_copy (error), NULL);
+  finish_ws_request (self, SLOT_BATCH, error);
+  finish_ws_request (self, SLOT_CONTROL, error);
+}
+
+static void
+on_websocket_closed (BayeuxWebSocket *websocket,
+                     const GError    *error,
+                     gpointer         user_data)
+{
+  g_autoptr(BayeuxClient) self = g_object_ref (user_data);
+
+  begin_change (self);
+  websocket_lost (self, error);
+  end_change (self);
+}
+
+static void
+set_transport_name (BayeuxClient *self,
+                    const char   *name)
+{
+  if (g_strcmp0 (self->transport_name, name) == 0)
+    return;
+  self->transport_name = name;
+  g_debug ("transport: %s", name);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
+}
+
+static gboolean
+transport_allowed (BayeuxClient *self,
+                   const char   *name)
+{
+  return g_strv_contains ((const char * const *) self->transports, name);
+}
+
+/* Whether the next /meta/connect should go over a WebSocket. */
+static gboolean
+want_websocket (BayeuxClient *self)
+{
+  return self->websocket_offered && !self->websocket_failed && transport_allowed (self, "websocket");
+}
+
+
+static void
+on_websocket_open (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Request *req = user_data;
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
+  g_autoptr(GError) error = NULL;
+  gboolean opened = bayeux_websocket_open_finish (BAYEUX_WEBSOCKET (source), result, &error);
+
+  if (self == NULL || !request_current (self, req))
+    {
+      if (opened)
+        bayeux_websocket_close (BAYEUX_WEBSOCKET (source));
+      request_free (req);
+      return;
+    }
+  request_free (req);
+
+  begin_change (self);
+  self->busy[SLOT_CONTROL] = FALSE;
+  if (opened)
+    {
+      self->websocket_worked = TRUE;
+      set_transport_name (self, "websocket");
+      send_connect (self);
+    }
+  else if (!self->websocket_worked || error->domain == SOUP_WEBSOCKET_ERROR)
+    {
+      /* The server (or a proxy) does not let WebSockets through: long
+       * polling for the rest of the session. */
+      g_debug ("WebSocket refused (%s): falling back to long polling", error->message);
+      self->websocket_failed = TRUE;
+      if (transport_allowed (self, "long-polling"))
+        {
+          set_transport_name (self, "long-polling");
+          send_connect (self);
+        }
+      else
+        connect_done (self, NULL, error);
+    }
+  else
+    {
+      /* It worked before: the server is away, as a long poll would find. */
+      connect_done (self, NULL, error);
+    }
+  end_change (self);
+}
+
+static void
+open_websocket (BayeuxClient *self)
+{
+  Request *req = g_new0 (Request, 1);
+
+  g_weak_ref_init (&req->client, self);
+  req->slot = SLOT_CONTROL;
+  req->serial = self->serial[SLOT_CONTROL];
+  req->ids = g_ptr_array_new ();
+  self->busy[SLOT_CONTROL] = TRUE;
+  self->control_sent_at = g_get_monotonic_time ();
+
+  g_main_context_push_thread_default (self->context);
+  bayeux_websocket_open_async (self->websocket, self->max_message_size, self->max_network_delay,
+                               self->cancellable[SLOT_CONTROL], on_websocket_open, req);
+  g_main_context_pop_thread_default (self->context);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2071,6 +2690,8 @@ use_server (BayeuxClient *self,
   g_clear_pointer (&self->uri, g_uri_unref);
   self->uri = uri;
   bayeux_long_polling_set_uri (self->transport, uri);
+  bayeux_websocket_close (self->websocket);
+  bayeux_websocket_set_uri (self->websocket, uri);
   g_free (self->current_url);
   self->current_url = g_uri_to_string (uri);
   g_debug ("server: %s", self->current_url);
@@ -2265,6 +2886,79 @@ bayeux_client_check_clocks (BayeuxClient *self,
     }
 }
 
+#ifdef __linux__
+/* A timer on the wall clock, set to the far future, that the kernel cancels
+ * when the wall clock jumps relative to the monotonic clock: when it is
+ * set, and on resume from a suspend (timerfd_resume). So an idle client
+ * learns of a suspend without waking up every few seconds to compare the
+ * clocks. */
+static gboolean
+clock_jump_arm (int fd)
+{
+  struct itimerspec spec = { { 0, 0 }, { G_MAXINT32, 0 } };
+
+  return timerfd_settime (fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, NULL) == 0;
+}
+
+typedef struct
+{
+  BayeuxClient *client;
+  int           fd;
+} ClockJump;
+
+static void
+clock_jump_free (gpointer data)
+{
+  ClockJump *jump = data;
+
+  close (jump->fd);
+  g_free (jump);
+}
+
+static gboolean
+clock_jump_cb (gint         fd,
+               GIOCondition condition,
+               gpointer     user_data)
+{
+  ClockJump *jump = user_data;
+  BayeuxClient *self = jump->client;
+  guint64 expirations;
+
+  /* ECANCELED: the clock jumped. The timer must be armed again. */
+  if (read (fd, &expirations, sizeof expirations) < 0 && errno != ECANCELED && errno != EAGAIN)
+    return G_SOURCE_CONTINUE;
+  clock_jump_arm (fd);
+
+  begin_change (self);
+  bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
+  end_change (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSource *
+clock_jump_source_new (BayeuxClient *self)
+{
+  int fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+  ClockJump *jump;
+  GSource *source;
+
+  if (fd < 0)
+    return NULL;
+  if (!clock_jump_arm (fd))
+    {
+      close (fd);
+      return NULL;
+    }
+  jump = g_new0 (ClockJump, 1);
+  jump->client = self;
+  jump->fd = fd;
+  source = g_unix_fd_source_new (fd, G_IO_IN);
+  g_source_set_callback (source, (GSourceFunc) G_CALLBACK (clock_jump_cb), jump, clock_jump_free);
+  g_source_set_static_name (source, "[bayeux] suspend watchdog");
+  return source;
+}
+#endif
+
 static gboolean
 watchdog_cb_step (BayeuxClient *self)
 {
@@ -2294,9 +2988,15 @@ update_watchdog (BayeuxClient *self)
     {
       self->watchdog_wall = g_get_real_time ();
       self->watchdog_monotonic = g_get_monotonic_time ();
-      self->watchdog = g_timeout_source_new_seconds (WATCHDOG_PERIOD_S);
-      g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
-      g_source_set_static_name (self->watchdog, "[bayeux] suspend watchdog");
+#ifdef __linux__
+      self->watchdog = clock_jump_source_new (self);
+#endif
+      if (self->watchdog == NULL)
+        {
+          self->watchdog = g_timeout_source_new_seconds (WATCHDOG_PERIOD_S);
+          g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+          g_source_set_static_name (self->watchdog, "[bayeux] suspend watchdog");
+        }
       g_source_attach (self->watchdog, self->context);
     }
   else if (!is_running (self))
@@ -2307,7 +3007,7 @@ update_watchdog (BayeuxClient *self)
 /* GObject                                                                  */
 
 static gboolean
-on_transport_accept_certificate (BayeuxLongPolling    *transport,
+on_transport_accept_certificate (GObject              *transport,
                                  GTlsCertificate      *certificate,
                                  GTlsCertificateFlags  errors,
                                  gpointer              user_data)
@@ -2361,6 +3061,11 @@ bayeux_client_constructed (GObject *object)
   self->transport = bayeux_long_polling_new (self->session, self->uri);
   g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
+  self->websocket = bayeux_websocket_new (self->session, self->uri);
+  g_signal_connect_object (self->websocket, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
+                           self, 0);
+  g_signal_connect_object (self->websocket, "messages", G_CALLBACK (on_websocket_messages), self, 0);
+  g_signal_connect_object (self->websocket, "closed", G_CALLBACK (on_websocket_closed), self, 0);
 
   if (self->network_monitor == NULL)
     {
@@ -2385,8 +3090,16 @@ bayeux_client_dispose (GObject *object)
   if (self->network_monitor != NULL)
     g_clear_signal_handler (&self->network_handler, self->network_monitor);
   g_clear_object (&self->network_monitor);
+  if (self->websocket != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->websocket, self);
+      bayeux_websocket_close (self->websocket);
+    }
+  g_clear_object (&self->websocket);
   g_clear_object (&self->transport);
   g_clear_object (&self->session);
+  while (self->extensions->len > 0)
+    bayeux_client_remove_extension (self, g_ptr_array_index (self->extensions, self->extensions->len - 1));
 
   G_OBJECT_CLASS (bayeux_client_parent_class)->dispose (object);
 }
@@ -2398,6 +3111,9 @@ bayeux_client_finalize (GObject *object)
 
   g_clear_pointer (&self->subscriptions, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->extensions, g_ptr_array_unref);
+  g_clear_pointer (&self->transports, g_strfreev);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->handshake_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->disconnect_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->handshake_ext, json_node_unref);
@@ -2471,6 +3187,9 @@ bayeux_client_get_property (GObject    *object,
     case PROP_CURRENT_URL:
       g_value_set_string (value, self->current_url);
       break;
+    case PROP_TRANSPORTS:
+      g_value_set_boxed (value, self->transports);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2518,6 +3237,10 @@ bayeux_client_set_property (GObject      *object,
       break;
     case PROP_FALLBACK_URLS:
       bayeux_client_set_fallback_urls (self, g_value_get_boxed (value));
+      break;
+    case PROP_TRANSPORTS:
+      if (g_value_get_boxed (value) != NULL)
+        bayeux_client_set_transports (self, g_value_get_boxed (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2589,13 +3312,45 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * BayeuxClient:transport:
    *
    * The name of the transport in use, as the protocol names it:
-   * `long-polling`.
+   * `websocket` or `long-polling`. The handshake always goes over HTTP
+   * (`long-polling`); the `/meta/connect` loop and everything else then
+   * goes over a WebSocket when the server offers it and
+   * [property@Client:transports] allows it. Notified when it changes: when
+   * the WebSocket opens, and when the client falls back to long polling.
    *
    * Since: 1.0
    */
   properties[PROP_TRANSPORT] =
     g_param_spec_string ("transport", NULL, NULL, "long-polling",
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:transports:
+   *
+   * The transports the client may use, in order of preference, named as
+   * the protocol names them: `websocket`, `long-polling`. The default is
+   * both, WebSocket first: the client handshakes over HTTP, offering
+   * these; if the server's reply offers `websocket` too, it opens a
+   * WebSocket at the same URL (`ws://` or `wss://`) and runs the session
+   * over it, else it long-polls.
+   *
+   * If the WebSocket cannot be opened (the server or a proxy refuses the
+   * upgrade, or it fails before it ever worked in this session), the
+   * client falls back to long polling for the rest of the session, and
+   * tries again after the next handshake. A WebSocket that dies after it
+   * worked is treated as a lost long poll: the client reconnects, with
+   * its backoff, over a new WebSocket.
+   *
+   * Set `long-polling` alone to never use a WebSocket, or `websocket`
+   * alone to never long-poll (the handshake still goes over HTTP). May be
+   * set at any time; it takes effect at the next handshake. Names this
+   * version does not know are ignored, with a warning.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TRANSPORTS] =
+    g_param_spec_boxed ("transports", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * BayeuxClient:max-network-delay:
@@ -2840,6 +3595,10 @@ bayeux_client_init (BayeuxClient *self)
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->cancellable[SLOT_CONTROL] = g_cancellable_new ();
   self->cancellable[SLOT_BATCH] = g_cancellable_new ();
+  self->extensions = g_ptr_array_new_with_free_func (g_object_unref);
+  self->transports = g_strsplit ("websocket long-polling", " ", -1);
+  self->transport_name = "long-polling";
+  self->held = g_hash_table_new (NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2974,7 +3733,65 @@ bayeux_client_get_transport (BayeuxClient *self)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
 
-  return "long-polling";
+  return self->transport_name;
+}
+
+/**
+ * bayeux_client_get_transports:
+ * @self: a client
+ *
+ * Gets [property@Client:transports].
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the allowed
+ *   transports, in order of preference
+ *
+ * Since: 1.0
+ */
+const char * const *
+bayeux_client_get_transports (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return (const char * const *) self->transports;
+}
+
+/**
+ * bayeux_client_set_transports:
+ * @self: a client
+ * @transports: (array zero-terminated=1): the allowed transports, in order
+ *   of preference: `websocket`, `long-polling`
+ *
+ * Sets [property@Client:transports]. At least one name must be known.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_set_transports (BayeuxClient       *self,
+                              const char * const *transports)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) known = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (transports != NULL);
+
+  for (gsize i = 0; transports[i] != NULL; i++)
+    {
+      if (!g_str_equal (transports[i], "websocket") && !g_str_equal (transports[i], "long-polling"))
+        g_warning ("BayeuxClient: unknown transport “%s” left out", transports[i]);
+      else if (!g_ptr_array_find_with_equal_func (names, transports[i], g_str_equal, NULL))
+        g_ptr_array_add (names, g_strdup (transports[i]));
+    }
+  g_return_if_fail (names->len > 0);
+  g_ptr_array_add (names, NULL);
+  known = (GStrv) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+
+  if (self->transports != NULL && g_strv_equal ((const char * const *) self->transports,
+                                                (const char * const *) known))
+    return;
+  g_strfreev (self->transports);
+  self->transports = g_steal_pointer (&known);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORTS]);
 }
 
 #define DEFINE_UINT_PROPERTY(name, PROP)                                     \
@@ -3285,6 +4102,169 @@ bayeux_client_set_header (BayeuxClient *self,
   g_return_if_fail (name != NULL && name[0] != '\0');
 
   bayeux_long_polling_set_header (self->transport, name, value);
+  bayeux_websocket_set_header (self->websocket, name, value);
+}
+
+/**
+ * bayeux_client_add_extension:
+ * @self: a client
+ * @extension: an extension
+ *
+ * Adds @extension to the client's extensions: from now on it sees every
+ * message the client sends and receives (see [iface@Extension] for the
+ * order). An extension may be added at any time, also while the client
+ * runs; add those that change the handshake (acknowledgements, replay)
+ * before [method@Client.start].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_add_extension (BayeuxClient    *self,
+                             BayeuxExtension *extension)
+{
+  BayeuxExtensionInterface *iface;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (BAYEUX_IS_EXTENSION (extension));
+  g_return_if_fail (!g_ptr_array_find (self->extensions, extension, NULL));
+
+  g_ptr_array_add (self->extensions, g_object_ref (extension));
+  iface = BAYEUX_EXTENSION_GET_IFACE (extension);
+  if (iface->added != NULL)
+    iface->added (extension, self);
+}
+
+/**
+ * bayeux_client_remove_extension:
+ * @self: a client
+ * @extension: an extension added with [method@Client.add_extension]
+ *
+ * Removes @extension: it sees no more messages. Messages it holds can
+ * still be released with [method@Client.release_message].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_remove_extension (BayeuxClient    *self,
+                                BayeuxExtension *extension)
+{
+  g_autoptr(BayeuxExtension) removed = NULL;
+  BayeuxExtensionInterface *iface;
+  guint index;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (BAYEUX_IS_EXTENSION (extension));
+
+  if (!g_ptr_array_find (self->extensions, extension, &index))
+    {
+      g_critical ("%s: the extension %p was not added to this client", G_STRFUNC, extension);
+      return;
+    }
+  removed = g_ptr_array_steal_index (self->extensions, index);
+  iface = BAYEUX_EXTENSION_GET_IFACE (removed);
+  if (iface->removed != NULL)
+    iface->removed (removed, self);
+}
+
+/**
+ * bayeux_client_get_extensions:
+ * @self: a client
+ *
+ * Gets the client's extensions, in the order they were added.
+ *
+ * Returns: (transfer container) (element-type BayeuxExtension): the
+ *   extensions
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+bayeux_client_get_extensions (BayeuxClient *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+
+  return g_ptr_array_copy (self->extensions, NULL, NULL);
+}
+
+/**
+ * bayeux_client_release_message:
+ * @self: a client
+ * @message: a message an extension held (it returned
+ *   %BAYEUX_EXTENSION_HOLD for it)
+ * @drop: %TRUE to drop the message, %FALSE to let it go on
+ *
+ * Ends an extension's hold on @message. The message goes on to the next
+ * extension, then to the server (an outgoing message) or to the client
+ * (an incoming one), or is dropped, as if the hook had returned
+ * %BAYEUX_EXTENSION_CONTINUE or %BAYEUX_EXTENSION_DROP. Call it after the
+ * hook that held @message has returned. A hold ends by itself when the
+ * client is stopped: releasing the message then does nothing.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_release_message (BayeuxClient *self,
+                               JsonObject   *message,
+                               gboolean      drop)
+{
+  Held *held = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (message != NULL);
+
+  if (!g_hash_table_steal_extended (self->held, message, NULL, (gpointer *) &held))
+    {
+      g_debug ("release_message: %p is not held (the client was stopped meanwhile?)", message);
+      return;
+    }
+
+  begin_change (self);
+  if (held->outgoing)
+    {
+      Op *op = held->op;
+      gboolean control = held == self->held_control;
+
+      held_free (held);
+      if (control)
+        self->held_control = NULL;
+      if (drop)
+        {
+          g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED,
+                                                 "An extension dropped the %s message",
+                                                 json_object_get_string_member (op->message, "channel"));
+
+          g_clear_pointer (&op->out, json_object_unref);
+          if (control)
+            {
+              self->busy[SLOT_CONTROL] = FALSE;
+              g_clear_pointer (&self->control_op_id, g_free);
+              op_done (self, op, NULL, error);
+            }
+          else
+            fail_unsendable (self, op, error);
+        }
+      else if (control)
+        send_control_op (self, op, op->with_outbox, op->timeout_ms);
+      else
+        {
+          /* First in line: it was due before what is queued now. */
+          g_queue_push_head (&self->outbox, op);
+          schedule_flush (self);
+        }
+    }
+  else if (drop)
+    {
+      if (held->op != NULL)
+        {
+          g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED,
+                                                 "An extension dropped the reply on %s",
+                                                 bayeux_message_get_channel (held->message));
+          op_done (self, g_steal_pointer (&held->op), NULL, error);
+        }
+      held_free (held);
+    }
+  else
+    run_incoming (self, held);
+  end_change (self);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 #include "bayeux-version.h"
 #include "bayeux-message.h"
+#include "bayeux-extension.h"
 
 G_BEGIN_DECLS
 
@@ -63,6 +64,11 @@ BAYEUX_AVAILABLE_IN_ALL
 const char        *bayeux_client_get_client_id         (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL
 const char        *bayeux_client_get_transport         (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+const char * const *bayeux_client_get_transports      (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_transports        (BayeuxClient         *self,
+                                                        const char * const   *transports);
 BAYEUX_AVAILABLE_IN_ALL
 guint              bayeux_client_get_max_network_delay (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL
@@ -127,6 +133,18 @@ BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_header            (BayeuxClient         *self,
                                                         const char           *name,
                                                         const char           *value);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_add_extension         (BayeuxClient         *self,
+                                                        BayeuxExtension      *extension);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_remove_extension      (BayeuxClient         *self,
+                                                        BayeuxExtension      *extension);
+BAYEUX_AVAILABLE_IN_ALL
+GPtrArray         *bayeux_client_get_extensions        (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_release_message       (BayeuxClient         *self,
+                                                        JsonObject           *message,
+                                                        gboolean              drop);
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_batch_begin           (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL

@@ -56,6 +56,8 @@ G_BEGIN_DECLS
  * @BAYEUX_ERROR_NETWORK_UNAVAILABLE: the network is unavailable (per
  *   [property@Client:network-monitor]); the client waits for it to come
  *   back, making no request meanwhile.
+ * @BAYEUX_ERROR_DROPPED: an extension ([iface@Extension]) dropped the
+ *   message, or the reply to it.
  *
  * Error codes in the [error@Bayeux.Error] domain.
  *
@@ -75,6 +77,7 @@ typedef enum {
   BAYEUX_ERROR_QUEUE_FULL,
   BAYEUX_ERROR_EXPIRED,
   BAYEUX_ERROR_NETWORK_UNAVAILABLE,
+  BAYEUX_ERROR_DROPPED,
 } BayeuxError;
 
 BAYEUX_AVAILABLE_IN_ALL

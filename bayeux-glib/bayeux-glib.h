@@ -11,6 +11,10 @@
 #include "bayeux-error.h"
 #include "bayeux-channel.h"
 #include "bayeux-message.h"
+#include "bayeux-extension.h"
 #include "bayeux-client.h"
+#include "extensions/bayeux-ack-extension.h"
+#include "extensions/bayeux-replay-extension.h"
+#include "extensions/bayeux-timesync-extension.h"
 
 #undef __BAYEUX_GLIB_INSIDE__

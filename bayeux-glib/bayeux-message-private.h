@@ -12,6 +12,8 @@ BayeuxMessage *bayeux_message_new_take_object (JsonObject *object);
 /* Wraps @node without copying it: for nodes nobody else modifies. */
 BayeuxMessage *bayeux_message_new_parsed      (JsonNode   *node,
                                                GError    **error);
+/* The message's own node (not a copy). */
+JsonNode      *bayeux_message_get_node        (BayeuxMessage *self);
 /* json_node_copy() shares objects and arrays (json-glib 1.6): this does not. */
 JsonNode      *bayeux_json_deep_copy          (JsonNode   *node);
 

@@ -202,6 +202,12 @@ bayeux_message_new_parsed (JsonNode  *node,
   return self;
 }
 
+JsonNode *
+bayeux_message_get_node (BayeuxMessage *self)
+{
+  return self->node;
+}
+
 /* Takes a message the client built itself: always valid. */
 BayeuxMessage *
 bayeux_message_new_take_object (JsonObject *object)

@@ -24,18 +24,37 @@
  *             subscriptions → BayeuxClient::message; messages per second.
  *   soup      (7) libsoup's floor: EXCHANGES sequential keep-alive POSTs
  *             from one default SoupSession; CPU per exchange.
+ *   fanout    (3) the fan-out driver: runs the subscriber process given
+ *             after `--` (ours: `bayeux-bench --scenario fanout-subscribe`,
+ *             or peer-bench.js's), publishes on one channel from a
+ *             long-polling client of its own at offered rates in steps
+ *             (--fanout-rates, publishes a second), and per step samples
+ *             the messages the subscriber process got, its CPU, and the
+ *             server's (--server-pid, /proc) and its own; stops after the
+ *             first step the subscribers cannot keep up with. The record
+ *             it prints is the subscriber process's (its client's name).
+ *   fanout-subscribe  the measured side of (3): SUBSCRIBERS clients in this
+ *             process subscribed to --channel; talks to the driver on
+ *             stdin/stdout (READY, COUNT, QUIT: see run_fanout_subscribe).
  *
  * BENCH_TRACE=1 in the environment makes the ping-pong print, on stderr, a
  * line `trace <latency µs> <HTTP requests>` per timed round trip.
  *
- * Only the long-polling transport exists: --transport takes
- * `long-polling`; the WebSocket rows are to come with that transport.
+ * --transport websocket|long-polling (long-polling by default) sets the
+ * clients' `transports` property to that one name when BayeuxClient has
+ * that property; every record says which transport actually ran
+ * (`transport_used`, the `transport` property once connected). Without
+ * the property only long-polling exists: --transport websocket then prints
+ * a record with `not_available` and exits with status 77 (run.sh reports
+ * the rows as not available, not as failed).
  */
 #include <bayeux-glib/bayeux-glib.h>
 #include "bayeux-channel-private.h"
 #include "bayeux-client-private.h"
 #include "bayeux-message-private.h"
 #include "transports/bayeux-long-polling-private.h"
+
+#include <glib-unix.h>
 
 #include <errno.h>
 #include <locale.h>
@@ -76,12 +95,25 @@ static int      opt_batch = 100;
 static double   opt_parse_seconds = 2;
 static int      opt_exchanges = 0;
 static char    *opt_cdf;
+static char    *opt_channel;
+static int      opt_subscribers = 10;
+static int      opt_server_pid = 0;
+static char    *opt_fanout_rates;
+#define DEFAULT_FANOUT_RATES "100,1000,3000,6000,10000,13000,16000,20000,25000,30000,36000,43000,50000,60000,70000,80000"
+static double   opt_step_seconds = 3;
+static double   opt_settle_seconds = -1;
+static double   opt_drain_seconds = 30;
+static int      opt_window = 5000;
+static double   opt_fanout_warmup = 2;
+static char   **opt_command;
 
 static GOptionEntry entries[] = {
-  { "scenario", 's', 0, G_OPTION_ARG_STRING, &opt_scenario, "pingpong, many, idle, parse or soup", "NAME" },
+  { "scenario", 's', 0, G_OPTION_ARG_STRING, &opt_scenario,
+    "pingpong, many, idle, parse, soup, fanout or fanout-subscribe", "NAME" },
   { "url", 'u', 0, G_OPTION_ARG_STRING, &opt_url, "The server's URL (the trivial HTTP server's for soup)", "URL" },
   { "server", 0, 0, G_OPTION_ARG_STRING, &opt_server, "The server's name, for the report", "NAME" },
-  { "transport", 0, 0, G_OPTION_ARG_STRING, &opt_transport, "long-polling (the only one so far)", "NAME" },
+  { "transport", 0, 0, G_OPTION_ARG_STRING, &opt_transport,
+    "websocket or long-polling (the default): the clients' transports, when BayeuxClient has that property", "NAME" },
   { "rounds", 'n', 0, G_OPTION_ARG_INT, &opt_rounds, "pingpong: timed round trips (2000)", "N" },
   { "warmup", 'w', 0, G_OPTION_ARG_INT, &opt_warmup, "pingpong, soup: untimed round trips first (200)", "N" },
   { "clients", 'k', 0, G_OPTION_ARG_INT, &opt_clients, "many: clients (1000)", "K" },
@@ -91,6 +123,21 @@ static GOptionEntry entries[] = {
   { "parse-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_parse_seconds, "parse: seconds per variant (2)", "S" },
   { "exchanges", 0, 0, G_OPTION_ARG_INT, &opt_exchanges, "soup: timed POSTs (4 × rounds)", "N" },
   { "cdf", 0, 0, G_OPTION_ARG_FILENAME, &opt_cdf, "pingpong: write the sorted latencies (µs) there", "FILE" },
+  { "channel", 0, 0, G_OPTION_ARG_STRING, &opt_channel, "fanout-subscribe: the channel (the driver adds it)", "CHANNEL" },
+  { "subscribers", 0, 0, G_OPTION_ARG_INT, &opt_subscribers, "fanout-subscribe: clients in this process (10)", "N" },
+  { "server-pid", 0, 0, G_OPTION_ARG_INT, &opt_server_pid, "fanout: the server's process, for its CPU (/proc)", "PID" },
+  { "fanout-rates", 0, 0, G_OPTION_ARG_STRING, &opt_fanout_rates,
+    "fanout: offered publish rates, a second, one step each (" DEFAULT_FANOUT_RATES ")", "LIST" },
+  { "step-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_step_seconds, "fanout: seconds per step (3)", "S" },
+  { "settle-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_settle_seconds,
+    "fanout: seconds of each step before the measured window (a quarter of the step, at most 1)", "S" },
+  { "drain-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_drain_seconds,
+    "fanout: how long to wait for the last messages after the last step (30)", "S" },
+  { "window", 0, 0, G_OPTION_ARG_INT, &opt_window, "fanout: most publishes queued or not yet answered (5000)", "N" },
+  { "fanout-warmup", 0, 0, G_OPTION_ARG_DOUBLE, &opt_fanout_warmup,
+    "fanout: seconds at 1,000 publishes a second first, not measured (2)", "S" },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_command,
+    "fanout: the subscriber process's command", "-- COMMAND…" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -243,6 +290,16 @@ report_int (Report     *r,
   g_string_append_printf (r, "%" G_GINT64_FORMAT, value);
 }
 
+/* @json as it is (an object or array already written). */
+static void
+report_raw (Report     *r,
+            const char *name,
+            const char *json)
+{
+  report_key (r, name);
+  g_string_append (r, json);
+}
+
 /* With 4 significant digits at least, 3 decimals at most. */
 static void
 report_double (Report     *r,
@@ -332,13 +389,67 @@ on_client_error (BayeuxClient  *client,
     g_printerr ("bayeux-bench: client error: %s\n", error->message);
 }
 
+/* BayeuxClient:transports (a string array: "websocket", "long-polling"),
+ * when the library has it; NULL before. */
+static GParamSpec *transports_pspec;
+
+/* A client that uses @transport alone, when the library lets us say so
+ * (without the transports property it can only be long-polling). Made
+ * with g_object_new so that a construct-only property works too. */
+static BayeuxClient *
+new_client_for (const char *url,
+                const char *transport)
+{
+  BayeuxClient *client;
+
+  if (transports_pspec != NULL)
+    {
+      const char *names[] = { transport, NULL };
+
+      client = g_object_new (BAYEUX_TYPE_CLIENT, "url", url, "transports", names, NULL);
+    }
+  else
+    client = bayeux_client_new (url);
+  g_signal_connect (client, "error", G_CALLBACK (on_client_error), NULL);
+  return client;
+}
+
 static BayeuxClient *
 new_client (void)
 {
-  BayeuxClient *client = bayeux_client_new (opt_url);
+  return new_client_for (opt_url, opt_transport);
+}
 
-  g_signal_connect (client, "error", G_CALLBACK (on_client_error), NULL);
-  return client;
+/* The transport in use (the `transport` property), or NULL. */
+static char *
+transport_in_use (BayeuxClient *client)
+{
+  char *name = NULL;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (client), "transport") != NULL)
+    g_object_get (client, "transport", &name, NULL);
+  return name;
+}
+
+/* Records the transport @client runs on as `transport_used` (when @r is
+ * not NULL); FALSE (with @why set) when it is not the one asked for, so
+ * that a row can never be labelled with a transport that did not run. */
+static gboolean
+check_transport (Report       *r,
+                 BayeuxClient *client,
+                 const char   *wanted,
+                 char        **why)
+{
+  g_autofree char *used = transport_in_use (client);
+
+  if (r != NULL)
+    report_string (r, "transport_used", used ? used : "unknown");
+  if (used != NULL && !g_str_equal (used, wanted))
+    {
+      *why = g_strdup_printf ("asked for %s, the client runs on %s", wanted, used);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 typedef struct {
@@ -363,12 +474,14 @@ on_subscribed (GObject      *source,
     }
 }
 
-/* Connected, with the long poll in flight. */
+/* Connected, with the long poll in flight. On WebSocket the held
+ * /meta/connect is a message on the socket, which the library may not
+ * count as a request in flight: connected is all we can ask. */
 static gboolean
 client_holds_poll (BayeuxClient *client)
 {
   return bayeux_client_get_state (client) == BAYEUX_CLIENT_STATE_CONNECTED &&
-         bayeux_client_get_requests_in_flight (client) >= 1;
+         (bayeux_client_get_requests_in_flight (client) >= 1 || !g_str_equal (opt_transport, "long-polling"));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -521,6 +634,12 @@ run_pingpong (void)
   report_int (b, "warmup", opt_warmup);
   if (!wait_until (pingpong_ready, &pp, 20) || pp.subs.failed > 0)
     return report_end (b, "the clients did not connect and subscribe within 20 s");
+  {
+    g_autofree char *why = NULL;
+
+    if (!check_transport (b, pp.a, opt_transport, &why) || !check_transport (NULL, pp.b, opt_transport, &why))
+      return report_end (b, why);
+  }
 
   ping_send (&pp);
   if (!wait_until (pingpong_done, &pp, 60 + opt_rounds * 0.05))
@@ -738,6 +857,12 @@ run_many (void)
     held += client_holds_poll (g_ptr_array_index (many.clients, i));
   rss1 = proc_status ("VmRSS");
 
+  {
+    g_autofree char *why = NULL;
+
+    if (!check_transport (b, g_ptr_array_index (many.clients, 0), opt_transport, &why))
+      return report_end (b, why);
+  }
   report_double (b, "connect_all_ms", (t_connected - t0) / 1e3);
   report_double (b, "connect_cpu_s", cpu1 - cpu0);
   report_int (b, "subscribed", many.subs.subscribed);
@@ -811,6 +936,12 @@ run_idle (void)
   bayeux_client_start (client);
   if (!wait_until (one_holds_poll, client, 20) || subs.subscribed != 1)
     return report_end (b, "the client did not connect and subscribe within 20 s");
+  {
+    g_autofree char *why = NULL;
+
+    if (!check_transport (b, client, opt_transport, &why))
+      return report_end (b, why);
+  }
 
   /* Let the subscribe's connection and the first replies settle. */
   g_timeout_add (500, set_flag, &settled);
@@ -1109,6 +1240,958 @@ run_soup (void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* 3: fan-out, the measured side                                            */
+
+/* SUBSCRIBERS clients in this process, each subscribed to --channel with a
+ * detailed message handler; the driver (run_fanout) publishes. This
+ * process talks to it on stdin and stdout, a line each way:
+ *
+ *   → READY <pid> <client> <transport in use> <subscribers>
+ *                                    once all are subscribed and connected
+ *   ← COUNT                          the driver asks for a sample
+ *   → COUNT <delivered> <monotonic µs> <CPU µs> <latency max µs>
+ *           <latency sum µs> <latency count> <HTTP requests>
+ *                                    messages received so far by all the
+ *                                    clients, this process's CPU (user +
+ *                                    system, getrusage), and the latency
+ *                                    (now − the publisher's `t`, the same
+ *                                    monotonic clock) since the last COUNT
+ *   ← QUIT                           → one JSON object (the process's
+ *                                    figures), then exit
+ *
+ * peer-bench.js --scenario fanout-subscribe speaks the same. */
+
+typedef struct {
+  GPtrArray     *clients;
+  SubscribeCount subs;
+  guint64        delivered;
+  guint64        out_of_order;
+  gint64         lat_max, lat_sum, lat_n;
+  guint64        requests;
+  GString       *input;
+  gboolean       quit, eof;
+} FanSub;
+
+typedef struct {
+  FanSub *fs;
+  gint64  last_seq;
+} FanSubClient;
+
+static void
+on_fanout_message (BayeuxClient  *client,
+                   BayeuxMessage *message,
+                   gpointer       user_data)
+{
+  FanSubClient *fc = user_data;
+  FanSub *fs = fc->fs;
+  JsonNode *data = bayeux_message_get_data (message);
+  gint64 seq = -1, t = 0;
+
+  if (data != NULL && JSON_NODE_HOLDS_OBJECT (data))
+    {
+      JsonObject *o = json_node_get_object (data);
+
+      seq = json_object_get_int_member_with_default (o, "seq", -1);
+      t = json_object_get_int_member_with_default (o, "t", 0);
+    }
+  fs->delivered++;
+  if (seq <= fc->last_seq)
+    fs->out_of_order++;
+  fc->last_seq = seq;
+  if (t > 0)
+    {
+      gint64 latency = g_get_monotonic_time () - t;
+
+      fs->lat_max = MAX (fs->lat_max, latency);
+      fs->lat_sum += latency;
+      fs->lat_n++;
+    }
+}
+
+static void
+on_fanout_request_queued (SoupSession *session,
+                          SoupMessage *msg,
+                          gpointer     user_data)
+{
+  ((FanSub *) user_data)->requests++;
+}
+
+static gboolean
+fansub_ready (gpointer data)
+{
+  FanSub *fs = data;
+
+  if (fs->eof)
+    return TRUE;
+  if (fs->subs.subscribed + fs->subs.failed < fs->clients->len)
+    return FALSE;
+  for (guint i = 0; i < fs->clients->len; i++)
+    if (!client_holds_poll (g_ptr_array_index (fs->clients, i)))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+fansub_command (FanSub     *fs,
+                const char *line)
+{
+  if (g_str_equal (line, "COUNT"))
+    {
+      double cpu = cpu_seconds ();
+
+      printf ("COUNT %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %.0f %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+              " %" G_GINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
+              fs->delivered, g_get_monotonic_time (), cpu * 1e6, fs->lat_max, fs->lat_sum, fs->lat_n, fs->requests);
+      fflush (stdout);
+      fs->lat_max = fs->lat_sum = fs->lat_n = 0;
+    }
+  else if (g_str_equal (line, "QUIT"))
+    fs->quit = TRUE;
+  else
+    g_printerr ("bayeux-bench: fanout-subscribe: unknown command %s\n", line);
+}
+
+static gboolean
+on_fansub_stdin (gint         fd,
+                 GIOCondition condition,
+                 gpointer     user_data)
+{
+  FanSub *fs = user_data;
+  char buf[256];
+  gssize n = read (fd, buf, sizeof buf);
+  char *nl;
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return G_SOURCE_CONTINUE;
+  if (n <= 0)
+    {
+      fs->eof = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  g_string_append_len (fs->input, buf, n);
+  while ((nl = memchr (fs->input->str, '\n', fs->input->len)) != NULL)
+    {
+      g_autofree char *line = g_strndup (fs->input->str, nl - fs->input->str);
+
+      g_string_erase (fs->input, 0, nl - fs->input->str + 1);
+      fansub_command (fs, g_strstrip (line));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+fansub_over (gpointer data)
+{
+  FanSub *fs = data;
+
+  return fs->quit || fs->eof;
+}
+
+static int
+run_fanout_subscribe (void)
+{
+  Report *b = report_begin ("fanout-subscriber");
+  FanSub fs = { 0 };
+  guint n = MAX (opt_subscribers, 1);
+  g_autofree char *signal = NULL;
+  g_autofree char *used = NULL;
+  g_autofree char *why = NULL;
+  guint watch;
+
+  if (opt_channel == NULL)
+    return report_end (b, "--channel is required");
+  fs.clients = g_ptr_array_new_with_free_func (g_object_unref);
+  fs.input = g_string_new (NULL);
+  signal = g_strdup_printf ("message::%s", opt_channel);
+  report_int (b, "subscribers", n);
+  for (guint i = 0; i < n; i++)
+    {
+      BayeuxClient *client = new_client ();
+      FanSubClient *fc = g_new0 (FanSubClient, 1);
+
+      fc->fs = &fs;
+      fc->last_seq = -1;
+      g_signal_connect_data (client, signal, G_CALLBACK (on_fanout_message), fc,
+                             (GClosureNotify) (void (*) (void)) g_free, 0);
+      g_signal_connect (bayeux_client_get_session (client), "request-queued",
+                        G_CALLBACK (on_fanout_request_queued), &fs);
+      /* A subscriber that falls behind gets the server's backlog in one
+       * long-poll reply, larger than the default max-message-size (1 MiB)
+       * past a few seconds of it: the client would refuse it, and the
+       * messages in it with it. The peers' clients have no such limit. */
+      bayeux_client_set_max_message_size (client, 64 * 1024 * 1024);
+      bayeux_client_subscribe_async (client, opt_channel, NULL, on_subscribed, &fs.subs);
+      bayeux_client_start (client);
+      g_ptr_array_add (fs.clients, client);
+    }
+  /* stdin: the driver's commands; its end (the driver gone) ends us. */
+  g_unix_set_fd_nonblocking (0, TRUE, NULL);
+  watch = g_unix_fd_add (0, G_IO_IN | G_IO_HUP | G_IO_ERR, on_fansub_stdin, &fs);
+
+  if (!wait_until (fansub_ready, &fs, 30) || fs.eof || fs.subs.failed > 0)
+    return report_end (b, "the subscribers did not connect and subscribe within 30 s");
+  for (guint i = 0; i < n; i++)
+    if (!check_transport (i == 0 ? b : NULL, g_ptr_array_index (fs.clients, i), opt_transport, &why))
+      return report_end (b, why);
+  used = transport_in_use (g_ptr_array_index (fs.clients, 0));
+
+  printf ("READY %d bayeux-glib %s %u\n", (int) getpid (), used ? used : opt_transport, n);
+  fflush (stdout);
+  while (!fansub_over (&fs))
+    g_main_context_iteration (NULL, TRUE);
+
+  report_int (b, "delivered", fs.delivered);
+  report_int (b, "out_of_order", fs.out_of_order);
+  report_int (b, "http_requests", fs.requests);
+  report_int (b, "errors", client_errors);
+  report_process (b);
+  if (fs.eof && !fs.quit)
+    return report_end (b, "the driver went away");
+  g_source_remove (watch);
+  g_clear_pointer (&fs.clients, g_ptr_array_unref);
+  g_string_free (fs.input, TRUE);
+  return report_end (b, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3: fan-out, the driver                                                   */
+
+/* CPU seconds (user + system) of process @pid, all its threads, from
+ * /proc/PID/stat (clock ticks); -1 when it cannot be read. */
+static double
+proc_cpu_seconds (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  char *p;
+  guint64 utime, stime;
+
+  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL) || (p = strrchr (text, ')')) == NULL)
+    return -1;
+  /* After the command's closing parenthesis: fields 3 (state) and on;
+   * utime and stime are fields 14 and 15. */
+  if (sscanf (p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+              &utime, &stime) != 2)
+    return -1;
+  return (double) (utime + stime) / sysconf (_SC_CLK_TCK);
+}
+
+/* The one CPU process @pid may run on (taskset), or -1. */
+static int
+pinned_cpu (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *text = NULL;
+  const char *line;
+  char *end;
+  gint64 cpu;
+
+  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL) ||
+      (line = strstr (text, "\nCpus_allowed_list:")) == NULL)
+    return -1;
+  line += strlen ("\nCpus_allowed_list:");
+  cpu = g_ascii_strtoll (line, &end, 10);
+  if (end == line || (*end != '\n' && *end != '\0'))
+    return -1;
+  return (int) cpu;
+}
+
+/* Busy and total time of CPU @cpu (clock ticks, /proc/stat), everything
+ * that ran there: processes, interrupts, softirqs (loopback TCP's work
+ * lands there too). FALSE when it cannot be read. */
+static gboolean
+cpu_times (int      cpu,
+           guint64 *busy,
+           guint64 *total)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *prefix = g_strdup_printf ("\ncpu%d ", cpu);
+  const char *line;
+  guint64 v[8] = { 0 };
+
+  if (cpu < 0 || !g_file_get_contents ("/proc/stat", &text, NULL, NULL) ||
+      (line = strstr (text, prefix)) == NULL)
+    return FALSE;
+  if (sscanf (line + strlen (prefix), "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+              " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+              " %" G_GUINT64_FORMAT, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+    return FALSE;
+  /* user nice system idle iowait irq softirq steal */
+  *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+  *busy = *total - v[3] - v[4];
+  return TRUE;
+}
+
+/* The publisher: a lean Bayeux client on libsoup of its own, so that it
+ * takes as little as possible of the server's core, where it runs: one
+ * handshake, the /meta/connect loop (CometD drops a session that does not
+ * connect), and the publishes due at the step's rate, up to 1,000 in one
+ * POST while the previous POST is in flight. Replies are not parsed: the
+ * successful publishes are the `"successful":true` in the body (both
+ * servers write their JSON without spaces). Every subscriber client gets
+ * the same load, whatever the client under test. */
+#define PUBLISH_BATCH_MAX 1000
+
+typedef struct {
+  SoupSession *session;
+  char        *channel;
+  char        *client_id;
+  double       rate;           /* publishes a second; 0: stopped */
+  gint64       step_t0;
+  guint64      step_due;       /* publishes due this step, queued or sent */
+  guint64      queued;         /* due, not in a POST yet */
+  guint64      in_flight;      /* in the POST in flight */
+  guint64      published;      /* sent in a POST */
+  guint64      acked, failed;
+  guint64      seq, id;
+  guint        window;         /* most queued + in flight */
+  guint        timer;
+  gboolean     connected;      /* a /meta/connect was answered */
+  char        *error;          /* the session failed */
+} Publisher;
+
+static void publisher_flush (Publisher *p);
+static void publisher_connect (Publisher *p);
+
+static SoupMessage *
+bayeux_post (const char *body,
+             gsize       len)
+{
+  SoupMessage *msg = soup_message_new ("POST", opt_url);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, len);
+
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
+  soup_message_set_request_body_from_bytes (msg, "application/json;charset=UTF-8", bytes);
+  return msg;
+}
+
+/* The first reply of a meta exchange's body, or NULL. */
+static JsonObject *
+first_reply (GBytes *body)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonArray *array;
+
+  if (body == NULL || !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root) || json_array_get_length (array = json_node_get_array (root)) == 0 ||
+      !JSON_NODE_HOLDS_OBJECT (json_array_get_element (array, 0)))
+    return NULL;
+  return json_object_ref (json_array_get_object_element (array, 0));
+}
+
+static void
+on_publisher_connected (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Publisher *p = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(JsonObject) reply = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  reply = first_reply (body);
+  if (reply == NULL || !json_object_get_boolean_member_with_default (reply, "successful", FALSE))
+    {
+      if (p->error == NULL)
+        p->error = g_strdup_printf ("the publisher's /meta/connect failed: %s",
+                                    error ? error->message : "unsuccessful");
+      return;
+    }
+  p->connected = TRUE;
+  publisher_connect (p);
+}
+
+/* The first /meta/connect asks to be answered at once (advice timeout 0,
+ * as Faye's and CometD's clients do); the next ones are held. */
+static void
+publisher_connect (Publisher *p)
+{
+  g_autofree char *body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"clientId\":\"%s\","
+                                           "\"connectionType\":\"long-polling\",\"id\":\"%" G_GUINT64_FORMAT "\"%s}]",
+                                           p->client_id, ++p->id, p->connected ? "" : ",\"advice\":{\"timeout\":0}");
+  g_autoptr(SoupMessage) msg = bayeux_post (body, strlen (body));
+
+  soup_session_send_and_read_async (p->session, msg, G_PRIORITY_DEFAULT, NULL, on_publisher_connected, p);
+}
+
+static guint
+count_occurrences (const char *haystack,
+                   gsize       len,
+                   const char *needle)
+{
+  gsize nlen = strlen (needle);
+  const char *at = haystack, *end = haystack + len;
+  guint n = 0;
+
+  while (at < end && (at = g_strstr_len (at, end - at, needle)) != NULL)
+    {
+      n++;
+      at += nlen;
+    }
+  return n;
+}
+
+static void
+on_publisher_published (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Publisher *p = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  guint ok = 0;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (body != NULL)
+    ok = MIN (count_occurrences (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "\"successful\":true"),
+              p->in_flight);
+  if (ok < p->in_flight && p->failed < 5)
+    g_printerr ("bayeux-bench: fanout: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " publishes failed%s%s\n",
+                p->in_flight - ok, p->in_flight, error ? ": " : "", error ? error->message : "");
+  p->acked += ok;
+  p->failed += p->in_flight - ok;
+  p->in_flight = 0;
+  publisher_flush (p);
+}
+
+/* Sends what is queued, if no POST is in flight. */
+static void
+publisher_flush (Publisher *p)
+{
+  g_autoptr(GString) body = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  gint64 now;
+  guint n;
+
+  if (p->in_flight > 0 || p->queued == 0)
+    return;
+  n = (guint) MIN (p->queued, PUBLISH_BATCH_MAX);
+  body = g_string_sized_new (n * 130 + 2);
+  now = g_get_monotonic_time ();
+  g_string_append_c (body, '[');
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (body, "%s{\"channel\":\"%s\",\"clientId\":\"%s\",\"id\":\"%" G_GUINT64_FORMAT "\","
+                            "\"data\":{\"seq\":%" G_GUINT64_FORMAT ",\"t\":%" G_GINT64_FORMAT
+                            ",\"text\":\"hello, world\"}}",
+                            i ? "," : "", p->channel, p->client_id, ++p->id, p->seq++, now);
+  g_string_append_c (body, ']');
+  p->queued -= n;
+  p->in_flight = n;
+  p->published += n;
+  msg = bayeux_post (body->str, body->len);
+  soup_session_send_and_read_async (p->session, msg, G_PRIORITY_DEFAULT, NULL, on_publisher_published, p);
+}
+
+/* Every few milliseconds: queue the publishes due at the step's rate since
+ * it began, as far as the window lets, and send them. */
+static gboolean
+publish_tick (gpointer data)
+{
+  Publisher *p = data;
+  guint64 due = (guint64) (p->rate * (g_get_monotonic_time () - p->step_t0) / 1e6);
+
+  while (p->step_due < due && p->queued + p->in_flight < p->window)
+    {
+      p->step_due++;
+      p->queued++;
+    }
+  publisher_flush (p);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+publisher_set_rate (Publisher *p,
+                    double     rate)
+{
+  p->rate = rate;
+  p->step_t0 = g_get_monotonic_time ();
+  p->step_due = 0;
+  if (rate > 0 && p->timer == 0)
+    p->timer = g_timeout_add (5, publish_tick, p);
+  else if (rate <= 0 && p->timer != 0)
+    g_clear_handle_id (&p->timer, g_source_remove);
+}
+
+static gboolean
+publisher_ready (gpointer data)
+{
+  Publisher *p = data;
+
+  return p->connected || p->error != NULL;
+}
+
+/* Handshakes and starts the connect loop; FALSE with p->error set. */
+static gboolean
+publisher_start (Publisher *p)
+{
+  static const char handshake[] =
+    "[{\"channel\":\"/meta/handshake\",\"version\":\"1.0\",\"supportedConnectionTypes\":[\"long-polling\"],\"id\":\"0\"}]";
+  g_autoptr(SoupMessage) msg = bayeux_post (handshake, sizeof handshake - 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonObject) reply = NULL;
+
+  p->session = soup_session_new ();
+  /* CometD ties the session to its BAYEUX_BROWSER cookie. */
+  soup_session_add_feature_by_type (p->session, SOUP_TYPE_COOKIE_JAR);
+  body = soup_session_send_and_read (p->session, msg, NULL, &error);
+  reply = first_reply (body);
+  if (reply == NULL || !json_object_get_boolean_member_with_default (reply, "successful", FALSE) ||
+      json_object_get_string_member_with_default (reply, "clientId", NULL) == NULL)
+    {
+      p->error = g_strdup_printf ("the publisher's handshake failed: %s", error ? error->message : "unsuccessful");
+      return FALSE;
+    }
+  p->client_id = g_strdup (json_object_get_string_member (reply, "clientId"));
+  publisher_connect (p);
+  wait_until (publisher_ready, p, 20);
+  if (p->error == NULL && !p->connected)
+    p->error = g_strdup ("the publisher's first /meta/connect had no answer within 20 s");
+  return p->error == NULL;
+}
+
+/* The subscriber process. */
+typedef struct {
+  GSubprocess      *proc;
+  GOutputStream    *in;
+  GDataInputStream *out;
+  GQueue            lines;
+  gboolean          eof;
+  int               pid;
+} Child;
+
+static void child_read (Child *c);
+
+static void
+on_child_line (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Child *c = user_data;
+  g_autoptr(GError) error = NULL;
+  char *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, &error);
+
+  if (line == NULL)
+    {
+      c->eof = TRUE;
+      return;
+    }
+  g_queue_push_tail (&c->lines, line);
+  child_read (c);
+}
+
+static void
+child_read (Child *c)
+{
+  g_data_input_stream_read_line_async (c->out, G_PRIORITY_DEFAULT, NULL, on_child_line, c);
+}
+
+static gboolean
+child_has_line (gpointer data)
+{
+  Child *c = data;
+
+  return !g_queue_is_empty (&c->lines) || c->eof;
+}
+
+/* The next line from the child within @seconds, or NULL. */
+static char *
+child_line (Child  *c,
+            double  seconds)
+{
+  wait_until (child_has_line, c, seconds);
+  return g_queue_pop_head (&c->lines);
+}
+
+static void
+child_say (Child      *c,
+           const char *command)
+{
+  g_autofree char *line = g_strconcat (command, "\n", NULL);
+
+  g_output_stream_write_all (c->in, line, strlen (line), NULL, NULL, NULL);
+}
+
+typedef struct {
+  gint64  t;               /* the driver's monotonic clock, µs */
+  gint64  sub_t;           /* the subscriber's */
+  guint64 delivered;
+  double  sub_cpu;         /* the subscriber's getrusage, s */
+  double  sub_proc_cpu;    /* the same from /proc, s */
+  double  server_cpu;      /* /proc, s */
+  double  pub_cpu;         /* ours, getrusage, s */
+  gint64  lat_max, lat_sum, lat_n;
+  gint64  requests;
+  guint64 published, acked;
+  guint64 server_core_busy, server_core_total;  /* the server's CPU, /proc/stat */
+  guint64 client_core_busy, client_core_total;  /* the subscriber's */
+} Sample;
+
+static int server_core = -1, client_core = -1;
+
+static gboolean
+take_sample (Child     *c,
+             Publisher *p,
+             int        server_pid,
+             Sample    *s)
+{
+  g_autofree char *line = NULL;
+  double cpu_us;
+
+  child_say (c, "COUNT");
+  line = child_line (c, 30);
+  if (line == NULL ||
+      sscanf (line, "COUNT %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %lf %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+              " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
+              &s->delivered, &s->sub_t, &cpu_us, &s->lat_max, &s->lat_sum, &s->lat_n, &s->requests) != 7)
+    {
+      g_printerr ("bayeux-bench: fanout: no COUNT from the subscriber process (%s)\n", line ? line : "nothing");
+      return FALSE;
+    }
+  s->t = g_get_monotonic_time ();
+  s->sub_cpu = cpu_us / 1e6;
+  s->sub_proc_cpu = proc_cpu_seconds (c->pid);
+  s->server_cpu = proc_cpu_seconds (server_pid);
+  s->pub_cpu = cpu_seconds ();
+  cpu_times (server_core, &s->server_core_busy, &s->server_core_total);
+  cpu_times (client_core, &s->client_core_busy, &s->client_core_total);
+  s->published = p->published;
+  s->acked = p->acked;
+  return TRUE;
+}
+
+static void
+run_for (double seconds)
+{
+  gboolean over = FALSE;
+
+  g_timeout_add ((guint) (seconds * 1000), set_flag, &over);
+  while (!over)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* One step's figures, from samples @a and @b. */
+typedef struct {
+  double offered;          /* messages a second the subscribers should get */
+  double published;        /* publishes a second actually sent */
+  double delivered;        /* messages a second the subscribers got */
+  double client_pct, client_proc_pct, server_pct, publisher_pct;
+  double server_core_pct, client_core_pct;   /* -1: not pinned */
+  double client_us_per_msg;
+  double lat_mean_us;
+  gint64 lat_max_us;
+  double requests_per_msg;
+  gboolean saturated;
+} Step;
+
+static gboolean
+fanout_drained (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+report_step (GString    *json,
+             const Step *st)
+{
+  Report *r = g_string_new ("{");
+
+  report_double (r, "offered_msgs_per_s", st->offered);
+  report_double (r, "published_per_s", st->published);
+  report_double (r, "delivered_msgs_per_s", st->delivered);
+  report_double (r, "client_cpu_pct", st->client_pct);
+  report_double (r, "client_cpu_pct_proc", st->client_proc_pct);
+  report_double (r, "server_cpu_pct", st->server_pct);
+  report_double (r, "publisher_cpu_pct", st->publisher_pct);
+  if (st->server_core_pct >= 0)
+    report_double (r, "server_core_busy_pct", st->server_core_pct);
+  if (st->client_core_pct >= 0)
+    report_double (r, "client_core_busy_pct", st->client_core_pct);
+  report_double (r, "client_cpu_us_per_msg", st->client_us_per_msg);
+  report_double (r, "latency_mean_us", st->lat_mean_us);
+  report_int (r, "latency_max_us", st->lat_max_us);
+  if (st->requests_per_msg >= 0)
+    report_double (r, "http_requests_per_msg", st->requests_per_msg);
+  report_int (r, "saturated", st->saturated);
+  g_string_append_c (r, '}');
+  g_string_append_printf (json, "%s%s", json->len > 1 ? "," : "", r->str);
+  g_string_free (r, TRUE);
+}
+
+static int
+run_fanout (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GArray) rates = g_array_new (FALSE, FALSE, sizeof (double));
+  g_auto(GStrv) rate_list = g_strsplit (opt_fanout_rates ? opt_fanout_rates : DEFAULT_FANOUT_RATES, ",", -1);
+  g_autofree char *channel = g_strdup_printf ("/fanout/%d-%08x", (int) getpid (), g_random_int ());
+  g_autofree char *ready = NULL, *final = NULL;
+  g_auto(GStrv) words = NULL;
+  g_autoptr(GString) steps = g_string_new ("[");
+  Publisher p = { 0 };
+  Child c = { 0 };
+  Report *b;
+  const char *client_name, *transport_used;
+  guint nsubs;
+  double settle = opt_settle_seconds >= 0 ? opt_settle_seconds : MIN (1.0, opt_step_seconds / 4);
+  Step best = { 0 }, first_client_saturated = { 0 };
+  gboolean any = FALSE, client_saturated = FALSE, stopped_saturated = FALSE;
+  Step last = { 0 };
+  Sample end = { 0 };
+  const char *failure = NULL;
+  g_autofree char *failure_owned = NULL;
+
+  for (guint i = 0; rate_list[i] != NULL; i++)
+    {
+      double r = g_ascii_strtod (rate_list[i], NULL);
+      if (r > 0)
+        g_array_append_val (rates, r);
+    }
+  if (opt_command == NULL || opt_command[0] == NULL || rates->len == 0)
+    {
+      g_printerr ("bayeux-bench: fanout: the subscriber command goes after -- and --fanout-rates must list rates\n");
+      return 2;
+    }
+
+  /* The publisher first, so that the subscribers' start is not in its way. */
+  p.channel = channel;
+  p.window = MAX (opt_window, 1);
+  if (!publisher_start (&p))
+    {
+      b = report_begin ("fanout");
+      return report_end (b, p.error);
+    }
+
+  for (guint i = 0; opt_command[i] != NULL; i++)
+    g_ptr_array_add (argv, opt_command[i]);
+  g_ptr_array_add (argv, (char *) "--channel");
+  g_ptr_array_add (argv, channel);
+  g_ptr_array_add (argv, NULL);
+  c.proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                              G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  if (c.proc == NULL)
+    {
+      b = report_begin ("fanout");
+      return report_end (b, error->message);
+    }
+  c.in = g_subprocess_get_stdin_pipe (c.proc);
+  c.out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (c.proc));
+  child_read (&c);
+
+  /* READY <pid> <client> <transport> <subscribers>, or the child's JSON
+   * (not available, or an error) and its end. */
+  ready = child_line (&c, 60);
+  if (ready == NULL || !g_str_has_prefix (ready, "READY ") ||
+      g_strv_length (words = g_strsplit (ready, " ", -1)) != 5)
+    {
+      g_autofree char *more = NULL;
+      int status;
+
+      while (!c.eof && (more = child_line (&c, 5)) != NULL)
+        {
+          g_free (ready);
+          ready = g_steal_pointer (&more);
+        }
+      g_subprocess_wait (c.proc, NULL, NULL);
+      status = g_subprocess_get_if_exited (c.proc) ? g_subprocess_get_exit_status (c.proc) : 1;
+      if (ready != NULL && ready[0] == '{')
+        {
+          /* The subscriber's own record (not available: status 77), as
+           * the fan-out record. */
+          g_autoptr(GString) rec = g_string_new (ready);
+
+          g_string_replace (rec, "\"scenario\":\"fanout-subscriber\"", "\"scenario\":\"fanout\"", 1);
+          g_string_replace (rec, "\"scenario\":\"fanout-subscribe\"", "\"scenario\":\"fanout\"", 1);
+          printf ("%s\n", rec->str);
+          fflush (stdout);
+          return status ? status : 1;
+        }
+      b = report_begin ("fanout");
+      return report_end (b, "the subscriber process did not get ready");
+    }
+  c.pid = atoi (words[1]);
+  server_core = pinned_cpu (opt_server_pid);
+  client_core = pinned_cpu (c.pid);
+  if (server_core == client_core)
+    server_core = client_core = -1;
+  client_name = words[2];
+  transport_used = words[3];
+  nsubs = MAX (atoi (words[4]), 1);
+
+  b = g_string_new ("{");
+  report_string (b, "scenario", "fanout");
+  report_string (b, "client", client_name);
+  report_string (b, "server", opt_server ? opt_server : "none");
+  report_string (b, "transport", transport_used);
+  report_string (b, "publisher", "bayeux-bench's raw long-polling publisher (libsoup), a process of its own");
+  report_int (b, "subscribers", nsubs);
+  report_double (b, "step_s", opt_step_seconds);
+  report_double (b, "settle_s", settle);
+  report_double (b, "warmup_s", opt_fanout_warmup);
+
+  /* Warm up (Node's JIT on either side, the servers' queues) at a rate
+   * every client keeps up with; not measured. */
+  if (opt_fanout_warmup > 0)
+    {
+      publisher_set_rate (&p, 1000);
+      run_for (opt_fanout_warmup);
+    }
+
+  for (guint i = 0; i < rates->len && failure == NULL; i++)
+    {
+      double rate = g_array_index (rates, double, i);
+      Sample a = { 0 }, z = { 0 };
+      Step st = { 0 };
+      double dt, sub_dt;
+
+      publisher_set_rate (&p, rate);
+      run_for (settle);
+      if (!take_sample (&c, &p, opt_server_pid, &a))
+        {
+          failure = "the subscriber process stopped answering";
+          break;
+        }
+      run_for (MAX (opt_step_seconds - settle, 0.05));
+      if (!take_sample (&c, &p, opt_server_pid, &z))
+        {
+          failure = "the subscriber process stopped answering";
+          break;
+        }
+      dt = (z.t - a.t) / 1e6;
+      sub_dt = (z.sub_t - a.sub_t) / 1e6;
+      st.offered = rate * nsubs;
+      st.published = (z.published - a.published) / dt;
+      st.delivered = (z.delivered - a.delivered) / sub_dt;
+      st.client_pct = 100 * (z.sub_cpu - a.sub_cpu) / sub_dt;
+      st.client_proc_pct = 100 * (z.sub_proc_cpu - a.sub_proc_cpu) / dt;
+      st.server_pct = 100 * (z.server_cpu - a.server_cpu) / dt;
+      st.publisher_pct = 100 * (z.pub_cpu - a.pub_cpu) / dt;
+      st.server_core_pct = z.server_core_total > a.server_core_total
+                           ? 100.0 * (z.server_core_busy - a.server_core_busy) / (z.server_core_total - a.server_core_total) : -1;
+      st.client_core_pct = z.client_core_total > a.client_core_total
+                           ? 100.0 * (z.client_core_busy - a.client_core_busy) / (z.client_core_total - a.client_core_total) : -1;
+      st.client_us_per_msg = z.delivered > a.delivered ? (z.sub_cpu - a.sub_cpu) * 1e6 / (z.delivered - a.delivered) : 0;
+      st.lat_mean_us = z.lat_n ? (double) z.lat_sum / z.lat_n : 0;
+      st.lat_max_us = z.lat_max;
+      st.requests_per_msg = z.requests >= 0 && a.requests >= 0 && z.delivered > a.delivered
+                            ? (double) (z.requests - a.requests) / (z.delivered - a.delivered) : -1;
+      /* Not keeping up: fewer messages than offered, or a backlog
+       * building up (the messages' latency: a few milliseconds while
+       * the subscribers keep up). */
+      st.saturated = st.delivered < 0.95 * st.offered || st.lat_mean_us > 50000;
+      report_step (steps, &st);
+      g_printerr ("bayeux-bench: fanout %s: offered %.0f msg/s, delivered %.0f, client %.1f %% (core %.0f %%), "
+                  "server %.1f %% + publisher %.1f %% (core %.0f %%), %.2f µs/msg, latency mean %.0f µs\n",
+                  client_name, st.offered, st.delivered, st.client_pct, st.client_core_pct, st.server_pct,
+                  st.publisher_pct, st.server_core_pct, st.client_us_per_msg, st.lat_mean_us);
+      if (!any || st.delivered > best.delivered)
+        best = st;
+      any = TRUE;
+      if (!client_saturated && st.client_pct >= 90)
+        {
+          client_saturated = TRUE;
+          first_client_saturated = st;
+        }
+      last = st;
+      if (st.saturated)
+        {
+          stopped_saturated = TRUE;
+          break;
+        }
+    }
+  publisher_set_rate (&p, 0);
+  g_string_append_c (steps, ']');
+
+  /* Every acknowledged publish must reach every subscriber. */
+  if (failure == NULL)
+    {
+      gint64 deadline = g_get_monotonic_time () + (gint64) (opt_drain_seconds * G_USEC_PER_SEC);
+
+      for (;;)
+        {
+          gboolean flag = FALSE;
+
+          if (!take_sample (&c, &p, opt_server_pid, &end))
+            {
+              failure = "the subscriber process stopped answering";
+              break;
+            }
+          if ((p.queued + p.in_flight == 0 && end.delivered >= p.acked * nsubs) || p.error != NULL ||
+              g_get_monotonic_time () > deadline)
+            break;
+          g_timeout_add (100, set_flag, &flag);
+          wait_until (fanout_drained, &flag, 1);
+        }
+    }
+
+  report_raw (b, "steps", steps->str);
+  if (any)
+    {
+      report_double (b, "delivered_msgs_per_s", best.delivered);
+      report_double (b, "offered_msgs_per_s", best.offered);
+      report_double (b, "client_cpu_pct", best.client_pct);
+      report_double (b, "server_cpu_pct", best.server_pct);
+      report_double (b, "publisher_cpu_pct", best.publisher_pct);
+      report_double (b, "client_cpu_us_per_msg", best.client_us_per_msg);
+      if (client_saturated)
+        report_double (b, "client_saturates_at_msgs_per_s", first_client_saturated.delivered);
+      /* Who stopped the climb: whose core was (about) full. The server's
+       * core is its CPU's busy time when it is pinned (the publisher's
+       * share and the loopback's softirqs included), else the server's
+       * and the publisher's CPU. */
+      {
+        double server_side = last.server_core_pct >= 0 ? last.server_core_pct : last.server_pct + last.publisher_pct;
+        /* Other work on the measurement's cores (another program on the
+         * machine) makes whoever ran there look slower than it is. */
+        double others0 = last.server_core_pct >= 0 ? last.server_core_pct - last.server_pct - last.publisher_pct : 0;
+        double others1 = last.client_core_pct >= 0 ? last.client_core_pct - last.client_pct : 0;
+        gboolean client_full = last.client_pct >= 90, server_full = server_side >= 90;
+
+        report_string (b, "limit",
+                       !stopped_saturated ? "not reached" :
+                       others0 > 25 || others1 > 25 ? "disturbed (other work on the cores)" :
+                       client_full && server_full ? "client and server" :
+                       client_full ? "client" : server_full ? "server" : "unclear");
+      }
+    }
+  report_int (b, "published", p.published);
+  report_int (b, "acked", p.acked);
+  report_int (b, "publish_failed", p.failed);
+  report_int (b, "expected", p.acked * nsubs);
+  report_int (b, "delivered", end.delivered);
+  report_int (b, "errors", client_errors);
+
+  /* The subscriber process's own record (its peak RSS and the rest). */
+  child_say (&c, "QUIT");
+  g_output_stream_close (c.in, NULL, NULL);
+  while ((final = child_line (&c, 30)) != NULL && final[0] != '{')
+    g_clear_pointer (&final, g_free);
+  g_subprocess_wait (c.proc, NULL, NULL);
+  if (final != NULL)
+    report_raw (b, "subscriber", final);
+  if (failure == NULL && end.delivered < p.acked * nsubs)
+    failure = failure_owned = g_strdup_printf ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " messages "
+                                               "delivered %.0f s after the last step",
+                                               end.delivered, p.acked * nsubs, opt_drain_seconds);
+  if (failure == NULL && p.error != NULL)
+    failure = p.error;
+  if (failure == NULL && (p.failed > 0 || !any))
+    failure = "publishes failed";
+  soup_session_abort (p.session);
+  g_object_unref (p.session);
+  g_object_unref (c.proc);
+  g_object_unref (c.out);
+  return report_end (b, failure);
+}
+
+/* ------------------------------------------------------------------------ */
 
 int
 main (int   argc,
@@ -1129,9 +2212,9 @@ main (int   argc,
     }
   if (opt_transport == NULL)
     opt_transport = g_strdup ("long-polling");
-  if (!g_str_equal (opt_transport, "long-polling"))
+  if (!g_str_equal (opt_transport, "long-polling") && !g_str_equal (opt_transport, "websocket"))
     {
-      g_printerr ("bayeux-bench: transport %s: only long-polling exists so far\n", opt_transport);
+      g_printerr ("bayeux-bench: --transport must be websocket or long-polling\n");
       return 2;
     }
   if (opt_scenario == NULL)
@@ -1145,6 +2228,30 @@ main (int   argc,
       return 2;
     }
 
+  /* The transports property, once the library has it: our clients then
+   * use the one transport asked for (long-polling included, so that the
+   * long-polling rows stay long-polling when WebSocket becomes the
+   * default). The fan-out driver's publisher is always long-polling. */
+  transports_pspec = g_object_class_find_property (g_type_class_ref (BAYEUX_TYPE_CLIENT), "transports");
+  if (transports_pspec != NULL &&
+      (G_PARAM_SPEC_VALUE_TYPE (transports_pspec) != G_TYPE_STRV || !(transports_pspec->flags & G_PARAM_WRITABLE)))
+    {
+      g_printerr ("bayeux-bench: BayeuxClient:transports is not a writable string array (%s): not used\n",
+                  g_type_name (G_PARAM_SPEC_VALUE_TYPE (transports_pspec)));
+      transports_pspec = NULL;
+    }
+  if (transports_pspec == NULL && !g_str_equal (opt_transport, "long-polling") &&
+      !g_str_equal (opt_scenario, "fanout") && !g_str_equal (opt_scenario, "parse") &&
+      !g_str_equal (opt_scenario, "soup"))
+    {
+      Report *r = report_begin (opt_scenario);
+
+      report_string (r, "not_available", "this bayeux-glib has no BayeuxClient:transports property: "
+                                         "long-polling only");
+      report_end (r, NULL);
+      return 77;
+    }
+
   if (g_str_equal (opt_scenario, "pingpong"))
     return run_pingpong ();
   if (g_str_equal (opt_scenario, "many"))
@@ -1155,6 +2262,10 @@ main (int   argc,
     return run_parse ();
   if (g_str_equal (opt_scenario, "soup"))
     return run_soup ();
+  if (g_str_equal (opt_scenario, "fanout"))
+    return run_fanout ();
+  if (g_str_equal (opt_scenario, "fanout-subscribe"))
+    return run_fanout_subscribe ();
   g_printerr ("bayeux-bench: unknown scenario %s\n", opt_scenario);
   return 2;
 }

@@ -3,15 +3,22 @@
 // scenarios as bayeux-bench (bench-client.c), measured the same way, with
 // the peers' own clients:
 //
-//   peer-bench.js --client cometd|faye --scenario pingpong|many|idle --url URL
-//                 [--server NAME] [--rounds N] [--warmup N] [--clients K]
-//                 [--idle S] [--cdf FILE]
+//   peer-bench.js --client cometd|faye
+//                 --scenario pingpong|many|idle|fanout-subscribe --url URL
+//                 [--server NAME] [--transport long-polling|websocket]
+//                 [--rounds N] [--warmup N] [--clients K] [--idle S]
+//                 [--cdf FILE] [--channel C] [--subscribers N]
 //
 // --client cometd is the CometD JavaScript client (cometd 8) in Node through
-// cometd-nodejs-client's adapt(); --client faye is Faye's Node client. Both
-// use long-polling: CometD's websocket transport is unregistered (the
-// CometD server here has none), and Faye's client has 'websocket' and
-// 'eventsource' disabled.
+// cometd-nodejs-client's adapt(); --client faye is Faye's Node client. On
+// --transport long-polling (the default) CometD's websocket transport is
+// unregistered (the CometD server here has none), and Faye's client has
+// 'websocket' and 'eventsource' disabled. On --transport websocket (Faye
+// only) nothing is disabled: Faye's client handshakes over long-polling
+// (its mandatory connection type) and then selects 'websocket', which the
+// Faye server offers; every scenario waits until the dispatcher's
+// connectionType is 'websocket' before it measures, and the record's
+// transport_used says what ran.
 //
 //   pingpong  two clients in this process: A publishes {seq} on /ping/X, B
 //             (subscribed) republishes the data on /pong/X, A (subscribed)
@@ -24,6 +31,12 @@
 //   idle      one subscribed client idle for IDLE seconds: CPU used and
 //             wake-ups (voluntary context switches, getrusage; Node's event
 //             loop has no iteration counter to read).
+//   fanout-subscribe
+//             the measured side of the fan-out (3): SUBSCRIBERS clients in
+//             this process subscribed to CHANNEL; bayeux-bench --scenario
+//             fanout publishes and talks to this process on stdin/stdout
+//             (READY, COUNT, QUIT, as bench-client.c's
+//             run_fanout_subscribe describes).
 //
 // Prints one JSON object on stdout, with the keys bayeux-bench uses.
 // The packages come from tests/interop/node_modules.
@@ -52,6 +65,9 @@ const { values: opts } = parseArgs({
     clients: { type: 'string', default: '1000' },
     idle: { type: 'string', default: '60' },
     cdf: { type: 'string' },
+    transport: { type: 'string', default: 'long-polling' },
+    channel: { type: 'string' },
+    subscribers: { type: 'string', default: '10' },
   },
 });
 const rounds = Number(opts.rounds);
@@ -64,7 +80,7 @@ const report = {
   scenario: opts.scenario,
   client: CLIENT_NAMES[opts.client] || opts.client,
   server: opts.server,
-  transport: 'long-polling',
+  transport: opts.transport,
 };
 
 function finish(error) {
@@ -132,9 +148,17 @@ function fayeFactory() {
   const faye = interop('faye');
   return async () => {
     const client = new faye.Client(opts.url, { timeout: 60 });
-    client.disable('websocket');
-    client.disable('eventsource');
+    if (opts.transport !== 'websocket') {
+      client.disable('websocket');
+      client.disable('eventsource');
+    }
     return {
+      // The connection type its dispatcher selected (Faye has no public
+      // getter): 'long-polling' for the handshake, then 'websocket' once
+      // the socket is open, unless disabled.
+      transport() {
+        return client._dispatcher.connectionType;
+      },
       subscribe(channel, onData) {
         return new Promise((resolve, reject) => {
           client.subscribe(channel, onData).then(resolve, (error) => reject(new Error(`subscribe ${channel}: ${error && error.message}`)));
@@ -161,6 +185,10 @@ async function cometdFactory() {
       cometd.handshake((reply) => (reply.successful ? resolve() : reject(new Error(`handshake: ${reply.error || 'failed'}`))));
     });
     return {
+      transport() {
+        const transport = cometd.getTransport();
+        return transport ? transport.type : undefined;
+      },
       subscribe(channel, onData) {
         return new Promise((resolve, reject) => {
           cometd.subscribe(channel, (message) => onData(message.data), (reply) => {
@@ -174,6 +202,21 @@ async function cometdFactory() {
       },
     };
   };
+}
+
+// Waits until every client runs on the transport asked for (Faye selects
+// 'websocket' asynchronously, after the handshake over long-polling) and
+// records it; throws if one does not within 5 s, so that a row can never be
+// labelled with a transport that did not run.
+async function checkTransport(clients) {
+  const deadline = Date.now() + 5000;
+  while (clients.some((c) => c.transport() !== opts.transport) && Date.now() < deadline)
+    await sleep(20);
+  const used = clients.map((c) => c.transport());
+  report.transport_used = used[0] || 'unknown';
+  const wrong = used.find((u) => u !== opts.transport);
+  if (wrong !== undefined)
+    throw new Error(`asked for ${opts.transport}, the client runs on ${wrong}`);
 }
 
 function tag() {
@@ -224,6 +267,7 @@ async function pingpong(newClient) {
   ]), 20000, 'subscribe');
   // Let the long polls settle (ours waits for them to be in flight).
   await sleep(200);
+  await checkTransport([a, b]);
 
   send();
   const end = await withTimeout(finished, 60000 + rounds * 50, `ping-pong (stuck after ${sent} round trips)`);
@@ -279,6 +323,7 @@ async function many(newClient) {
   // same moment (their first /meta/connect replies come back at once).
   await sleep(200);
   const rss1 = statusKib('VmRSS');
+  await checkTransport(clients);
 
   report.connect_all_ms = round3((tConnected - t0) / 1e3);
   report.connect_cpu_s = round3(cpu1 - cpu0);
@@ -309,6 +354,7 @@ async function idle(newClient) {
   const client = await newClient();
   await withTimeout(client.subscribe(`/idle/${tag()}`, () => {}), 20000, 'subscribe');
   await sleep(500);
+  await checkTransport([client]);
 
   // The CPU clock is read last before the idle period and first after it,
   // so that reading /proc costs nothing here; the timer that ends the idle
@@ -336,11 +382,80 @@ async function idle(newClient) {
   reportProcess();
 }
 
+async function fanoutSubscribe(newClient) {
+  if (!opts.channel) throw new Error('--channel is required');
+  const n = Math.max(1, Number(opts.subscribers));
+  let delivered = 0;
+  let outOfOrder = 0;
+  let latMax = 0;
+  let latSum = 0;
+  let latN = 0;
+
+  report.scenario = 'fanout-subscriber';
+  report.subscribers = n;
+  const clients = [];
+  for (let i = 0; i < n; i++)
+    clients.push(await newClient());
+  await withTimeout(Promise.all(clients.map((client) => {
+    let last = -1;
+    return client.subscribe(opts.channel, (data) => {
+      const now = nowUs();
+      delivered++;
+      const seq = data && typeof data.seq === 'number' ? data.seq : -1;
+      if (seq <= last) outOfOrder++;
+      last = seq;
+      if (data && data.t > 0) {
+        const latency = now - data.t;
+        if (latency > latMax) latMax = latency;
+        latSum += latency;
+        latN++;
+      }
+    });
+  })), 30000, 'subscribe');
+  await sleep(200);
+  await checkTransport(clients);
+
+  process.stdout.write(`READY ${process.pid} ${report.client} ${report.transport_used} ${n}\n`);
+  await new Promise((resolve, reject) => {
+    let input = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => {
+      input += chunk;
+      let nl;
+      while ((nl = input.indexOf('\n')) >= 0) {
+        const line = input.slice(0, nl).trim();
+        input = input.slice(nl + 1);
+        if (line === 'COUNT') {
+          // CPU: process.cpuUsage() is getrusage(RUSAGE_SELF), as ours.
+          const { user, system } = process.cpuUsage();
+          process.stdout.write(`COUNT ${delivered} ${nowUs()} ${user + system} ${latMax} ${latSum} ${latN} -1\n`);
+          latMax = latSum = latN = 0;
+        } else if (line === 'QUIT') {
+          resolve();
+        }
+      }
+    });
+    process.stdin.on('end', () => reject(new Error('the driver went away')));
+  });
+  report.delivered = delivered;
+  report.out_of_order = outOfOrder;
+  report.errors = 0;
+  reportProcess();
+}
+
 async function main() {
   if (!CLIENT_NAMES[opts.client]) throw new Error('--client must be cometd or faye');
   if (!opts.url) throw new Error('--url is required');
-  const scenarios = { pingpong, many, idle };
-  if (!scenarios[opts.scenario]) throw new Error('--scenario must be pingpong, many or idle');
+  if (!['long-polling', 'websocket'].includes(opts.transport))
+    throw new Error('--transport must be long-polling or websocket');
+  const scenarios = { pingpong, many, idle, 'fanout-subscribe': fanoutSubscribe };
+  if (!scenarios[opts.scenario]) throw new Error('--scenario must be pingpong, many, idle or fanout-subscribe');
+  if (opts.client === 'cometd' && opts.transport === 'websocket') {
+    // The CometD server of the suite (cometd-nodejs-server) has no WebSocket.
+    report.not_available = 'cometd-nodejs-server has no WebSocket transport';
+    process.stdout.write(JSON.stringify(report) + '\n');
+    process.exit(77);
+  }
   const newClient = opts.client === 'faye' ? fayeFactory() : await cometdFactory();
   await scenarios[opts.scenario](newClient);
 }

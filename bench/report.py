@@ -25,6 +25,8 @@ import subprocess
 
 OURS = 'bayeux-glib'
 PEER_OF_SERVER = {'cometd': 'cometd-js', 'faye': 'faye-node'}
+LP = 'long-polling'
+WS = 'websocket'
 
 # (scenario, metric, unit, lower is better): the rows of the table.
 METRICS = [
@@ -35,6 +37,15 @@ METRICS = [
     ('pingpong', 'http_requests_per_rt', 'requests', True),
     ('pingpong', 'peak_rss_kib', 'KiB', True),
     ('pingpong', 'rss_anon_kib', 'KiB', True),
+    ('fanout', 'delivered_msgs_per_s', 'msg/s', False),
+    ('fanout', 'client_cpu_pct', '% of a core', True),
+    ('fanout', 'server_cpu_pct', '% of a core', True),
+    ('fanout', 'client_cpu_us_per_msg', 'µs CPU', True),
+    ('fanout', 'client_saturates_at_msgs_per_s', 'msg/s', False),
+    ('fanout', 'limit', '', None),
+    ('fanout', 'common_msgs_per_s', 'msg/s', None),
+    ('fanout', 'client_cpu_us_per_msg_common', 'µs CPU', True),
+    ('fanout', 'client_cpu_pct_common', '% of a core', True),
     ('many', 'rss_per_client_kib', 'KiB', True),
     ('many', 'connect_all_ms', 'ms', True),
     ('many', 'deliver_all_ms', 'ms', True),
@@ -54,6 +65,7 @@ METRICS = [
 
 SCENARIO_TITLES = {
     'pingpong': '1, 2. ping-pong latency and client cost',
+    'fanout': '3. fan-out throughput',
     'many': '4. many clients',
     'idle': '5. idle cost',
     'parse': '6. parse path',
@@ -78,12 +90,41 @@ def fmt(value):
     return str(value)
 
 
-def find(results, scenario, client, server=None):
+def transport_of(r):
+    return r.get('transport', LP)
+
+
+def usable(r):
+    return 'error' not in r and 'not_available' not in r
+
+
+def find(results, scenario, client, server=None, transport=LP):
     for r in results:
         if r.get('scenario') == scenario and r.get('client') == client and \
-           (server is None or r.get('server') == server) and 'error' not in r:
+           (server is None or r.get('server') == server) and transport_of(r) == transport and usable(r):
             return r
     return None
+
+
+def fanout_common(results):
+    """Our fan-out and the peer's compared at the same load: the highest
+    step both delivered without falling behind, on the same server and
+    transport (each one's top step is at a different rate)."""
+    for r in results:
+        if r.get('scenario') != 'fanout' or r.get('client') != OURS or not usable(r):
+            continue
+        peer = find(results, 'fanout', PEER_OF_SERVER.get(r.get('server')), r.get('server'), transport_of(r))
+        if not peer:
+            continue
+        theirs = {s['offered_msgs_per_s']: s for s in peer.get('steps', []) if not s.get('saturated')}
+        common = [s for s in r.get('steps', []) if not s.get('saturated') and s['offered_msgs_per_s'] in theirs]
+        if not common:
+            continue
+        top = max(common, key=lambda s: s['offered_msgs_per_s'])
+        for rec, step in ((r, top), (peer, theirs[top['offered_msgs_per_s']])):
+            rec['common_msgs_per_s'] = step['offered_msgs_per_s']
+            rec['client_cpu_us_per_msg_common'] = step['client_cpu_us_per_msg']
+            rec['client_cpu_pct_common'] = step['client_cpu_pct']
 
 
 def main():
@@ -97,10 +138,14 @@ def main():
     ap.add_argument('--rounds', type=int, default=200)
     ap.add_argument('--exchanges', type=int, default=800)
     ap.add_argument('--result', default='')
+    ap.add_argument('--perf', help='summarise run.sh --perf\'s profile of the fan-out subscriber process')
     args = ap.parse_args()
 
     if args.callgrind:
         callgrind_summary(args)
+        return
+    if args.perf:
+        perf_summary(args)
         return
 
     if args.from_json:
@@ -120,31 +165,43 @@ def main():
     floor = find(results, 'soup', OURS)
     floor_us = floor['cpu_us_per_exchange'] if floor else None
 
-    # Derived figures: our CPU per round trip in bare libsoup exchanges.
+    # Derived figures: our CPU per round trip in bare libsoup exchanges; the
+    # fan-out's figures at a load both clients kept up with.
     for r in results:
-        if r.get('scenario') == 'pingpong' and 'cpu_us_per_rt' in r and floor_us:
+        if r.get('scenario') == 'pingpong' and 'cpu_us_per_rt' in r and floor_us and transport_of(r) == LP:
             r['cpu_per_rt_in_bare_exchanges'] = round(r['cpu_us_per_rt'] / floor_us, 2)
+    fanout_common(results)
 
     rows = []
     ratios = []
-    for scenario, metric, unit, lower in METRICS:
-        for r in results:
-            if r.get('scenario') != scenario or metric not in r:
-                continue
-            ratio = None
-            if r['client'] == OURS and r.get('server') in PEER_OF_SERVER:
-                peer = find(results, scenario, PEER_OF_SERVER[r['server']], r['server'])
-                if peer and peer.get(metric):
-                    ratio = round(r[metric] / peer[metric], 3)
-                    ratios.append({'scenario': scenario, 'metric': metric, 'server': r['server'],
-                                   'ours': r[metric], 'peer': peer['client'], 'peer_value': peer[metric],
-                                   'ratio': ratio})
-            rows.append((scenario, metric, unit, r['client'], r.get('server', ''), r[metric], ratio))
-        if scenario == 'pingpong' and metric == 'cpu_us_per_rt':
+    # Long-polling rows first, then the WebSocket ones, scenario by scenario.
+    for transport in (LP, WS):
+        for scenario, metric, unit, lower in METRICS:
             for r in results:
-                if r.get('scenario') == 'pingpong' and 'cpu_per_rt_in_bare_exchanges' in r:
-                    rows.append((scenario, 'cpu_per_rt_in_bare_exchanges', 'exchanges', r['client'],
-                                 r.get('server', ''), r['cpu_per_rt_in_bare_exchanges'], None))
+                if r.get('scenario') != scenario or metric not in r or transport_of(r) != transport:
+                    continue
+                ratio = None
+                if r['client'] == OURS and r.get('server') in PEER_OF_SERVER and lower is not None:
+                    peer = find(results, scenario, PEER_OF_SERVER[r['server']], r['server'], transport)
+                    if peer and isinstance(peer.get(metric), (int, float)) and peer.get(metric):
+                        ratio = round(r[metric] / peer[metric], 3)
+                        ratios.append({'scenario': scenario, 'metric': metric, 'server': r['server'],
+                                       'transport': transport, 'ours': r[metric], 'peer': peer['client'],
+                                       'peer_value': peer[metric], 'ratio': ratio})
+                rows.append((scenario, metric, unit, r['client'], r.get('server', ''), transport, r[metric], ratio))
+            if scenario == 'pingpong' and metric == 'cpu_us_per_rt':
+                for r in results:
+                    if r.get('scenario') == 'pingpong' and 'cpu_per_rt_in_bare_exchanges' in r and \
+                       transport_of(r) == transport:
+                        rows.append((scenario, 'cpu_per_rt_in_bare_exchanges', 'exchanges', r['client'],
+                                     r.get('server', ''), transport, r['cpu_per_rt_in_bare_exchanges'], None))
+            # A measurement that could not run on this transport (ours on
+            # WebSocket before BayeuxClient has the `transports` property).
+            if metric == next(m for sc, m, _, _ in METRICS if sc == scenario):
+                for r in results:
+                    if r.get('scenario') == scenario and 'not_available' in r and transport_of(r) == transport:
+                        rows.append((scenario, 'all', '', r.get('client', ''), r.get('server', ''), transport,
+                                     'not available', None))
 
     targets = evaluate_targets(results, floor_us)
 
@@ -195,6 +252,44 @@ def evaluate_targets(results, floor_us):
                 ours['connect_all_ms'], 1000, ours['connect_all_ms'] <= 1000, 'ms')
             add(f'{ours["clients"]} clients: each receives its message ({server})', ours['received'],
                 ours['clients'], ours['received'] == ours['clients'], '')
+    # WebSocket (Faye): p50 ≤ Faye's WebSocket client's, CPU ≤ 0.5× its.
+    ours = find(results, 'pingpong', OURS, 'faye', WS)
+    peer = find(results, 'pingpong', 'faye-node', 'faye', WS)
+    missing = next((r for r in results if r.get('scenario') == 'pingpong' and r.get('client') == OURS and
+                    transport_of(r) == WS and 'not_available' in r), None)
+    if ours and peer:
+        ratio = ours['p50_us'] / peer['p50_us']
+        add('WebSocket ping-pong p50 ≤ faye-node\'s on WebSocket (faye)', round(ratio, 3), 1, ratio <= 1,
+            f'{ours["p50_us"]} µs vs {peer["p50_us"]} µs')
+        ratio = ours['cpu_us_per_rt'] / peer['cpu_us_per_rt']
+        add('WebSocket client CPU per round trip ≤ 0.5× faye-node\'s on WebSocket (faye)', round(ratio, 3), 0.5,
+            ratio <= 0.5, f'{ours["cpu_us_per_rt"]} µs vs {peer["cpu_us_per_rt"]} µs')
+    elif missing:
+        for what, limit in (('WebSocket ping-pong p50 ≤ faye-node\'s on WebSocket (faye)', 1),
+                            ('WebSocket client CPU per round trip ≤ 0.5× faye-node\'s on WebSocket (faye)', 0.5)):
+            add(what, None, limit, None, f'not available: {missing["not_available"]}')
+    # Fan-out: the client process is never the bottleneck at the server's
+    # maximum rate: it never reaches a full core (90 %) while it keeps up.
+    for r in results:
+        if r.get('scenario') != 'fanout' or r.get('client') != OURS:
+            continue
+        where = f'{r.get("server")}, {transport_of(r)}'
+        if 'not_available' in r:
+            add(f'fan-out: the client process is never the bottleneck ({where})', None, None, None,
+                f'not available: {r["not_available"]}')
+            continue
+        if not usable(r) or 'delivered_msgs_per_s' not in r:
+            continue
+        saturates = r.get('client_saturates_at_msgs_per_s')
+        note = f'up to {r["delivered_msgs_per_s"]:,.0f} msg/s delivered, limit: {r.get("limit")}'
+        if saturates:
+            note += f'; our process at a full core from {saturates:,.0f} msg/s'
+        peer = find(results, 'fanout', PEER_OF_SERVER.get(r.get('server')), r.get('server'), transport_of(r))
+        if peer:
+            note += f'; {peer["client"]}: {peer["delivered_msgs_per_s"]:,.0f} msg/s, limit: {peer.get("limit")}'
+        add(f'fan-out: the client process is never the bottleneck ({where})',
+            r.get('limit'), 'server', saturates is None, note)
+
     for server in ('cometd', 'faye'):
         ours = find(results, 'idle', OURS, server)
         if ours:
@@ -216,6 +311,19 @@ LEGEND = [
     ('peak_rss_kib', 'VmHWM of the client process; most of ours is shared libraries\' pages'),
     ('rss_anon_kib', 'RssAnon: the process\'s own memory (heap, stacks; for Node the JS heap), not the shared '
                      'libraries\''),
+    ('delivered_msgs_per_s', 'fan-out: messages a second the subscriber process received (all its subscribers), '
+                             'at the best step'),
+    ('client_cpu_pct, server_cpu_pct', 'fan-out, at that step: the subscriber process\'s CPU (getrusage) and the '
+                                       'server process\'s (/proc/PID/stat), in % of one core'),
+    ('client_cpu_us_per_msg', 'fan-out, at that step: the subscriber process\'s CPU per message received'),
+    ('client_saturates_at_msgs_per_s', 'fan-out: messages a second at the first step where the subscriber process '
+                                       'used 90 % of its core or more (absent: never)'),
+    ('limit', 'fan-out: whose core was full at the step the subscribers did not keep up with: client, server (its '
+              'core: the server, the publisher, the loopback\'s softirqs), both, or not reached (the top rate was '
+              'kept up with)'),
+    ('common_msgs_per_s, client_cpu_us_per_msg_common, client_cpu_pct_common',
+     'fan-out: the highest offered rate both our client and the peer kept up with on that server and transport, '
+     'and each one\'s CPU per message and in % of a core there (comparable, unlike each one\'s best step)'),
     ('rss_per_client_kib', '(VmRSS once all clients hold their long poll − VmRSS before) / clients; each client has '
                            'its own HTTP session and connections'),
     ('connect_all_ms', 'from creating the clients until all are subscribed (ours: and hold their long poll)'),
@@ -243,34 +351,52 @@ def write_markdown(f, machine, results, rows, targets, out_dir):
     f.write(f'Machine: {machine.get("cpu")}, {machine.get("cores")} cores, {machine.get("memory_gib")} GiB, '
             f'{machine.get("os")}, Linux {machine.get("kernel")}; Node {machine.get("node")}, '
             f'GLib {machine.get("glib")}, libsoup {machine.get("libsoup")}, json-glib {machine.get("json_glib")}. '
-            f'Pinning: {machine.get("pinning")}.\n\n')
+            f'Pinning: {machine.get("pinning")}.' +
+            (f' Load average (1 min) {machine["load_average_1min"]["start"]} at the start, '
+             f'{machine["load_average_1min"]["end"]} at the end (that one counts the suite\'s own last minute; '
+             f'anything above about 1 is other work on the machine).' if machine.get('load_average_1min') else '') + '\n\n')
+    fan = cfg.get('fanout') or {}
     f.write(f'Configuration: {cfg.get("rounds")} round trips after {cfg.get("warmup")} of warm-up, '
             f'{cfg.get("clients")} clients, {cfg.get("idle_s")} s idle; servers hold `/meta/connect` '
-            f'{cfg.get("server_timeout_s")} s. Transport: long-polling (the WebSocket rows come with the '
-            f'WebSocket transport). Peers: the CometD JavaScript client (`cometd-js`, cometd-nodejs-client) on '
-            f'cometd-nodejs-server, Faye\'s Node client (`faye-node`, websocket and eventsource disabled) on Faye.\n\n')
+            f'{cfg.get("server_timeout_s")} s. Fan-out: {fan.get("subscribers", 10)} subscribers in the measured '
+            f'process, offered publish rates (a second, each message delivered to every subscriber) '
+            f'{fan.get("rates_per_s", "?")}, {fan.get("step_s", "?")} s a step measured after '
+            f'{fan.get("settle_s", "?")} s, after {fan.get("warmup_s", "?")} s of warm-up, until a step is not '
+            f'kept up with. Transports: {", ".join(cfg.get("transports", [LP]))}. Peers: the CometD JavaScript '
+            f'client (`cometd-js`, cometd-nodejs-client) on cometd-nodejs-server, Faye\'s Node client '
+            f'(`faye-node`; on long-polling with websocket and eventsource disabled, on WebSocket with nothing '
+            f'disabled, checked to run on it) on Faye.\n\n')
 
     f.write('## Results\n\n')
-    f.write('| scenario | metric | client | server | value | ratio ours/peer |\n')
-    f.write('| --- | --- | --- | --- | ---: | ---: |\n')
-    for scenario, metric, unit, client, server, value, ratio in rows:
+    f.write('| scenario | metric | client | server | transport | value | ratio ours/peer |\n')
+    f.write('| --- | --- | --- | --- | --- | ---: | ---: |\n')
+    for scenario, metric, unit, client, server, transport, value, ratio in rows:
         label = f'{metric} ({unit})' if unit else metric
-        f.write(f'| {SCENARIO_TITLES.get(scenario, scenario)} | {label} | {client} | {server} | {fmt(value)} | '
-                f'{fmt(ratio) if ratio is not None else ""} |\n')
+        f.write(f'| {SCENARIO_TITLES.get(scenario, scenario)} | {label} | {client} | {server} | {transport} | '
+                f'{fmt(value)} | {fmt(ratio) if ratio is not None else ""} |\n')
+
+    unavailable = [r for r in results if 'not_available' in r]
+    if unavailable:
+        f.write('\n## Not available\n\n')
+        for r in unavailable:
+            f.write(f'- {r.get("scenario")} {r.get("client", "")} {r.get("server", "")} {transport_of(r)}: '
+                    f'{r["not_available"]}\n')
 
     failed = [r for r in results if 'error' in r]
     if failed:
         f.write('\n## Failed measurements\n\n')
         for r in failed:
-            f.write(f'- {r.get("scenario", r.get("label"))} {r.get("client", "")} {r.get("server", "")}: '
-                    f'{r["error"]}\n')
+            f.write(f'- {r.get("scenario", r.get("label"))} {r.get("client", "")} {r.get("server", "")} '
+                    f'{transport_of(r)}: {r["error"]}\n')
+
+    write_fanout_steps(f, results)
 
     if targets:
-        f.write('\n## Targets (issue 5, long-polling)\n\n')
+        f.write('\n## Targets (issue 5)\n\n')
         f.write('| target | value | limit | met | |\n| --- | ---: | ---: | --- | --- |\n')
         for t in targets:
-            f.write(f'| {t["target"]} | {fmt(t["value"])} | {fmt(t["limit"])} | {"yes" if t["met"] else "**no**"} | '
-                    f'{t["note"]} |\n')
+            met = 'n/a' if t['met'] is None else 'yes' if t['met'] else '**no**'
+            f.write(f'| {t["target"]} | {fmt(t["value"])} | {fmt(t["limit"])} | {met} | {t["note"]} |\n')
 
     f.write('\n## What the metrics are\n\n')
     for name, text in LEGEND:
@@ -282,12 +408,48 @@ def write_markdown(f, machine, results, rows, targets, out_dir):
         f.write('\nWhere our client\'s time goes: [callgrind-pingpong.txt](callgrind-pingpong.txt).\n')
 
 
+def write_fanout_steps(f, results):
+    runs = [r for r in results if r.get('scenario') == 'fanout' and r.get('steps')]
+    if not runs:
+        return
+    f.write('\n## Fan-out, step by step\n\n')
+    f.write('Each step: the publisher offers the rate for the step\'s length; the figures are over the step less '
+            'its first part. `client %` is the subscriber process\'s CPU (user + system, getrusage, all its '
+            'threads) in % of one core; `server %` the server process\'s (/proc); `core 0 %` everything on the '
+            'server\'s core (server, publisher, interrupts; /proc/stat); `others 0 %` and `others 1 %`: what '
+            'else kept core 0 and core 1 busy (the core\'s busy time less the processes of the measurement: '
+            'softirqs, and other work on the machine, which disturbs the step); **bold**: the step the '
+            'subscribers did not keep up with (fewer messages than offered, or a backlog: mean latency over '
+            '50 ms).\n')
+    for r in runs:
+        f.write(f'\n### {r["client"]} on {r["server"]}, {transport_of(r)}: limit {r.get("limit")}\n\n')
+        f.write('| offered msg/s | delivered msg/s | client % | µs CPU/msg | server % | publisher % | core 0 % '
+                '| others 0 % | others 1 % | latency mean µs | HTTP requests/msg |\n')
+        f.write('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n')
+        for st in r['steps']:
+            b = '**' if st.get('saturated') else ''
+            others0 = others1 = None
+            if st.get('server_core_busy_pct') is not None:
+                others0 = max(st['server_core_busy_pct'] - st['server_cpu_pct'] - st['publisher_cpu_pct'], 0.0)
+            if st.get('client_core_busy_pct') is not None:
+                others1 = max(st['client_core_busy_pct'] - st['client_cpu_pct'], 0.0)
+            f.write(f'| {b}{fmt(st["offered_msgs_per_s"])}{b} | {b}{fmt(st["delivered_msgs_per_s"])}{b} | '
+                    f'{fmt(st["client_cpu_pct"])} | {fmt(st["client_cpu_us_per_msg"])} | '
+                    f'{fmt(st["server_cpu_pct"])} | {fmt(st["publisher_cpu_pct"])} | '
+                    f'{fmt(st.get("server_core_busy_pct"))} | {fmt(others0)} | {fmt(others1)} | '
+                    f'{fmt(st["latency_mean_us"])} | {fmt(st.get("http_requests_per_msg"))} |\n')
+
+
 def write_gnuplot(out, results):
     series = []
     for r in results:
         if r.get('scenario') != 'pingpong' or 'error' in r:
             continue
-        src = os.path.join(out, f'cdf-{r["client"] if r["client"] == OURS else PEER_RAW[r["client"]]}-{r["server"]}.txt')
+        if not usable(r):
+            continue
+        suffix = '' if transport_of(r) == LP else f'-{transport_of(r)}'
+        src = os.path.join(out, f'cdf-{r["client"] if r["client"] == OURS else PEER_RAW[r["client"]]}-{r["server"]}'
+                                f'{suffix}.txt')
         if not os.path.exists(src):
             continue
         with open(src) as f:
@@ -296,18 +458,18 @@ def write_gnuplot(out, results):
         if not values:
             continue
         values.sort()
-        name = f'cdf-{r["client"]}-{r["server"]}.dat'
+        name = f'cdf-{r["client"]}-{r["server"]}{suffix}.dat'
         with open(os.path.join(out, name), 'w') as f:
             n = len(values)
             for i, v in enumerate(values):
                 f.write(f'{v / 1000:.4f} {(i + 1) / n:.5f}\n')
-        series.append((name, f'{r["client"]} on {r["server"]} (p50 {r["p50_us"] / 1000:.2f} ms)'))
+        series.append((name, f'{r["client"]} on {r["server"]}, {transport_of(r)} (p50 {r["p50_us"] / 1000:.2f} ms)'))
     if not series:
         return
     with open(os.path.join(out, 'latency-cdf.gp'), 'w') as f:
         f.write('set terminal pngcairo size 900,560 font ",11"\n')
         f.write("set output 'latency-cdf.png'\n")
-        f.write("set title 'Long-polling ping-pong round trip (CDF)'\n")
+        f.write("set title 'Ping-pong round trip (CDF)'\n")
         f.write("set xlabel 'round-trip latency (ms, log scale)'\n")
         f.write("set ylabel 'fraction of round trips'\n")
         f.write('set logscale x\nset grid\nset key top left\nset yrange [0:1]\n')
@@ -412,6 +574,78 @@ def callgrind_summary(args):
     print('| --- | --- | ---: | ---: |')
     for n, what in incl[:60]:
         print(f'| {short(what)} | {owner(what)} | {n / args.rounds:,.0f} | {100 * n / total:.1f} |')
+
+
+def perf_report(data, *options):
+    return subprocess.run(['perf', 'report', '-i', data, '--stdio', '-g', 'none', '--percent-limit', '0.3',
+                           *options], capture_output=True, text=True, check=True).stdout
+
+
+PERF_LINE = re.compile(r'^\s*([\d.]+)%\s+(?:([\d.]+)%\s+)?(.*?)\s*$')
+
+
+def perf_rows(text):
+    rows = []
+    for line in text.splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        m = PERF_LINE.match(line)
+        if m:
+            rows.append((float(m.group(1)), m.group(3)))
+    return rows
+
+
+def perf_summary(args):
+    data = args.perf
+    result = json.loads(args.result) if args.result else {}
+    step = (result.get('steps') or [{}])[-1]
+    print('# Where our client\'s time goes in fan-out: perf, long-polling')
+    print()
+    print('`perf record -F 999 --call-graph dwarf` on our fan-out subscriber process (10 BayeuxClients in one '
+          'process, one channel) for 5 s of a step at 12,000 publishes a second from cometd-nodejs-server '
+          '(120,000 messages a second delivered in all), by `bench/run.sh --perf`. The libraries have no '
+          'debug symbols: json-glib\'s and libsoup\'s internal functions show as addresses, under their library. '
+          'Percentages are of the process\'s samples (user and kernel).')
+    if step:
+        print()
+        print(f'The profiled step: {step.get("delivered_msgs_per_s", 0):,.0f} messages a second delivered, the '
+              f'subscriber process at {step.get("client_cpu_pct", 0):.1f} % of a core, '
+              f'{step.get("client_cpu_us_per_msg", 0):.2f} µs CPU a message (perf\'s own sampling included), '
+              f'{step.get("http_requests_per_msg", 0):.3f} HTTP requests a message.')
+    print()
+    print('`bayeux-bench` is the bench program with bayeux-glib linked in (the internal static library): our '
+          'library\'s functions are under it.')
+    print()
+    print('## By library (self)')
+    print()
+    print('| library | % |')
+    print('| --- | ---: |')
+    for pct, what in perf_rows(perf_report(data, '--no-children', '--sort', 'dso')):
+        print(f'| {what} | {pct:.1f} |')
+    print()
+    print('## Inclusive (a function with all it calls), named functions')
+    print()
+    print('| function | library | % |')
+    print('| --- | --- | ---: |')
+    shown = 0
+    for pct, what in perf_rows(perf_report(data, '--children', '--sort', 'dso,sym')):
+        m = re.match(r'(\S+)\s+\[([.k])\]\s+(.*)$', what)
+        if not m or m.group(3).startswith('0x') or m.group(3) in ('_start', 'main', '__libc_start_call_main',
+                                                                   '__libc_start_main_impl (inlined)'):
+            continue
+        print(f'| {m.group(3)} | {m.group(1)} | {pct:.1f} |')
+        shown += 1
+        if shown >= 45:
+            break
+    print()
+    print('## Top functions (self)')
+    print()
+    print('| function | library | % |')
+    print('| --- | --- | ---: |')
+    for pct, what in perf_rows(perf_report(data, '--no-children', '--sort', 'dso,sym'))[:40]:
+        m = re.match(r'(\S+)\s+\[([.k])\]\s+(.*)$', what)
+        if m:
+            print(f'| {m.group(3)} | {m.group(1)} | {pct:.1f} |')
 
 
 # peer-bench.js is run with --client cometd|faye; its CDF file is named so.

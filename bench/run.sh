@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: the bench suite, in one command (bench/README.md).
 #
-#   bench/run.sh [--quick] [--scenarios LIST] [--build-dir DIR] [--no-build]
-#                [--out DIR] [--callgrind]
+#   bench/run.sh [--quick] [--scenarios LIST] [--transports LIST]
+#                [--build-dir DIR] [--no-build] [--out DIR] [--callgrind]
 #
 # Builds bayeux-bench if needed (meson, in _build_bench), starts the real
 # servers on loopback (bench-server.js: cometd-nodejs-server and Faye, and a
@@ -16,11 +16,17 @@
 # and the clients on core 1 (taskset).
 #
 # --quick is the tiny configuration CI runs so that the suite cannot rot
-# (meson test bench-quick): 50 round trips, 20 clients, 3 s idle.
-# --scenarios takes a comma-separated subset of
-# pingpong,many,idle,parse,soup. --callgrind also profiles our ping-pong
-# (200 round trips) with valgrind --tool=callgrind and writes
-# callgrind-pingpong.txt (callgrind_annotate) to OUT.
+# (meson test bench-quick): 50 round trips, 20 clients, 3 s idle, two
+# short fan-out steps. --scenarios takes a comma-separated subset of
+# pingpong,fanout,many,idle,parse,soup. --transports takes a subset of
+# long-polling,websocket (both by default): the WebSocket rows (ping-pong
+# and fan-out on Faye) are run with --transport websocket; ours are
+# reported as not available while BayeuxClient has no `transports`
+# property (bayeux-bench exits 77 then). --callgrind also profiles our
+# ping-pong (200 round trips) with valgrind --tool=callgrind and writes
+# callgrind-pingpong.txt (callgrind_annotate) to OUT. --perf also profiles
+# our fan-out subscriber process (perf record, on cometd-nodejs-server at
+# 120,000 messages a second) and writes perf-fanout.txt to OUT.
 #
 # Exits non-zero if any measurement failed (a client that could not
 # connect, a message that never arrived), after writing what it has.
@@ -37,8 +43,10 @@ quick=0
 build_dir="$root/_build_bench"
 do_build=1
 out="$here/results"
-scenarios="pingpong,many,idle,parse,soup"
+scenarios="pingpong,fanout,many,idle,parse,soup"
+transports="long-polling,websocket"
 callgrind=0
+perf=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,8 +55,10 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0 ;;
     --out) out=$2; shift ;;
     --scenarios) scenarios=$2; shift ;;
+    --transports) transports=$2; shift ;;
     --callgrind) callgrind=1 ;;
-    -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --perf) perf=1 ;;
+    -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -56,13 +66,19 @@ done
 
 if [ "$quick" = 1 ]; then
   rounds=50 warmup=10 clients=20 idle=3 parse_seconds=0.3 client_timeout=120
+  fanout_opts=(--fanout-rates 20,100 --step-seconds 0.6 --settle-seconds 0.2 --fanout-warmup 0 --drain-seconds 10)
 else
   rounds=2000 warmup=200 clients=1000 idle=60 parse_seconds=2 client_timeout=900
+  # Publishes a second (each delivered to 10 subscribers), 3 s a step
+  # (measured after 0.75 s), after 2 s at 1,000: bench-client.c's defaults.
+  fanout_opts=()
 fi
+fanout_subscribers=10
 # How long the Bayeux servers hold a /meta/connect (their advised timeout).
 server_timeout=30
 
 has() { case ",$scenarios," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+has_transport() { case ",$transports," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 say() { echo "run.sh: $*" >&2; }
 
 # --- what the suite needs ------------------------------------------------
@@ -84,6 +100,9 @@ fi
 [ -x "$bench" ] || { say "$bench not built"; exit 1; }
 
 mkdir -p "$out"
+# Anything else running on the machine moves the figures: say how busy it
+# was (the 1-minute load average) before and after.
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 tmp=$(mktemp -d)
 raw="$tmp/raw.jsonl"
 : > "$raw"
@@ -153,19 +172,23 @@ url_for() {
 failures=0
 
 # measure LABEL COMMAND…: runs one measurement, appends its JSON object to
-# the raw results (a stand-in object if it printed none).
+# the raw results (a stand-in object if it printed none). Exit status 77
+# with a `not_available` record is not a failure: the transport asked for
+# does not exist in this bayeux-glib yet.
 measure() {
   local label=$1; shift
   local json status=0
 
   say "$label"
   json=$(timeout "$client_timeout" "$@" 2> "$tmp/stderr") || status=$?
-  if [ -s "$tmp/stderr" ]; then sed 's/^/    /' "$tmp/stderr" | head -20 >&2; fi
+  if [ -s "$tmp/stderr" ]; then sed 's/^/    /' "$tmp/stderr" | head -40 >&2; fi
   json=$(printf '%s\n' "$json" | grep '^{' | tail -1 || true)
   if [ -z "$json" ]; then
     json="{\"label\":\"$label\",\"error\":\"no result (exit status $status)\"}"
   fi
-  if [ "$status" != 0 ]; then
+  if [ "$status" = 77 ] && [[ $json == *'"not_available"'* ]]; then
+    say "  not available"
+  elif [ "$status" != 0 ]; then
     failures=$((failures + 1))
     say "  FAILED (exit status $status)"
   fi
@@ -175,6 +198,23 @@ measure() {
 
 ours() { measure "$1 bayeux-glib ${server_kind:-}" "${pin_client[@]}" "$bench" --scenario "$1" "${@:2}"; }
 peer() { measure "$1 $2 $server_kind" "${pin_client[@]}" node "$here/peer-bench.js" --scenario "$1" --client "$2" "${@:3}"; }
+
+# fanout TRANSPORT SUBSCRIBER-COMMAND…: scenario 3 on the running server.
+# bayeux-bench --scenario fanout is the driver and the publisher, on the
+# server's core; it starts the subscriber process (ours or the peer's, on
+# the clients' core) and measures it step by step (bench/README.md).
+fanout() {
+  local transport=$1; shift
+  local url
+  url=$(url_for "$server_kind")
+  measure "fanout ${FANOUT_LABEL:-} $server_kind $transport" \
+    "${pin_server[@]}" "$bench" --scenario fanout --url "$url" --server "$server_kind" \
+    --server-pid "$server_pid" "${fanout_opts[@]}" -- \
+    "${pin_client[@]}" "$@" --url "$url" --server "$server_kind" --transport "$transport" \
+    --subscribers "$fanout_subscribers"
+}
+fanout_ours() { FANOUT_LABEL=bayeux-glib fanout "$1" "$bench" --scenario fanout-subscribe; }
+fanout_peer() { FANOUT_LABEL=$2 fanout "$1" node "$here/peer-bench.js" --scenario fanout-subscribe --client "$2"; }
 
 for server_kind in cometd faye; do
   case $server_kind in cometd) peer_client=cometd ;; faye) peer_client=faye ;; esac
@@ -195,12 +235,41 @@ for server_kind in cometd faye; do
         --cdf "$tmp/cdf-bayeux-glib-$server_kind.txt"
       peer pingpong "$peer_client" --url "$url" --server "$server_kind" --rounds "$rounds" --warmup "$warmup" \
         --cdf "$tmp/cdf-$peer_client-$server_kind.txt"
+      # The WebSocket rows: Faye's server has the transport (CometD's here
+      # has not). Warmed up on WebSocket the same way.
+      if [ "$server_kind" = faye ] && has_transport websocket; then
+        say "warming the $server_kind server up on WebSocket (not recorded)"
+        "${pin_client[@]}" timeout "$client_timeout" "$bench" --scenario pingpong --url "$url" --server "$server_kind" \
+          --transport websocket --rounds "$rounds" --warmup "$warmup" > /dev/null 2>&1 || true
+        "${pin_client[@]}" timeout "$client_timeout" node "$here/peer-bench.js" --scenario pingpong --client "$peer_client" \
+          --url "$url" --server "$server_kind" --transport websocket --rounds "$rounds" --warmup "$warmup" \
+          > /dev/null 2>&1 || true
+        ours pingpong --url "$url" --server "$server_kind" --transport websocket --rounds "$rounds" --warmup "$warmup" \
+          --cdf "$tmp/cdf-bayeux-glib-$server_kind-websocket.txt"
+        peer pingpong "$peer_client" --url "$url" --server "$server_kind" --transport websocket --rounds "$rounds" \
+          --warmup "$warmup" --cdf "$tmp/cdf-$peer_client-$server_kind-websocket.txt"
+      fi
     fi
     if has idle; then
       ours idle --url "$url" --server "$server_kind" --idle "$idle"
       peer idle "$peer_client" --url "$url" --server "$server_kind" --idle "$idle"
     fi
     stop_server
+  fi
+
+  # Fan-out: a fresh server for each run (its JIT warmed by the run's own
+  # first steps, no sessions left behind by the previous one).
+  if has fanout; then
+    for transport in long-polling websocket; do
+      has_transport "$transport" || continue
+      [ "$transport" = websocket ] && [ "$server_kind" != faye ] && continue
+      start_server "$server_kind"
+      fanout_ours "$transport"
+      stop_server
+      start_server "$server_kind"
+      fanout_peer "$transport" "$peer_client"
+      stop_server
+    done
   fi
 
   # A fresh server for each many-clients run: the sessions one run leaves
@@ -253,6 +322,39 @@ if [ "$callgrind" = 1 ]; then
   fi
 fi
 
+if [ "$perf" = 1 ]; then
+  command -v perf >/dev/null || { say "perf not found (Debian: linux-perf)"; exit 1; }
+  # Our fan-out subscriber process at one rate our client keeps up with on
+  # cometd-nodejs-server (12,000 publishes a second to 10 subscribers:
+  # 120,000 messages a second), 5 s of its steady state with call graphs
+  # (DWARF: the libraries have no frame pointers). The profile stays in
+  # the build folder.
+  perf_data="$build_dir/bench/perf-fanout.data"
+  say "perf: our fan-out subscriber process, cometd server, 120,000 messages a second"
+  start_server cometd
+  perf_url=$(url_for cometd)
+  "${pin_server[@]}" "$bench" --scenario fanout --url "$perf_url" --server cometd --server-pid "$server_pid" \
+    --fanout-rates 12000 --step-seconds 12 --fanout-warmup 2 -- \
+    "${pin_client[@]}" "$bench" --scenario fanout-subscribe --url "$perf_url" --server cometd \
+    --subscribers "$fanout_subscribers" > "$tmp/perf.json" 2> "$tmp/perf.err" &
+  perf_driver=$!
+  sleep 4
+  perf_sub=$(pgrep -P "$perf_driver" | head -1 || true)
+  if [ -n "$perf_sub" ]; then
+    perf record -F 999 --call-graph dwarf,16384 -o "$perf_data" -p "$perf_sub" -- sleep 5 > /dev/null 2>&1 ||
+      { say "perf record failed"; failures=$((failures + 1)); }
+  else
+    say "perf: no subscriber process to profile"; failures=$((failures + 1))
+  fi
+  wait "$perf_driver" || { cat "$tmp/perf.err" >&2; failures=$((failures + 1)); }
+  stop_server
+  if [ -s "$perf_data" ]; then
+    /usr/bin/env python3 "$here/report.py" --perf "$perf_data" --result "$(grep '^{' "$tmp/perf.json" | tail -1)" \
+      > "$out/perf-fanout.txt"
+    say "wrote $out/perf-fanout.txt (profile: $perf_data)"
+  fi
+fi
+
 # --- report --------------------------------------------------------------
 
 for f in "$tmp"/cdf-*.txt; do
@@ -260,7 +362,9 @@ for f in "$tmp"/cdf-*.txt; do
 done
 
 machine_json=$(
-  /usr/bin/env python3 - "$pinning" "$quick" "$rounds" "$warmup" "$clients" "$idle" "$server_timeout" <<'EOF'
+  /usr/bin/env python3 - "$pinning" "$quick" "$rounds" "$warmup" "$clients" "$idle" "$server_timeout" \
+    "$fanout_subscribers" "$transports" "$("$bench" --help | sed -n 's/.*--fanout-rates=LIST.*(\(.*\))$/\1/p')" \
+    "${fanout_opts[*]:-}" "$load_start" "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF'
 import json, os, platform, subprocess, sys, datetime
 def run(*cmd):
     try:
@@ -277,7 +381,15 @@ with open('/proc/meminfo') as f:
     for line in f:
         if line.startswith('MemTotal'):
             mem = round(int(line.split()[1]) / 1024 / 1024, 1); break
-pinning, quick, rounds, warmup, clients, idle, timeout = sys.argv[1:]
+(pinning, quick, rounds, warmup, clients, idle, timeout, subscribers, transports, rates, fanout_opts,
+ load_start, load_end) = sys.argv[1:]
+# The fan-out steps: bayeux-bench's defaults unless run.sh overrode them.
+fanout = {'subscribers': int(subscribers), 'rates_per_s': rates, 'step_s': 3.0, 'settle_s': 0.75, 'warmup_s': 2.0}
+opts = fanout_opts.split()
+for key, name, conv in (('--fanout-rates', 'rates_per_s', str), ('--step-seconds', 'step_s', float),
+                        ('--settle-seconds', 'settle_s', float), ('--fanout-warmup', 'warmup_s', float)):
+    if key in opts:
+        fanout[name] = conv(opts[opts.index(key) + 1])
 print(json.dumps({
     'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
     'cpu': cpu, 'cores': os.cpu_count(), 'memory_gib': mem,
@@ -289,8 +401,10 @@ print(json.dumps({
     'json_glib': run('pkg-config', '--modversion', 'json-glib-1.0'),
     'commit': run('git', '-C', os.environ.get('BENCH_ROOT', '.'), 'describe', '--always', '--dirty'),
     'pinning': pinning,
+    'load_average_1min': {'start': float(load_start), 'end': float(load_end)},
     'config': {'quick': quick == '1', 'rounds': int(rounds), 'warmup': int(warmup), 'clients': int(clients),
-               'idle_s': float(idle), 'server_timeout_s': int(timeout)},
+               'idle_s': float(idle), 'server_timeout_s': int(timeout), 'fanout': fanout,
+               'transports': transports.split(',')},
 }))
 EOF
 )

@@ -211,7 +211,10 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_true (json_object_has_member (hs, "id"));
   g_assert_false (json_object_has_member (hs, "clientId"));
   types = json_object_get_array_member (hs, "supportedConnectionTypes");
-  g_assert_cmpstr (json_array_get_string_element (types, 0), ==, "long-polling");
+  /* The default transports, in order of preference. */
+  g_assert_cmpuint (json_array_get_length (types), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (types, 0), ==, "websocket");
+  g_assert_cmpstr (json_array_get_string_element (types, 1), ==, "long-polling");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
                      json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "abc");
 

@@ -48,6 +48,16 @@ struct _TestServer
   guint              requests;
   guint              max_batch;
   char              *last_cookie;
+
+  /* WebSocket (test_server_set_websocket) */
+  gboolean           ws_offer;       /* the handshake reply offers "websocket" */
+  gboolean           ws_accept;      /* upgrades are accepted */
+  gboolean           ws_silent;      /* frames are read, never answered */
+  SoupWebsocketConnection *ws;       /* the latest connection */
+  JsonObject        *ws_held_reply;  /* its held /meta/connect */
+  GSource           *ws_held_timer;
+  guint              ws_connections;
+  guint              ws_frames;
 };
 
 typedef struct
@@ -211,6 +221,9 @@ hold (TestServer        *self,
   self->held_count++;
   self->max_held = MAX (self->max_held, self->held_count);
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_held_disconnected), self);
+  /* A status now: SoupServer would otherwise take the paused request for a
+   * WebSocket handshake when a WebSocket handler shares the path. */
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_pause (msg);
 
   if (!self->hold_forever)
@@ -226,15 +239,18 @@ observe (TestServer        *self,
          SoupServerMessage *msg,
          JsonArray         *request)
 {
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  const char *cookie = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Cookie");
-
   self->requests++;
   self->max_batch = MAX (self->max_batch, json_array_get_length (request));
-  if (G_IS_INET_SOCKET_ADDRESS (remote))
-    g_hash_table_add (self->ports, GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))));
-  g_free (self->last_cookie);
-  self->last_cookie = g_strdup (cookie);
+  if (msg != NULL)
+    {
+      GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+      const char *cookie = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Cookie");
+
+      if (G_IS_INET_SOCKET_ADDRESS (remote))
+        g_hash_table_add (self->ports, GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))));
+      g_free (self->last_cookie);
+      self->last_cookie = g_strdup (cookie);
+    }
 
   for (guint i = 0; i < json_array_get_length (request); i++)
     {
@@ -283,49 +299,212 @@ queue_delivery (TestServer *self,
   return matched;
 }
 
-static void
-server_callback (SoupServer        *server,
-                 SoupServerMessage *msg,
-                 const char        *path,
-                 GHashTable        *query,
-                 gpointer           user_data)
-{
-  TestServer *self = user_data;
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonArray) replies = json_array_new ();
-  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
-  JsonArray *request;
-  JsonObject *connect_reply = NULL;
-  gboolean delivered = FALSE;
-  RawAnswer *raw;
+/* ------------------------------------------------------------------------ */
+/* The same server over a WebSocket: replies in frames, one /meta/connect
+ * held at a time, answered (with the deliveries) as over HTTP. */
 
-  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
-      !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||
-      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+static void
+ws_send (TestServer *self,
+         JsonArray  *replies)
+{
+  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), replies);
+  g_autofree char *text = json_to_string (node, FALSE);
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < json_array_get_length (replies); i++)
     {
-      test_server_respond_raw (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      JsonObject *reply = json_array_get_object_element (replies, i);
+      gint64 *t = g_new (gint64, 1);
+
+      *t = now;
+      g_hash_table_insert (self->last_reply_time,
+                           g_strdup (json_object_get_string_member_with_default (reply, "channel", "?")), t);
+    }
+  if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (self->ws, text);
+}
+
+static void
+ws_clear_held (TestServer *self)
+{
+  if (self->ws_held_timer != NULL)
+    {
+      g_source_destroy (self->ws_held_timer);
+      g_clear_pointer (&self->ws_held_timer, g_source_unref);
+    }
+  g_clear_pointer (&self->ws_held_reply, json_object_unref);
+}
+
+static void
+ws_answer_held (TestServer *self)
+{
+  g_autoptr(JsonArray) replies = json_array_new ();
+  JsonObject *reply = g_steal_pointer (&self->ws_held_reply);
+
+  ws_clear_held (self);
+  if (reply == NULL)
+    return;
+  if (!g_hash_table_contains (self->clients, json_object_get_string_member_with_default (reply, "clientId", "")))
+    {
+      json_object_set_boolean_member (reply, "successful", FALSE);
+      json_object_set_string_member (reply, "error", "402::Unknown client");
+      json_array_add_object_element (replies, reply);
+      ws_send (self, replies);
       return;
     }
-  request = json_node_get_array (json_parser_get_root (parser));
-  observe (self, msg, request);
+  json_object_set_object_member (reply, "advice", advice_new (self, "retry"));
+  json_array_add_object_element (replies, reply);
+  for (guint i = 0; i < json_array_get_length (self->deliveries); i++)
+    json_array_add_element (replies, json_node_copy (json_array_get_element (self->deliveries, i)));
+  json_array_unref (self->deliveries);
+  self->deliveries = json_array_new ();
+  ws_send (self, replies);
+}
 
-  if (self->hook != NULL && self->hook (self, msg, request, self->hook_data))
+static gboolean
+ws_held_timeout_cb (gpointer user_data)
+{
+  TestServer *self = user_data;
+
+  g_clear_pointer (&self->ws_held_timer, g_source_unref);
+  ws_answer_held (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void server_callback (SoupServer *server, SoupServerMessage *msg, const char *path,
+                             GHashTable *query, gpointer user_data);
+static gboolean process_request (TestServer *self, SoupServerMessage *msg, JsonArray *request,
+                                 JsonArray *replies, JsonObject **connect_reply, gboolean *delivered);
+
+static void
+on_ws_message (SoupWebsocketConnection *connection,
+               gint                     type,
+               GBytes                  *message,
+               gpointer                 user_data)
+{
+  TestServer *self = user_data;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonArray) replies = json_array_new ();
+  JsonObject *connect_reply = NULL;
+  gboolean delivered = FALSE;
+
+  self->ws_frames++;
+  if (self->ws_silent || connection != self->ws)
+    return;
+  root = json_from_string (g_bytes_get_data (message, NULL), NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     return;
 
-  raw = g_queue_peek_head (&self->raw);
-  if (raw != NULL && json_array_get_length (request) > 0)
+  observe (self, NULL, json_node_get_array (root));
+  if (!process_request (self, NULL, json_node_get_array (root), replies, &connect_reply, &delivered))
+    return;
+  if (json_array_get_length (replies) > 0)
+    ws_send (self, replies);
+  if (delivered && self->ws_held_reply != NULL && !self->hold_forever)
+    ws_answer_held (self);
+  if (connect_reply != NULL)
     {
-      JsonObject *first = json_array_get_object_element (request, 0);
-      if (raw->channel == NULL || g_strcmp0 (json_object_get_string_member (first, "channel"), raw->channel) == 0)
+      ws_answer_held (self);   /* one held at a time */
+      self->ws_held_reply = connect_reply;
+      if (!self->hold_forever)
         {
-          g_queue_pop_head (&self->raw);
-          test_server_respond_raw (msg, raw->status, raw->body);
-          raw_answer_free (raw);
-          return;
+          self->ws_held_timer = g_timeout_source_new (self->timeout_ms);
+          g_source_set_callback (self->ws_held_timer, ws_held_timeout_cb, self, NULL);
+          g_source_attach (self->ws_held_timer, NULL);
         }
     }
+}
 
+static void
+ws_drop (TestServer *self)
+{
+  ws_clear_held (self);
+  if (self->ws != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->ws, self);
+      if (soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      g_clear_object (&self->ws);
+    }
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *connection,
+              gpointer                 user_data)
+{
+  TestServer *self = user_data;
+
+  if (connection == self->ws)
+    {
+      ws_clear_held (self);
+      g_signal_handlers_disconnect_by_data (self->ws, self);
+      g_clear_object (&self->ws);
+    }
+}
+
+static void
+ws_callback (SoupServer              *server,
+             SoupServerMessage       *msg,
+             const char              *path,
+             SoupWebsocketConnection *connection,
+             gpointer                 user_data)
+{
+  TestServer *self = user_data;
+
+  ws_drop (self);
+  self->ws_connections++;
+  self->ws = g_object_ref (connection);
+  soup_websocket_connection_set_max_incoming_payload_size (connection, 16 * 1024 * 1024);
+  g_signal_connect (connection, "message", G_CALLBACK (on_ws_message), self);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_ws_closed), self);
+}
+
+void
+test_server_set_websocket (TestServer *self,
+                           gboolean    offer,
+                           gboolean    accept)
+{
+  self->ws_offer = offer;
+  if (accept && !self->ws_accept)
+    soup_server_add_websocket_handler (self->server, "/cometd", NULL, NULL, ws_callback, self, NULL);
+  else if (!accept && self->ws_accept)
+    {
+      soup_server_remove_handler (self->server, "/cometd");
+      soup_server_add_handler (self->server, "/cometd", server_callback, self, NULL);
+    }
+  self->ws_accept = accept;
+}
+
+void
+test_server_ws_send_raw (TestServer *self,
+                         const char *text)
+{
+  if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (self->ws, text);
+}
+
+void
+test_server_ws_close (TestServer *self)
+{
+  ws_drop (self);
+}
+
+void test_server_ws_set_silent (TestServer *self, gboolean silent) { self->ws_silent = silent; }
+guint test_server_ws_connections (TestServer *self) { return self->ws_connections; }
+guint test_server_ws_frames (TestServer *self) { return self->ws_frames; }
+gboolean test_server_ws_is_open (TestServer *self) { return self->ws != NULL; }
+
+/* Answers the messages of @request into @replies, but a /meta/connect to
+ * hold (@connect_reply). %FALSE when nothing is to be answered. @msg is
+ * %NULL over a WebSocket. */
+static gboolean
+process_request (TestServer        *self,
+                 SoupServerMessage *msg,
+                 JsonArray         *request,
+                 JsonArray         *replies,
+                 JsonObject       **connect_reply,
+                 gboolean          *delivered)
+{
   for (guint i = 0; i < json_array_get_length (request); i++)
     {
       JsonObject *m = json_array_get_object_element (request, i);
@@ -343,10 +522,12 @@ server_callback (SoupServer        *server,
           reply = reply_for (m, TRUE);
           json_object_set_string_member (reply, "clientId", id);
           json_object_set_string_member (reply, "version", "1.0");
+          if (self->ws_offer)
+            json_array_add_string_element (types, "websocket");
           json_array_add_string_element (types, "long-polling");
           json_object_set_array_member (reply, "supportedConnectionTypes", types);
           json_object_set_object_member (reply, "advice", advice_new (self, "retry"));
-          if (self->set_cookie != NULL)
+          if (self->set_cookie != NULL && msg != NULL)
             soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie", self->set_cookie);
           json_array_add_object_element (replies, reply);
           continue;
@@ -377,7 +558,7 @@ server_callback (SoupServer        *server,
               self->deliveries = json_array_new ();
             }
           else
-            connect_reply = reply;
+            *connect_reply = reply;
         }
       else if (g_str_equal (channel, "/meta/subscribe") || g_str_equal (channel, "/meta/unsubscribe"))
         {
@@ -398,13 +579,17 @@ server_callback (SoupServer        *server,
         {
           if (self->ignore_disconnect)
             {
-              g_ptr_array_add (self->paused_forever, g_object_ref (msg));
-              soup_server_message_pause (msg);
-              return;
+              if (msg != NULL)
+                {
+                  g_ptr_array_add (self->paused_forever, g_object_ref (msg));
+                  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+                  soup_server_message_pause (msg);
+                }
+              return FALSE;
             }
           g_hash_table_remove (self->clients, client_id);
           json_array_add_object_element (replies, reply_for (m, TRUE));
-          delivered = TRUE;   /* answer the held connect too */
+          *delivered = TRUE;   /* answer the held connect too */
         }
       else
         {
@@ -415,12 +600,66 @@ server_callback (SoupServer        *server,
             json_object_set_string_member (reply, "error", "403::Publish refused by policy");
           else
             {
-              delivered |= queue_delivery (self, channel, json_object_get_member (m, "data"),
+              *delivered |= queue_delivery (self, channel, json_object_get_member (m, "data"),
                                            json_object_get_string_member_with_default (m, "id", NULL));
             }
           json_array_add_object_element (replies, reply);
         }
     }
+
+  return TRUE;
+}
+
+static void
+server_callback (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  TestServer *self = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonArray) replies = json_array_new ();
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+  JsonArray *request;
+  JsonObject *connect_reply = NULL;
+  gboolean delivered = FALSE;
+  RawAnswer *raw;
+
+  /* A WebSocket upgrade: the WebSocket handler of the same path takes it. */
+  if (self->ws_accept && soup_server_message_get_method (msg) == SOUP_METHOD_GET &&
+      soup_message_headers_header_contains (soup_server_message_get_request_headers (msg), "Upgrade", "websocket"))
+    return;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||
+      !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+    {
+      test_server_respond_raw (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      return;
+    }
+  request = json_node_get_array (json_parser_get_root (parser));
+  observe (self, msg, request);
+
+  if (self->hook != NULL && self->hook (self, msg, request, self->hook_data))
+    return;
+
+  raw = g_queue_peek_head (&self->raw);
+  if (raw != NULL && json_array_get_length (request) > 0)
+    {
+      JsonObject *first = json_array_get_object_element (request, 0);
+      if (raw->channel == NULL || g_strcmp0 (json_object_get_string_member (first, "channel"), raw->channel) == 0)
+        {
+          g_queue_pop_head (&self->raw);
+          test_server_respond_raw (msg, raw->status, raw->body);
+          raw_answer_free (raw);
+          return;
+        }
+    }
+
+  if (!process_request (self, msg, request, replies, &connect_reply, &delivered))
+    return;
 
   if (connect_reply != NULL)
     {
@@ -434,6 +673,8 @@ server_callback (SoupServer        *server,
 
   if (delivered && self->held != NULL && self->held != msg && !self->hold_forever)
     answer_held (self);
+  if (delivered && self->ws_held_reply != NULL && !self->hold_forever)
+    ws_answer_held (self);
 }
 
 TestServer *
@@ -482,6 +723,7 @@ test_server_free (TestServer *self)
       g_source_unref (self->held_timer);
     }
   g_clear_pointer (&self->held_reply, json_object_unref);
+  ws_drop (self);
   for (guint i = 0; i < self->paused_forever->len; i++)
     soup_server_message_unpause (g_ptr_array_index (self->paused_forever, i));
   soup_server_disconnect (self->server);
@@ -568,6 +810,8 @@ test_server_deliver (TestServer *self,
   queue_delivery (self, channel, data, NULL);
   if (self->held != NULL)
     answer_held (self);
+  if (self->ws_held_reply != NULL)
+    ws_answer_held (self);
 }
 
 void
@@ -581,6 +825,7 @@ void
 test_server_release (TestServer *self)
 {
   answer_held (self);
+  ws_answer_held (self);
 }
 
 guint

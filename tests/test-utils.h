@@ -77,3 +77,16 @@ gboolean     test_under_valgrind        (void);
 TestServer  *test_server_new_tls        (GTlsCertificate *certificate);
 
 G_END_DECLS
+
+/* WebSocket: the server offers "websocket" in its handshake replies
+ * (@offer) and accepts upgrades at its path (@accept); over it, it answers
+ * as over HTTP, in frames. The knobs act on the latest connection. */
+G_BEGIN_DECLS
+void         test_server_set_websocket  (TestServer *server, gboolean offer, gboolean accept);
+void         test_server_ws_send_raw    (TestServer *server, const char *text);
+void         test_server_ws_close       (TestServer *server);   /* 1001, going away */
+void         test_server_ws_set_silent  (TestServer *server, gboolean silent); /* read frames, never answer */
+guint        test_server_ws_connections (TestServer *server);   /* upgrades accepted */
+guint        test_server_ws_frames      (TestServer *server);   /* frames received */
+gboolean     test_server_ws_is_open     (TestServer *server);
+G_END_DECLS

@@ -74,7 +74,7 @@ static const GOptionEntry entries[] = {
   { "connect-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_connect_timeout,
     "Give up (status 4) when not connected for SECONDS (default 10; 0: never)", "SECONDS" },
   { "transport", 'T', 0, G_OPTION_ARG_STRING, &opt_transport,
-    "Connection type (only long-polling, the default, is supported)", "NAME" },
+    "Transports allowed, in order of preference: websocket, long-polling, or both comma-separated (default: websocket,long-polling)", "NAMES" },
   { "header", 'H', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_headers,
     "Add an HTTP header to every request (repeatable)", "NAME:VALUE" },
   { "ext", 'e', 0, G_OPTION_ARG_FILENAME, &opt_ext,
@@ -187,6 +187,7 @@ typedef struct
   /* info */
   BayeuxMessage    *handshake_reply;  /* the successful one, from the meta signal */
   gboolean          handshake_done;   /* handshake_async completed */
+  gboolean          connected;        /* the first /meta/connect succeeded */
 } App;
 
 static void read_next_line (App *app);
@@ -859,7 +860,8 @@ print_info (App *app)
 static void
 maybe_print_info (App *app)
 {
-  if (!app->handshake_done || app->handshake_reply == NULL || app->finishing)
+  /* Once connected, so that it says which transport the client uses. */
+  if (!app->handshake_done || app->handshake_reply == NULL || !app->connected || app->finishing)
     return;
 
   print_info (app);
@@ -883,9 +885,23 @@ on_handshake_reply (BayeuxClient  *client,
 }
 
 static void
+on_info_state (BayeuxClient *client,
+               GParamSpec   *pspec,
+               gpointer      user_data)
+{
+  App *app = user_data;
+
+  if (bayeux_client_get_state (client) != BAYEUX_CLIENT_STATE_CONNECTED || app->connected)
+    return;
+  app->connected = TRUE;
+  maybe_print_info (app);
+}
+
+static void
 run_info (App *app)
 {
   g_signal_connect (app->client, "meta::/meta/handshake", G_CALLBACK (on_handshake_reply), app);
+  g_signal_connect (app->client, "notify::state", G_CALLBACK (on_info_state), app);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1119,9 +1135,17 @@ parse_arguments (App    *app,
     return usage_error ("--timeout: %g is not a number of seconds", opt_timeout);
   if (opt_connect_timeout < 0 || opt_connect_timeout > G_MAXUINT / 1000)
     return usage_error ("--connect-timeout: %g is not a number of seconds", opt_connect_timeout);
-  if (opt_transport != NULL && !g_str_equal (opt_transport, "long-polling"))
-    return usage_error ("--transport %s: not supported; bayeux-glib %s has only the long-polling transport",
-                        opt_transport, BAYEUX_VERSION_S);
+  if (opt_transport != NULL)
+    {
+      g_auto(GStrv) names = g_strsplit (opt_transport, ",", -1);
+
+      for (guint i = 0; names[i] != NULL; i++)
+        if (!g_str_equal (names[i], "websocket") && !g_str_equal (names[i], "long-polling"))
+          return usage_error ("--transport %s: “%s” is not a transport (websocket, long-polling)",
+                              opt_transport, names[i]);
+      if (names[0] == NULL)
+        return usage_error ("--transport: no transport named (websocket, long-polling)");
+    }
 
   app->url = argv[2];
   if (!check_url (app->url))
@@ -1171,6 +1195,11 @@ make_client (App *app)
   g_autofree char *user_agent = g_strdup_printf ("bayeux/%s bayeux-glib/%s", BAYEUX_VERSION_S, BAYEUX_VERSION_S);
 
   app->client = bayeux_client_new (app->url);
+  if (opt_transport != NULL)
+    {
+      g_auto(GStrv) names = g_strsplit (opt_transport, ",", -1);
+      bayeux_client_set_transports (app->client, (const char * const *) names);
+    }
   session = bayeux_client_get_session (app->client);
   soup_session_set_user_agent (session, user_agent);
 

@@ -196,6 +196,7 @@ error_to_text (const GError  *error,
           return g_strdup_printf ("The server at %s answered something this application does not understand", host);
         case BAYEUX_ERROR_FAILED:
         case BAYEUX_ERROR_INVALID_CHANNEL:
+        case BAYEUX_ERROR_DROPPED:
         default:
           break;
         }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// faye-server.js [--port N] [--redis PORT]: a real Faye (Bayeux) server for
-// the interop tests.
+// faye-server.js [--port N] [--redis PORT] [--replay [--replay-store FILE]]
+//                [--echo-ext]:
+// a real Faye (Bayeux) server for the interop tests.
 //
 // Mounts a Faye NodeAdapter at /faye on an HTTP server bound to 127.0.0.1
 // (port 0, i.e. any free port, unless --port is given), prints
@@ -20,6 +21,23 @@
 // The server says `READY` only once both of its Redis connections are up,
 // and exits with an error if Redis goes away.
 //
+// With --replay (for the extension tests, test-extensions-interop.c), a
+// server-side extension in the manner of the Salesforce Streaming API's
+// event replay: every event published on /event/** gets a replay id (1, 2,
+// 3… across all channels) in data.event.replayId and is kept; the
+// handshake reply says ext.replay = true; a /meta/subscribe that carries
+// ext.replay = {"<subscription>": <replay id>} first gets the kept events
+// of that subscription after that replay id (-1: none, -2: all), in order,
+// then the new ones. With --replay-store FILE the events are kept in FILE
+// (JSON, written at each event) and read back at start: a server restarted
+// with the same FILE replays what its predecessor kept. Not with --redis
+// (the replayed events are queued through Faye's in-memory engine).
+//
+// With --echo-ext (for the binding tests of extensions, tests/gi), the
+// reply to a /meta/handshake carries ext.echo, a copy of the handshake's
+// own ext: a client sees what its handshake carried when it reached the
+// server.
+//
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 'use strict';
@@ -30,7 +48,24 @@ const { watchStdin, isForbidden, countConnections, serverCommands, announce, ser
 
 const FORBIDDEN = '403::Forbidden channel';
 
-const { port, redis: redisPort } = serverArgs(process.argv.slice(2));
+const { parseArgs } = require('util');
+const { values: options } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    port: { type: 'string' },
+    redis: { type: 'string' },
+    replay: { type: 'boolean', default: false },
+    'replay-store': { type: 'string' },
+    'echo-ext': { type: 'boolean', default: false },
+  },
+});
+const { port, redis: redisPort } = serverArgs([
+  ...(options.port === undefined ? [] : ['--port', options.port]),
+  ...(options.redis === undefined ? [] : ['--redis', options.redis]),
+]);
+const replayStore = options['replay-store'];
+if ((options.replay || replayStore) && redisPort)
+  throw new Error('--replay works with the in-memory engine only, not with --redis');
 
 // timeout: how long (seconds) Faye holds a /meta/connect. With Redis, a
 // session also expires 1.6 × timeout after its last /meta/connect.
@@ -50,6 +85,11 @@ bayeux.addExtension({
     callback(message);
   },
 });
+
+if (options.replay || replayStore)
+  bayeux.addExtension(replayExtension(bayeux, replayStore));
+if (options['echo-ext'])
+  bayeux.addExtension(echoExtension());
 
 // Anything outside /faye is a 404; NodeAdapter.attach() takes /faye over.
 const server = http.createServer((req, res) => {
@@ -154,4 +194,87 @@ function whenRedisReady(adapter, onReady) {
       client.once('connect', () => { if (--waiting === 0) onReady(); });
     }
   }
+}
+
+// The replay extension (see --replay at the top of this file).
+function replayExtension(adapter, storePath) {
+  const fs = require('fs');
+  let store = { lastId: 0, events: [] };   // events: { channel, replayId, data }
+  if (storePath && fs.existsSync(storePath))
+    store = JSON.parse(fs.readFileSync(storePath, 'utf8'));
+  const save = () => { if (storePath) fs.writeFileSync(storePath, JSON.stringify(store)); };
+
+  const isEvent = (channel) => typeof channel === 'string' && channel.startsWith('/event/');
+  // Whether a subscription pattern matches a channel (* one segment, ** any).
+  const matches = (pattern, channel) => {
+    if (pattern === channel) return true;
+    if (pattern.endsWith('/**')) return channel.startsWith(pattern.slice(0, -2));
+    if (pattern.endsWith('/*')) {
+      const prefix = pattern.slice(0, -1);
+      return channel.startsWith(prefix) && !channel.slice(prefix.length).includes('/');
+    }
+    return false;
+  };
+  // Queues messages for one client only, before anything published after
+  // this point, and delivers them if it has a long poll waiting.
+  const deliverTo = (clientId, messages) => {
+    const engine = adapter._server._engine._engine;
+    if (!engine._messages.has(clientId)) engine._messages.set(clientId, []);
+    engine._messages.get(clientId).push(...messages);
+    engine.emptyQueue(clientId);
+  };
+
+  return {
+    incoming(message, callback) {
+      if (message.channel === '/meta/subscribe' && message.ext && typeof message.ext.replay === 'object' &&
+          message.ext.replay !== null && !message.error) {
+        // Replayed before the subscription takes effect: older events come
+        // before any new one.
+        const replayed = [];
+        for (const subscription of [].concat(message.subscription)) {
+          const from = message.ext.replay[subscription];
+          if (!Number.isInteger(from) || from === -1) continue;
+          for (const event of store.events)
+            if (matches(subscription, event.channel) && (from === -2 || event.replayId > from))
+              replayed.push({ channel: event.channel, data: event.data, id: `replay-${event.replayId}` });
+        }
+        if (replayed.length > 0) {
+          replayed.sort((a, b) => a.data.event.replayId - b.data.event.replayId);
+          deliverTo(message.clientId, replayed);
+        }
+      } else if (isEvent(message.channel) && !message.error && message.data && typeof message.data === 'object' &&
+                 !Array.isArray(message.data)) {
+        const replayId = ++store.lastId;
+        message.data.event = { ...(message.data.event || {}), replayId };
+        store.events.push({ channel: message.channel, replayId, data: message.data });
+        save();
+      }
+      callback(message);
+    },
+    outgoing(message, callback) {
+      if (message.channel === '/meta/handshake' && message.successful)
+        message.ext = { ...(message.ext || {}), replay: true };
+      callback(message);
+    },
+  };
+}
+
+// The echo of the handshake's ext (see --echo-ext at the top of this file):
+// the reply has the id of its handshake.
+function echoExtension() {
+  const exts = new Map();   // handshake id → its ext
+  return {
+    incoming(message, callback) {
+      if (message.channel === '/meta/handshake' && message.id !== undefined)
+        exts.set(message.id, JSON.parse(JSON.stringify(message.ext === undefined ? null : message.ext)));
+      callback(message);
+    },
+    outgoing(message, callback) {
+      if (message.channel === '/meta/handshake' && exts.has(message.id)) {
+        message.ext = { ...(message.ext || {}), echo: exts.get(message.id) };
+        exts.delete(message.id);
+      }
+      callback(message);
+    },
+  };
 }

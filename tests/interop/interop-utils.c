@@ -416,8 +416,13 @@ line_wait_is_done (gpointer data)
 /* The fixture ------------------------------------------------------------ */
 
 const ServerKind server_kinds[2] = {
-  { "faye", "faye-server.js", "/faye" },
-  { "cometd", "cometd-server.js", "/cometd" },
+  { "faye", "faye-server.js", "/faye", NULL, NULL },
+  { "cometd", "cometd-server.js", "/cometd", NULL, NULL },
+};
+
+const ServerKind server_kinds_long_polling[2] = {
+  { "faye", "faye-server.js", "/faye", "long-polling", "faye-long-polling" },
+  { "cometd", "cometd-server.js", "/cometd", "long-polling", "cometd-long-polling" },
 };
 
 /* Waits for @done within what is left of the test's time; on timeout fails
@@ -509,6 +514,14 @@ on_state_notify (BayeuxClient *client,
   g_test_message ("%s: state %s", client_name (client), state);
 }
 
+static void
+on_transport_notify (BayeuxClient *client,
+                     GParamSpec   *pspec,
+                     gpointer      user_data)
+{
+  g_test_message ("%s: transport %s", client_name (client), bayeux_client_get_transport (client));
+}
+
 /* Failures nobody else hears of: logged, for the diagnosis, and counted
  * (the fixture is @user_data) for the tests that must see none. */
 static void
@@ -552,7 +565,13 @@ fixture_new_client (Fixture     *fx,
 
   g_object_set_data_full (G_OBJECT (client), "interop-name", g_strdup (name), g_free);
   bayeux_client_set_max_network_delay (client, MAX_NETWORK_DELAY_MS);
+  if (fx->kind->transports != NULL)
+    {
+      g_auto(GStrv) transports = g_strsplit (fx->kind->transports, " ", -1);
+      bayeux_client_set_transports (client, (const char * const *) transports);
+    }
   g_signal_connect (client, "notify::state", G_CALLBACK (on_state_notify), NULL);
+  g_signal_connect (client, "notify::transport", G_CALLBACK (on_transport_notify), NULL);
   g_signal_connect (client, "error", G_CALLBACK (on_error), fx);
 
   return client;

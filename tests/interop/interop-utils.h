@@ -92,9 +92,15 @@ typedef struct {
   const char *name;   /* also peer.js --kind */
   const char *script;
   const char *mount;
+  const char *transports; /* the client's transports property, space-separated; NULL: the default */
+  const char *label;      /* in test paths; NULL: name */
 } ServerKind;
 
+/* Our client with its default transports: WebSocket on Faye, long
+ * polling (fallback) on CometD. */
 extern const ServerKind server_kinds[2];
+/* Our client forced to long polling. */
+extern const ServerKind server_kinds_long_polling[2];
 
 typedef struct {
   const ServerKind *kind;

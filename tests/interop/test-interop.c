@@ -523,6 +523,39 @@ test_connections (Fixture       *fx,
   g_assert_cmpuint (stats.max, <=, MAX_CONNECTIONS);
 }
 
+/* The transport in use: WebSocket on Faye (which offers it), long polling
+ * on cometd-nodejs-server (which does not: the client never tries), long
+ * polling when forced. Then a round trip with a peer on it. */
+static void
+test_transport (Fixture       *fx,
+                gconstpointer  data)
+{
+  const char *channels[] = { "/interop/transport", NULL };
+  gboolean websocket = fx->kind->transports == NULL && g_str_equal (fx->kind->name, "faye");
+  const char *expected = websocket ? "websocket" : "long-polling";
+  GPtrArray *inbox;
+  InboxWait iw;
+  Child *peer;
+
+  if (!fixture_is_ready (fx))
+    return;
+
+  g_assert_cmpstr (bayeux_client_get_transport (fx->client), ==, expected);
+
+  inbox = fixture_listen (fx, channels[0]);
+  if (!fixture_subscribe (fx, channels[0]))
+    return;
+  peer = fixture_spawn_peer (fx, "--publish", channels, 20);
+  if (peer == NULL || !fixture_tell_peer (fx, peer, "GO"))
+    return;
+  iw = (InboxWait) { inbox, 20 };
+  fixture_wait (fx, inbox_wait_is_done, &iw, "the peer's messages");
+  g_assert_cmpuint (inbox->len, ==, 20);
+  /* Still on it: nothing made the client fall back. */
+  g_assert_cmpstr (bayeux_client_get_transport (fx->client), ==, expected);
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -534,9 +567,10 @@ main (int   argc,
   if (!interop_init ("test-interop"))
     return g_test_run ();
 
-  for (guint i = 0; i < G_N_ELEMENTS (server_kinds); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (server_kinds) * 2; i++)
     {
-      const ServerKind *kind = &server_kinds[i];
+      const ServerKind *kind = i < G_N_ELEMENTS (server_kinds) ? &server_kinds[i]
+                                                               : &server_kinds_long_polling[i - G_N_ELEMENTS (server_kinds)];
       static const struct {
         const char *name;
         void (*func) (Fixture *, gconstpointer);
@@ -548,11 +582,13 @@ main (int   argc,
         { "disconnect", test_disconnect },
         { "connections", test_connections },
         { "keep-alive", test_keep_alive },
+        { "transport", test_transport },
       };
 
       for (guint j = 0; j < G_N_ELEMENTS (tests); j++)
         {
-          g_autofree char *path = g_strdup_printf ("/bayeux/interop/%s/%s", kind->name, tests[j].name);
+          g_autofree char *path = g_strdup_printf ("/bayeux/interop/%s/%s", kind->label ? kind->label : kind->name,
+                                                   tests[j].name);
 
           g_test_add (path, Fixture, kind, fixture_setup, tests[j].func, fixture_teardown);
         }

@@ -375,6 +375,10 @@ test_server_restart (Fixture       *fx,
   g_assert_cmpstr (bayeux_client_get_client_id (fx->client), !=, old_id);
   g_assert_true (bayeux_client_is_subscribed (fx->client, channel));
   g_assert_cmpint (bayeux_client_get_state (fx->client), ==, BAYEUX_CLIENT_STATE_CONNECTED);
+  /* A WebSocket that died with its server is opened again, not given up
+   * for long polling. */
+  g_assert_cmpstr (bayeux_client_get_transport (fx->client), ==,
+                   g_str_equal (fx->kind->name, "faye") ? "websocket" : "long-polling");
   /* It said so, and it backed off: no more than a request per
    * backoff-increment, with some slack, while nobody answered. */
   g_assert_cmpuint (errors_outage, >=, 1);

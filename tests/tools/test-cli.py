@@ -256,6 +256,8 @@ class RealServerTests:
     # What the server says when it refuses /forbidden/x.
     REFUSED_SUBSCRIBE = None
     REFUSED_PUBLISH = None
+    # The transport the client ends up on, by default.
+    TRANSPORT = None
 
     @classmethod
     def setUpClass(cls):
@@ -399,13 +401,27 @@ class RealServerTests:
             self.assertNotEqual(info["clientId"], "")
             self.assertIsInstance(info["advice"], dict)
             self.assertIn("reconnect", info["advice"])
-            self.assertEqual(info["transport"], "long-polling")
+            # Faye offers a WebSocket (taken by default); cometd-nodejs-server does not.
+            self.assertEqual(info["transport"], self.TRANSPORT)
             self.assertEqual(info["url"], self.url)
             # The reply's own bookkeeping is left out.
             self.assertFalse({"channel", "successful", "id"} & set(info), info)
             self.assertNotIn("warning", result.stderr)
         # The clientId printed is the one the client used (the --verbose dump).
         self.assertIn(info["clientId"], result.stderr)
+
+    def test_transport_forced(self):
+        """--transport long-polling: never a WebSocket; --transport websocket on a
+        server without one: no connection (exit 4)."""
+        result = run(["info", "--transport", "long-polling", self.url])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["transport"], "long-polling")
+        result = run(["info", "--transport", "websocket", "--connect-timeout", "3", self.url])
+        if self.TRANSPORT == "websocket":
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(json.loads(result.stdout)["transport"], "websocket")
+        else:
+            self.assertEqual(result.returncode, 4, result.stderr)
 
     def test_server_gone(self):
         """The server goes away: the subscriber gives up after --connect-timeout."""
@@ -437,6 +453,7 @@ class RealServerTests:
 class FayeTests(RealServerTests, unittest.TestCase):
     KIND = "faye"
     MOUNT = "/faye"
+    TRANSPORT = "websocket"
     REFUSED_SUBSCRIBE = "403::Forbidden channel"
     REFUSED_PUBLISH = "403::Forbidden channel"
 
@@ -444,6 +461,7 @@ class FayeTests(RealServerTests, unittest.TestCase):
 class CometDTests(RealServerTests, unittest.TestCase):
     KIND = "cometd"
     MOUNT = "/cometd"
+    TRANSPORT = "long-polling"
     REFUSED_SUBSCRIBE = "403::subscribe_denied"
     REFUSED_PUBLISH = "403::publish_denied"
 
@@ -594,10 +612,11 @@ class OfflineTests(unittest.TestCase):
             self.assertEqual(result.stdout, "")
 
     def test_transport(self):
-        result = run(["info", "--transport", "websocket", "http://127.0.0.1:1/"])
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("websocket", result.stderr)
-        self.assertIn("long-polling", result.stderr)
+        for names in ["carrier-pigeon", "websocket,carrier-pigeon", ""]:
+            result = run(["info", "--transport", names, "http://127.0.0.1:1/"])
+            self.assertEqual(result.returncode, 1, (names, result.stderr))
+            self.assertIn("websocket", result.stderr)
+            self.assertIn("long-polling", result.stderr)
 
     def test_bad_json_arguments(self):
         result = run(["publish", "http://127.0.0.1:1/", "/a", '{"a":'])

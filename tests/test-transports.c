@@ -1,0 +1,482 @@
+/* test-transports.c: the WebSocket transport, its fallback to long polling
+ * and the transports property, against the in-process test server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test-utils.h"
+
+#include <string.h>
+
+typedef struct
+{
+  TestServer   *server;
+  BayeuxClient *client;
+  GPtrArray    *errors;      /* GError* */
+  GPtrArray    *received;    /* BayeuxMessage* on /ws/** */
+  GPtrArray    *transports;  /* the transport at each notify::transport */
+} Fixture;
+
+static void
+on_error (BayeuxClient  *client,
+          GError        *error,
+          BayeuxMessage *message,
+          Fixture       *f)
+{
+  g_test_message ("error signal: %s", error->message);
+  g_ptr_array_add (f->errors, g_error_copy (error));
+}
+
+static void
+on_transport (GObject    *object,
+              GParamSpec *pspec,
+              Fixture    *f)
+{
+  g_ptr_array_add (f->transports, g_strdup (bayeux_client_get_transport (BAYEUX_CLIENT (object))));
+}
+
+static void
+on_message (BayeuxClient  *client,
+            BayeuxMessage *message,
+            Fixture       *f)
+{
+  g_ptr_array_add (f->received, bayeux_message_ref (message));
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->server = test_server_new ();
+  f->client = bayeux_client_new (test_server_get_url (f->server));
+  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  f->received = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
+  f->transports = g_ptr_array_new_with_free_func (g_free);
+  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
+  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
+  g_signal_connect (f->client, "notify::transport", G_CALLBACK (on_transport), f);
+  g_signal_connect (f->client, "message::/ws/**", G_CALLBACK (on_message), f);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
+  g_object_unref (f->client);
+  g_assert_null (f->client);   /* nothing else holds the client */
+  test_wait_ms (10);
+  test_server_free (f->server);
+  g_ptr_array_unref (f->errors);
+  g_ptr_array_unref (f->received);
+  g_ptr_array_unref (f->transports);
+}
+
+static gboolean
+is_connected (gpointer data)
+{
+  Fixture *f = data;
+  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
+}
+
+static gboolean
+has_errors (gpointer data)
+{
+  Fixture *f = data;
+  return f->errors->len > 0;
+}
+
+typedef struct
+{
+  Fixture *f;
+  guint    n;
+} Count;
+
+static gboolean
+received_n (gpointer data)
+{
+  Count *c = data;
+  return c->f->received->len >= c->n;
+}
+
+static gboolean
+ws_connections_2 (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_ws_connections (f->server) >= 2 && is_connected (f) &&
+         g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") == 0;
+}
+
+/* Subscribes to /ws/** and waits for the reply. */
+static void
+subscribe_ws (Fixture *f)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bayeux_client_subscribe_async (f->client, "/ws/**", NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_subscribe_finish (f->client, result, &error));
+  g_assert_no_error (error);
+}
+
+/* Delivers a message and waits for it. */
+static void
+deliver_and_receive (Fixture    *f,
+                     const char *data_json)
+{
+  Count c = { f, f->received->len + 1 };
+  g_autofree char *data = NULL;
+
+  test_server_deliver (f->server, "/ws/a", data_json);
+  g_assert_true (test_wait_until (received_n, &c, 5000));
+  data = json_to_string (bayeux_message_get_data (g_ptr_array_index (f->received, c.n - 1)), FALSE);
+  g_assert_cmpstr (data, ==, data_json);
+}
+
+static void
+start_on_websocket (Fixture *f)
+{
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
+/* The server offers a WebSocket: the handshake goes over HTTP, everything
+ * after it over the socket; replies are matched by id across frames. */
+static void
+test_websocket_round_trip (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(BayeuxMessage) ack = NULL;
+  g_autoptr(GError) error = NULL;
+  guint frames;
+
+  start_on_websocket (f);
+  g_assert_cmpuint (f->transports->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->transports, 0), ==, "websocket");
+  g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/connect"), "connectionType"),
+                   ==, "websocket");
+
+  subscribe_ws (f);
+  deliver_and_receive (f, "{\"hello\":\"socket\"}");
+
+  /* A publish to our own subscription: the ack and the delivery come in
+   * separate frames, in either order. */
+  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  ack = bayeux_client_publish_finish (f->client, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ack);
+  {
+    Count c = { f, 2 };
+    g_assert_true (test_wait_until (received_n, &c, 5000));
+  }
+
+  /* Only the handshake was an HTTP POST; one socket carried the rest. */
+  g_assert_cmpuint (test_server_requests (f->server), ==, 1 + test_server_ws_frames (f->server));
+  frames = test_server_ws_frames (f->server);
+  g_assert_cmpuint (frames, >=, 3);   /* connect, subscribe, publish */
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* Offered but refused (no WebSocket at the URL): long polling, at once,
+ * with no error; everything works. */
+static void
+test_websocket_refused_falls_back (Fixture       *f,
+                                   gconstpointer  data)
+{
+  test_server_set_websocket (f->server, TRUE, FALSE);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+  g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/connect"), "connectionType"),
+                   ==, "long-polling");
+  subscribe_ws (f);
+  deliver_and_receive (f, "{\"over\":\"http\"}");
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* Not offered: the client never tries. */
+static void
+test_websocket_not_offered (Fixture       *f,
+                            gconstpointer  data)
+{
+  test_server_set_websocket (f->server, FALSE, TRUE);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  subscribe_ws (f);
+  deliver_and_receive (f, "{\"over\":\"http\"}");
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
+  g_assert_cmpuint (f->transports->len, ==, 0);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* transports = long-polling: no socket even when the server has one. */
+static void
+test_forced_long_polling (Fixture       *f,
+                          gconstpointer  data)
+{
+  const char *only[] = { "long-polling", NULL };
+  JsonArray *types;
+
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  bayeux_client_set_transports (f->client, only);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  subscribe_ws (f);
+  deliver_and_receive (f, "{\"over\":\"http\"}");
+  types = json_object_get_array_member (test_server_last (f->server, "/meta/handshake"), "supportedConnectionTypes");
+  g_assert_cmpuint (json_array_get_length (types), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (types, 0), ==, "long-polling");
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+}
+
+/* transports = websocket, and the server offers only long polling: an
+ * error that names the transports, and no connect. */
+static void
+test_websocket_only_not_offered (Fixture       *f,
+                                 gconstpointer  data)
+{
+  const char *only[] = { "websocket", NULL };
+
+  bayeux_client_set_transports (f->client, only);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (has_errors, f, 5000));
+  g_assert_error ((GError *) g_ptr_array_index (f->errors, 0), BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+  g_assert_nonnull (strstr (((GError *) g_ptr_array_index (f->errors, 0))->message, "websocket"));
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, 0);
+}
+
+/* transports = websocket, the upgrade refused: no long polling ever; the
+ * client retries the socket with its backoff. */
+static void
+test_websocket_only_refused (Fixture       *f,
+                             gconstpointer  data)
+{
+  const char *only[] = { "websocket", NULL };
+
+  test_server_set_websocket (f->server, TRUE, FALSE);
+  bayeux_client_set_transports (f->client, only);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (has_errors, f, 5000));
+  test_wait_ms (500);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, 0);
+  g_assert_cmpint (bayeux_client_get_state (f->client), !=, BAYEUX_CLIENT_STATE_CONNECTED);
+  /* The socket comes back: the client gets there by itself. */
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
+/* The server closes the socket mid-session: the client opens a new one
+ * (it worked before: not a reason to fall back) and its subscription goes
+ * on. */
+static void
+test_websocket_closed_reconnects (Fixture       *f,
+                                  gconstpointer  data)
+{
+  start_on_websocket (f);
+  subscribe_ws (f);
+  test_server_ws_close (f->server);
+  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
+  deliver_and_receive (f, "{\"after\":\"close\"}");
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
+/* Hostile frames: too large, not JSON, not Bayeux. Each is an error; after
+ * a bad frame the socket is dropped and a new one works; the subscription
+ * survives. */
+static void
+test_websocket_bad_frames (Fixture       *f,
+                           gconstpointer  data)
+{
+  static const struct {
+    const char *what;
+    gint        code;
+    gboolean    closes;   /* the socket is not trusted any more */
+  } cases[] = {
+    { "too-large", BAYEUX_ERROR_MESSAGE_TOO_LARGE, TRUE },
+    { "not json", BAYEUX_ERROR_BAD_RESPONSE, TRUE },
+    { "[1,2", BAYEUX_ERROR_BAD_RESPONSE, TRUE },
+    /* Good JSON, a bad message: that message is dropped, as in an HTTP
+     * response; the socket stays. */
+    { "[{\"channel\":42}]", BAYEUX_ERROR_BAD_RESPONSE, FALSE },
+  };
+
+  bayeux_client_set_max_message_size (f->client, 64 * 1024);
+  start_on_websocket (f);
+  subscribe_ws (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *big = NULL;
+      guint before = test_server_ws_connections (f->server);
+      gboolean found = FALSE;
+
+      g_ptr_array_set_size (f->errors, 0);
+      if (g_str_equal (cases[i].what, "too-large"))
+        {
+          /* A valid frame of 100 KiB. */
+          big = g_strdup_printf ("[{\"channel\":\"/ws/a\",\"data\":\"%0*d\"}]", 100 * 1024, 0);
+          test_server_ws_send_raw (f->server, big);
+        }
+      else
+        test_server_ws_send_raw (f->server, cases[i].what);
+
+      g_assert_true (test_wait_until (has_errors, f, 5000));
+      for (guint j = 0; j < f->errors->len; j++)
+        found |= g_error_matches (g_ptr_array_index (f->errors, j), BAYEUX_ERROR, cases[i].code);
+      if (!found)
+        g_test_fail_printf ("%s: no error with code %d", cases[i].what, cases[i].code);
+
+      /* A new socket; the subscription still delivers. */
+      g_assert_cmpuint (f->received->len, ==, 0);   /* the bad frame delivered nothing */
+      g_assert_true (test_wait_until (is_connected, f, 5000));
+      deliver_and_receive (f, "{\"still\":\"here\"}");
+      g_ptr_array_set_size (f->received, 0);
+      if (cases[i].closes)
+        g_assert_cmpuint (test_server_ws_connections (f->server), >, before);
+      else
+        g_assert_cmpuint (test_server_ws_connections (f->server), ==, before);
+    }
+}
+
+/* A socket that goes silent: the publish fails at the deadline, the socket
+ * is replaced, and the client recovers. */
+static void
+test_websocket_silent (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(BayeuxMessage) ack = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  bayeux_client_set_max_network_delay (f->client, 500);
+  start_on_websocket (f);
+  subscribe_ws (f);
+  test_server_ws_set_silent (f->server, TRUE);
+  start = g_get_monotonic_time ();
+  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  ack = bayeux_client_publish_finish (f->client, result, &error);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+  g_assert_null (ack);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 450 * 1000);
+  test_server_ws_set_silent (f->server, FALSE);
+  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
+  deliver_and_receive (f, "{\"after\":\"silence\"}");
+}
+
+/* disconnect_async over the socket: quick, and the socket is closed. */
+static void
+test_websocket_disconnect (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  start_on_websocket (f);
+  start = g_get_monotonic_time ();
+  bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_true (bayeux_client_disconnect_finish (f->client, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 1000 * 1000);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
+  test_wait_ms (100);
+  g_assert_false (test_server_ws_is_open (f->server));
+}
+
+static void
+count_notify (GObject    *object,
+              GParamSpec *pspec,
+              guint      *count)
+{
+  (*count)++;
+}
+
+/* The property: order kept, duplicates and unknown names left out. */
+static void
+test_transports_property (Fixture       *f,
+                          gconstpointer  data)
+{
+  const char *mixed[] = { "long-polling", "websocket", "long-polling", NULL };
+  const char * const *got = bayeux_client_get_transports (f->client);
+  g_auto(GStrv) from_property = NULL;
+  guint notified = 0;
+
+  g_assert_cmpuint (g_strv_length ((GStrv) got), ==, 2);
+  g_assert_cmpstr (got[0], ==, "websocket");
+  g_assert_cmpstr (got[1], ==, "long-polling");
+
+  g_signal_connect (f->client, "notify::transports", G_CALLBACK (count_notify), &notified);
+  bayeux_client_set_transports (f->client, mixed);
+  got = bayeux_client_get_transports (f->client);
+  g_assert_cmpuint (g_strv_length ((GStrv) got), ==, 2);
+  g_assert_cmpstr (got[0], ==, "long-polling");
+  g_assert_cmpstr (got[1], ==, "websocket");
+  g_object_get (f->client, "transports", &from_property, NULL);
+  g_assert_cmpstr (from_property[0], ==, "long-polling");
+  g_assert_cmpuint (notified, ==, 1);
+  /* The same again: no notification. */
+  bayeux_client_set_transports (f->client, (const char * const *) from_property);
+  g_assert_cmpuint (notified, ==, 1);
+}
+
+/* An unknown name: left out, with a warning (in a subprocess: warnings are
+ * fatal in tests). */
+static void
+test_transports_unknown (void)
+{
+  if (g_test_subprocess ())
+    {
+      const char *names[] = { "carrier-pigeon", "long-polling", NULL };
+      g_autoptr(BayeuxClient) client = bayeux_client_new ("http://127.0.0.1:9/cometd");
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+      bayeux_client_set_transports (client, names);
+      g_assert_cmpuint (g_strv_length ((GStrv) bayeux_client_get_transports (client)), ==, 1);
+      g_assert_cmpstr (bayeux_client_get_transports (client)[0], ==, "long-polling");
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*unknown transport*carrier-pigeon*");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add ("/bayeux/transports/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("websocket/round-trip", test_websocket_round_trip);
+  ADD ("websocket/refused-falls-back", test_websocket_refused_falls_back);
+  ADD ("websocket/not-offered", test_websocket_not_offered);
+  ADD ("websocket/only-not-offered", test_websocket_only_not_offered);
+  ADD ("websocket/only-refused", test_websocket_only_refused);
+  ADD ("websocket/closed-reconnects", test_websocket_closed_reconnects);
+  ADD ("websocket/bad-frames", test_websocket_bad_frames);
+  ADD ("websocket/silent", test_websocket_silent);
+  ADD ("websocket/disconnect", test_websocket_disconnect);
+  ADD ("long-polling/forced", test_forced_long_polling);
+  ADD ("property", test_transports_property);
+  g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);
+#undef ADD
+
+  return g_test_run ();
+}
