@@ -14,6 +14,16 @@
  *
  * So the long poll never delays a publish and a client never needs more than
  * two connections.  The transport (transports/) only moves batches.
+ *
+ * Over a WebSocket the slots stay: each holds at most one frame awaiting
+ * its replies, which come in any frame, matched by id in the pending table;
+ * a frame's request ends when all its messages have replies, or at its
+ * deadline (Request.timer). The handshake always goes over HTTP.
+ *
+ * Extensions (bayeux-extension.c) see each message on its way out
+ * (run_outgoing, on a copy, each time it is sent) and in (run_incoming,
+ * after its reply was matched to its request); they may hold one (the Held
+ * table) until bayeux_client_release_message().
  */
 #include "bayeux-glib.h"
 #include "bayeux-channel-private.h"
@@ -54,7 +64,8 @@
 /**
  * BayeuxClient:
  *
- * A Bayeux (CometD, Faye) client using the long-polling transport.
+ * A Bayeux (CometD, Faye) client, over a WebSocket or by HTTP long polling
+ * (see [property@Client:transports]).
  *
  * Create one with [ctor@Client.new], connect to its
  * [signal@Client::message] signal with the channel as detail, subscribe,
@@ -95,9 +106,10 @@
  *
  * ## Connections
  *
- * The long poll runs on one connection and every other request (publish,
- * subscribe, unsubscribe, batched) on another: a client never uses more
- * than two connections to its server. The [class@Soup.Session] the client
+ * Over a WebSocket, one connection carries everything but the handshake.
+ * Long polling, the long poll runs on one connection and every other
+ * request (publish, subscribe, unsubscribe, batched) on another: a client
+ * never uses more than two connections to its server. The [class@Soup.Session] the client
  * makes for itself allows two connections per host and keeps cookies in
  * its own [class@Soup.CookieJar] (CometD servers tie the session to the
  * `BAYEUX_BROWSER` cookie). An application that passes its own session

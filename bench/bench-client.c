@@ -1944,6 +1944,7 @@ run_fanout (void)
   Step best = { 0 }, first_client_saturated = { 0 };
   gboolean any = FALSE, client_saturated = FALSE, stopped_saturated = FALSE;
   Step last = { 0 };
+  guint disturbed = 0;
   Sample end = { 0 };
   const char *failure = NULL;
   g_autofree char *failure_owned = NULL;
@@ -2087,6 +2088,11 @@ run_fanout (void)
        * the subscribers keep up). */
       st.saturated = st.delivered < 0.95 * st.offered || st.lat_mean_us > 50000;
       report_step (steps, &st);
+      /* Another program on the measurement's cores (a core busier than
+       * the processes pinned to it by more than softirqs explain). */
+      if ((st.server_core_pct >= 0 && st.server_core_pct - st.server_pct - st.publisher_pct > 25) ||
+          (st.client_core_pct >= 0 && st.client_core_pct - st.client_pct > 25))
+        disturbed++;
       g_printerr ("bayeux-bench: fanout %s: offered %.0f msg/s, delivered %.0f, client %.1f %% (core %.0f %%), "
                   "server %.1f %% + publisher %.1f %% (core %.0f %%), %.2f µs/msg, latency mean %.0f µs\n",
                   client_name, st.offered, st.delivered, st.client_pct, st.client_core_pct, st.server_pct,
@@ -2161,6 +2167,7 @@ run_fanout (void)
                        client_full ? "client" : server_full ? "server" : "unclear");
       }
     }
+  report_int (b, "disturbed_steps", disturbed);
   report_int (b, "published", p.published);
   report_int (b, "acked", p.acked);
   report_int (b, "publish_failed", p.failed);

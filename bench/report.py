@@ -422,7 +422,8 @@ def write_fanout_steps(f, results):
             'subscribers did not keep up with (fewer messages than offered, or a backlog: mean latency over '
             '50 ms).\n')
     for r in runs:
-        f.write(f'\n### {r["client"]} on {r["server"]}, {transport_of(r)}: limit {r.get("limit")}\n\n')
+        again = f' (attempt {r["attempts"]}: the earlier ones were disturbed)' if r.get('attempts', 1) > 1 else ''
+        f.write(f'\n### {r["client"]} on {r["server"]}, {transport_of(r)}: limit {r.get("limit")}{again}\n\n')
         f.write('| offered msg/s | delivered msg/s | client % | µs CPU/msg | server % | publisher % | core 0 % '
                 '| others 0 % | others 1 % | latency mean µs | HTTP requests/msg |\n')
         f.write('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n')

@@ -377,6 +377,14 @@ ext_of (JsonObject *message)
   return json_object_get_object_member (message, "ext");
 }
 
+/* The ext of the last message the server received on @channel. */
+static JsonObject *
+server_ext (Fixture    *f,
+            const char *channel)
+{
+  return ext_of (test_server_last (f->server, channel));
+}
+
 /* A known bug of the client that this test would show by leaking (the
  * client stays referenced, so that the teardown and the sanitizers fail):
  * skipped, saying why, unless BAYEUX_TEST_KNOWN_BUGS is set. */
@@ -541,7 +549,7 @@ test_outgoing_modify (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (mark));
   test_server_set_timeout (f->server, 100);
   start_connected (f);
-  g_assert_cmpint (json_object_get_int_member (ext_of (test_server_last (f->server, "/meta/handshake")), "mark"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (server_ext (f, "/meta/handshake"), "mark"), ==, 1);
 
   /* The change reaches the server. */
   reply = publish (f, "/foo", "{}", &error);
@@ -554,11 +562,11 @@ test_outgoing_modify (Fixture *f, gconstpointer data)
 
   /* So is a subscription sent again after a new handshake. */
   subscribe (f, "/bar");
-  first_subscribe_mark = json_object_get_int_member (ext_of (test_server_last (f->server, "/meta/subscribe")), "mark");
+  first_subscribe_mark = json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark");
   test_server_forget_clients (f->server);
   g_assert_true (test_wait_until (server_saw_two_subscribes, f, 5000));
   g_assert_cmpuint (marks[1], ==, 0);
-  g_assert_cmpint (json_object_get_int_member (ext_of (test_server_last (f->server, "/meta/subscribe")), "mark"),
+  g_assert_cmpint (json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark"),
                    >, first_subscribe_mark);
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
 }
@@ -1559,7 +1567,7 @@ test_ack_client (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (ack));
   test_server_set_timeout (f->server, 100);
   start_connected (f);
-  g_assert_true (json_object_get_boolean_member (ext_of (test_server_last (f->server, "/meta/handshake")), "ack"));
+  g_assert_true (json_object_get_boolean_member (server_ext (f, "/meta/handshake"), "ack"));
   g_assert_false (bayeux_ack_extension_get_active (ack));
   g_assert_true (test_wait_until (server_saw_connects, f, 5000));
   g_assert_false (json_object_has_member (test_server_last (f->server, "/meta/connect"), "ext"));
@@ -1717,10 +1725,12 @@ test_timesync_hostile (void)
   /* A reply to a message it did not stamp (another id), or a delivery. */
   {
     gint64 tc = timesync_send (ext, client, "mine", NULL, NULL);
-    g_autofree char *other = g_strdup_printf ("{\"channel\":\"/meta/connect\",\"id\":\"other\",\"successful\":true,"
-                                              "\"ext\":{\"timesync\":{\"tc\":%" G_GINT64_FORMAT ",\"ts\":5,\"p\":0}}}", tc);
-    g_autofree char *delivery = g_strdup_printf ("{\"channel\":\"/x\",\"id\":\"mine\",\"data\":{},"
-                                                 "\"ext\":{\"timesync\":{\"tc\":%" G_GINT64_FORMAT ",\"ts\":5,\"p\":0}}}", tc);
+    g_autofree char *other =
+      g_strdup_printf ("{\"channel\":\"/meta/connect\",\"id\":\"other\",\"successful\":true,"
+                       "\"ext\":{\"timesync\":{\"tc\":%" G_GINT64_FORMAT ",\"ts\":5,\"p\":0}}}", tc);
+    g_autofree char *delivery =
+      g_strdup_printf ("{\"channel\":\"/x\",\"id\":\"mine\",\"data\":{},"
+                       "\"ext\":{\"timesync\":{\"tc\":%" G_GINT64_FORMAT ",\"ts\":5,\"p\":0}}}", tc);
     run_in (ext, client, other);
     run_in (ext, client, delivery);
     run_in (ext, client, "{\"channel\":\"/meta/connect\",\"successful\":true}");
@@ -1750,7 +1760,7 @@ test_timesync_client (Fixture *f, gconstpointer data)
     {
       const char *channel = i == 0 ? "/meta/handshake" : "/meta/subscribe";
 
-      sync = json_object_get_object_member (ext_of (test_server_last (f->server, channel)), "timesync");
+      sync = json_object_get_object_member (server_ext (f, channel), "timesync");
       g_assert_nonnull (sync);
       g_assert_cmpint (ABS (json_object_get_int_member (sync, "tc") - g_get_real_time () / 1000), <, 10000);
       g_assert_true (json_object_has_member (sync, "l"));
@@ -1897,10 +1907,9 @@ test_replay_client (Fixture *f, gconstpointer data)
 
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
   start_connected (f);
-  g_assert_true (json_object_get_boolean_member (ext_of (test_server_last (f->server, "/meta/handshake")), "replay"));
+  g_assert_true (json_object_get_boolean_member (server_ext (f, "/meta/handshake"), "replay"));
   subscribe (f, "/event/a");
-  first = json_to_string (json_object_get_member (ext_of (test_server_last (f->server, "/meta/subscribe")), "replay"),
-                          FALSE);
+  first = json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
   g_assert_cmpstr (first, ==, "{\"/event/a\":-1}");
 
   test_server_deliver (f->server, "/event/a", "{\"event\":{\"replayId\":41},\"payload\":{\"n\":1}}");
@@ -1912,8 +1921,7 @@ test_replay_client (Fixture *f, gconstpointer data)
   test_server_forget_clients (f->server);
   test_server_release (f->server);
   g_assert_true (test_wait_until (server_saw_resubscribe, f, 5000));
-  second = json_to_string (json_object_get_member (ext_of (test_server_last (f->server, "/meta/subscribe")), "replay"),
-                           FALSE);
+  second = json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
   g_assert_cmpstr (second, ==, "{\"/event/a\":42}");
 }
 
@@ -1924,8 +1932,9 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add ("/bayeux/extensions/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
-#define ADD_DATA(path, data, func) g_test_add ("/bayeux/extensions/" path, Fixture, data, fixture_setup, func, fixture_teardown)
+#define ADD_DATA(path, data, func) \
+  g_test_add ("/bayeux/extensions/" path, Fixture, data, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) ADD_DATA (path, NULL, func)
   ADD ("added-removed", test_added_removed);
   ADD ("dispose", test_dispose);
   ADD ("order", test_order);

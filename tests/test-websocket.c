@@ -961,6 +961,21 @@ test_bad_handshake (Fixture       *f,
   g_assert_cmpuint (f->closed->len, ==, 0);
 }
 
+/* The same with the application's permessage-deflate on the session: it
+ * was not offered, so it is refused all the same. */
+static void
+test_unoffered_deflate_with_manager (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture_new_session (f, TRUE);
+  use_raw (f, RAW_DEFLATE);
+  error = open_ws (f, MAX_SIZE, OPEN_TIMEOUT);
+  g_assert_error (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_ERROR_BAD_HANDSHAKE);
+  g_assert_null (raw_request_header (f->raw, "Sec-WebSocket-Extensions"));
+}
+
 static void
 test_connection_refused (Fixture       *f,
                          gconstpointer  data)
@@ -1251,25 +1266,24 @@ typedef struct
   const char *path;
   guint8      first;      /* the frame's first byte */
   const char *payload;
-  gsize       length;     /* 0: strlen (payload) */
-  guint       close_code; /* the close frame the client sends, 0: none expected */
+  guint       close_code; /* the close frame the client sends */
 } Garbage;
 
 static char deep[300 * 2 + 1];
 
 static const Garbage garbage[] = {
-  { "not-json", FIN | OP_TEXT, "hello", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "truncated", FIN | OP_TEXT, "[{\"channel\":", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "scalar", FIN | OP_TEXT, "42", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "string", FIN | OP_TEXT, "\"[]\"", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "empty", FIN | OP_TEXT, "", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "trailing-data", FIN | OP_TEXT, "[{}] []", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "half-surrogate", FIN | OP_TEXT, "[{\"channel\":\"\\ud800\"}]", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "deep", FIN | OP_TEXT, deep, 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "invalid-utf8", FIN | OP_TEXT, "[{\"channel\":\"\xc3\x28\"}]", 0, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
-  { "binary", FIN | OP_BINARY, "[{\"channel\":\"/x\"}]", 0, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA },
-  { "reserved-bits", FIN | 0x40 | OP_TEXT, "[]", 0, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
-  { "bad-opcode", FIN | 0x03, "[]", 0, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+  { "not-json", FIN | OP_TEXT, "hello", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "truncated", FIN | OP_TEXT, "[{\"channel\":", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "scalar", FIN | OP_TEXT, "42", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "string", FIN | OP_TEXT, "\"[]\"", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "empty", FIN | OP_TEXT, "", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "trailing-data", FIN | OP_TEXT, "[{}] []", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "half-surrogate", FIN | OP_TEXT, "[{\"channel\":\"\\ud800\"}]", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "deep", FIN | OP_TEXT, deep, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "invalid-utf8", FIN | OP_TEXT, "[{\"channel\":\"\xc3\x28\"}]", SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+  { "binary", FIN | OP_BINARY, "[{\"channel\":\"/x\"}]", SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA },
+  { "reserved-bits", FIN | 0x40 | OP_TEXT, "[]", SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+  { "bad-opcode", FIN | 0x03, "[]", SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
 };
 
 /* Then a valid frame in the same write: after garbage nothing is read. */
@@ -1278,8 +1292,7 @@ test_garbage (Fixture       *f,
               gconstpointer  data)
 {
   const Garbage *g = data;
-  gsize length = g->length ? g->length : strlen (g->payload);
-  g_autoptr(GBytes) bad = frame (g->first, g->payload, length, TRUE);
+  g_autoptr(GBytes) bad = frame (g->first, g->payload, strlen (g->payload), TRUE);
   g_autoptr(GBytes) good = text_frame ("[{\"channel\":\"/after\"}]");
   g_autoptr(GByteArray) both = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
@@ -1702,6 +1715,7 @@ main (int    argc,
   ADD ("refused/http", test_refused, NULL);
   ADD ("refused/bad-accept", test_bad_handshake, GINT_TO_POINTER (RAW_BAD_ACCEPT));
   ADD ("refused/unoffered-deflate", test_bad_handshake, GINT_TO_POINTER (RAW_DEFLATE));
+  ADD ("refused/unoffered-deflate-extension-manager", test_unoffered_deflate_with_manager, NULL);
   ADD ("refused/connection-refused", test_connection_refused, NULL);
   ADD ("open/timeout", test_timeout, NULL);
   ADD ("open/cancel", test_cancel, NULL);

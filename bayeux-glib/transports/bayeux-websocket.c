@@ -48,15 +48,15 @@
  * with its header, before it is appended.  So the guard is an extension of
  * our own, that nothing ever offers or negotiates on the wire: its type is
  * added to the session's extension manager only for the two synchronous
- * moments libsoup reads the supported list (the offer in
- * soup_session_websocket_connect_async(), the check of the 101 answer in
- * its got-informational handler), its name is taken out of the request
- * before it is sent, and our got-informational handler (connected before
- * libsoup's, so it runs first) names it in the request and the answer just
- * before libsoup checks them, and restores both after.  The session's
- * offers are left as they were;
- * a session without a SoupWebsocketExtensionManager (soup_session_new()
- * adds none) is given an empty one (see ensure_extension_manager()).
+ * moments libsoup reads the supported list (the offer, in
+ * soup_session_websocket_connect_async(); the check of the 101 answer, in
+ * its got-informational handler); its name is taken out of the request
+ * before it is sent; and our own got-informational handler, connected
+ * when the message is queued (after the SoupLogger's, before libsoup's),
+ * names it in the request and in the answer just before libsoup checks
+ * them.  What the session offers is left as it was.  A session without a
+ * SoupWebsocketExtensionManager (soup_session_new() adds none) is given an
+ * empty one: see ensure_extension_manager().
  */
 #include "bayeux-glib.h"
 #include "bayeux-websocket-private.h"
@@ -358,9 +358,6 @@ typedef struct
   guint               timeout_ms;
   gboolean            timed_out;
   gboolean            guard_pushed;
-  gboolean            headers_changed;   /* between our two got-informational handlers */
-  char               *offered;           /* the request's Sec-WebSocket-Extensions, as sent */
-  char               *accepted;          /* the answer's, as received */
 } Open;
 
 static void
@@ -384,8 +381,6 @@ open_free (Open *op)
   g_object_unref (op->msg);
   g_object_unref (op->session);
   g_object_unref (op->cancellable);
-  g_free (op->offered);
-  g_free (op->accepted);
   g_free (op->url);
   g_free (op);
 }
@@ -442,6 +437,7 @@ unref_connection_cb (gpointer user_data)
  * where libsoup goes on using it after the handlers return. */
 static void
 unref_connection_later (SoupWebsocketConnection *conn,
+                        GMainContext            *context,
                         int                      priority)
 {
   GSource *source = g_idle_source_new ();
@@ -449,7 +445,7 @@ unref_connection_later (SoupWebsocketConnection *conn,
   g_source_set_priority (source, priority);
   g_source_set_callback (source, unref_connection_cb, conn, NULL);
   g_source_set_static_name (source, "[bayeux] websocket release");
-  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_attach (source, context);
   g_source_unref (source);
 }
 
@@ -458,7 +454,8 @@ on_released_closed (SoupWebsocketConnection *conn,
                     gpointer                 user_data)
 {
   g_signal_handlers_disconnect_by_func (conn, on_released_closed, user_data);
-  unref_connection_later (conn, G_PRIORITY_DEFAULT);
+  /* (libsoup emits its signals on the context the connection was made in) */
+  unref_connection_later (conn, g_main_context_get_thread_default (), G_PRIORITY_DEFAULT);
 }
 
 typedef enum {
@@ -483,7 +480,7 @@ release_connection (BayeuxWebSocket *self,
     g_signal_connect (conn, "closed", G_CALLBACK (on_released_closed), NULL);
   else
     /* Before the connection's next read: disposing it closes the socket. */
-    unref_connection_later (conn, G_PRIORITY_HIGH);
+    unref_connection_later (conn, self->context, G_PRIORITY_HIGH);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -690,6 +687,8 @@ on_switching_protocols (SoupMessage *msg,
   Open *op = user_data;
   SoupMessageHeaders *request = soup_message_get_request_headers (msg);
   SoupMessageHeaders *response = soup_message_get_response_headers (msg);
+  const char *offered = soup_message_headers_get_list (request, HEADER_EXTENSIONS);
+  const char *accepted = soup_message_headers_get_list (response, HEADER_EXTENSIONS);
   g_autofree char *offered_clean = NULL;
   g_autofree char *accepted_clean = NULL;
   g_autofree char *guard = g_strdup_printf (GUARD_NAME "; max=%" G_GSIZE_FORMAT, op->max_message_size);
@@ -699,24 +698,21 @@ on_switching_protocols (SoupMessage *msg,
   if (!accept_key_valid (request, response))
     return;
 
-  g_free (op->offered);
-  g_free (op->accepted);
-  op->offered = g_strdup (soup_message_headers_get_list (request, HEADER_EXTENSIONS));
-  op->accepted = g_strdup (soup_message_headers_get_list (response, HEADER_EXTENSIONS));
-  op->headers_changed = TRUE;
-  offered_clean = op->offered != NULL ? extensions_without_guard (op->offered) : NULL;
-  accepted_clean = op->accepted != NULL ? extensions_without_guard (op->accepted) : NULL;
+  if (!op->guard_pushed)
+    op->guard_pushed = guard_push (op->session);
+  if (!op->guard_pushed)
+    return;   /* the application took the session's extension manager away */
+
+  offered_clean = offered != NULL ? extensions_without_guard (offered) : NULL;
+  accepted_clean = accepted != NULL ? extensions_without_guard (accepted) : NULL;
 
   /* Appended last: libsoup lists the accepted extensions in reverse, so
    * the guard sees each frame first, as it came. */
   set_extensions (request, offered_clean, GUARD_NAME);
   set_extensions (response, accepted_clean, guard);
-
-  if (!op->guard_pushed)
-    op->guard_pushed = guard_push (op->session);
 }
 
-/* Runs after libsoup's handler: the message as it was on the wire. */
+/* Runs after libsoup's handler. */
 static void
 on_switching_protocols_done (SoupMessage *msg,
                              gpointer     user_data)
@@ -727,12 +723,6 @@ on_switching_protocols_done (SoupMessage *msg,
     {
       guard_pop (op->session);
       op->guard_pushed = FALSE;
-    }
-  if (op->headers_changed)
-    {
-      set_extensions (soup_message_get_request_headers (msg), op->offered, NULL);
-      set_extensions (soup_message_get_response_headers (msg), op->accepted, NULL);
-      op->headers_changed = FALSE;
     }
 }
 
@@ -771,13 +761,21 @@ on_connected (GObject      *source,
   GError *error = NULL;
   SoupWebsocketConnection *conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
 
+  /* Done with the deadline: the task (and so @op) may live on in the
+   * caller's hands. */
+  if (op->deadline != NULL)
+    {
+      g_source_destroy (op->deadline);
+      g_clear_pointer (&op->deadline, g_source_unref);
+    }
+
   if (self->opening != task)
     {
       /* close() or dispose came first. */
       if (conn != NULL)
         {
           soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-          unref_connection_later (conn, G_PRIORITY_HIGH);
+          unref_connection_later (conn, self->context, G_PRIORITY_HIGH);
         }
       g_clear_error (&error);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The WebSocket opening was cancelled");

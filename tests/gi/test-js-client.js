@@ -154,6 +154,9 @@ test('properties', () => {
     assertEqual(client.state, Bayeux.ClientState.DISCONNECTED, 'state');
     assertEqual(client.client_id, null, 'client_id');
     assertEqual(client.transport, 'long-polling', 'transport');
+    assertEqual(JSON.stringify(client.transports), '["websocket","long-polling"]', 'transports');
+    client.transports = ['long-polling'];
+    assertEqual(JSON.stringify(client.get_transports()), '["long-polling"]', 'set transports');
     assertEqual(client.max_network_delay, 10000, 'max_network_delay');
     assertEqual(client.max_message_size, 1024 * 1024, 'max_message_size');
     assert(client.session instanceof GObject.Object, 'session');
@@ -213,6 +216,7 @@ test('round trip through Faye', async ({url}) => {
         assertEqual(await withTimeout(received, 'message'), [CHANNEL, sent], 'message');
         await withTimeout(connected, 'connected');
         assert(client.client_id, 'client_id while connected');
+        assertEqual(client.transport, 'websocket', 'transport on Faye');
 
         imports.system.gc();
         assertEqual([kept[0].get_channel(), toJS(kept[0].get_data())], [CHANNEL, sent],

@@ -111,6 +111,11 @@ class TestNames(unittest.TestCase):
         self.assertEqual(client.props.state, Bayeux.ClientState.DISCONNECTED)
         self.assertIsNone(client.props.client_id)
         self.assertEqual(client.props.transport, "long-polling")
+        self.assertEqual(list(client.props.transports), ["websocket", "long-polling"])
+        client.props.transports = ["long-polling"]
+        self.assertEqual(list(client.get_transports()), ["long-polling"])
+        client.set_transports(["websocket", "long-polling"])
+        self.assertEqual(list(client.props.transports), ["websocket", "long-polling"])
         self.assertEqual(client.props.max_network_delay, 10000)
         self.assertEqual(client.props.max_message_size, 1024 * 1024)
         self.assertIsNotNone(client.props.session)
@@ -225,6 +230,8 @@ class TestRoundTrip(unittest.TestCase):
         self.run_loop()
 
         self.assertEqual(received, [(CHANNEL, sent)])
+        # Faye offers a WebSocket: the round trip went over it.
+        self.assertEqual(client.props.transport, "websocket")
         gc.collect()
         self.assertEqual((kept[0].get_channel(), to_python(kept[0].get_data())), (CHANNEL, sent))
         self.assertEqual(len(replies), 1)
