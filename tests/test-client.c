@@ -1019,6 +1019,7 @@ thread_main (gpointer data)
   while (g_main_context_iteration (context, FALSE))
     ;
   td->ok = TRUE;
+  g_main_context_wakeup (NULL);   /* the test's loop, waiting for td->ok */
   g_main_loop_unref (td->loop);
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);
