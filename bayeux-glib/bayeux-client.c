@@ -158,7 +158,8 @@ typedef struct
   GTask      *task;      /* unsubscribe_async and publish_async; NULL else */
   gint64      queued_at; /* monotonic µs */
   JsonObject *out;       /* the copy the outgoing extensions work on */
-  gint        ext_next;  /* the next outgoing extension to run (counting down) */
+  GPtrArray  *chain;     /* the extensions it goes through (a snapshot) */
+  gint        ext_next;  /* the next outgoing extension to run in chain (counting down) */
   gboolean    with_outbox; /* a control op: take the outbox along */
   guint       timeout_ms;  /* a control op: its deadline */
 } Op;
@@ -168,7 +169,8 @@ typedef struct
 {
   gboolean         outgoing;
   BayeuxExtension *extension;  /* the one holding it */
-  guint            next;       /* incoming: the next extension to run */
+  GPtrArray       *chain;      /* incoming: the extensions it goes through (a snapshot) */
+  guint            next;       /* incoming: the next extension to run in chain */
   Op              *op;         /* outgoing: the op; incoming: the op a reply answers */
   BayeuxMessage   *message;    /* incoming */
 } Held;
@@ -222,6 +224,7 @@ struct _BayeuxClient
   gboolean           websocket_failed;   /* it could not be opened in this session */
   gboolean           websocket_worked;   /* it was open in this session */
   Request           *ws_request[2];      /* the frame awaiting its replies, per slot */
+  GHashTable        *abandoned;          /* ids of control ops given up while on the WebSocket */
   char              *url;
   GUri              *uri;          /* of the server in use: url or a fallback */
   GUri              *primary_uri;  /* of url */
@@ -728,6 +731,7 @@ op_free (Op *op)
   g_free (op->channel);
   g_clear_pointer (&op->message, json_object_unref);
   g_clear_pointer (&op->out, json_object_unref);
+  g_clear_pointer (&op->chain, g_ptr_array_unref);
   g_clear_object (&op->task);
   g_free (op);
 }
@@ -736,6 +740,7 @@ static void
 held_free (Held *held)
 {
   g_clear_object (&held->extension);
+  g_clear_pointer (&held->chain, g_ptr_array_unref);
   g_clear_pointer (&held->message, bayeux_message_unref);
   g_free (held);
 }
@@ -1059,6 +1064,15 @@ abandon_control (BayeuxClient *self)
       op_free (held->op);
       held_free (held);
     }
+  /* Over a WebSocket, the server may still answer what was given up (Faye
+   * answers the held /meta/connect when the disconnect comes): that answer
+   * is expected, not an error. */
+  if (self->busy[SLOT_CONTROL] && self->control_op_id != NULL && self->ws_request[SLOT_CONTROL] != NULL)
+    {
+      if (g_hash_table_size (self->abandoned) >= 16)
+        g_hash_table_remove_all (self->abandoned);
+      g_hash_table_add (self->abandoned, g_strdup (self->control_op_id));
+    }
   if (self->busy[SLOT_CONTROL])
     {
       abandon_slot (self, SLOT_CONTROL);
@@ -1277,37 +1291,63 @@ stopped_error (void)
   return g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
 }
 
+/* The extensions a message goes through, fixed when it starts: one added
+ * meanwhile does not see it half-way, and a hold resumes with the
+ * extension after the one that held it whatever was added or removed. */
+static GPtrArray *
+extensions_snapshot (BayeuxClient *self)
+{
+  GPtrArray *chain = g_ptr_array_new_full (self->extensions->len, g_object_unref);
+
+  for (guint i = 0; i < self->extensions->len; i++)
+    g_ptr_array_add (chain, g_object_ref (g_ptr_array_index (self->extensions, i)));
+  return chain;
+}
+
+/* Whether @extension is still one of the client's: one removed meanwhile
+ * sees no more messages. */
+static gboolean
+extension_present (BayeuxClient    *self,
+                   BayeuxExtension *extension)
+{
+  return g_ptr_array_find (self->extensions, extension, NULL);
+}
+
 /* Runs the outgoing extensions, in the reverse order of their addition, on
  * a copy of @op's message (op->out), from where a hold left off. */
 static BayeuxExtensionResult
 run_outgoing (BayeuxClient *self,
               Op           *op)
 {
+  guint generation = self->generation;
+
   if (op->out == NULL)
     {
       g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), op->message);
       g_autoptr(JsonNode) copy = bayeux_json_deep_copy (node);
 
       op->out = json_object_ref (json_node_get_object (copy));
-      op->ext_next = (gint) self->extensions->len - 1;
+      g_clear_pointer (&op->chain, g_ptr_array_unref);
+      op->chain = extensions_snapshot (self);
+      op->ext_next = (gint) op->chain->len - 1;
     }
 
   while (op->ext_next >= 0)
     {
-      guint i = (guint) op->ext_next--;
-      g_autoptr(BayeuxExtension) extension = NULL;
+      BayeuxExtension *extension = g_ptr_array_index (op->chain, op->ext_next--);
       BayeuxExtensionResult result;
 
-      if (i >= self->extensions->len)
-        continue;   /* a hook removed extensions */
-      extension = g_object_ref (g_ptr_array_index (self->extensions, i));
+      if (!extension_present (self, extension))
+        continue;
       result = bayeux_extension_outgoing (extension, self, op->out);
+      if (generation != self->generation)
+        return BAYEUX_EXTENSION_CONTINUE;   /* the hook stopped the client: see serialize_op */
       if (result == BAYEUX_EXTENSION_HOLD)
         {
           Held *held = g_new0 (Held, 1);
 
           held->outgoing = TRUE;
-          held->extension = g_steal_pointer (&extension);
+          held->extension = g_object_ref (extension);
           held->op = op;
           g_hash_table_replace (self->held, op->out, held);
           return BAYEUX_EXTENSION_HOLD;
@@ -1382,6 +1422,7 @@ commit_op (BayeuxClient *self,
            GPtrArray    *ids)
 {
   g_clear_pointer (&op->out, json_object_unref);
+  g_clear_pointer (&op->chain, g_ptr_array_unref);
   g_ptr_array_add (ids, g_strdup (op->id));
   g_hash_table_insert (self->pending, op->id, op);
 }
@@ -2240,6 +2281,20 @@ finish_incoming (BayeuxClient  *self,
     g_signal_emit (self, signals[SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
 }
 
+/* An extension dropped the reply to @op: a /meta/connect or handshake is
+ * then as good as lost in transport (the client retries it); a subscribe,
+ * unsubscribe or publish fails with @error. Takes @op. */
+static void
+reply_dropped (BayeuxClient *self,
+               Op           *op,
+               const GError *error)
+{
+  if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
+    op_done (self, op, NULL, error);
+  else
+    fail_unsendable (self, op, error);
+}
+
 /* Runs the incoming extensions on @held's message, from held->next on, then
  * lets the client act on it. Takes @held. */
 static void
@@ -2252,30 +2307,34 @@ run_incoming (BayeuxClient *self,
   g_autoptr(GError) error = NULL;
   Op *op;
 
-  while (held->next < self->extensions->len)
+  if (held->chain == NULL)
+    held->chain = extensions_snapshot (self);
+
+  while (held->next < held->chain->len)
     {
-      g_autoptr(BayeuxExtension) extension = g_object_ref (g_ptr_array_index (self->extensions, held->next));
+      BayeuxExtension *extension = g_ptr_array_index (held->chain, held->next++);
       BayeuxExtensionResult result;
 
-      held->next++;
+      if (!extension_present (self, extension))
+        continue;
       result = bayeux_extension_incoming (extension, self, object);
       if (generation != self->generation)
         {
-          /* A hook stopped the client: the reply's request failed with it. */
-          if (result != BAYEUX_EXTENSION_HOLD && held->op != NULL)
+          /* A hook stopped the client (whatever it returned, even HOLD: the
+           * stop ended the holds): the reply's request failed with it. */
+          if (held->op != NULL)
             {
               g_autoptr(GError) stopped = stopped_error ();
               op_drop (self, held->op, stopped);
               op_free (held->op);
             }
-          if (result != BAYEUX_EXTENSION_HOLD)
-            held_free (held);
+          held_free (held);
           return;
         }
       if (result == BAYEUX_EXTENSION_HOLD)
         {
           g_clear_object (&held->extension);
-          held->extension = g_steal_pointer (&extension);
+          held->extension = g_object_ref (extension);
           g_hash_table_replace (self->held, object, held);
           return;
         }
@@ -2285,7 +2344,7 @@ run_incoming (BayeuxClient *self,
             {
               error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the reply on %s",
                                    bayeux_message_get_channel (held->message));
-              op_done (self, held->op, NULL, error);
+              reply_dropped (self, g_steal_pointer (&held->op), error);
             }
           held_free (held);
           return;
@@ -2337,6 +2396,13 @@ handle_incoming (BayeuxClient *self,
   else
     {
       op = take_op_for_reply (self, slot, message);
+      if (op == NULL && bayeux_message_get_id (message) != NULL &&
+          g_hash_table_remove (self->abandoned, bayeux_message_get_id (message)))
+        {
+          g_debug ("late reply to %s %s, given up: ignored", bayeux_message_get_channel (message),
+                   bayeux_message_get_id (message));
+          return;
+        }
       if (op == NULL)
         {
           report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
@@ -3126,6 +3192,7 @@ bayeux_client_finalize (GObject *object)
   g_clear_pointer (&self->extensions, g_ptr_array_unref);
   g_clear_pointer (&self->transports, g_strfreev);
   g_clear_pointer (&self->held, g_hash_table_unref);
+  g_clear_pointer (&self->abandoned, g_hash_table_unref);
   g_clear_pointer (&self->handshake_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->disconnect_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->handshake_ext, json_node_unref);
@@ -3611,6 +3678,7 @@ bayeux_client_init (BayeuxClient *self)
   self->transports = g_strsplit ("websocket long-polling", " ", -1);
   self->transport_name = "long-polling";
   self->held = g_hash_table_new (NULL, NULL);
+  self->abandoned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -4192,9 +4260,14 @@ bayeux_client_remove_extension (BayeuxClient    *self,
 GPtrArray *
 bayeux_client_get_extensions (BayeuxClient *self)
 {
+  GPtrArray *copy;
+
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
 
-  return g_ptr_array_copy (self->extensions, NULL, NULL);
+  copy = g_ptr_array_copy (self->extensions, NULL, NULL);
+  /* The elements are borrowed: (transfer container). */
+  g_ptr_array_set_free_func (copy, NULL);
+  return copy;
 }
 
 /**
@@ -4270,7 +4343,7 @@ bayeux_client_release_message (BayeuxClient *self,
           g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED,
                                                  "An extension dropped the reply on %s",
                                                  bayeux_message_get_channel (held->message));
-          op_done (self, g_steal_pointer (&held->op), NULL, error);
+          reply_dropped (self, g_steal_pointer (&held->op), error);
         }
       held_free (held);
     }

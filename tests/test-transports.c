@@ -377,6 +377,13 @@ test_websocket_silent (Fixture       *f,
   deliver_and_receive (f, "{\"after\":\"silence\"}");
 }
 
+static gboolean
+two_connects (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/connect") >= 2;
+}
+
 /* disconnect_async over the socket: quick, and the socket is closed. */
 static void
 test_websocket_disconnect (Fixture       *f,
@@ -387,6 +394,9 @@ test_websocket_disconnect (Fixture       *f,
   gint64 start;
 
   start_on_websocket (f);
+  /* A poll held by the server, for the disconnect to end. */
+  g_assert_true (test_wait_until (two_connects, f, 5000));
+  test_wait_ms (50);
   start = g_get_monotonic_time ();
   bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
   test_wait_result (&result, 5000);
@@ -397,6 +407,9 @@ test_websocket_disconnect (Fixture       *f,
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
   test_wait_ms (100);
   g_assert_false (test_server_ws_is_open (f->server));
+  /* The server answered the poll the disconnect ended: expected, not an
+   * error. */
+  g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
 static void

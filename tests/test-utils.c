@@ -398,10 +398,12 @@ on_ws_message (SoupWebsocketConnection *connection,
   observe (self, NULL, json_node_get_array (root));
   if (!process_request (self, NULL, json_node_get_array (root), replies, &connect_reply, &delivered))
     return;
-  if (json_array_get_length (replies) > 0)
-    ws_send (self, replies);
+  /* The held connect first, as Faye does: a disconnect's reply comes after
+   * the answer to the poll it ends. */
   if (delivered && self->ws_held_reply != NULL && !self->hold_forever)
     ws_answer_held (self);
+  if (json_array_get_length (replies) > 0)
+    ws_send (self, replies);
   if (connect_reply != NULL)
     {
       ws_answer_held (self);   /* one held at a time */
