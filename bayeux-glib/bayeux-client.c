@@ -1700,7 +1700,14 @@ schedule_control (BayeuxClient *self,
   g_clear_pointer (&self->control_timer, destroy_source);
 
   self->control_timer = delay_ms > 0 ? g_timeout_source_new ((guint) delay_ms) : g_idle_source_new ();
-  g_source_set_priority (self->control_timer, G_PRIORITY_DEFAULT);
+  /* The next long poll, due at once, waits for what the messages of the
+   * last one caused (a handler's publish, say): latency is in the reply to
+   * a message, not in a poll that will wait anyway. Only by long polling:
+   * there, nothing comes in while no poll is out, so it cannot starve. */
+  if (delay_ms <= 0 && self->state == BAYEUX_CLIENT_STATE_CONNECTED && !websocket_open (self))
+    g_source_set_priority (self->control_timer, G_PRIORITY_DEFAULT_IDLE);
+  else
+    g_source_set_priority (self->control_timer, G_PRIORITY_DEFAULT);
   g_source_set_callback (self->control_timer, control_timer_cb, self, NULL);
   g_source_set_static_name (self->control_timer, "[bayeux] control");
   g_source_attach (self->control_timer, self->context);
@@ -2558,8 +2565,10 @@ on_websocket_messages (BayeuxWebSocket *websocket,
   guint generation = self->generation;
   guint length = json_array_get_length (messages);
 
+  /* Like an HTTP response (on_request_done), a frame's state changes are
+   * notified one by one, not coalesced: an application sees `disconnected`
+   * between a disconnect and a restart. */
   bayeux_debug_wire ("<<<", node);
-  begin_change (self);
 
   /* Deliveries since the /meta/connect was sent: the connect is not "early"
    * (see connect_done) when they came before its reply. */
@@ -2578,7 +2587,6 @@ on_websocket_messages (BayeuxWebSocket *websocket,
   for (Slot slot = SLOT_CONTROL; slot <= SLOT_BATCH; slot++)
     if (self->ws_request[slot] != NULL && all_answered (self, self->ws_request[slot]))
       finish_ws_request (self, slot, NULL);
-  end_change (self);
 }
 
 /* The socket closed, failed, or went silent: the requests on it fail as
@@ -2603,9 +2611,7 @@ on_websocket_closed (BayeuxWebSocket *websocket,
 {
   g_autoptr(BayeuxClient) self = g_object_ref (user_data);
 
-  begin_change (self);
   websocket_lost (self, error);
-  end_change (self);
 }
 
 static void
@@ -2653,7 +2659,6 @@ on_websocket_open (GObject      *source,
     }
   request_free (req);
 
-  begin_change (self);
   self->busy[SLOT_CONTROL] = FALSE;
   if (opened)
     {
@@ -2680,7 +2685,6 @@ on_websocket_open (GObject      *source,
       /* It worked before: the server is away, as a long poll would find. */
       connect_done (self, NULL, error);
     }
-  end_change (self);
 }
 
 static void
@@ -4166,9 +4170,9 @@ bayeux_client_set_handshake_ext (BayeuxClient *self,
  * @name: an HTTP header name
  * @value: (nullable): its value, or %NULL to remove the header
  *
- * Adds @name to every HTTP request the client sends from now on (an
- * `Authorization` token for the server's front end, say), replacing a
- * previous value. Headers are redacted from `BAYEUX_DEBUG=http` output
+ * Adds @name to every HTTP request the client sends from now on, its
+ * WebSocket upgrade included (an `Authorization` token for the server's
+ * front end, say), replacing a previous value. Headers are redacted from `BAYEUX_DEBUG=http` output
  * only when they carry credentials (`Authorization`, cookies).
  *
  * Since: 1.0

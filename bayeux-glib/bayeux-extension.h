@@ -21,10 +21,12 @@ typedef struct _BayeuxClient BayeuxClient;
  * @BAYEUX_EXTENSION_CONTINUE: the message goes on (as the extension may
  *   have changed it) to the next extension, then to the client or the
  *   server.
- * @BAYEUX_EXTENSION_DROP: the message is dropped. A dropped outgoing
- *   message fails the call that sent it with %BAYEUX_ERROR_DROPPED; a
- *   dropped reply fails the request it answers the same way; a dropped
- *   delivery is simply not delivered.
+ * @BAYEUX_EXTENSION_DROP: the message is dropped. A dropped subscribe,
+ *   unsubscribe or publish (or its reply) fails the call that sent it with
+ *   %BAYEUX_ERROR_DROPPED; a dropped `/meta/handshake` or `/meta/connect`
+ *   (or its reply) counts as a failed one: it is reported through
+ *   [signal@Client::error] and retried with the backoff; a dropped delivery
+ *   is simply not delivered.
  * @BAYEUX_EXTENSION_HOLD: the extension keeps the message (it takes a
  *   reference on the [struct@Json.Object]) and lets it go on later with
  *   [method@Client.release_message].

@@ -317,6 +317,24 @@ class App:
                                      f"{self.report()}")
             time.sleep(0.05)
 
+    def wait_for_all(self, wanted, timeout=STEP_TIMEOUT):
+        """Waits for the application to show each of wanted (after the mark),
+        in any order: a message may come before the connect's reply (over a
+        WebSocket, Faye sends what waited as soon as the socket is there)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.hook_lines()[self.read:]
+            if all(line in lines for line in wanted):
+                self.read += max(lines.index(line) for line in wanted) + 1
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before "
+                                     f"showing {wanted!r}\n{self.report()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} did not show {wanted!r} within {timeout} s\n"
+                                     f"{self.report()}")
+            time.sleep(0.05)
+
     def shows(self, line):
         return line in self.hook_lines()[self.read:]
 
@@ -406,13 +424,12 @@ class ChatAppTest:
 
         app = self.app = App(self.name, self.argv(server.url), self.workdir)
         app.wait_for("STATE handshaking")
-        app.wait_for("STATE connected")
 
         # The application's own message, seen by the peer and by itself.
         line = subscriber.expect("MSG ")
         self.assertEqual(json.loads(line[4:]), {"user": self.nick, "chat": "has joined"})
         subscriber.expect("DONE")
-        app.wait_for(f"ROW {self.nick}: has joined")
+        app.wait_for_all(["STATE connected", f"ROW {self.nick}: has joined"])
 
         # Others' messages: a chat line from a Faye client, and two from
         # peer.js (not chat messages: shown whole).
@@ -488,8 +505,7 @@ class ChatAppTest:
         app.wait_for("STATE handshaking")
         app.wait_for(f"BANNER Cannot reach 127.0.0.1:{port}. Retrying…")
         self.start(Faye(port))
-        app.wait_for("STATE connected")
-        app.wait_for(f"ROW {self.nick}: has joined")
+        app.wait_for_all(["STATE connected", f"ROW {self.nick}: has joined"])
         self.assertEqual(app.terminate(), 0, app.report())
         self.check_plain_words(app)
         print(f"\n--- {self.name} showed:", *app.hook_lines(), sep="\n  ", file=sys.stderr)
@@ -562,7 +578,10 @@ class TestChatPythonControls(unittest.TestCase):
             "--auto-connect"], self.workdir)
         chats = ["has joined", "typed in the entry", "after Retry Now", "has joined"]
         for chat in chats:
-            line = subscriber.expect("MSG ")
+            try:
+                line = subscriber.expect("MSG ")
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{app.report()}") from None
             self.assertEqual(json.loads(line[4:]), {"user": nick, "chat": chat})
         try:
             status = app.proc.wait(timeout=STEP_TIMEOUT)
