@@ -170,6 +170,7 @@ typedef struct
   gboolean         outgoing;
   BayeuxExtension *extension;  /* the one holding it */
   GPtrArray       *chain;      /* incoming: the extensions it goes through (a snapshot) */
+  gboolean         release_drop; /* released: to be dropped */
   guint            next;       /* incoming: the next extension to run in chain */
   Op              *op;         /* outgoing: the op; incoming: the op a reply answers */
   BayeuxMessage   *message;    /* incoming */
@@ -223,6 +224,7 @@ struct _BayeuxClient
   gboolean           websocket_offered;  /* by the server, in the last handshake reply */
   gboolean           websocket_failed;   /* it could not be opened in this session */
   gboolean           websocket_worked;   /* it was open in this session */
+  gboolean           ws_opening;         /* the control slot is opening it */
   Request           *ws_request[2];      /* the frame awaiting its replies, per slot */
   GHashTable        *abandoned;          /* ids of control ops given up while on the WebSocket */
   char              *url;
@@ -275,7 +277,8 @@ struct _BayeuxClient
   GSource           *flush_idle;
   GSource           *expiry_timer;
   GSource           *retry_timer;
-  GSource           *watchdog;
+  GSource           *watchdog;          /* the fallback of the clock watch: a 5 s timer */
+  gboolean           clock_watched;      /* in the clock watch of its context */
   gint64             watchdog_wall;
   gint64             watchdog_monotonic;
   gint64             control_sent_at;
@@ -296,6 +299,8 @@ struct _BayeuxClient
   GPtrArray         *extensions;         /* BayeuxExtension, in the order added */
   GHashTable        *held;               /* JsonObject → Held */
   Held              *held_control;       /* a held control op (the control slot waits) */
+  GQueue             released;           /* Held, released, to go on from release_idle */
+  GSource           *release_idle;
 
   guint              last_dispatch_lookups;
 };
@@ -349,6 +354,7 @@ static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids,
 static void update_watchdog  (BayeuxClient *self);
 static void request_free     (Request *req);
 static void websocket_lost   (BayeuxClient *self, const GError *error);
+static void drop_websocket   (BayeuxClient *self, const GError *error);
 static gboolean websocket_open (BayeuxClient *self);
 static gboolean want_websocket (BayeuxClient *self);
 static gboolean transport_allowed (BayeuxClient *self, const char *name);
@@ -1061,6 +1067,7 @@ abandon_control (BayeuxClient *self)
       Held *held = g_steal_pointer (&self->held_control);
 
       g_hash_table_remove (self->held, held->op->out);
+      g_queue_remove (&self->released, held);
       op_free (held->op);
       held_free (held);
     }
@@ -1079,6 +1086,12 @@ abandon_control (BayeuxClient *self)
       if (self->control_op_id != NULL)
         g_hash_table_remove (self->pending, self->control_op_id);
     }
+  /* An open given up: the transport is ready for the next one at once. */
+  if (self->ws_opening)
+    {
+      self->ws_opening = FALSE;
+      bayeux_websocket_close (self->websocket);
+    }
   g_clear_pointer (&self->control_op_id, g_free);
 }
 
@@ -1089,8 +1102,12 @@ drop_held (BayeuxClient *self,
            const GError *reason)
 {
   g_autoptr(GList) all = g_hash_table_get_values (self->held);
+  Held *released;
 
   g_hash_table_steal_all (self->held);
+  while ((released = g_queue_pop_head (&self->released)) != NULL)
+    all = g_list_prepend (all, released);
+  g_clear_pointer (&self->release_idle, destroy_source);
   self->held_control = NULL;
   for (GList *l = all; l != NULL; l = l->next)
     {
@@ -1637,11 +1654,18 @@ send_handshake (BayeuxClient *self)
 static void
 send_connect (BayeuxClient *self)
 {
-  Op *op = op_new (self, OP_CONNECT, "/meta/connect", NULL, NULL);
   guint timeout = self->max_network_delay;
+  guint generation = self->generation;
+  Op *op;
 
   if (!websocket_open (self) && g_str_equal (self->transport_name, "websocket"))
-    set_transport_name (self, "long-polling");
+    {
+      set_transport_name (self, "long-polling");
+      if (generation != self->generation)
+        return;   /* a handler stopped the client */
+    }
+  op = op_new (self, OP_CONNECT, "/meta/connect", NULL, NULL);
+
   json_object_set_string_member (op->message, "connectionType", self->transport_name);
   if (websocket_open (self))
     self->response_deliveries = 0;
@@ -1803,6 +1827,7 @@ handshake_done (BayeuxClient  *self,
   JsonNode *types;
   gboolean long_polling = FALSE;
   gboolean websocket = FALSE;
+  guint generation = self->generation;
 
   if (reply != NULL)
     apply_advice (self, reply);
@@ -1863,8 +1888,13 @@ handshake_done (BayeuxClient  *self,
   self->websocket_worked = FALSE;
   if (!want_websocket (self))
     {
-      bayeux_websocket_close (self->websocket);
+      g_autoptr(GError) gone = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                                    "The server no longer offers the WebSocket transport");
+
+      drop_websocket (self, gone);
       set_transport_name (self, "long-polling");
+      if (generation != self->generation)
+        return;   /* a handler stopped the client */
     }
 
   g_debug ("handshake accepted, client id %s", client_id);
@@ -1878,7 +1908,7 @@ handshake_done (BayeuxClient  *self,
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   fail_waiting (tasks, NULL);
 
-  if (self->client_id == NULL || self->state != BAYEUX_CLIENT_STATE_HANDSHAKING)
+  if (self->client_id == NULL || self->state != BAYEUX_CLIENT_STATE_HANDSHAKING || generation != self->generation)
     return;   /* a handler stopped us */
 
   if (self->reconnect == RECONNECT_NONE)
@@ -2134,6 +2164,15 @@ op_done (BayeuxClient  *self,
          BayeuxMessage *reply,
          const GError  *transport_error)
 {
+  /* A /meta/connect of a session given up since (an extension held its
+   * reply across a re-handshake, say) says nothing of this one. */
+  if (op->kind == OP_CONNECT && !op_of_this_session (self, op))
+    {
+      g_debug ("reply to /meta/connect %s of an earlier session: ignored", op->id);
+      op_free (op);
+      return;
+    }
+
   if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL && op_of_this_session (self, op))
     apply_advice (self, reply);
   if (reply != NULL && is_unknown_client (reply) && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
@@ -2597,11 +2636,28 @@ websocket_lost (BayeuxClient *self,
                 const GError *error)
 {
   g_debug ("WebSocket lost: %s", error->message);
-  bayeux_websocket_close (self->websocket);
   if (self->ws_request[SLOT_BATCH] != NULL)
     report_error (self, g_error_copy (error), NULL);
+  drop_websocket (self, error);
+}
+
+/* Closes the socket (if open or opening): the requests on it fail with
+ * @error, as when it closes by itself; an open in progress is given up and
+ * the next /meta/connect (or open) goes at once. */
+static void
+drop_websocket (BayeuxClient *self,
+                const GError *error)
+{
+  gboolean opening = self->ws_opening;
+
+  if (opening)
+    abandon_control (self);   /* closes the socket */
+  else
+    bayeux_websocket_close (self->websocket);
   finish_ws_request (self, SLOT_BATCH, error);
   finish_ws_request (self, SLOT_CONTROL, error);
+  if (opening && is_running (self) && self->control_timer == NULL && !self->busy[SLOT_CONTROL])
+    schedule_control (self, 0);
 }
 
 static void
@@ -2660,11 +2716,15 @@ on_websocket_open (GObject      *source,
   request_free (req);
 
   self->busy[SLOT_CONTROL] = FALSE;
+  self->ws_opening = FALSE;
   if (opened)
     {
+      guint generation = self->generation;
+
       self->websocket_worked = TRUE;
       set_transport_name (self, "websocket");
-      send_connect (self);
+      if (generation == self->generation)   /* else a handler stopped the client */
+        send_connect (self);
     }
   else if (!self->websocket_worked || error->domain == SOUP_WEBSOCKET_ERROR)
     {
@@ -2674,8 +2734,11 @@ on_websocket_open (GObject      *source,
       self->websocket_failed = TRUE;
       if (transport_allowed (self, "long-polling"))
         {
+          guint generation = self->generation;
+
           set_transport_name (self, "long-polling");
-          send_connect (self);
+          if (generation == self->generation)
+            send_connect (self);
         }
       else
         connect_done (self, NULL, error);
@@ -2697,6 +2760,7 @@ open_websocket (BayeuxClient *self)
   req->serial = self->serial[SLOT_CONTROL];
   req->ids = g_ptr_array_new ();
   self->busy[SLOT_CONTROL] = TRUE;
+  self->ws_opening = TRUE;
   self->control_sent_at = g_get_monotonic_time ();
 
   g_main_context_push_thread_default (self->context);
@@ -2772,10 +2836,22 @@ use_server (BayeuxClient *self,
   g_clear_pointer (&self->uri, g_uri_unref);
   self->uri = uri;
   bayeux_long_polling_set_uri (self->transport, uri);
-  bayeux_websocket_close (self->websocket);
-  bayeux_websocket_set_uri (self->websocket, uri);
   g_free (self->current_url);
   self->current_url = g_uri_to_string (uri);
+  /* A socket to the old server is of no use: a poll (or open) on it goes
+   * again at once, to the new one; what else waited on it failed. */
+  if (self->ws_request[SLOT_CONTROL] != NULL || self->ws_opening)
+    {
+      abandon_control (self);
+      if (is_running (self))
+        schedule_control (self, 0);
+    }
+  {
+    g_autoptr(GError) moved = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED, "Moved to another server: %s",
+                                           self->current_url);
+    drop_websocket (self, moved);
+  }
+  bayeux_websocket_set_uri (self->websocket, uri);
   g_debug ("server: %s", self->current_url);
   if (!self->disposing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_URL]);
@@ -2982,62 +3058,103 @@ clock_jump_arm (int fd)
   return timerfd_settime (fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, NULL) == 0;
 }
 
+/* One timer a main context, shared by the clients of that context: an
+ * application with many clients does not hold a file descriptor each. */
 typedef struct
 {
-  BayeuxClient *client;
-  int           fd;
-} ClockJump;
+  int        fd;
+  GSource   *source;
+  GPtrArray *clients;   /* BayeuxClient, not referenced: they leave in stop/dispose */
+} ClockWatch;
 
-static void
-clock_jump_free (gpointer data)
-{
-  ClockJump *jump = data;
-
-  close (jump->fd);
-  g_free (jump);
-}
+static GMutex      clock_watch_lock;
+static GHashTable *clock_watches;   /* GMainContext → ClockWatch */
 
 static gboolean
 clock_jump_cb (gint         fd,
                GIOCondition condition,
                gpointer     user_data)
 {
-  ClockJump *jump = user_data;
-  BayeuxClient *self = jump->client;
+  GMainContext *context = user_data;
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
   guint64 expirations;
+  ClockWatch *watch;
 
   /* ECANCELED: the clock jumped. The timer must be armed again. */
   if (read (fd, &expirations, sizeof expirations) < 0 && errno != ECANCELED && errno != EAGAIN)
     return G_SOURCE_CONTINUE;
   clock_jump_arm (fd);
 
-  begin_change (self);
-  bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
-  end_change (self);
+  g_mutex_lock (&clock_watch_lock);
+  watch = clock_watches ? g_hash_table_lookup (clock_watches, context) : NULL;
+  for (guint i = 0; watch != NULL && i < watch->clients->len; i++)
+    g_ptr_array_add (clients, g_object_ref (g_ptr_array_index (watch->clients, i)));
+  g_mutex_unlock (&clock_watch_lock);
+
+  for (guint i = 0; i < clients->len; i++)
+    {
+      BayeuxClient *self = g_ptr_array_index (clients, i);
+
+      begin_change (self);
+      bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
+      end_change (self);
+    }
   return G_SOURCE_CONTINUE;
 }
 
-static GSource *
-clock_jump_source_new (BayeuxClient *self)
+/* Adds @self to the clock watch of its context; FALSE when the kernel has
+ * no such timer. */
+static gboolean
+clock_watch_add (BayeuxClient *self)
 {
-  int fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-  ClockJump *jump;
-  GSource *source;
+  ClockWatch *watch;
 
-  if (fd < 0)
-    return NULL;
-  if (!clock_jump_arm (fd))
+  g_mutex_lock (&clock_watch_lock);
+  if (clock_watches == NULL)
+    clock_watches = g_hash_table_new (NULL, NULL);
+  watch = g_hash_table_lookup (clock_watches, self->context);
+  if (watch == NULL)
     {
-      close (fd);
-      return NULL;
+      int fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+
+      if (fd < 0 || !clock_jump_arm (fd))
+        {
+          if (fd >= 0)
+            close (fd);
+          g_mutex_unlock (&clock_watch_lock);
+          return FALSE;
+        }
+      watch = g_new0 (ClockWatch, 1);
+      watch->fd = fd;
+      watch->clients = g_ptr_array_new ();
+      watch->source = g_unix_fd_source_new (fd, G_IO_IN);
+      g_source_set_callback (watch->source, (GSourceFunc) G_CALLBACK (clock_jump_cb), self->context, NULL);
+      g_source_set_static_name (watch->source, "[bayeux] suspend watchdog");
+      g_source_attach (watch->source, self->context);
+      g_hash_table_insert (clock_watches, self->context, watch);
     }
-  jump = g_new0 (ClockJump, 1);
-  jump->client = self;
-  jump->fd = fd;
-  source = g_unix_fd_source_new (fd, G_IO_IN);
-  g_source_set_callback (source, (GSourceFunc) G_CALLBACK (clock_jump_cb), jump, clock_jump_free);
-  g_source_set_static_name (source, "[bayeux] suspend watchdog");
-  return source;
+  g_ptr_array_add (watch->clients, self);
+  g_mutex_unlock (&clock_watch_lock);
+  return TRUE;
+}
+
+static void
+clock_watch_remove (BayeuxClient *self)
+{
+  ClockWatch *watch;
+
+  g_mutex_lock (&clock_watch_lock);
+  watch = clock_watches ? g_hash_table_lookup (clock_watches, self->context) : NULL;
+  if (watch != NULL && g_ptr_array_remove_fast (watch->clients, self) && watch->clients->len == 0)
+    {
+      g_hash_table_remove (clock_watches, self->context);
+      g_source_destroy (watch->source);
+      g_source_unref (watch->source);
+      close (watch->fd);
+      g_ptr_array_unref (watch->clients);
+      g_free (watch);
+    }
+  g_mutex_unlock (&clock_watch_lock);
 }
 #endif
 
@@ -3066,23 +3183,30 @@ watchdog_cb (gpointer user_data)
 static void
 update_watchdog (BayeuxClient *self)
 {
-  if (is_running (self) && self->watchdog == NULL)
+  if (is_running (self) && !self->clock_watched && self->watchdog == NULL)
     {
       self->watchdog_wall = g_get_real_time ();
       self->watchdog_monotonic = g_get_monotonic_time ();
 #ifdef __linux__
-      self->watchdog = clock_jump_source_new (self);
+      self->clock_watched = clock_watch_add (self);
 #endif
-      if (self->watchdog == NULL)
+      if (!self->clock_watched)
         {
           self->watchdog = g_timeout_source_new_seconds (WATCHDOG_PERIOD_S);
           g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
           g_source_set_static_name (self->watchdog, "[bayeux] suspend watchdog");
+          g_source_attach (self->watchdog, self->context);
         }
-      g_source_attach (self->watchdog, self->context);
     }
   else if (!is_running (self))
-    g_clear_pointer (&self->watchdog, destroy_source);
+    {
+#ifdef __linux__
+      if (self->clock_watched)
+        clock_watch_remove (self);
+#endif
+      self->clock_watched = FALSE;
+      g_clear_pointer (&self->watchdog, destroy_source);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -4274,39 +4398,12 @@ bayeux_client_get_extensions (BayeuxClient *self)
   return copy;
 }
 
-/**
- * bayeux_client_release_message:
- * @self: a client
- * @message: a message an extension held (it returned
- *   %BAYEUX_EXTENSION_HOLD for it)
- * @drop: %TRUE to drop the message, %FALSE to let it go on
- *
- * Ends an extension's hold on @message. The message goes on to the next
- * extension, then to the server (an outgoing message) or to the client
- * (an incoming one), or is dropped, as if the hook had returned
- * %BAYEUX_EXTENSION_CONTINUE or %BAYEUX_EXTENSION_DROP. Call it after the
- * hook that held @message has returned. A hold ends by itself when the
- * client is stopped: releasing the message then does nothing.
- *
- * Since: 1.0
- */
-void
-bayeux_client_release_message (BayeuxClient *self,
-                               JsonObject   *message,
-                               gboolean      drop)
+static void
+release_one (BayeuxClient *self,
+             Held         *held)
 {
-  Held *held = NULL;
+  gboolean drop = held->release_drop;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
-  g_return_if_fail (message != NULL);
-
-  if (!g_hash_table_steal_extended (self->held, message, NULL, (gpointer *) &held))
-    {
-      g_debug ("release_message: %p is not held (the client was stopped meanwhile?)", message);
-      return;
-    }
-
-  begin_change (self);
   if (held->outgoing)
     {
       Op *op = held->op;
@@ -4353,7 +4450,69 @@ bayeux_client_release_message (BayeuxClient *self,
     }
   else
     run_incoming (self, held);
+}
+
+
+/* The messages released by extensions go on, in the order released. */
+static gboolean
+release_idle_cb (gpointer user_data)
+{
+  g_autoptr(BayeuxClient) self = g_object_ref (user_data);
+  Held *held;
+
+  g_clear_pointer (&self->release_idle, g_source_unref);
+  begin_change (self);
+  while ((held = g_queue_pop_head (&self->released)) != NULL)
+    release_one (self, held);
   end_change (self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * bayeux_client_release_message:
+ * @self: a client
+ * @message: a message an extension held (it returned
+ *   %BAYEUX_EXTENSION_HOLD for it)
+ * @drop: %TRUE to drop the message, %FALSE to let it go on
+ *
+ * Ends an extension's hold on @message. The message goes on to the next
+ * extension, then to the server (an outgoing message) or to the client
+ * (an incoming one), or is dropped, as if the hook had returned
+ * %BAYEUX_EXTENSION_CONTINUE or %BAYEUX_EXTENSION_DROP, from the main loop
+ * (not from inside this call: signals and callbacks come after it returns),
+ * in the order of the releases. Call it after the hook that held @message
+ * has returned. A hold ends by itself when the
+ * client is stopped: releasing the message then does nothing.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_release_message (BayeuxClient *self,
+                               JsonObject   *message,
+                               gboolean      drop)
+{
+  Held *held = NULL;
+
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  g_return_if_fail (message != NULL);
+
+  if (!g_hash_table_steal_extended (self->held, message, NULL, (gpointer *) &held))
+    {
+      g_debug ("release_message: %p is not held (the client was stopped meanwhile?)", message);
+      return;
+    }
+
+  /* It goes on from the main loop, not from inside this call. */
+  held->release_drop = drop;
+  g_queue_push_tail (&self->released, held);
+  if (self->release_idle == NULL)
+    {
+      self->release_idle = g_idle_source_new ();
+      g_source_set_priority (self->release_idle, G_PRIORITY_DEFAULT);
+      g_source_set_callback (self->release_idle, release_idle_cb, self, NULL);
+      g_source_set_static_name (self->release_idle, "[bayeux] released");
+      g_source_attach (self->release_idle, self->context);
+    }
 }
 
 /**

@@ -398,7 +398,10 @@ round_trip_through_proxy (Fixture *f)
    * refused before parsing, say). */
   g_assert_cmpuint (f->direct, ==, 0);
   g_assert_cmpuint (f->via_proxy, >=, requests);
-  g_assert_cmpuint (forwarded, ==, f->via_proxy);
+  /* What the proxy forwarded reached the server; its log may count one
+   * POST more: one it was forwarding as it was stopped. */
+  g_assert_cmpuint (forwarded, >=, f->via_proxy);
+  g_assert_cmpuint (forwarded, <=, f->via_proxy + 1);
 }
 
 /* (1) An application's session with a proxy resolver: the client uses it. */

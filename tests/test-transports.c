@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "test-utils.h"
+#include "bayeux-client-private.h"
 
 #include <string.h>
 
@@ -384,6 +385,84 @@ two_connects (gpointer data)
   return test_server_count (f->server, "/meta/connect") >= 2;
 }
 
+static gboolean
+on_long_polling (gpointer data)
+{
+  Fixture *f = data;
+  return g_strcmp0 (bayeux_client_get_transport (f->client), "long-polling") == 0 && is_connected (f);
+}
+
+static gboolean
+transport_ever (Fixture    *f,
+                const char *name)
+{
+  for (guint i = 0; i < f->transports->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->transports, i), name))
+      return TRUE;
+  return FALSE;
+}
+
+/* After the socket worked, an open that fails for want of an answer (the
+ * server is away) is a lost connection: the client tries the socket again,
+ * it does not fall back. */
+static void
+test_websocket_worked_no_fallback (Fixture       *f,
+                                   gconstpointer  data)
+{
+  bayeux_client_set_max_network_delay (f->client, 300);
+  start_on_websocket (f);
+  subscribe_ws (f);
+  test_server_ws_hold_upgrades (f->server, TRUE);
+  test_server_ws_close (f->server);
+  /* Two opens time out... */
+  test_wait_ms (1200);
+  g_assert_false (transport_ever (f, "long-polling"));
+  g_assert_cmpuint (f->errors->len, >=, 1);
+  /* ...and the socket comes back. */
+  test_server_ws_hold_upgrades (f->server, FALSE);
+  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
+  deliver_and_receive (f, "{\"back\":\"on the socket\"}");
+  g_assert_false (transport_ever (f, "long-polling"));
+}
+
+/* After the socket worked, a refused upgrade (the server, or a proxy, does
+ * not let WebSockets through any more): long polling for the session. */
+static void
+test_websocket_worked_refused_falls_back (Fixture       *f,
+                                          gconstpointer  data)
+{
+  start_on_websocket (f);
+  subscribe_ws (f);
+  test_server_set_websocket (f->server, TRUE, FALSE);
+  test_server_ws_close (f->server);
+  g_assert_true (test_wait_until (on_long_polling, f, 5000));
+  deliver_and_receive (f, "{\"over\":\"http now\"}");
+}
+
+/* A resume from suspend (or the network coming back) while a socket is
+ * being opened: the open is given up and made again, the client does not
+ * get stuck. */
+static void
+test_websocket_reconnect_while_opening (Fixture       *f,
+                                        gconstpointer  data)
+{
+  gint64 wall = g_get_real_time ();
+  gint64 monotonic = g_get_monotonic_time ();
+
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  test_server_ws_hold_upgrades (f->server, TRUE);
+  bayeux_client_start (f->client);
+  test_wait_ms (300);   /* the handshake is done, the open waits */
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  bayeux_client_check_clocks (f->client, wall, monotonic);
+  bayeux_client_check_clocks (f->client, wall + 60 * G_USEC_PER_SEC, monotonic + G_USEC_PER_SEC);
+  test_server_ws_hold_upgrades (f->server, FALSE);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+  subscribe_ws (f);
+  deliver_and_receive (f, "{\"after\":\"resume\"}");
+}
+
 /* disconnect_async over the socket: quick, and the socket is closed. */
 static void
 test_websocket_disconnect (Fixture       *f,
@@ -486,6 +565,9 @@ main (int   argc,
   ADD ("websocket/bad-frames", test_websocket_bad_frames);
   ADD ("websocket/silent", test_websocket_silent);
   ADD ("websocket/disconnect", test_websocket_disconnect);
+  ADD ("websocket/worked-no-fallback", test_websocket_worked_no_fallback);
+  ADD ("websocket/worked-refused-falls-back", test_websocket_worked_refused_falls_back);
+  ADD ("websocket/reconnect-while-opening", test_websocket_reconnect_while_opening);
   ADD ("long-polling/forced", test_forced_long_polling);
   ADD ("property", test_transports_property);
   g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);

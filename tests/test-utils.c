@@ -53,6 +53,7 @@ struct _TestServer
   gboolean           ws_offer;       /* the handshake reply offers "websocket" */
   gboolean           ws_accept;      /* upgrades are accepted */
   gboolean           ws_silent;      /* frames are read, never answered */
+  gboolean           ws_hold_upgrades; /* upgrade requests get no answer */
   SoupWebsocketConnection *ws;       /* the latest connection */
   JsonObject        *ws_held_reply;  /* its held /meta/connect */
   GSource           *ws_held_timer;
@@ -492,6 +493,7 @@ test_server_ws_close (TestServer *self)
 }
 
 void test_server_ws_set_silent (TestServer *self, gboolean silent) { self->ws_silent = silent; }
+void test_server_ws_hold_upgrades (TestServer *self, gboolean hold_) { self->ws_hold_upgrades = hold_; }
 guint test_server_ws_connections (TestServer *self) { return self->ws_connections; }
 guint test_server_ws_frames (TestServer *self) { return self->ws_frames; }
 gboolean test_server_ws_is_open (TestServer *self) { return self->ws != NULL; }
@@ -629,10 +631,21 @@ server_callback (SoupServer        *server,
   gboolean delivered = FALSE;
   RawAnswer *raw;
 
-  /* A WebSocket upgrade: the WebSocket handler of the same path takes it. */
-  if (self->ws_accept && soup_server_message_get_method (msg) == SOUP_METHOD_GET &&
+  /* A WebSocket upgrade: the WebSocket handler of the same path takes it
+   * (or nobody answers it). */
+  if (soup_server_message_get_method (msg) == SOUP_METHOD_GET &&
       soup_message_headers_header_contains (soup_server_message_get_request_headers (msg), "Upgrade", "websocket"))
-    return;
+    {
+      if (self->ws_hold_upgrades)
+        {
+          g_ptr_array_add (self->paused_forever, g_object_ref (msg));
+          soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+          soup_server_message_pause (msg);
+          return;
+        }
+      if (self->ws_accept)
+        return;
+    }
 
   if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
       !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||

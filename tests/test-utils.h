@@ -86,6 +86,7 @@ void         test_server_set_websocket  (TestServer *server, gboolean offer, gbo
 void         test_server_ws_send_raw    (TestServer *server, const char *text);
 void         test_server_ws_close       (TestServer *server);   /* 1001, going away */
 void         test_server_ws_set_silent  (TestServer *server, gboolean silent); /* read frames, never answer */
+void         test_server_ws_hold_upgrades (TestServer *server, gboolean hold); /* upgrades get no answer */
 guint        test_server_ws_connections (TestServer *server);   /* upgrades accepted */
 guint        test_server_ws_frames      (TestServer *server);   /* frames received */
 gboolean     test_server_ws_is_open     (TestServer *server);
