@@ -300,6 +300,8 @@ struct _BayeuxClient
   GHashTable        *held;               /* JsonObject → Held */
   Held              *held_control;       /* a held control op (the control slot waits) */
   GQueue             released;           /* Held, released, to go on from release_idle */
+  guint              in_outgoing_hooks;  /* outgoing hooks running (a batch being built) */
+  GSource           *disconnect_idle;    /* a disconnect asked for from an outgoing hook */
   GSource           *release_idle;
 
   guint              last_dispatch_lookups;
@@ -1356,7 +1358,9 @@ run_outgoing (BayeuxClient *self,
 
       if (!extension_present (self, extension))
         continue;
+      self->in_outgoing_hooks++;
       result = bayeux_extension_outgoing (extension, self, op->out);
+      self->in_outgoing_hooks--;
       if (generation != self->generation)
         return BAYEUX_EXTENSION_CONTINUE;   /* the hook stopped the client: see serialize_op */
       if (result == BAYEUX_EXTENSION_HOLD)
@@ -1535,6 +1539,9 @@ fail_unsendable (BayeuxClient *self,
           g_hash_table_remove (self->subscriptions, op->channel);
         }
     }
+  else if (op->kind == OP_UNSUBSCRIBE && op->task == NULL)
+    report_error (self, g_error_new (error->domain, error->code, "Unsubscribe from %s failed: %s",
+                                     op->channel, error->message), NULL);
   else
     op_drop (self, op, error);
   op_free (op);
@@ -2772,6 +2779,18 @@ open_websocket (BayeuxClient *self)
 /* ------------------------------------------------------------------------ */
 /* Disconnecting                                                            */
 
+static gboolean
+disconnect_idle_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+
+  g_clear_pointer (&self->disconnect_idle, g_source_unref);
+  begin_change (self);
+  begin_disconnect (self);
+  end_change (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 begin_disconnect (BayeuxClient *self)
 {
@@ -2779,6 +2798,21 @@ begin_disconnect (BayeuxClient *self)
 
   if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTING)
     return;
+
+  /* From an outgoing hook, a batch is being built: the disconnect (which
+   * takes what is queued along) leaves once it is sent, in order. */
+  if (self->in_outgoing_hooks > 0)
+    {
+      if (self->disconnect_idle == NULL)
+        {
+          self->disconnect_idle = g_idle_source_new ();
+          g_source_set_priority (self->disconnect_idle, G_PRIORITY_DEFAULT);
+          g_source_set_callback (self->disconnect_idle, disconnect_idle_cb, self, NULL);
+          g_source_set_static_name (self->disconnect_idle, "[bayeux] disconnect");
+          g_source_attach (self->disconnect_idle, self->context);
+        }
+      return;
+    }
 
   if (self->client_id == NULL)
     {
@@ -3289,6 +3323,7 @@ bayeux_client_dispose (GObject *object)
   BayeuxClient *self = BAYEUX_CLIENT (object);
 
   self->disposing = TRUE;
+  g_clear_pointer (&self->disconnect_idle, destroy_source);
   if (self->context != NULL)
     stop_internal (self, NULL);
   g_clear_pointer (&self->error_idle, destroy_source);

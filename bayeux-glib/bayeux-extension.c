@@ -72,8 +72,17 @@
  *   is stopped meanwhile (the message is dropped).
  *
  * Hooks run on the client's main context, during the client's processing:
- * they may call the client (publish, subscribe, release a message), but
- * must not block.
+ * they may call the client (publish, subscribe, release a message, stop
+ * it), but must not block. A message released with
+ * [method@Client.release_message] goes on from the main loop, after the
+ * call returns. [method@Client.stop], [method@Client.disconnect_async] and
+ * [method@Client.reconnect] called from an `outgoing` hook take effect
+ * once the batch of messages being built has left (its messages are not
+ * dropped or reordered); from an `incoming` hook, at once.
+ *
+ * Each message goes through the extensions that were there when it
+ * started: one added meanwhile does not see it, one removed meanwhile sees
+ * no more of it.
  *
  * Since: 1.0
  */

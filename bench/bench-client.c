@@ -1548,6 +1548,8 @@ typedef struct {
   guint        timer;
   gboolean     connected;      /* a /meta/connect was answered */
   char        *error;          /* the session failed */
+  guint64      requests;       /* HTTP requests it sent */
+  char        *stats_url;      /* the server's request count, or NULL */
 } Publisher;
 
 static void publisher_flush (Publisher *p);
@@ -1616,6 +1618,7 @@ publisher_connect (Publisher *p)
                                            p->client_id, ++p->id, p->connected ? "" : ",\"advice\":{\"timeout\":0}");
   g_autoptr(SoupMessage) msg = bayeux_post (body, strlen (body));
 
+  p->requests++;
   soup_session_send_and_read_async (p->session, msg, G_PRIORITY_DEFAULT, NULL, on_publisher_connected, p);
 }
 
@@ -1685,6 +1688,7 @@ publisher_flush (Publisher *p)
   p->in_flight = n;
   p->published += n;
   msg = bayeux_post (body->str, body->len);
+  p->requests++;
   soup_session_send_and_read_async (p->session, msg, G_PRIORITY_DEFAULT, NULL, on_publisher_published, p);
 }
 
@@ -1749,6 +1753,17 @@ publisher_start (Publisher *p)
       return FALSE;
     }
   p->client_id = g_strdup (json_object_get_string_member (reply, "clientId"));
+  p->requests++;
+  /* bench-server.js counts the HTTP requests it gets (GET
+   * /_bench/requests): the subscribers' requests a message, whatever the
+   * client, are that count less ours. */
+  {
+    g_autoptr(GUri) uri = g_uri_parse (opt_url, G_URI_FLAGS_NONE, NULL);
+
+    if (uri != NULL)
+      p->stats_url = g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL, g_uri_get_host (uri),
+                                 g_uri_get_port (uri), "/_bench/requests", NULL, NULL);
+  }
   publisher_connect (p);
   wait_until (publisher_ready, p, 20);
   if (p->error == NULL && !p->connected)
@@ -1827,13 +1842,38 @@ typedef struct {
   double  server_cpu;      /* /proc, s */
   double  pub_cpu;         /* ours, getrusage, s */
   gint64  lat_max, lat_sum, lat_n;
-  gint64  requests;
+  gint64  requests;         /* the subscriber's own count (ours), or -1 */
+  gint64  server_requests;  /* the server's count less the publisher's, or -1 */
   guint64 published, acked;
   guint64 server_core_busy, server_core_total;  /* the server's CPU, /proc/stat */
   guint64 client_core_busy, client_core_total;  /* the subscriber's */
 } Sample;
 
 static int server_core = -1, client_core = -1;
+
+/* The server's HTTP requests so far less the publisher's (and these
+ * GETs'), or -1 when the server does not count them. */
+static gint64
+server_requests (Publisher *p)
+{
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *text = NULL;
+  static guint64 gets;
+
+  if (p->stats_url == NULL)
+    return -1;
+  msg = soup_message_new ("GET", p->stats_url);
+  body = soup_session_send_and_read (p->session, msg, NULL, NULL);
+  gets++;
+  if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK)
+    {
+      g_clear_pointer (&p->stats_url, g_free);
+      return -1;
+    }
+  text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  return g_ascii_strtoll (text, NULL, 10) - (gint64) p->requests - (gint64) gets;
+}
 
 static gboolean
 take_sample (Child     *c,
@@ -1854,6 +1894,7 @@ take_sample (Child     *c,
       g_printerr ("bayeux-bench: fanout: no COUNT from the subscriber process (%s)\n", line ? line : "nothing");
       return FALSE;
     }
+  s->server_requests = server_requests (p);
   s->t = g_get_monotonic_time ();
   s->sub_cpu = cpu_us / 1e6;
   s->sub_proc_cpu = proc_cpu_seconds (c->pid);
@@ -1886,7 +1927,8 @@ typedef struct {
   double client_us_per_msg;
   double lat_mean_us;
   gint64 lat_max_us;
-  double requests_per_msg;
+  double requests_per_msg;      /* counted by the server */
+  double own_requests_per_msg;  /* counted by our subscriber process */
   gboolean saturated;
 } Step;
 
@@ -1918,6 +1960,8 @@ report_step (GString    *json,
   report_int (r, "latency_max_us", st->lat_max_us);
   if (st->requests_per_msg >= 0)
     report_double (r, "http_requests_per_msg", st->requests_per_msg);
+  if (st->own_requests_per_msg >= 0)
+    report_double (r, "http_requests_per_msg_client", st->own_requests_per_msg);
   report_int (r, "saturated", st->saturated);
   g_string_append_c (r, '}');
   g_string_append_printf (json, "%s%s", json->len > 1 ? "," : "", r->str);
@@ -2081,8 +2125,10 @@ run_fanout (void)
       st.client_us_per_msg = z.delivered > a.delivered ? (z.sub_cpu - a.sub_cpu) * 1e6 / (z.delivered - a.delivered) : 0;
       st.lat_mean_us = z.lat_n ? (double) z.lat_sum / z.lat_n : 0;
       st.lat_max_us = z.lat_max;
-      st.requests_per_msg = z.requests >= 0 && a.requests >= 0 && z.delivered > a.delivered
-                            ? (double) (z.requests - a.requests) / (z.delivered - a.delivered) : -1;
+      st.requests_per_msg = z.server_requests >= 0 && a.server_requests >= 0 && z.delivered > a.delivered
+                            ? (double) (z.server_requests - a.server_requests) / (z.delivered - a.delivered) : -1;
+      st.own_requests_per_msg = z.requests >= 0 && a.requests >= 0 && z.delivered > a.delivered
+                                ? (double) (z.requests - a.requests) / (z.delivered - a.delivered) : -1;
       /* Not keeping up: fewer messages than offered, or a backlog
        * building up (the messages' latency: a few milliseconds while
        * the subscribers keep up). */
@@ -2193,6 +2239,8 @@ run_fanout (void)
     failure = "publishes failed";
   soup_session_abort (p.session);
   g_object_unref (p.session);
+  g_free (p.stats_url);
+  g_free (p.client_id);
   g_object_unref (c.proc);
   g_object_unref (c.out);
   return report_end (b, failure);

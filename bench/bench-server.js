@@ -11,6 +11,9 @@
 //   http    a trivial keep-alive HTTP server for libsoup's floor: reads each
 //           POST's body and answers 200 with a small JSON array, no work.
 //
+// The Bayeux servers answer GET /_bench/requests with the number of HTTP
+// requests they have had (bayeux-bench's fan-out driver reads it).
+//
 // --timeout S is how long the Bayeux servers hold a /meta/connect (their
 // advised `timeout`), 30 s by default, as the idle-cost target assumes.
 // The servers are the same packages and set-up as tests/interop's
@@ -48,7 +51,17 @@ if (!['faye', 'cometd', 'http'].includes(values.kind))
 if (!(timeoutS > 0))
   throw new Error(`invalid --timeout ${values.timeout}`);
 
-function notFound(res) {
+// GET /_bench/requests: the HTTP requests this server has had so far
+// (WebSocket frames are not requests), for the fan-out driver's
+// requests-per-message figure, the same for every client.
+let requests = 0;
+
+function notFound(req, res) {
+  if (req && req.method === 'GET' && req.url === '/_bench/requests') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(`${requests}\n`);
+    return;
+  }
   res.writeHead(404, { 'Content-Type': 'text/plain' });
   res.end('Not found\n');
 }
@@ -72,7 +85,7 @@ if (values.kind === 'faye') {
     if (where === '/cometd' || where.startsWith('/cometd/'))
       cometdServer.handle(req, res);
     else
-      notFound(res);
+      notFound(req, res);
   });
 } else {
   const reply = Buffer.from('[{"channel":"/bench/echo","successful":true,"id":"1"}]');
@@ -84,6 +97,8 @@ if (values.kind === 'faye') {
     });
   });
 }
+
+server.on('request', () => requests++);
 
 // The held /meta/connect must outlast Node's own request timeouts.
 server.timeout = (timeoutS + 30) * 1000;

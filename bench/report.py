@@ -420,9 +420,11 @@ def write_fanout_steps(f, results):
             'else kept core 0 and core 1 busy (the core\'s busy time less the processes of the measurement: '
             'softirqs, and other work on the machine, which disturbs the step); **bold**: the step the '
             'subscribers did not keep up with (fewer messages than offered, or a backlog: mean latency over '
-            '50 ms).\n')
+            '50 ms). HTTP requests are counted by the server (less the publisher\'s): the same count for every '
+            'client; none on WebSocket.\n')
     for r in runs:
-        again = f' (attempt {r["attempts"]}: the earlier ones were disturbed)' if r.get('attempts', 1) > 1 else ''
+        again = f' (attempt {r.get("attempt", 1)} of {r["attempts"]}: the least disturbed)' \
+            if r.get('attempts', 1) > 1 else ''
         f.write(f'\n### {r["client"]} on {r["server"]}, {transport_of(r)}: limit {r.get("limit")}{again}\n\n')
         f.write('| offered msg/s | delivered msg/s | client % | µs CPU/msg | server % | publisher % | core 0 % '
                 '| others 0 % | others 1 % | latency mean µs | HTTP requests/msg |\n')

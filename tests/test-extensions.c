@@ -1183,12 +1183,79 @@ test_reentrant_stop_outgoing (Fixture *f, gconstpointer data)
   publish_async (f, "/foo", "{}", &result);
   g_assert_true (test_wait_until (is_disconnected, f, 5000));
   test_wait_result (&result, 5000);
-  g_assert_null (bayeux_client_publish_finish (f->client, result, &error));
-  g_assert_nonnull (error);
-  g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 0);
+  if (GPOINTER_TO_INT (data) == BAYEUX_EXTENSION_CONTINUE)
+    {
+      /* A stop from an outgoing hook takes effect once the batch being
+       * built has left: the publish let through goes, then the disconnect. */
+      g_autoptr(BayeuxMessage) reply = bayeux_client_publish_finish (f->client, result, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (reply);
+      g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 1);
+    }
+  else
+    {
+      gint expected = GPOINTER_TO_INT (data) == BAYEUX_EXTENSION_DROP ? BAYEUX_ERROR_DROPPED
+                                                                      : BAYEUX_ERROR_DISCONNECTED;
+
+      g_assert_null (bayeux_client_publish_finish (f->client, result, &error));
+      g_assert_error (error, BAYEUX_ERROR, expected);
+      g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 0);
+    }
+  g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
   /* The client can start again. */
   stopper->outgoing = NULL;
   start_connected (f);
+}
+
+static BayeuxExtensionResult
+disconnect_on_b_outgoing (TestExt      *self,
+                          BayeuxClient *client,
+                          JsonObject   *message)
+{
+  if (matches ("/b", message))
+    bayeux_client_disconnect_async (client, NULL, test_store_result, self->data);
+  return BAYEUX_EXTENSION_CONTINUE;
+}
+
+static gboolean
+three_results (gpointer data)
+{
+  GAsyncResult **results = data;
+  return results[0] && results[1] && results[2] && results[3];
+}
+
+/* A hook disconnects in the middle of a batch (/a, /b, /c queued
+ * together): the batch leaves whole, then the disconnect; nothing is
+ * dropped or reordered. */
+static void
+test_reentrant_disconnect_outgoing (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestExt) ext = test_ext_new ("disconnecter", NULL);
+  GAsyncResult *results[4] = { NULL, NULL, NULL, NULL };
+  const char *channels[] = { "/a", "/b", "/c" };
+
+  ext->outgoing = disconnect_on_b_outgoing;
+  ext->data = &results[3];
+  bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (ext));
+  start_connected (f);
+
+  for (guint i = 0; i < 3; i++)
+    publish_async (f, channels[i], "{}", &results[i]);
+  g_assert_true (test_wait_until (three_results, results, 5000));
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(BayeuxMessage) reply = bayeux_client_publish_finish (f->client, results[i], &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (reply);
+      g_assert_cmpuint (test_server_count (f->server, channels[i]), ==, 1);
+      g_clear_object (&results[i]);
+    }
+  g_assert_true (bayeux_client_disconnect_finish (f->client, results[3], NULL));
+  g_clear_object (&results[3]);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
 }
 
 static BayeuxExtensionResult
@@ -1975,6 +2042,7 @@ main (int argc, char *argv[])
   ADD_DATA ("reentrant/stop-outgoing", GINT_TO_POINTER (BAYEUX_EXTENSION_CONTINUE), test_reentrant_stop_outgoing);
   ADD_DATA ("reentrant/stop-outgoing-drop", GINT_TO_POINTER (BAYEUX_EXTENSION_DROP), test_reentrant_stop_outgoing);
   ADD_DATA ("reentrant/stop-outgoing-hold", GINT_TO_POINTER (BAYEUX_EXTENSION_HOLD), test_reentrant_stop_outgoing);
+  ADD ("reentrant/disconnect-outgoing", test_reentrant_disconnect_outgoing);
   ADD_DATA ("reentrant/stop-incoming", GINT_TO_POINTER (BAYEUX_EXTENSION_CONTINUE), test_reentrant_stop_incoming);
   ADD_DATA ("reentrant/stop-incoming-drop", GINT_TO_POINTER (BAYEUX_EXTENSION_DROP), test_reentrant_stop_incoming);
   ADD_DATA ("reentrant/stop-incoming-hold", GINT_TO_POINTER (BAYEUX_EXTENSION_HOLD), test_reentrant_stop_incoming);
