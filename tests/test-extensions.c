@@ -254,6 +254,10 @@ fixture_setup (Fixture       *f,
 {
   f->server = test_server_new ();
   test_server_set_timeout (f->server, 2000);
+  /* BAYEUX_TEST_WEBSOCKET=1 (the extensions-websocket test): the same
+   * tests with the client on a WebSocket. */
+  if (g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0)
+    test_server_set_websocket (f->server, TRUE, TRUE);
   f->client = bayeux_client_new (test_server_get_url (f->server));
   f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   f->received = g_ptr_array_new_with_free_func (g_free);
@@ -313,6 +317,8 @@ start_connected (Fixture *f)
 {
   bayeux_client_start (f->client);
   g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==,
+                   g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0 ? "websocket" : "long-polling");
 }
 
 static void
