@@ -26,13 +26,15 @@
  *             from one default SoupSession; CPU per exchange.
  *   fanout    (3) the fan-out driver: runs the subscriber process given
  *             after `--` (ours: `bayeux-bench --scenario fanout-subscribe`,
- *             or peer-bench.js's), publishes on one channel from a
- *             long-polling client of its own at offered rates in steps
- *             (--fanout-rates, publishes a second), and per step samples
- *             the messages the subscriber process got, its CPU, and the
- *             server's (--server-pid, /proc) and its own; stops after the
- *             first step the subscribers cannot keep up with. The record
- *             it prints is the subscriber process's (its client's name).
+ *             or peer-bench.js's), publishes on one channel at offered
+ *             rates in steps (--fanout-rates, publishes a second) with a
+ *             lean long-polling publisher of its own (raw libsoup, batched
+ *             POSTs), and per step samples the messages the subscriber
+ *             process got, its CPU, the server's (--server-pid, /proc), its
+ *             own, and the pinned cores' busy time (/proc/stat); stops
+ *             after the first step the subscribers cannot keep up with.
+ *             The record it prints is the subscriber process's (its
+ *             client's name).
  *   fanout-subscribe  the measured side of (3): SUBSCRIBERS clients in this
  *             process subscribed to --channel; talks to the driver on
  *             stdin/stdout (READY, COUNT, QUIT: see run_fanout_subscribe).
@@ -1550,6 +1552,9 @@ typedef struct {
   char        *error;          /* the session failed */
   guint64      requests;       /* HTTP requests it sent */
   char        *stats_url;      /* the server's request count, or NULL */
+  SoupSession *stats_session;  /* its own: a blocking GET on the publishing
+                                * session could wait for a connection that
+                                * only the main loop can free */
 } Publisher;
 
 static void publisher_flush (Publisher *p);
@@ -1863,8 +1868,10 @@ server_requests (Publisher *p)
 
   if (p->stats_url == NULL)
     return -1;
+  if (p->stats_session == NULL)
+    p->stats_session = soup_session_new_with_options ("timeout", 5, NULL);
   msg = soup_message_new ("GET", p->stats_url);
-  body = soup_session_send_and_read (p->session, msg, NULL, NULL);
+  body = soup_session_send_and_read (p->stats_session, msg, NULL, NULL);
   gets++;
   if (body == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK)
     {
@@ -2240,6 +2247,7 @@ run_fanout (void)
   soup_session_abort (p.session);
   g_object_unref (p.session);
   g_free (p.stats_url);
+  g_clear_object (&p.stats_session);
   g_free (p.client_id);
   g_object_unref (c.proc);
   g_object_unref (c.out);

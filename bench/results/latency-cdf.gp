@@ -5,11 +5,11 @@ set xlabel 'round-trip latency (ms, log scale)'
 set ylabel 'fraction of round trips'
 set logscale x
 set grid
-set key top left
+set key bottom right
 set yrange [0:1]
-plot 'cdf-bayeux-glib-cometd.dat' using 1:2 with lines lw 2 title 'bayeux-glib on cometd, long-polling (p50 0.98 ms)', \
-     'cdf-cometd-js-cometd.dat' using 1:2 with lines lw 2 title 'cometd-js on cometd, long-polling (p50 1.99 ms)', \
-     'cdf-bayeux-glib-faye.dat' using 1:2 with lines lw 2 title 'bayeux-glib on faye, long-polling (p50 3.51 ms)', \
-     'cdf-faye-node-faye.dat' using 1:2 with lines lw 2 title 'faye-node on faye, long-polling (p50 6.92 ms)', \
-     'cdf-bayeux-glib-faye-websocket.dat' using 1:2 with lines lw 2 title 'bayeux-glib on faye, websocket (p50 0.39 ms)', \
-     'cdf-faye-node-faye-websocket.dat' using 1:2 with lines lw 2 title 'faye-node on faye, websocket (p50 0.30 ms)'
+plot 'cdf-bayeux-glib-cometd.dat' using 1:2 with lines lw 2 title 'bayeux-glib on cometd, long-polling (p50 0.69 ms)', \
+     'cdf-cometd-js-cometd.dat' using 1:2 with lines lw 2 title 'cometd-js on cometd, long-polling (p50 1.25 ms)', \
+     'cdf-bayeux-glib-faye.dat' using 1:2 with lines lw 2 title 'bayeux-glib on faye, long-polling (p50 3.36 ms)', \
+     'cdf-faye-node-faye.dat' using 1:2 with lines lw 2 title 'faye-node on faye, long-polling (p50 6.84 ms)', \
+     'cdf-bayeux-glib-faye-websocket.dat' using 1:2 with lines lw 2 title 'bayeux-glib on faye, websocket (p50 0.37 ms)', \
+     'cdf-faye-node-faye-websocket.dat' using 1:2 with lines lw 2 title 'faye-node on faye, websocket (p50 0.42 ms)'
