@@ -143,6 +143,21 @@ bayeux_channel_is_meta (const char *channel)
  * itself, its parent with "/*", and each ancestor with "/**" (the root's
  * "/**" included).  Collecting them is O(depth) and independent of how many
  * subscriptions exist: the caller does one hash lookup per candidate. */
+/* The first @length bytes of @channel, then @suffix (no printf: this runs
+ * for every message received). */
+static char *
+prefix_with (const char *channel,
+             gsize       length,
+             const char *suffix)
+{
+  gsize suffix_length = strlen (suffix);
+  char *out = g_malloc (length + suffix_length + 1);
+
+  memcpy (out, channel, length);
+  memcpy (out + length, suffix, suffix_length + 1);
+  return out;
+}
+
 GPtrArray *
 bayeux_channel_candidates (const char *channel)
 {
@@ -151,11 +166,11 @@ bayeux_channel_candidates (const char *channel)
 
   g_ptr_array_add (out, g_strdup (channel));
   if (last_slash != NULL)
-    g_ptr_array_add (out, g_strdup_printf ("%.*s/*", (int) (last_slash - channel), channel));
+    g_ptr_array_add (out, prefix_with (channel, (gsize) (last_slash - channel), "/*"));
 
   for (const char *p = channel + strlen (channel); p > channel; p--)
     if (*p == '/')
-      g_ptr_array_add (out, g_strdup_printf ("%.*s/**", (int) (p - channel), channel));
+      g_ptr_array_add (out, prefix_with (channel, (gsize) (p - channel), "/**"));
   g_ptr_array_add (out, g_strdup ("/**"));
 
   return out;
