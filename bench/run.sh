@@ -15,6 +15,8 @@
 # gnuplot-nox). On a machine with 2 cores or more the servers run on core 0
 # and the clients on core 1 (taskset).
 #
+# --quick writes to BUILD_DIR/results-quick unless --out says otherwise
+# (the committed bench/results are a full run's).
 # --quick is the tiny configuration CI runs so that the suite cannot rot
 # (meson test bench-quick): 50 round trips, 20 clients, 3 s idle, two
 # short fan-out steps. --scenarios takes a comma-separated subset of
@@ -42,7 +44,7 @@ export BENCH_ROOT="$root"
 quick=0
 build_dir="$root/_build_bench"
 do_build=1
-out="$here/results"
+out=""
 scenarios="pingpong,fanout,many,idle,parse,soup"
 transports="long-polling,websocket"
 callgrind=0
@@ -63,6 +65,12 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+
+# The committed results are those of a full run: a quick run writes
+# elsewhere unless told.
+if [ -z "$out" ]; then
+  if [ "$quick" = 1 ]; then out="$build_dir/results-quick"; else out="$here/results"; fi
+fi
 
 if [ "$quick" = 1 ]; then
   rounds=50 warmup=10 clients=20 idle=3 parse_seconds=0.3 client_timeout=120

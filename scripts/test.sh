@@ -4,10 +4,11 @@
 #
 #   1. scripts/deps.sh (Debian packages, the interop tests' npm packages)
 #   2. the main build in _build, documentation and introspection on, and all
-#      of its suites: unit (channel, message, debug, client, reliability,
-#      hostile, tls), interop and recovery against real Faye and CometD
-#      servers, Python and GJS through the typelib, Vala, examples, install,
-#      fuzz-corpus, docs check
+#      of its suites (README.md lists them; meson test -C _build --list):
+#      unit (in-process servers, WebSocket included), interop against real
+#      Faye and CometD servers and peers, Python and GJS through the
+#      typelib, Vala, tools, GTK, examples, consumers, install, docs,
+#      fuzz-corpus, bench-quick
 #   3. an AddressSanitizer + UndefinedBehaviorSanitizer build in _build-asan
 #      and its C suites; any sanitizer report fails
 #   4. the C unit suites and the fuzz corpus of the main build under
