@@ -2419,6 +2419,33 @@ run_incoming (BayeuxClient *self,
   finish_incoming (self, checked, op);
 }
 
+/* The op that @element, a reply that failed its checks, was meant for: it
+ * has `successful` and the `id` of one of our pending requests. */
+static Op *
+take_op_for_broken_reply (BayeuxClient *self,
+                          JsonNode     *element)
+{
+  JsonNode *id_node;
+  g_autofree char *id = NULL;
+  Op *op = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (element) ||
+      !json_object_has_member (json_node_get_object (element), "successful"))
+    return NULL;
+  id_node = json_object_get_member (json_node_get_object (element), "id");
+  if (id_node == NULL || !JSON_NODE_HOLDS_VALUE (id_node))
+    return NULL;
+  if (json_node_get_value_type (id_node) == G_TYPE_STRING)
+    id = g_strdup (json_node_get_string (id_node));
+  else if (json_node_get_value_type (id_node) == G_TYPE_INT64)
+    id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id_node));
+  if (id == NULL || !g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
+    return NULL;
+  if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
+    g_clear_pointer (&self->control_op_id, g_free);
+  return op;
+}
+
 /* One message from the server (an element of a response or a frame),
  * which came on @slot. */
 static void
@@ -2432,6 +2459,11 @@ handle_incoming (BayeuxClient *self,
 
   if (message == NULL)
     {
+      /* A broken reply to one of our requests fails that request now (over
+       * a WebSocket nothing else would end it before its deadline). */
+      op = take_op_for_broken_reply (self, element);
+      if (op != NULL)
+        op_done (self, op, NULL, bad);
       report_error (self, g_steal_pointer (&bad), NULL);
       return;
     }

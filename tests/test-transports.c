@@ -463,6 +463,47 @@ test_websocket_reconnect_while_opening (Fixture       *f,
   deliver_and_receive (f, "{\"after\":\"resume\"}");
 }
 
+static gboolean
+published_b (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/ws/b") >= 1;
+}
+
+/* A broken reply to a publish (a field of the wrong type) fails that
+ * publish at once with BAD_RESPONSE, not at its deadline, and the socket
+ * stays. */
+static void
+test_websocket_broken_reply (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(BayeuxMessage) ack = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *broken = NULL;
+  const char *id;
+  gint64 start;
+
+  bayeux_client_set_max_network_delay (f->client, 5000);
+  start_on_websocket (f);
+  subscribe_ws (f);
+  test_server_ws_set_silent (f->server, TRUE);
+  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
+  g_assert_true (test_wait_until (published_b, f, 5000));
+  id = json_object_get_string_member (test_server_last (f->server, "/ws/b"), "id");
+  broken = g_strdup_printf ("[{\"channel\":\"/ws/b\",\"id\":\"%s\",\"successful\":\"yes\"}]", id);
+  start = g_get_monotonic_time ();
+  test_server_ws_send_raw (f->server, broken);
+  test_wait_result (&result, 5000);
+  ack = bayeux_client_publish_finish (f->client, result, &error);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2000 * 1000);
+  test_server_ws_set_silent (f->server, FALSE);
+  deliver_and_receive (f, "{\"socket\":\"kept\"}");
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+}
+
 /* disconnect_async over the socket: quick, and the socket is closed. */
 static void
 test_websocket_disconnect (Fixture       *f,
@@ -568,6 +609,7 @@ main (int   argc,
   ADD ("websocket/worked-no-fallback", test_websocket_worked_no_fallback);
   ADD ("websocket/worked-refused-falls-back", test_websocket_worked_refused_falls_back);
   ADD ("websocket/reconnect-while-opening", test_websocket_reconnect_while_opening);
+  ADD ("websocket/broken-reply", test_websocket_broken_reply);
   ADD ("long-polling/forced", test_forced_long_polling);
   ADD ("property", test_transports_property);
   g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);

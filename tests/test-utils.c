@@ -390,13 +390,15 @@ on_ws_message (SoupWebsocketConnection *connection,
   gboolean delivered = FALSE;
 
   self->ws_frames++;
-  if (self->ws_silent || connection != self->ws)
+  if (connection != self->ws)
     return;
   root = json_from_string (g_bytes_get_data (message, NULL), NULL);
   if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     return;
 
   observe (self, NULL, json_node_get_array (root));
+  if (self->ws_silent)
+    return;
   if (!process_request (self, NULL, json_node_get_array (root), replies, &connect_reply, &delivered))
     return;
   /* The held connect first, as Faye does: a disconnect's reply comes after
