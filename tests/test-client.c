@@ -388,6 +388,40 @@ test_unknown_client (Fixture *f, gconstpointer data)
 }
 
 static gboolean
+two_handshakes (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_count (f->server, "/meta/handshake") >= 2 && is_connected (f);
+}
+
+/* A refreshed token: handshake-ext replaced while the client runs is what
+ * the next (re-)handshake carries. */
+static void
+test_handshake_ext_refreshed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JsonNode) first = json_from_string ("{\"auth\":{\"token\":\"old\"}}", NULL);
+  g_autoptr(JsonNode) second = json_from_string ("{\"auth\":{\"token\":\"new\"}}", NULL);
+  JsonObject *hs;
+
+  bayeux_client_set_handshake_ext (f->client, first);
+  test_server_set_timeout (f->server, 200);
+  start_and_wait_connected (f);
+  hs = test_server_last (f->server, "/meta/handshake");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+                     json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "old");
+
+  bayeux_client_set_handshake_ext (f->client, second);
+  test_server_forget_clients (f->server);
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (two_handshakes, f, 5000));
+  hs = test_server_last (f->server, "/meta/handshake");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+                     json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "new");
+  /* Only the handshake carries it. */
+  g_assert_false (json_object_has_member (test_server_last (f->server, "/meta/connect"), "ext"));
+}
+
+static gboolean
 reply_with_impostor (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
 {
   JsonObject *m = json_array_get_object_element (request, 0);
@@ -1628,6 +1662,7 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add ("/bayeux/client/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("handshake", test_handshake);
   ADD ("handshake-denied", test_handshake_denied);
+  ADD ("handshake-ext-refreshed", test_handshake_ext_refreshed);
   ADD ("connect", test_connect);
   ADD ("advice/interval", test_interval);
   ADD ("advice/handshake", test_advice_handshake);

@@ -117,6 +117,12 @@ class TestNames(unittest.TestCase):
         client.set_transports(["websocket", "long-polling"])
         self.assertEqual(list(client.props.transports), ["websocket", "long-polling"])
         self.assertEqual(client.props.max_network_delay, 10000)
+        # Auth from bindings: a handshake ext (a token), replaceable, and headers.
+        client.props.handshake_ext = Json.from_string('{"auth": {"token": "t1"}}')
+        client.set_handshake_ext(Json.from_string('{"auth": {"token": "t2"}}'))
+        self.assertEqual(Json.to_string(client.props.handshake_ext, False), '{"auth":{"token":"t2"}}')
+        client.set_header("Authorization", "Bearer t2")
+        client.set_header("Authorization", None)
         self.assertEqual(client.props.max_message_size, 1024 * 1024)
         self.assertIsNotNone(client.props.session)
         client.props.max_network_delay = 2500
