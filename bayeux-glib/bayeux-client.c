@@ -1310,6 +1310,15 @@ stopped_error (void)
   return g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
 }
 
+/* An extension dropped a message on @channel (@reply: the server's reply). */
+static GError *
+dropped_error (const char *channel,
+               gboolean    reply)
+{
+  return reply ? g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the reply on %s", channel)
+               : g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the %s message", channel);
+}
+
 /* The extensions a message goes through, fixed when it starts: one added
  * meanwhile does not see it half-way, and a hold resumes with the
  * extension after the one that held it whatever was added or removed. */
@@ -1410,8 +1419,7 @@ serialize_op (BayeuxClient *self,
       if (result == BAYEUX_EXTENSION_DROP)
         {
           g_clear_pointer (&op->out, json_object_unref);
-          g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the %s message",
-                       json_object_get_string_member (op->message, "channel"));
+          g_propagate_error (error, dropped_error (json_object_get_string_member (op->message, "channel"), FALSE));
           return SERIALIZE_FAILED;
         }
       /* Held across a re-handshake: it leaves in the new session. */
@@ -1450,6 +1458,19 @@ commit_op (BayeuxClient *self,
 
 static void op_done (BayeuxClient *self, Op *op, BayeuxMessage *reply, const GError *transport_error);
 
+/* The control op that took the control slot could not be sent (an
+ * extension dropped it): the slot is free, and the op fails as if lost in
+ * transport (a handshake or connect is retried). Takes @op. */
+static void
+control_op_unsent (BayeuxClient *self,
+                   Op           *op,
+                   const GError *error)
+{
+  self->busy[SLOT_CONTROL] = FALSE;
+  g_clear_pointer (&self->control_op_id, g_free);
+  op_done (self, op, NULL, error);
+}
+
 static void
 send_control_op (BayeuxClient *self,
                  Op           *op,
@@ -1481,18 +1502,16 @@ send_control_op (BayeuxClient *self,
       return;
 
     case SERIALIZE_FAILED:
-      self->busy[SLOT_CONTROL] = FALSE;
-      g_clear_pointer (&self->control_op_id, g_free);
       if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE) && op->kind == OP_HANDSHAKE)
         {
           /* A huge handshake ext: nothing to retry. */
+          self->busy[SLOT_CONTROL] = FALSE;
+          g_clear_pointer (&self->control_op_id, g_free);
           op_free (op);
           stop_with_error (self, g_steal_pointer (&error), NULL);
         }
       else
-        {
-          op_done (self, op, NULL, error);
-        }
+        control_op_unsent (self, op, error);
       return;
 
     case SERIALIZED:
@@ -2334,18 +2353,26 @@ finish_incoming (BayeuxClient  *self,
     g_signal_emit (self, signals[SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
 }
 
-/* An extension dropped the reply to @op: a /meta/connect or handshake is
- * then as good as lost in transport (the client retries it); a subscribe,
- * unsubscribe or publish fails with @error. Takes @op. */
+/* An extension dropped @held's incoming message. A dropped reply: a
+ * /meta/connect or handshake is then as good as lost in transport (the
+ * client retries it); a subscribe, unsubscribe or publish fails with
+ * BAYEUX_ERROR_DROPPED. Takes @held. */
 static void
-reply_dropped (BayeuxClient *self,
-               Op           *op,
-               const GError *error)
+drop_incoming (BayeuxClient *self,
+               Held         *held)
 {
-  if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
-    op_done (self, op, NULL, error);
-  else
-    fail_unsendable (self, op, error);
+  Op *op = g_steal_pointer (&held->op);
+
+  if (op != NULL)
+    {
+      g_autoptr(GError) error = dropped_error (bayeux_message_get_channel (held->message), TRUE);
+
+      if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
+        op_done (self, op, NULL, error);
+      else
+        fail_unsendable (self, op, error);
+    }
+  held_free (held);
 }
 
 /* Runs the incoming extensions on @held's message, from held->next on, then
@@ -2393,13 +2420,7 @@ run_incoming (BayeuxClient *self,
         }
       if (result == BAYEUX_EXTENSION_DROP)
         {
-          if (held->op != NULL)
-            {
-              error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the reply on %s",
-                                   bayeux_message_get_channel (held->message));
-              reply_dropped (self, g_steal_pointer (&held->op), error);
-            }
-          held_free (held);
+          drop_incoming (self, held);
           return;
         }
     }
@@ -4481,17 +4502,11 @@ release_one (BayeuxClient *self,
         self->held_control = NULL;
       if (drop)
         {
-          g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED,
-                                                 "An extension dropped the %s message",
-                                                 json_object_get_string_member (op->message, "channel"));
+          g_autoptr(GError) error = dropped_error (json_object_get_string_member (op->message, "channel"), FALSE);
 
           g_clear_pointer (&op->out, json_object_unref);
           if (control)
-            {
-              self->busy[SLOT_CONTROL] = FALSE;
-              g_clear_pointer (&self->control_op_id, g_free);
-              op_done (self, op, NULL, error);
-            }
+            control_op_unsent (self, op, error);
           else
             fail_unsendable (self, op, error);
         }
@@ -4505,16 +4520,7 @@ release_one (BayeuxClient *self,
         }
     }
   else if (drop)
-    {
-      if (held->op != NULL)
-        {
-          g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED,
-                                                 "An extension dropped the reply on %s",
-                                                 bayeux_message_get_channel (held->message));
-          reply_dropped (self, g_steal_pointer (&held->op), error);
-        }
-      held_free (held);
-    }
+    drop_incoming (self, held);
   else
     run_incoming (self, held);
 }
