@@ -829,6 +829,129 @@ test_stale_subscribe_reply (Fixture *f, gconstpointer data)
   g_free (h.client_id);
 }
 
+/* The keep-alive race: a server or proxy closes a kept-alive connection
+ * just as a request goes out on it (tinyproxy does it after every answer;
+ * Node closes idle ones after 5 s). The hook closes the connection of a
+ * request on race->channel without answering, as such a server does: only
+ * on a connection that already carried an earlier exchange (a reused one),
+ * once (RACE_REUSED_ONCE); every one (RACE_ALL); or the first one, on a
+ * new connection (RACE_NEW_ONCE). */
+typedef enum { RACE_REUSED_ONCE, RACE_ALL, RACE_NEW_ONCE } RaceMode;
+
+typedef struct
+{
+  const char *channel;
+  RaceMode    mode;
+  GHashTable *ports;       /* remote ports of connections seen */
+  guint       requests;    /* requests on the channel the server got */
+  guint       closed;      /* and closed without an answer */
+} Race;
+
+static gboolean
+close_connection (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  Race *race = user_data;
+  JsonObject *first = json_array_get_object_element (request, 0);
+  guint port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (soup_server_message_get_remote_address (msg)));
+  gboolean reused = !g_hash_table_add (race->ports, GUINT_TO_POINTER (port));
+  gboolean close;
+  GIOStream *stream;
+
+  if (g_strcmp0 (json_object_get_string_member_with_default (first, "channel", NULL), race->channel) != 0)
+    return FALSE;
+  race->requests++;
+  switch (race->mode)
+    {
+    case RACE_REUSED_ONCE: close = reused && race->closed == 0; break;
+    case RACE_NEW_ONCE:    close = !reused && race->closed == 0; break;
+    case RACE_ALL:
+    default:               close = TRUE; break;
+    }
+  if (!close)
+    return FALSE;
+  race->closed++;
+  stream = soup_server_message_steal_connection (msg);
+  g_io_stream_close (stream, NULL, NULL);
+  g_object_unref (stream);
+  return TRUE;
+}
+
+static void
+test_keepalive_race (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GHashTable) ports = g_hash_table_new (NULL, NULL);
+  Race race = { "/race", RACE_REUSED_ONCE, ports, 0, 0 };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(JsonNode) one = json_from_string ("1", NULL);
+
+  test_server_set_hook (f->server, close_connection, &race);
+  bayeux_client_subscribe_async (f->client, "/race", NULL, test_store_result, &result);
+  start_and_wait_connected (f);
+  g_assert_true (bayeux_client_subscribe_finish (f->client, test_wait_result (&result, 5000), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  /* The publish goes on the connection the subscribe came back on: a
+   * reused one. It is closed under it; the client sends it once more and
+   * the application sees nothing of it. */
+  bayeux_client_publish_async (f->client, "/race", one, NULL, test_store_result, &result);
+  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_clear_object (&result);
+  g_assert_true (test_wait_until (received_one, f, 5000));
+  g_assert_cmpuint (race.closed, ==, 1);
+  g_assert_cmpuint (race.requests, ==, 2);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_cmpuint (f->received, ==, 1);
+
+  /* Once more, not forever: when the second try is closed as well the
+   * publish fails, and the request was sent exactly twice. */
+  race.requests = race.closed = 0;
+  race.mode = RACE_ALL;
+  g_clear_pointer (&reply, bayeux_message_unref);
+  bayeux_client_publish_async (f->client, "/race", one, NULL, test_store_result, &result);
+  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  g_assert_null (reply);
+  g_assert_nonnull (error);
+  g_test_message ("closed twice: %s (%s %d)", error->message, g_quark_to_string (error->domain), error->code);
+  g_assert_cmpuint (race.requests, ==, 2);
+  g_assert_cmpuint (race.closed, ==, 2);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
+static gboolean
+has_error (gpointer data)
+{
+  Fixture *f = data;
+  return f->errors->len > 0;
+}
+
+/* A request whose own new connection is closed without an answer is not the
+ * race: the server may have done what it asked. The transport does not send
+ * it again; the client reports it and retries per advice, as for any
+ * request lost in transport. */
+static void
+test_closed_new_connection (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GHashTable) ports = g_hash_table_new (NULL, NULL);
+  Race race = { "/meta/handshake", RACE_NEW_ONCE, ports, 0, 0 };
+  guint handshakes;
+
+  test_server_set_hook (f->server, close_connection, &race);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (has_error, f, 5000));
+  handshakes = race.requests;
+  g_assert_cmpuint (handshakes, ==, 1);
+  g_assert_cmpuint (race.closed, ==, 1);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_cmpuint (race.requests, ==, 2);
+  g_assert_cmpuint (f->errors->len, ==, 1);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -857,6 +980,8 @@ main (int argc, char **argv)
   ADD ("unknown-client/publish", test_publish_unknown_client, NULL);
   ADD ("max-interval", test_max_interval, NULL);
   ADD ("failover", test_failover, NULL);
+  ADD ("keepalive-race", test_keepalive_race, NULL);
+  ADD ("closed-new-connection", test_closed_new_connection, NULL);
 #undef ADD
 
   return g_test_run ();

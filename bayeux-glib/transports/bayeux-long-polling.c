@@ -12,7 +12,14 @@
  *  - a bounded body: a Content-Length or a body larger than the limit fails
  *    with BAYEUX_ERROR_MESSAGE_TOO_LARGE before more than the limit is read;
  *  - hostile JSON is rejected before it is parsed too deep (json-glib's
- *    parser recurses; a body of a million '[' would exhaust the stack).
+ *    parser recurses; a body of a million '[' would exhaust the stack);
+ *  - the keep-alive race is not an error: a server or proxy may close an
+ *    idle kept-alive connection just as a request goes out on it.  libsoup
+ *    retries that case for GET but never for POST, so the request failed
+ *    with "Connection terminated unexpectedly".  A request that was sent on
+ *    a reused connection and got not one byte of answer before the
+ *    connection failed is sent once more (as browsers do); one sent on a
+ *    new connection, or that got any answer, is not.
  */
 #include "bayeux-glib.h"
 #include "bayeux-long-polling-private.h"
@@ -41,6 +48,8 @@ static guint signals[N_SIGNALS];
 typedef struct
 {
   SoupMessage  *msg;
+  GBytes       *request_body;
+  gboolean      resent;             /* after the keep-alive race, once */
   GInputStream *stream;
   GByteArray   *body;
   gsize         max_size;
@@ -66,6 +75,7 @@ request_free (Request *req)
       g_object_unref (req->caller_cancellable);
     }
   g_clear_object (&req->msg);
+  g_clear_pointer (&req->request_body, g_bytes_unref);
   g_clear_object (&req->stream);
   g_clear_pointer (&req->body, g_byte_array_unref);
   g_clear_object (&req->cancellable);
@@ -554,6 +564,61 @@ read_next (GTask *task)
                                    req->cancellable, on_read, task);
 }
 
+static void on_sent (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Sends req->request_body in a new message: the first time, and again after
+ * the keep-alive race. */
+static void
+send_request (GTask *task)
+{
+  BayeuxLongPolling *self = g_task_get_source_object (task);
+  Request *req = g_task_get_task_data (task);
+
+  g_clear_object (&req->msg);
+  req->msg = soup_message_new_from_uri (SOUP_METHOD_POST, self->uri);
+  /* Without IDEMPOTENT, libsoup opens a new connection for every POST
+   * (the flag lets it reuse a kept-alive one; libsoup still never re-sends
+   * a POST itself: see is_keepalive_race()). */
+  soup_message_add_flags (req->msg, SOUP_MESSAGE_IDEMPOTENT);
+  /* A Bayeux endpoint does not move: a redirect is an error, and following
+   * it could carry cookies or credentials to another origin. */
+  soup_message_add_flags (req->msg, SOUP_MESSAGE_NO_REDIRECT);
+  /* The metrics say whether the connection was a reused one and whether any
+   * byte of the answer came (is_keepalive_race()). */
+  soup_message_add_flags (req->msg, SOUP_MESSAGE_COLLECT_METRICS);
+  soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", req->request_body);
+  g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
+  if (self->headers != NULL)
+    soup_message_headers_foreach (self->headers, copy_header, soup_message_get_request_headers (req->msg));
+
+  soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
+}
+
+/* Whether @error, from sending req->msg, is the keep-alive race: the
+ * connection was one kept alive from an earlier exchange (no connect for
+ * this message), it failed as a connection fails (closed, reset), and not
+ * one byte of an answer had come. The server (or proxy) closed it without
+ * reading the request, or at least without answering it; sending it again,
+ * on another connection, is what browsers do for any method. Only once per
+ * request, and never after the deadline or a cancellation. */
+static gboolean
+is_keepalive_race (Request      *req,
+                   const GError *error)
+{
+  SoupMessageMetrics *metrics;
+
+  if (req->resent || g_cancellable_is_cancelled (req->cancellable))
+    return FALSE;
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED))
+    return FALSE;
+  metrics = soup_message_get_metrics (req->msg);
+  return metrics != NULL &&
+         soup_message_metrics_get_connect_start (metrics) == 0 &&
+         soup_message_metrics_get_response_start (metrics) == 0;
+}
+
 static void
 on_sent (GObject      *source,
          GAsyncResult *result,
@@ -569,6 +634,15 @@ on_sent (GObject      *source,
   req->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   if (req->stream == NULL)
     {
+      if (is_keepalive_race (req, error))
+        {
+          g_debug ("POST on a kept-alive connection failed before any answer (%s): sending it again",
+                   error->message);
+          g_error_free (error);
+          req->resent = TRUE;
+          send_request (task);
+          return;
+        }
       fail (task, error);
       return;
     }
@@ -661,21 +735,8 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
   g_source_set_static_name (req->deadline, "[bayeux] request deadline");
   g_source_attach (req->deadline, g_task_get_context (task));
 
-  req->msg = soup_message_new_from_uri (SOUP_METHOD_POST, self->uri);
-  /* Without IDEMPOTENT, libsoup opens a new connection for every POST. A
-   * Bayeux POST may be re-sent when a kept-alive connection turns out to be
-   * closed by the server before it read the request: that is the case
-   * libsoup retries for idempotent messages, and it is harmless here. */
-  soup_message_add_flags (req->msg, SOUP_MESSAGE_IDEMPOTENT);
-  /* A Bayeux endpoint does not move: a redirect is an error, and following
-   * it could carry cookies or credentials to another origin. */
-  soup_message_add_flags (req->msg, SOUP_MESSAGE_NO_REDIRECT);
-  soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", body);
-  g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
-  if (self->headers != NULL)
-    soup_message_headers_foreach (self->headers, copy_header, soup_message_get_request_headers (req->msg));
-
-  soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
+  req->request_body = g_bytes_ref (body);
+  send_request (task);
 }
 
 JsonArray *
