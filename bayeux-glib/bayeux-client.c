@@ -2712,7 +2712,7 @@ drop_websocket (BayeuxClient *self,
 
   if (opening)
     abandon_control (self);   /* closes the socket */
-  else
+  else if (self->websocket != NULL)
     bayeux_websocket_close (self->websocket);
   finish_ws_request (self, SLOT_BATCH, error);
   finish_ws_request (self, SLOT_CONTROL, error);
@@ -2810,10 +2810,44 @@ on_websocket_open (GObject      *source,
     }
 }
 
+static gboolean on_transport_accept_certificate (GObject *transport, GTlsCertificate *certificate,
+                                                 GTlsCertificateFlags errors, gpointer user_data);
+
+static void
+copy_header_to_websocket (const char *name,
+                          const char *value,
+                          gpointer    user_data)
+{
+  bayeux_websocket_set_header (user_data, name, value);
+}
+
+/* The WebSocket transport is made the first time a server offers it: a
+ * client on long polling only (CometD's Node server, or `transports`
+ * without websocket) never has one, nor its extension manager on the
+ * session (memory per client, and the manager's work on every request). */
+static void
+ensure_websocket (BayeuxClient *self)
+{
+  SoupMessageHeaders *headers;
+
+  if (self->websocket != NULL)
+    return;
+  self->websocket = bayeux_websocket_new (self->session, self->uri);
+  g_signal_connect_object (self->websocket, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
+                           self, 0);
+  g_signal_connect_object (self->websocket, "messages", G_CALLBACK (on_websocket_messages), self, 0);
+  g_signal_connect_object (self->websocket, "closed", G_CALLBACK (on_websocket_closed), self, 0);
+  headers = bayeux_long_polling_get_headers (self->transport);
+  if (headers != NULL)
+    soup_message_headers_foreach (headers, copy_header_to_websocket, self->websocket);
+}
+
 static void
 open_websocket (BayeuxClient *self)
 {
   Request *req = g_new0 (Request, 1);
+
+  ensure_websocket (self);
 
   g_weak_ref_init (&req->client, self);
   req->slot = SLOT_CONTROL;
@@ -2938,7 +2972,8 @@ use_server (BayeuxClient *self,
                                            self->current_url);
     drop_websocket (self, moved);
   }
-  bayeux_websocket_set_uri (self->websocket, uri);
+  if (self->websocket != NULL)
+    bayeux_websocket_set_uri (self->websocket, uri);
   g_debug ("server: %s", self->current_url);
   if (!self->disposing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_URL]);
@@ -3354,11 +3389,6 @@ bayeux_client_constructed (GObject *object)
   self->transport = bayeux_long_polling_new (self->session, self->uri);
   g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
-  self->websocket = bayeux_websocket_new (self->session, self->uri);
-  g_signal_connect_object (self->websocket, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
-                           self, 0);
-  g_signal_connect_object (self->websocket, "messages", G_CALLBACK (on_websocket_messages), self, 0);
-  g_signal_connect_object (self->websocket, "closed", G_CALLBACK (on_websocket_closed), self, 0);
 
   if (self->network_monitor == NULL)
     {
@@ -4398,7 +4428,8 @@ bayeux_client_set_header (BayeuxClient *self,
   g_return_if_fail (name != NULL && name[0] != '\0');
 
   bayeux_long_polling_set_header (self->transport, name, value);
-  bayeux_websocket_set_header (self->websocket, name, value);
+  if (self->websocket != NULL)
+    bayeux_websocket_set_header (self->websocket, name, value);
 }
 
 /**

@@ -100,6 +100,14 @@ received_n (gpointer data)
 }
 
 static gboolean
+ws_connections_1 (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_ws_connections (f->server) >= 1 && is_connected (f) &&
+         g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") == 0;
+}
+
+static gboolean
 ws_connections_2 (gpointer data)
 {
   Fixture *f = data;
@@ -590,6 +598,43 @@ test_transports_unknown (void)
   g_test_trap_assert_stderr ("*unknown transport*carrier-pigeon*");
 }
 
+/* The WebSocket transport is made only when a server offers it: a client on
+ * long polling has no WebSocket extension manager on its session. Headers
+ * set before it existed (set_header before start) and after go with the
+ * upgrade. */
+static void
+test_websocket_made_when_offered (Fixture       *f,
+                                  gconstpointer  data)
+{
+  SoupSession *session = bayeux_client_get_session (f->client);
+
+  bayeux_client_set_header (f->client, "X-Before", "early");
+  bayeux_client_set_header (f->client, "X-Removed", "1");
+  bayeux_client_set_header (f->client, "X-Removed", NULL);
+  test_server_set_websocket (f->server, FALSE, TRUE);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (is_connected, f, 5000));
+  subscribe_ws (f);
+  g_assert_false (soup_session_has_feature (session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER));
+
+  /* The server offers it from its next handshake on. */
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  test_server_forget_clients (f->server);
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (ws_connections_1, f, 5000));
+  g_assert_true (soup_session_has_feature (session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER));
+  g_assert_cmpstr (test_server_ws_upgrade_header (f->server, "X-Before"), ==, "early");
+  g_assert_null (test_server_ws_upgrade_header (f->server, "X-Removed"));
+
+  /* Set now: the next upgrade carries it. */
+  bayeux_client_set_header (f->client, "X-After", "late");
+  test_server_ws_close (f->server);
+  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
+  g_assert_cmpstr (test_server_ws_upgrade_header (f->server, "X-Before"), ==, "early");
+  g_assert_cmpstr (test_server_ws_upgrade_header (f->server, "X-After"), ==, "late");
+  deliver_and_receive (f, "{\"over\":\"socket\"}");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -610,6 +655,7 @@ main (int   argc,
   ADD ("websocket/worked-refused-falls-back", test_websocket_worked_refused_falls_back);
   ADD ("websocket/reconnect-while-opening", test_websocket_reconnect_while_opening);
   ADD ("websocket/broken-reply", test_websocket_broken_reply);
+  ADD ("websocket/made-when-offered", test_websocket_made_when_offered);
   ADD ("long-polling/forced", test_forced_long_polling);
   ADD ("property", test_transports_property);
   g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);

@@ -54,6 +54,7 @@ struct _TestServer
   gboolean           ws_accept;      /* upgrades are accepted */
   gboolean           ws_silent;      /* frames are read, never answered */
   gboolean           ws_hold_upgrades; /* upgrade requests get no answer */
+  SoupMessageHeaders *ws_upgrade_headers; /* of the latest upgrade request */
   SoupWebsocketConnection *ws;       /* the latest connection */
   JsonObject        *ws_held_reply;  /* its held /meta/connect */
   GSource           *ws_held_timer;
@@ -458,6 +459,8 @@ ws_callback (SoupServer              *server,
 
   ws_drop (self);
   self->ws_connections++;
+  g_clear_pointer (&self->ws_upgrade_headers, soup_message_headers_unref);
+  self->ws_upgrade_headers = soup_message_headers_ref (soup_server_message_get_request_headers (msg));
   self->ws = g_object_ref (connection);
   soup_websocket_connection_set_max_incoming_payload_size (connection, 16 * 1024 * 1024);
   g_signal_connect (connection, "message", G_CALLBACK (on_ws_message), self);
@@ -496,6 +499,13 @@ test_server_ws_close (TestServer *self)
 
 void test_server_ws_set_silent (TestServer *self, gboolean silent) { self->ws_silent = silent; }
 void test_server_ws_hold_upgrades (TestServer *self, gboolean hold_) { self->ws_hold_upgrades = hold_; }
+
+const char *
+test_server_ws_upgrade_header (TestServer *self,
+                               const char *name)
+{
+  return self->ws_upgrade_headers ? soup_message_headers_get_one (self->ws_upgrade_headers, name) : NULL;
+}
 guint test_server_ws_connections (TestServer *self) { return self->ws_connections; }
 guint test_server_ws_frames (TestServer *self) { return self->ws_frames; }
 gboolean test_server_ws_is_open (TestServer *self) { return self->ws != NULL; }
@@ -750,6 +760,7 @@ test_server_free (TestServer *self)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_ptr_array_unref (self->paused_forever);
+  g_clear_pointer (&self->ws_upgrade_headers, soup_message_headers_unref);
   g_queue_clear_full (&self->raw, raw_answer_free);
   g_hash_table_unref (self->refused);
   g_hash_table_unref (self->clients);

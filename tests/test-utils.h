@@ -90,4 +90,5 @@ void         test_server_ws_hold_upgrades (TestServer *server, gboolean hold); /
 guint        test_server_ws_connections (TestServer *server);   /* upgrades accepted */
 guint        test_server_ws_frames      (TestServer *server);   /* frames received */
 gboolean     test_server_ws_is_open     (TestServer *server);
+const char  *test_server_ws_upgrade_header (TestServer *server, const char *name); /* of the latest accepted upgrade */
 G_END_DECLS

@@ -23,6 +23,7 @@ void               bayeux_long_polling_set_uri     (BayeuxLongPolling  *self,
 void               bayeux_long_polling_set_header  (BayeuxLongPolling  *self,
                                                     const char         *name,
                                                     const char         *value);
+SoupMessageHeaders *bayeux_long_polling_get_headers (BayeuxLongPolling  *self);
 void               bayeux_long_polling_send_async  (BayeuxLongPolling  *self,
                                                     GBytes             *body,
                                                     gsize               max_response_size,

@@ -138,6 +138,15 @@ bayeux_long_polling_set_header (BayeuxLongPolling *self,
     soup_message_headers_remove (self->headers, name);
 }
 
+/* The application's headers (set_header), NULL if none: borrowed. */
+SoupMessageHeaders *
+bayeux_long_polling_get_headers (BayeuxLongPolling *self)
+{
+  g_return_val_if_fail (BAYEUX_IS_LONG_POLLING (self), NULL);
+
+  return self->headers;
+}
+
 static void
 copy_header (const char *name,
              const char *value,
