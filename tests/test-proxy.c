@@ -537,6 +537,37 @@ test_refused (Fixture       *f,
 
 /* ------------------------------------------------------------------------ */
 
+/* (4) The server offers a WebSocket, behind the proxy. libsoup sends a
+ * ws:// upgrade to an HTTP proxy as a plain GET with the Upgrade header
+ * (no CONNECT tunnel); tinyproxy forwards requests, not upgrades. Whatever
+ * the proxy does with it, the client must end up working, every request
+ * through the proxy: on the socket if the upgrade came through, or on long
+ * polling at once, without an error, if it did not. */
+static void
+test_websocket_behind_proxy (Fixture       *f,
+                             gconstpointer  data)
+{
+  const char *via;
+
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  tinyproxy_start (&f->proxy, "127.0.0.1");
+  f->client = client_new_through_proxy (f);
+  connect_signals (f);
+  round_trip_through_proxy (f);
+  via = test_server_ws_upgrade_header (f->server, "Via");
+  g_test_message ("transport: %s; upgrades accepted by the server: %u (Via: %s)",
+                  bayeux_client_get_transport (f->client), test_server_ws_connections (f->server),
+                  via ? via : "none");
+  if (test_server_ws_connections (f->server) > 0)
+    {
+      /* An upgrade that reached the server came through the proxy. */
+      g_assert_nonnull (via);
+      g_assert_nonnull (strstr (via, "tinyproxy"));
+    }
+  else
+    g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -563,6 +594,7 @@ main (int    argc,
   ADD ("environment", test_environment, NULL);
   ADD ("refused/denied", test_refused, &refusal_denied);
   ADD ("refused/down", test_refused, &refusal_down);
+  ADD ("websocket", test_websocket_behind_proxy, NULL);
 #undef ADD
 
   return g_test_run ();
