@@ -35,6 +35,9 @@ JsonArray         *bayeux_long_polling_send_finish (BayeuxLongPolling  *self,
                                                     GAsyncResult       *result,
                                                     GError            **error);
 
+JsonNode          *bayeux_json_parse               (const char         *data,
+                                                     gsize               length,
+                                                     GError            **error);
 JsonArray         *bayeux_parse_messages           (const char         *data,
                                                     gsize               length,
                                                     GError            **error);

@@ -1,0 +1,439 @@
+/* test-json.c: bayeux_json_parse(), the parser of what servers send, against
+ * json-glib's own parser
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The client parses response bodies and WebSocket frames with a parser of
+ * its own (one pass, iterative, no GScanner) that must make the very tree
+ * json-glib's immutable parser makes: same node types (a gint64 for an
+ * integer, a double otherwise), same values, same member order, last of
+ * duplicate members wins, every node sealed. These tests parse the same
+ * text with both and compare the trees node by node: fixed cases for each
+ * corner of RFC 8259, the fuzz seed corpus, and thousands of random
+ * documents. Malformed text is refused with BAYEUX_ERROR_BAD_RESPONSE and a
+ * reason, at the byte where it goes wrong.
+ */
+#include <bayeux-glib/bayeux-glib.h>
+#include "transports/bayeux-long-polling-private.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Same tree: types, values (doubles bit for bit), member names and order. */
+static void
+assert_same (JsonNode   *ours,
+             JsonNode   *theirs,
+             const char *path)
+{
+  g_assert_cmpint (JSON_NODE_TYPE (ours), ==, JSON_NODE_TYPE (theirs));
+  g_assert_true (json_node_is_immutable (ours));
+  switch (JSON_NODE_TYPE (ours))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *a = json_node_get_object (ours);
+        JsonObject *b = json_node_get_object (theirs);
+        g_autoptr(GList) names_a = json_object_get_members (a);
+        g_autoptr(GList) names_b = json_object_get_members (b);
+        GList *la, *lb;
+
+        g_assert_cmpuint (json_object_get_size (a), ==, json_object_get_size (b));
+        for (la = names_a, lb = names_b; la != NULL && lb != NULL; la = la->next, lb = lb->next)
+          {
+            g_autofree char *child = g_strdup_printf ("%s.%s", path, (const char *) la->data);
+
+            g_assert_cmpstr (la->data, ==, lb->data);
+            assert_same (json_object_get_member (a, la->data), json_object_get_member (b, lb->data), child);
+          }
+        g_assert_true (la == NULL && lb == NULL);
+      }
+      break;
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *a = json_node_get_array (ours);
+        JsonArray *b = json_node_get_array (theirs);
+
+        g_assert_cmpuint (json_array_get_length (a), ==, json_array_get_length (b));
+        for (guint i = 0; i < json_array_get_length (a); i++)
+          {
+            g_autofree char *child = g_strdup_printf ("%s[%u]", path, i);
+
+            assert_same (json_array_get_element (a, i), json_array_get_element (b, i), child);
+          }
+      }
+      break;
+    case JSON_NODE_VALUE:
+      g_assert_true (json_node_get_value_type (ours) == json_node_get_value_type (theirs));
+      switch (json_node_get_value_type (ours))
+        {
+        case G_TYPE_INT64:
+          g_assert_cmpint (json_node_get_int (ours), ==, json_node_get_int (theirs));
+          break;
+        case G_TYPE_DOUBLE:
+          {
+            double x = json_node_get_double (ours), y = json_node_get_double (theirs);
+            g_assert_cmpmem (&x, sizeof x, &y, sizeof y);
+          }
+          break;
+        case G_TYPE_BOOLEAN:
+          g_assert_cmpint (json_node_get_boolean (ours), ==, json_node_get_boolean (theirs));
+          break;
+        case G_TYPE_STRING:
+          g_assert_cmpstr (json_node_get_string (ours), ==, json_node_get_string (theirs));
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      break;
+    case JSON_NODE_NULL:
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Parses @text with both parsers; both must accept it, with the same tree. */
+static void
+check_same (const char *text,
+            gsize       length)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ours = bayeux_json_parse (text, length, &error);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+
+  g_assert_no_error (error);
+  g_assert_nonnull (ours);
+  json_parser_load_from_data (parser, text, (gssize) length, &error);
+  g_assert_no_error (error);
+  assert_same (ours, json_parser_get_root (parser), "$");
+}
+
+static void
+test_cases (void)
+{
+  static const char *cases[] = {
+    "0", "-0", "1", "-1", "42", " 7 ", "9223372036854775807", "-9223372036854775808",
+    "1.5", "-0.0", "0.1", "1e3", "1E3", "1e+3", "2.5e-3", "-1.25E+10", "123456789.987654321",
+    "1.7976931348623157e308", "5e-324", "3.141592653589793",
+    "true", "false", "null",
+    "\"\"", "\"a\"", "\"caf\xc3\xa9\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u0041\\u00e9\\u20ac\"",
+    "\"\\ud83d\\ude00 smile\"", "\"x\\u0000y\"", "\"\\u001f\"", "\"\xf0\x9f\x98\x80\"",
+    "[]", "{}", "[[]]", "[{}]", "{\"a\":[]}", " [ 1 , 2 , 3 ] ", "\t\r\n[\n]\n",
+    "{\"a\":1,\"b\":\"two\",\"c\":[true,false,null],\"d\":{\"e\":1.5}}",
+    "{\"\":0}", "{\"a\":1,\"a\":2}", "{\"a\":{\"x\":1},\"b\":2,\"a\":[3]}",
+    "{\"k\\u00e9y\":\"v\",\"k\\n\":1}",
+    "[{\"channel\":\"/meta/connect\",\"successful\":true,\"advice\":{\"reconnect\":\"retry\",\"interval\":0,"
+    "\"timeout\":30000}},{\"channel\":\"/chat\",\"data\":{\"text\":\"hi\",\"n\":[1,2.5,-3e2]},\"id\":\"7\"}]",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("%s", cases[i]);
+      check_same (cases[i], strlen (cases[i]));
+    }
+}
+
+/* Integers past gint64: a double (json-glib 1.6 would wrap them around;
+ * nothing compares with it there). */
+static void
+test_big_integers (void)
+{
+  static const struct { const char *text; double value; } cases[] = {
+    { "9223372036854775808", 9223372036854775808.0 },
+    { "-9223372036854775809", -9223372036854775809.0 },
+    { "18446744073709551616", 18446744073709551616.0 },
+    { "123456789012345678901234567890", 123456789012345678901234567890.0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = bayeux_json_parse (cases[i].text, strlen (cases[i].text), &error);
+
+      g_assert_no_error (error);
+      g_assert_true (json_node_get_value_type (node) == G_TYPE_DOUBLE);
+      g_assert_cmpfloat (json_node_get_double (node), ==, cases[i].value);
+    }
+}
+
+static void
+test_malformed (void)
+{
+  static const struct { const char *text; const char *why; gsize at; } cases[] = {
+    { "", "a value is missing", 0 },
+    { "   ", "a value is missing", 3 },
+    { "[", "a value is missing", 1 },
+    { "[1,", "a value is missing", 3 },
+    { "[1", "a missing ',' or closing bracket", 2 },
+    { "[1 2]", "a missing ',' or closing bracket", 3 },
+    { "[1,]", "an unexpected character", 3 },
+    { "{", "a missing member name", 1 },
+    { "{\"a\"}", "a missing ':'", 4 },
+    { "{\"a\":}", "an unexpected character", 5 },
+    { "{a:1}", "a missing member name", 1 },
+    { "{\"a\":1,}", "a missing member name", 7 },
+    { "[1]]", "data after the JSON value", 3 },
+    { "1 2", "data after the JSON value", 2 },
+    { "01", "data after the JSON value", 1 },
+    { "-", "an invalid number", 1 },
+    { "1.", "an invalid number", 2 },
+    { "1e", "an invalid number", 2 },
+    { ".5", "an unexpected character", 0 },
+    { "+1", "an unexpected character", 0 },
+    { "tru", "an invalid literal", 0 },
+    { "nul", "an invalid literal", 0 },
+    { "\"abc", "an unterminated string", 4 },
+    { "\"a\\", "an unterminated string", 3 },
+    { "\"\\x\"", "an invalid escape", 2 },
+    { "\"\\u12\"", "an invalid \\u escape", 2 },
+    { "\"\\ud800\"", "an invalid \\u escape", 2 },
+    { "\"\\udc00\"", "an invalid \\u escape", 2 },
+    { "\"\\ud800\\u0041\"", "an invalid \\u escape", 2 },
+    { "\"a\nb\"", "a control character in a string", 2 },
+    { "[\"a\",{\"b\":[1,{\"c\":\"\\q\"}]}]", "an invalid escape", 20 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = bayeux_json_parse (cases[i].text, strlen (cases[i].text), &error);
+      g_autofree char *expected = g_strdup_printf ("Bad response: not JSON: %s at byte %" G_GSIZE_FORMAT,
+                                                   cases[i].why, cases[i].at);
+
+      g_test_message ("%s → %s", cases[i].text, error ? error->message : "(accepted)");
+      g_assert_null (node);
+      g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+      g_assert_cmpstr (error->message, ==, expected);
+    }
+}
+
+/* Nesting: up to the limit is parsed (and is the same tree); one more is
+ * refused, without recursion, and a million '[' costs nothing. */
+static void
+test_depth (void)
+{
+  g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  char *flood;
+
+  for (guint i = 0; i < BAYEUX_MAX_JSON_DEPTH; i++)
+    g_string_append (deep, i % 2 ? "{\"k\":" : "[");
+  g_string_append (deep, "1");
+  for (guint i = BAYEUX_MAX_JSON_DEPTH; i > 0; i--)
+    g_string_append (deep, (i - 1) % 2 ? "}" : "]");
+  check_same (deep->str, deep->len);
+
+  g_string_prepend (deep, "[");
+  g_string_append (deep, "]");
+  node = bayeux_json_parse (deep->str, deep->len, &error);
+  g_assert_null (node);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+  g_assert_nonnull (strstr (error->message, "nested deeper"));
+  g_clear_error (&error);
+
+  flood = g_malloc (1000000);
+  memset (flood, '[', 1000000);
+  node = bayeux_json_parse (flood, 1000000, &error);
+  g_assert_null (node);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+  g_free (flood);
+}
+
+/* The fuzz seed corpus: real server answers, each the same tree. */
+static void
+test_corpus (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fuzz", "corpus", NULL);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (path, name, NULL);
+      g_autofree char *text = NULL;
+      gsize length;
+
+      g_assert_true (g_file_get_contents (file, &text, &length, NULL));
+      /* Only the seeds that are JSON (some are deliberately not). */
+      {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) node = bayeux_json_parse (text, length, &error);
+        if (node == NULL)
+          continue;
+      }
+      check_same (text, length);
+      n++;
+    }
+  g_test_message ("%u seeds compared", n);
+  g_assert_cmpuint (n, >=, 10);
+}
+
+/* Random documents: every kind of value, escapes, unicode, numbers of every
+ * shape, whitespace anywhere, duplicate names, deep and wide. */
+static void
+random_space (GString *out,
+              GRand   *rand)
+{
+  static const char spaces[] = " \t\r\n";
+
+  while (g_rand_int_range (rand, 0, 4) == 0)
+    g_string_append_c (out, spaces[g_rand_int_range (rand, 0, 4)]);
+}
+
+static void
+random_string (GString *out,
+               GRand   *rand)
+{
+  static const char *pieces[] = {
+    "a", "Z", " ", "0", "/", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\\\"", "\\\\", "\\/", "\\b",
+    "\\f", "\\n", "\\r", "\\t", "\\u0041", "\\u00e9", "\\u20AC", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\\u0001",
+    "channel", "/meta/connect", "data",
+  };
+  int n = g_rand_int_range (rand, 0, 8);
+
+  g_string_append_c (out, '"');
+  for (int i = 0; i < n; i++)
+    g_string_append (out, pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))]);
+  g_string_append_c (out, '"');
+}
+
+static void
+random_number (GString *out,
+               GRand   *rand)
+{
+  switch (g_rand_int_range (rand, 0, 6))
+    {
+    case 0:
+      g_string_append_printf (out, "%d", g_rand_int_range (rand, -1000, 1000));
+      break;
+    case 1:
+      g_string_append_printf (out, "%" G_GINT64_FORMAT,
+                              (gint64) (((guint64) g_rand_int (rand) << 32) | g_rand_int (rand)));
+      break;
+    case 2:
+      g_string_append_printf (out, "%s%u.%u", g_rand_boolean (rand) ? "-" : "", g_rand_int_range (rand, 0, 100000),
+                              g_rand_int (rand));
+      break;
+    case 3:
+      g_string_append_printf (out, "%u%s%s%d", g_rand_int_range (rand, 0, 10), g_rand_boolean (rand) ? "e" : "E",
+                              g_rand_boolean (rand) ? "+" : (g_rand_boolean (rand) ? "-" : ""),
+                              g_rand_int_range (rand, 0, 300));
+      break;
+    case 4:
+      {
+        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+        double value = g_rand_double_range (rand, -1e6, 1e6);
+        g_string_append (out, g_ascii_dtostr (buffer, sizeof buffer, value));
+        if (strchr (buffer, '.') == NULL && strchr (buffer, 'e') == NULL)
+          g_string_append (out, ".5");
+      }
+      break;
+    default:
+      g_string_append (out, g_rand_boolean (rand) ? "0" : "-0");
+      break;
+    }
+}
+
+static void
+random_value (GString *out,
+              GRand   *rand,
+              guint    depth)
+{
+  int kind = g_rand_int_range (rand, 0, depth < 6 ? 8 : 5);
+
+  random_space (out, rand);
+  switch (kind)
+    {
+    case 0: g_string_append (out, "true"); break;
+    case 1: g_string_append (out, g_rand_boolean (rand) ? "false" : "null"); break;
+    case 2: random_string (out, rand); break;
+    case 3:
+    case 4: random_number (out, rand); break;
+    case 5:
+    case 6:
+      {
+        int n = g_rand_int_range (rand, 0, 6);
+        g_string_append_c (out, '{');
+        for (int i = 0; i < n; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            random_space (out, rand);
+            /* few names, so that some repeat */
+            if (g_rand_int_range (rand, 0, 3) == 0)
+              g_string_append_printf (out, "\"k%d\"", g_rand_int_range (rand, 0, 3));
+            else
+              random_string (out, rand);
+            random_space (out, rand);
+            g_string_append_c (out, ':');
+            random_value (out, rand, depth + 1);
+          }
+        random_space (out, rand);
+        g_string_append_c (out, '}');
+      }
+      break;
+    default:
+      {
+        int n = g_rand_int_range (rand, 0, 6);
+        g_string_append_c (out, '[');
+        for (int i = 0; i < n; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            random_value (out, rand, depth + 1);
+          }
+        random_space (out, rand);
+        g_string_append_c (out, ']');
+      }
+      break;
+    }
+  random_space (out, rand);
+}
+
+static void
+test_random (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint documents = g_test_thorough () ? 50000 : 3000;
+
+  for (guint i = 0; i < documents; i++)
+    {
+      g_string_truncate (text, 0);
+      random_value (text, rand, 0);
+      check_same (text->str, text->len);
+
+      /* Cut short anywhere: refused (or, cut inside a number or after the
+       * value, still the same tree), never a crash or a leak. */
+      if (text->len > 1)
+        {
+          gsize cut = (gsize) g_rand_int_range (rand, 1, (gint32) text->len);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(JsonNode) node = bayeux_json_parse (text->str, cut, &error);
+
+          if (node == NULL)
+            g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+          else
+            check_same (text->str, cut);
+        }
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/bayeux/json/cases", test_cases);
+  g_test_add_func ("/bayeux/json/big-integers", test_big_integers);
+  g_test_add_func ("/bayeux/json/malformed", test_malformed);
+  g_test_add_func ("/bayeux/json/depth", test_depth);
+  g_test_add_func ("/bayeux/json/corpus", test_corpus);
+  g_test_add_func ("/bayeux/json/random", test_random);
+
+  return g_test_run ();
+}
