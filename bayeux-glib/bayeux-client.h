@@ -129,6 +129,31 @@ gboolean           bayeux_client_is_subscribed         (BayeuxClient         *se
 typedef void (*BayeuxBatchFunc) (BayeuxClient *client,
                                  gpointer      user_data);
 
+/**
+ * BayeuxMessageFunc:
+ * @client: the client
+ * @message: a message that arrived on a subscription
+ * @user_data: the data given to [method@Client.add_listener]
+ *
+ * Called for each message that arrives on the subscription a listener was
+ * added for: see [method@Client.add_listener].
+ *
+ * Since: 1.0
+ */
+typedef void (*BayeuxMessageFunc) (BayeuxClient  *client,
+                                   BayeuxMessage *message,
+                                   gpointer       user_data);
+
+BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_add_listener          (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        BayeuxMessageFunc     func,
+                                                        gpointer              user_data,
+                                                        GDestroyNotify        notify);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_remove_listener       (BayeuxClient         *self,
+                                                        guint                 listener_id);
+
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_header            (BayeuxClient         *self,
                                                         const char           *name,

@@ -56,6 +56,7 @@ METRICS = [
     ('idle', 'loop_iterations_per_min', '', True),
     ('idle', 'rss_anon_kib', 'KiB', True),
     ('parse', 'msgs_per_s', 'msg/s', False),
+    ('parse', 'msgs_per_s_listeners', 'msg/s', False),
     ('parse', 'msgs_per_s_one_handler', 'msg/s', False),
     ('parse', 'msgs_per_s_parse_wrap_lookup', 'msg/s', False),
     ('parse', 'msgs_per_s_parse_only', 'msg/s', False),
@@ -346,6 +347,8 @@ LEGEND = [
     ('loop_iterations_per_min', 'GLib main-loop iterations (a poll can dispatch several times)'),
     ('msgs_per_s', 'parse path, 100-message response, 10,000 subscriptions, one detailed '
                    'message::CHANNEL handler per subscription'),
+    ('msgs_per_s_listeners', 'the same with one bayeux_client_add_listener listener per subscription instead '
+                             '(found by hash lookup; a GLib signal emission walks all its handlers)'),
     ('msgs_per_s_one_handler', 'the same with one undetailed message handler'),
     ('msgs_per_s_parse_wrap_lookup', 'parse, wrap as BayeuxMessage, validate, candidates and lookups, no emission'),
     ('msgs_per_s_parse_only', 'bayeux_parse_messages alone'),

@@ -1654,6 +1654,168 @@ test_remote_call (Fixture *f, gconstpointer data)
   test_server_set_hook (f->server, NULL, NULL);
 }
 
+/* Listeners (add_listener): the messages of their subscription, right after
+ * the signal's handlers of the same detail, in the order added; removal and
+ * addition from inside a dispatch; silent without a subscription; their
+ * data freed at removal or dispose. */
+typedef struct
+{
+  Fixture *f;
+  char    *name;
+  guint    remove;     /* a listener to remove on the first call (0: none) */
+  gboolean add;        /* add the "late" listener on the first call */
+  guint    calls;
+  guint   *freed;      /* counts the destroy notifies */
+} TestListener;
+
+static guint late_listener;
+
+static void test_listener_free (gpointer data);
+
+static void
+on_test_listener (BayeuxClient  *client,
+                  BayeuxMessage *message,
+                  gpointer       user_data)
+{
+  TestListener *l = user_data;
+  g_autofree char *data = json_to_string (bayeux_message_get_data (message), FALSE);
+
+  g_ptr_array_add (l->f->received, g_strdup_printf ("%s %s", l->name, data));
+  if (l->calls++ > 0)
+    return;
+  if (l->remove != 0)
+    bayeux_client_remove_listener (client, l->remove);
+  if (l->add)
+    {
+      TestListener *late = g_new0 (TestListener, 1);
+
+      late->f = l->f;
+      late->name = g_strdup ("late");
+      late->freed = l->freed;
+      late_listener = bayeux_client_add_listener (client, "/l/a", on_test_listener, late, test_listener_free);
+    }
+}
+
+static void
+test_listener_free (gpointer data)
+{
+  TestListener *l = data;
+
+  (*l->freed)++;
+  g_free (l->name);
+  g_free (l);
+}
+
+static guint
+add_test_listener (Fixture       *f,
+                   const char    *channel,
+                   const char    *name,
+                   guint         *freed,
+                   TestListener **out)
+{
+  TestListener *l = g_new0 (TestListener, 1);
+
+  l->f = f;
+  l->name = g_strdup (name);
+  l->freed = freed;
+  if (out != NULL)
+    *out = l;
+  return bayeux_client_add_listener (f->client, channel, on_test_listener, l, test_listener_free);
+}
+
+static gboolean
+has_received_3 (gpointer data)
+{
+  Fixture *f = data;
+  return f->received->len >= 3;
+}
+
+static void
+assert_received (Fixture *f, const char *expected)
+{
+  g_autofree char *got = NULL;
+
+  g_ptr_array_add (f->received, NULL);
+  got = g_strjoinv ("|", (char **) f->received->pdata);
+  g_ptr_array_set_size (f->received, 0);
+  g_assert_cmpstr (got, ==, expected);
+}
+
+static void
+test_listeners (Fixture *f, gconstpointer data)
+{
+  guint freed = 0, first, second, third, other;
+  TestListener *l;
+
+  start_and_wait_connected (f);
+  g_assert_true (subscribed (f, "/l/a"));
+  g_assert_true (subscribed (f, "/l/**"));
+  connect_detail (f, "/l/a");
+
+  first = add_test_listener (f, "/l/a", "first", &freed, &l);
+  second = add_test_listener (f, "/l/a", "second", &freed, NULL);
+  third = add_test_listener (f, "/l/**", "third", &freed, NULL);
+  other = add_test_listener (f, "/l/b", "unsubscribed", &freed, NULL);
+  g_assert_cmpuint (first, !=, 0);
+  g_assert_cmpuint (second, !=, first);
+  /* The first one removes the second before its turn, and adds one. */
+  l->remove = second;
+  l->add = TRUE;
+
+  test_server_deliver (f->server, "/l/a", "1");
+  g_assert_true (test_wait_until (has_received_3, f, 5000));
+  test_wait_ms (50);
+  assert_received (f, "/l/a /l/a 1|first 1|third 1");
+  g_assert_cmpuint (freed, ==, 1);   /* the second's data, at its removal */
+
+  /* The one added during the dispatch hears the next message, after the
+   * first; /l/b is not subscribed: its listener hears nothing. */
+  test_server_deliver (f->server, "/l/a", "2");
+  test_server_deliver (f->server, "/l/b", "3");
+  g_assert_true (test_wait_until (has_received_3, f, 5000));
+  test_wait_ms (100);
+  assert_received (f, "/l/a /l/a 2|first 2|late 2|third 2|third 3");
+
+  /* Unsubscribed: the listener stays, silent. */
+  bayeux_client_unsubscribe (f->client, "/l/**");
+  test_wait_ms (100);
+  test_server_deliver (f->server, "/l/a", "4");
+  g_assert_true (test_wait_until (has_received_3, f, 5000));
+  test_wait_ms (50);
+  assert_received (f, "/l/a /l/a 4|first 4|late 4");
+
+  bayeux_client_remove_listener (f->client, third);
+  g_assert_cmpuint (freed, ==, 2);
+  (void) other;
+
+  /* The others' data goes with the client. */
+  g_clear_object (&f->client);
+  g_assert_cmpuint (freed, ==, 5);
+  f->client = bayeux_client_new (test_server_get_url (f->server));
+}
+
+/* Removing a listener twice (or one never added) warns, as
+ * g_signal_handler_disconnect() does, and changes nothing. */
+static void
+test_listener_unknown (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(BayeuxClient) client = bayeux_client_new ("http://127.0.0.1:9/cometd");
+      guint id = bayeux_client_add_listener (client, "/x", on_test_listener, NULL, NULL);
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+      bayeux_client_remove_listener (client, id);
+      bayeux_client_remove_listener (client, id);
+      bayeux_client_remove_listener (client, 12345);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*no listener 1 on client*no listener 12345*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1709,6 +1871,8 @@ main (int argc, char **argv)
   ADD ("headers", test_headers);
   ADD ("batch", test_batch);
   ADD ("remote-call", test_remote_call);
+  ADD ("listeners", test_listeners);
+  g_test_add_func ("/bayeux/client/listener-unknown", test_listener_unknown);
 #undef ADD
 
   return g_test_run ();

@@ -236,6 +236,28 @@ test('round trip through Faye', async ({url}) => {
     }
 });
 
+test('listener', async ({url}) => {
+    const client = Bayeux.Client.new(url);
+    const sent = {text: 'to a GJS listener'};
+    try {
+        const heard = new Promise(resolve => {
+            const id = client.add_listener(CHANNEL, (_c, message) => {
+                resolve([id, message.get_channel(), toJS(message.get_data())]);
+            });
+            assert(id > 0, `listener id ${id}`);
+        });
+        const subscribing = client.subscribe_async(CHANNEL, null);
+        client.start();
+        assert(await withTimeout(subscribing, 'subscribe'), 'subscribe_finish');
+        client.publish(CHANNEL, fromJS(sent));
+        const [id, channel, data] = await withTimeout(heard, 'listener');
+        assertEqual([channel, data], [CHANNEL, sent], 'message to the listener');
+        client.remove_listener(id);
+    } finally {
+        client.stop();
+    }
+});
+
 test('refused subscribe', async ({url}) => {
     const client = Bayeux.Client.new(url);
     try {

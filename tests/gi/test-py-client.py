@@ -253,6 +253,42 @@ class TestRoundTrip(unittest.TestCase):
         self.assertEqual(states[-1], Bayeux.ClientState.DISCONNECTED)
         self.assertEqual(self.errors, [])
 
+    def test_listener(self):
+        """add_listener with a Python callable and its data; removed, the
+        callable is let go (the GDestroyNotify ran)."""
+        client = self.client
+        heard = []
+        sent = {"text": "to a listener"}
+
+        class Callback:
+            def __call__(self, client, message, tag):
+                heard.append((tag, message.get_channel(), to_python(message.get_data())))
+                loop.quit()
+
+        loop = self.loop
+        callback = Callback()
+        gone = []
+        import weakref
+        weakref.finalize(callback, gone.append, True)
+        listener = client.add_listener(CHANNEL, callback, "tag")
+        self.assertGreater(listener, 0)
+        del callback
+
+        def on_subscribed(client, result):
+            self.assertTrue(client.subscribe_finish(result))
+            client.publish(CHANNEL, from_python(sent))
+
+        client.subscribe_async(CHANNEL, None, on_subscribed)
+        client.start()
+        self.run_loop()
+
+        self.assertEqual(heard, [("tag", CHANNEL, sent)])
+        self.assertEqual(gone, [])
+        client.remove_listener(listener)
+        gc.collect()
+        self.assertEqual(gone, [True])
+        self.assertEqual(self.errors, [])
+
     def test_refused(self):
         client = self.client
         outcome = {}
