@@ -2288,27 +2288,29 @@ listener_ref (Listener *listener)
   return listener;
 }
 
+/* The data goes with the last reference: after the dispatch that is calling
+ * it, if a listener is removed (or the client disposed) from inside. */
 static void
 listener_unref (Listener *listener)
 {
   if (!g_atomic_ref_count_dec (&listener->ref))
     return;
+  if (listener->notify != NULL)
+    listener->notify (listener->user_data);
   g_free (listener->pattern);
   g_free (listener);
 }
 
-/* Marks it removed, takes it out of the tables and lets its data go. */
+/* Marks it removed and takes it out of the tables; its data goes with its
+ * last reference (listener_unref). */
 static void
 listener_remove (BayeuxClient *self,
                  Listener     *listener)
 {
   GPtrArray *list = g_hash_table_lookup (self->listeners, listener->pattern);
-  GDestroyNotify notify = listener->notify;
-  gpointer user_data = listener->user_data;
 
   listener_ref (listener);
   listener->removed = TRUE;
-  listener->notify = NULL;
   g_hash_table_remove (self->listener_ids, GUINT_TO_POINTER (listener->id));
   if (list != NULL)
     {
@@ -2317,8 +2319,6 @@ listener_remove (BayeuxClient *self,
         g_hash_table_remove (self->listeners, listener->pattern);
     }
   listener_unref (listener);
-  if (notify != NULL)
-    notify (user_data);
 }
 
 /* The listeners of @pattern, in the order they were added; each one added
@@ -4803,8 +4803,8 @@ bayeux_client_batch (BayeuxClient    *self,
  * Adds a listener for the messages of the subscription to @channel: the
  * same messages as a `message::@channel` handler of
  * [signal@Client::message] gets, in the same circumstances (a message on
- * `/chat/demo` reaches the listeners of `/chat/demo`, of `/chat/\*` and of
- * `/chat/\*\*` if each is subscribed), right after the signal's handlers.
+ * `/chat/demo` reaches the listeners of `/chat/demo`, of `/chat/*` and of
+ * `/chat/**` if each is subscribed), right after the signal's handlers.
  * A listener does not subscribe: it hears nothing until @channel is
  * subscribed, and stays (silent) after an unsubscription, until removed.
  *
@@ -4816,7 +4816,10 @@ bayeux_client_batch (BayeuxClient    *self,
  *
  * A listener may add or remove listeners, unsubscribe, stop or disconnect
  * the client: one removed during a dispatch is not called after its
- * removal; one added during a dispatch is called from the next message on.
+ * removal (its data is freed once the dispatch is done with it); one added
+ * during a dispatch hears the message being dispatched only if it was added
+ * for a subscription whose turn has not come yet (a message on `/chat/demo`
+ * goes to the listeners of `/chat/demo` before those of `/chat/**`).
  *
  * Returns: the listener's identifier (never 0), for
  *   [method@Client.remove_listener]
@@ -4864,8 +4867,9 @@ bayeux_client_add_listener (BayeuxClient      *self,
  * @self: a client
  * @listener_id: what [method@Client.add_listener] returned
  *
- * Removes a listener: it is not called again, and its data is freed now.
- * Removing one that is gone already (or was never added) warns.
+ * Removes a listener: it is not called again, and its data is freed: at
+ * once, or, when it is removed from inside its own call, once that call
+ * returns. Removing one that is gone already (or was never added) warns.
  *
  * Since: 1.0
  */

@@ -1663,6 +1663,7 @@ typedef struct
   Fixture *f;
   char    *name;
   guint    remove;     /* a listener to remove on the first call (0: none) */
+  guint    id;         /* its own: removes itself on its first call if set */
   gboolean add;        /* add the "late" listener on the first call */
   guint    calls;
   guint   *freed;      /* counts the destroy notifies */
@@ -1685,6 +1686,16 @@ on_test_listener (BayeuxClient  *client,
     return;
   if (l->remove != 0)
     bayeux_client_remove_listener (client, l->remove);
+  if (l->id != 0)
+    {
+      guint freed = *l->freed;
+
+      /* Removed from inside its own call: its data stays until the call
+       * returns (touched after the removal: valgrind and ASan watch). */
+      bayeux_client_remove_listener (client, l->id);
+      g_assert_cmpuint (*l->freed, ==, freed);
+      l->calls++;
+    }
   if (l->add)
     {
       TestListener *late = g_new0 (TestListener, 1);
@@ -1745,7 +1756,7 @@ static void
 test_listeners (Fixture *f, gconstpointer data)
 {
   guint freed = 0, first, second, third, other;
-  TestListener *l;
+  TestListener *l, *once;
 
   start_and_wait_connected (f);
   g_assert_true (subscribed (f, "/l/a"));
@@ -1756,6 +1767,11 @@ test_listeners (Fixture *f, gconstpointer data)
   second = add_test_listener (f, "/l/a", "second", &freed, NULL);
   third = add_test_listener (f, "/l/**", "third", &freed, NULL);
   other = add_test_listener (f, "/l/b", "unsubscribed", &freed, NULL);
+  once = NULL;
+  {
+    guint id = add_test_listener (f, "/l/**", "once", &freed, &once);
+    once->id = id;   /* a one-shot listener: removes itself */
+  }
   g_assert_cmpuint (first, !=, 0);
   g_assert_cmpuint (second, !=, first);
   /* The first one removes the second before its turn, and adds one. */
@@ -1765,8 +1781,8 @@ test_listeners (Fixture *f, gconstpointer data)
   test_server_deliver (f->server, "/l/a", "1");
   g_assert_true (test_wait_until (has_received_3, f, 5000));
   test_wait_ms (50);
-  assert_received (f, "/l/a /l/a 1|first 1|third 1");
-  g_assert_cmpuint (freed, ==, 1);   /* the second's data, at its removal */
+  assert_received (f, "/l/a /l/a 1|first 1|third 1|once 1");
+  g_assert_cmpuint (freed, ==, 2);   /* the second's and the one-shot's data */
 
   /* The one added during the dispatch hears the next message, after the
    * first; /l/b is not subscribed: its listener hears nothing. */
@@ -1785,12 +1801,12 @@ test_listeners (Fixture *f, gconstpointer data)
   assert_received (f, "/l/a /l/a 4|first 4|late 4");
 
   bayeux_client_remove_listener (f->client, third);
-  g_assert_cmpuint (freed, ==, 2);
+  g_assert_cmpuint (freed, ==, 3);
   (void) other;
 
   /* The others' data goes with the client. */
   g_clear_object (&f->client);
-  g_assert_cmpuint (freed, ==, 5);
+  g_assert_cmpuint (freed, ==, 6);
   f->client = bayeux_client_new (test_server_get_url (f->server));
 }
 

@@ -406,10 +406,11 @@ typedef struct
   JsonArray  *array;
 } Container;
 
-/* Parses @data, one JSON text (RFC 8259) nested no deeper than
- * BAYEUX_MAX_JSON_DEPTH, into a tree of sealed (immutable) nodes: what
- * json-glib's immutable parser would make of it, in one pass, without
- * json-glib's parser. That one recurses (a body of a million '[' would
+/* Parses @data, one JSON text (RFC 8259) in UTF-8, nested no deeper than
+ * BAYEUX_MAX_JSON_DEPTH, without duplicate member names, into a tree of
+ * sealed (immutable) nodes: what json-glib's immutable parser would make of
+ * it (but for integers past gint64: see scan_number()), in one pass,
+ * without json-glib's parser. That one recurses (a body of a million '[' would
  * exhaust the stack), leaks memory on many malformed inputs (half surrogate
  * pairs, short \u escapes, trailing data: found by fuzzing), and its
  * GScanner was half the CPU of a client receiving many messages.
@@ -425,9 +426,19 @@ bayeux_json_parse (const char *data,
   Container stack[BAYEUX_MAX_JSON_DEPTH];
   guint depth = 0;
   JsonNode *root = NULL;
-  GString *name = g_string_sized_new (32);    /* a member's name, until its value is made */
-  GString *text = g_string_sized_new (64);    /* a string value */
+  GString *name;
+  GString *text;
+  const char *invalid;
 
+  if (!g_utf8_validate_len (data, length, &invalid))
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                   "Bad response: not valid UTF-8 at byte %" G_GSIZE_FORMAT, (gsize) (invalid - data));
+      return NULL;
+    }
+
+  name = g_string_sized_new (32);    /* a member's name, until its value is made */
+  text = g_string_sized_new (64);    /* a string value */
   skip_space (s);
   for (;;)
     {
@@ -447,7 +458,8 @@ bayeux_json_parse (const char *data,
           if (depth == BAYEUX_MAX_JSON_DEPTH)
             {
               g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                           "Bad response: JSON nested deeper than %d levels", BAYEUX_MAX_JSON_DEPTH);
+                           "Bad response: JSON nested deeper than %d levels at byte %" G_GSIZE_FORMAT,
+                           BAYEUX_MAX_JSON_DEPTH, (gsize) (s->p - data));
               goto failed;
             }
           node = json_node_alloc ();
@@ -565,8 +577,22 @@ member_name:
           s->why = "a missing member name";
           goto bad;
         }
-      if (!scan_string (s, name))
-        goto bad;
+      {
+        const char *start = s->p;
+
+        if (!scan_string (s, name))
+          goto bad;
+        /* json-glib keeps the last of duplicate names, at a cost linear in
+         * the object's size for each: a body of repeated names would cost
+         * quadratic time. No server sends them (RFC 8259: names SHOULD be
+         * unique); refused. */
+        if (json_object_has_member (stack[depth - 1].object, name->str))
+          {
+            s->p = start;
+            s->why = "a duplicate member name";
+            goto bad;
+          }
+      }
       skip_space (s);
       if (s->p >= s->end || *s->p != ':')
         {
@@ -602,13 +628,6 @@ bayeux_parse_messages (const char *data,
     {
       g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
                            "Bad response: empty body");
-      return NULL;
-    }
-
-  if (!g_utf8_validate_len (data, length, NULL))
-    {
-      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                           "Bad response: not valid UTF-8");
       return NULL;
     }
 
