@@ -237,6 +237,7 @@ struct _BayeuxClient
   SoupSession       *session;
   BayeuxLongPolling *transport;
   BayeuxWebSocket   *websocket;
+  SoupMessageHeaders *headers;       /* set_header's, shared with both transports */
   GStrv              transports;     /* allowed, in order of preference */
   const char        *transport_name; /* in use (a static string) */
   gboolean           websocket_offered;  /* by the server, in the last handshake reply */
@@ -2906,14 +2907,6 @@ on_websocket_open (GObject      *source,
 static gboolean on_transport_accept_certificate (GObject *transport, GTlsCertificate *certificate,
                                                  GTlsCertificateFlags errors, gpointer user_data);
 
-static void
-copy_header_to_websocket (const char *name,
-                          const char *value,
-                          gpointer    user_data)
-{
-  bayeux_websocket_set_header (user_data, name, value);
-}
-
 /* The WebSocket transport is made the first time a server offers it: a
  * client on long polling only (CometD's Node server, or `transports`
  * without websocket) never has one, nor its extension manager on the
@@ -2921,18 +2914,13 @@ copy_header_to_websocket (const char *name,
 static void
 ensure_websocket (BayeuxClient *self)
 {
-  SoupMessageHeaders *headers;
-
   if (self->websocket != NULL)
     return;
-  self->websocket = bayeux_websocket_new (self->session, self->uri);
+  self->websocket = bayeux_websocket_new (self->session, self->uri, self->headers);
   g_signal_connect_object (self->websocket, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
   g_signal_connect_object (self->websocket, "messages", G_CALLBACK (on_websocket_messages), self, 0);
   g_signal_connect_object (self->websocket, "closed", G_CALLBACK (on_websocket_closed), self, 0);
-  headers = bayeux_long_polling_get_headers (self->transport);
-  if (headers != NULL)
-    soup_message_headers_foreach (headers, copy_header_to_websocket, self->websocket);
 }
 
 static void
@@ -3479,7 +3467,7 @@ bayeux_client_constructed (GObject *object)
   self->uri = g_uri_ref (self->primary_uri);
   self->current_url = g_uri_to_string (self->uri);
 
-  self->transport = bayeux_long_polling_new (self->session, self->uri);
+  self->transport = bayeux_long_polling_new (self->session, self->uri, self->headers);
   g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
 
@@ -3539,6 +3527,7 @@ bayeux_client_finalize (GObject *object)
 
   g_clear_pointer (&self->subscriptions, g_hash_table_unref);
   g_clear_pointer (&self->listener_ids, g_hash_table_unref);
+  g_clear_pointer (&self->headers, soup_message_headers_unref);
   g_clear_pointer (&self->listeners, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->extensions, g_ptr_array_unref);
@@ -4023,6 +4012,7 @@ bayeux_client_init (BayeuxClient *self)
   self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) subscription_free);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->listener_ids = g_hash_table_new (NULL, NULL);
+  self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) op_free);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -4535,9 +4525,11 @@ bayeux_client_set_header (BayeuxClient *self,
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (name != NULL && name[0] != '\0');
 
-  bayeux_long_polling_set_header (self->transport, name, value);
-  if (self->websocket != NULL)
-    bayeux_websocket_set_header (self->websocket, name, value);
+  /* Shared with both transports: the next requests and upgrades carry it. */
+  if (value != NULL)
+    soup_message_headers_replace (self->headers, name, value);
+  else
+    soup_message_headers_remove (self->headers, name);
 }
 
 /**

@@ -403,6 +403,7 @@ typedef struct
   guint16          port;
   SoupSession     *session;
   BayeuxWebSocket *ws;
+  SoupMessageHeaders *headers;   /* the application's, given to ws */
   RawServer       *raw;
 
   /* Server side */
@@ -561,7 +562,9 @@ static void
 fixture_new_ws (Fixture *f,
                 GUri    *uri)
 {
-  f->ws = bayeux_websocket_new (f->session, uri);
+  g_clear_pointer (&f->headers, soup_message_headers_unref);
+  f->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  f->ws = bayeux_websocket_new (f->session, uri, f->headers);
   g_signal_connect (f->ws, "messages", G_CALLBACK (on_messages), f);
   g_signal_connect (f->ws, "closed", G_CALLBACK (on_closed), f);
   g_signal_connect (f->ws, "accept-certificate", G_CALLBACK (on_accept_certificate), f);
@@ -633,6 +636,7 @@ fixture_teardown (Fixture       *f,
       /* An open connection holds no reference on the transport. */
       g_assert_null (f->ws);
     }
+  g_clear_pointer (&f->headers, soup_message_headers_unref);
   g_assert_true (test_wait_until (server_all_closed, f, WAIT));
   for (guint i = 0; i < f->server_conns->len; i++)
     g_signal_handlers_disconnect_by_data (g_ptr_array_index (f->server_conns, i), f);
@@ -888,9 +892,10 @@ test_header (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
 
-  bayeux_websocket_set_header (f->ws, "X-Test-Token", "abc123");
-  bayeux_websocket_set_header (f->ws, "X-Removed", "1");
-  bayeux_websocket_set_header (f->ws, "X-Removed", NULL);
+  /* The caller's table, shared: changed after the transport was made. */
+  soup_message_headers_replace (f->headers, "X-Test-Token", "abc123");
+  soup_message_headers_replace (f->headers, "X-Removed", "1");
+  soup_message_headers_remove (f->headers, "X-Removed");
   error = open_ws (f, MAX_SIZE, OPEN_TIMEOUT);
   g_assert_no_error (error);
   g_assert_cmpstr (f->upgrade_token, ==, "abc123");

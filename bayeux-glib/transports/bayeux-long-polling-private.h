@@ -17,13 +17,10 @@ G_DECLARE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, BAYEUX, LONG_POLLI
 #define BAYEUX_MAX_JSON_DEPTH 256
 
 BayeuxLongPolling *bayeux_long_polling_new         (SoupSession        *session,
-                                                    GUri               *uri);
+                                                    GUri               *uri,
+                                                    SoupMessageHeaders *headers);
 void               bayeux_long_polling_set_uri     (BayeuxLongPolling  *self,
                                                     GUri               *uri);
-void               bayeux_long_polling_set_header  (BayeuxLongPolling  *self,
-                                                    const char         *name,
-                                                    const char         *value);
-SoupMessageHeaders *bayeux_long_polling_get_headers (BayeuxLongPolling  *self);
 void               bayeux_long_polling_send_async  (BayeuxLongPolling  *self,
                                                     GBytes             *body,
                                                     gsize               max_response_size,

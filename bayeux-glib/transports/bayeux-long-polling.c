@@ -33,7 +33,7 @@ struct _BayeuxLongPolling
   GObject      parent_instance;
   SoupSession        *session;
   GUri               *uri;
-  SoupMessageHeaders *headers;   /* the application's, added to each request */
+  SoupMessageHeaders *headers;   /* the application's (the client's, shared), added to each request */
 };
 
 G_DEFINE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, G_TYPE_OBJECT)
@@ -124,29 +124,6 @@ bayeux_long_polling_init (BayeuxLongPolling *self)
 {
 }
 
-/* @value NULL removes the header. For the next requests. */
-void
-bayeux_long_polling_set_header (BayeuxLongPolling *self,
-                                const char        *name,
-                                const char        *value)
-{
-  if (self->headers == NULL)
-    self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  if (value != NULL)
-    soup_message_headers_replace (self->headers, name, value);
-  else
-    soup_message_headers_remove (self->headers, name);
-}
-
-/* The application's headers (set_header), NULL if none: borrowed. */
-SoupMessageHeaders *
-bayeux_long_polling_get_headers (BayeuxLongPolling *self)
-{
-  g_return_val_if_fail (BAYEUX_IS_LONG_POLLING (self), NULL);
-
-  return self->headers;
-}
-
 static void
 copy_header (const char *name,
              const char *value,
@@ -166,14 +143,19 @@ bayeux_long_polling_set_uri (BayeuxLongPolling *self,
   self->uri = uri;
 }
 
+/* @headers (nullable): the application's headers, added to each request
+ * as they are when it is sent; shared with the caller, who may change
+ * them at any time. */
 BayeuxLongPolling *
-bayeux_long_polling_new (SoupSession *session,
-                         GUri        *uri)
+bayeux_long_polling_new (SoupSession        *session,
+                         GUri               *uri,
+                         SoupMessageHeaders *headers)
 {
   BayeuxLongPolling *self = g_object_new (BAYEUX_TYPE_LONG_POLLING, NULL);
 
   self->session = g_object_ref (session);
   self->uri = g_uri_ref (uri);
+  self->headers = headers ? soup_message_headers_ref (headers) : NULL;
   return self;
 }
 

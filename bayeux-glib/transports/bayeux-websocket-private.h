@@ -15,12 +15,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (BayeuxWebSocket, bayeux_websocket, BAYEUX, WEBSOCKET, GObject)
 
 BayeuxWebSocket *bayeux_websocket_new         (SoupSession         *session,
-                                               GUri                *uri);
+                                               GUri                *uri,
+                                               SoupMessageHeaders  *headers);
 void             bayeux_websocket_set_uri     (BayeuxWebSocket     *self,
                                                GUri                *uri);
-void             bayeux_websocket_set_header  (BayeuxWebSocket     *self,
-                                               const char          *name,
-                                               const char          *value);
 void             bayeux_websocket_open_async  (BayeuxWebSocket     *self,
                                                gsize                max_message_size,
                                                guint                timeout_ms,

@@ -321,7 +321,7 @@ struct _BayeuxWebSocket
   GMainContext            *context;
   SoupSession             *session;
   GUri                    *uri;        /* http(s): the server's URL */
-  SoupMessageHeaders      *headers;    /* the application's, added to the upgrade */
+  SoupMessageHeaders      *headers;    /* the application's (the client's, shared), added to the upgrade */
 
   State                    state;
   GTask                   *opening;    /* borrowed: the pending open's task */
@@ -1054,26 +1054,13 @@ bayeux_websocket_set_uri (BayeuxWebSocket *self,
   self->uri = uri;
 }
 
-/* @value NULL removes the header. For the next openings. */
-void
-bayeux_websocket_set_header (BayeuxWebSocket *self,
-                             const char      *name,
-                             const char      *value)
-{
-  g_return_if_fail (BAYEUX_IS_WEBSOCKET (self));
-  g_return_if_fail (name != NULL);
-
-  if (self->headers == NULL)
-    self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  if (value != NULL)
-    soup_message_headers_replace (self->headers, name, value);
-  else
-    soup_message_headers_remove (self->headers, name);
-}
-
+/* @headers (nullable): the application's headers, added to each upgrade
+ * request as they are when it is sent; shared with the caller, who may
+ * change them at any time. */
 BayeuxWebSocket *
-bayeux_websocket_new (SoupSession *session,
-                      GUri        *uri)
+bayeux_websocket_new (SoupSession        *session,
+                      GUri               *uri,
+                      SoupMessageHeaders *headers)
 {
   BayeuxWebSocket *self;
 
@@ -1083,6 +1070,7 @@ bayeux_websocket_new (SoupSession *session,
   self = g_object_new (BAYEUX_TYPE_WEBSOCKET, NULL);
   self->session = g_object_ref (session);
   self->uri = g_uri_ref (uri);
+  self->headers = headers ? soup_message_headers_ref (headers) : NULL;
   ensure_extension_manager (session);
   /* BAYEUX_DEBUG=http: the upgrade's headers (once per session). */
   bayeux_debug_attach_logger (session);
