@@ -2329,10 +2329,14 @@ call_listeners (BayeuxClient  *self,
                 const char    *pattern,
                 BayeuxMessage *message)
 {
-  GPtrArray *list = self->listeners ? g_hash_table_lookup (self->listeners, pattern) : NULL;
+  GPtrArray *list;
   Listener *one;
   g_autoptr(GPtrArray) several = NULL;
 
+  /* Most clients have none: no hashing of the pattern for each message. */
+  if (g_hash_table_size (self->listeners) == 0)
+    return;
+  list = g_hash_table_lookup (self->listeners, pattern);
   if (list == NULL)
     return;
   if (list->len == 1)

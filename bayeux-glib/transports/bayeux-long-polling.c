@@ -263,10 +263,7 @@ scan_string (Scanner *s,
                 return FALSE;
               }
             s->p += 4;
-            if (ch < 0x80)
-              g_string_append_c (out, (char) ch);
-            else
-              g_string_append_unichar (out, ch);
+            g_string_append_unichar (out, ch);
           }
           break;
         default:
