@@ -27,19 +27,20 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-channel-private.h"
+#include "bayeux-advice-private.h"
 #include "bayeux-client-private.h"
+#include "bayeux-clock-watch-private.h"
 #include "bayeux-debug-private.h"
+#include "bayeux-extension-chain-private.h"
 #include "bayeux-message-private.h"
+#include "bayeux-outbox-private.h"
+#include "bayeux-subscriptions-private.h"
+#include "bayeux-network-watch-private.h"
+#include "bayeux-task-private.h"
 #include "transports/bayeux-long-polling-private.h"
 #include "transports/bayeux-websocket-private.h"
 
 #include <string.h>
-#ifdef __linux__
-#include <errno.h>
-#include <glib-unix.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
-#endif
 
 #define DEFAULT_MAX_NETWORK_DELAY 10000
 #define DEFAULT_MAX_MESSAGE_SIZE  (1024 * 1024)
@@ -48,12 +49,6 @@
 #define DEFAULT_POLL_TIMEOUT      60000
 #define DEFAULT_MAX_PENDING       1000
 #define DEFAULT_MAX_PENDING_AGE   60000
-/* The suspend watchdog: how much further the wall clock must have moved
- * than the monotonic clock (which stops during a suspend) for it to call it
- * a suspend, and, where the kernel cannot tell us when the clocks jump (see
- * update_watchdog), how often it looks. */
-#define WATCHDOG_PERIOD_S         5
-#define SUSPEND_THRESHOLD_US      (10 * G_USEC_PER_SEC)
 /* A successful /meta/connect that carried nothing and came back in less
  * than half the advised timeout is "early"; after this many in a row the
  * server is not holding polls and the client backs off, so that it never
@@ -140,51 +135,6 @@
  */
 
 typedef enum {
-  OP_HANDSHAKE,
-  OP_CONNECT,
-  OP_DISCONNECT,
-  OP_SUBSCRIBE,
-  OP_UNSUBSCRIBE,
-  OP_PUBLISH,
-} OpKind;
-
-/* One request message, from the time it is queued to its reply. */
-typedef struct
-{
-  OpKind      kind;
-  char       *id;
-  char       *channel;   /* the subscription, or the channel published to */
-  JsonObject *message;
-  GTask      *task;      /* unsubscribe_async and publish_async; NULL else */
-  gint64      queued_at; /* monotonic µs */
-  JsonObject *out;       /* the copy the outgoing extensions work on */
-  GPtrArray  *chain;     /* the extensions it goes through (a snapshot) */
-  gint        ext_next;  /* the next outgoing extension to run in chain (counting down) */
-  gboolean    with_outbox; /* a control op: take the outbox along */
-  guint       timeout_ms;  /* a control op: its deadline */
-} Op;
-
-/* A message an extension holds (see bayeux_client_release_message). */
-typedef struct
-{
-  gboolean         outgoing;
-  BayeuxExtension *extension;  /* the one holding it */
-  GPtrArray       *chain;      /* incoming: the extensions it goes through (a snapshot) */
-  gboolean         release_drop; /* released: to be dropped */
-  guint            next;       /* incoming: the next extension to run in chain */
-  Op              *op;         /* outgoing: the op; incoming: the op a reply answers */
-  BayeuxMessage   *message;    /* incoming */
-} Held;
-
-typedef struct
-{
-  char      *channel;
-  gboolean   confirmed;  /* the server accepted it in this session */
-  gboolean   in_flight;  /* a /meta/subscribe for it is queued or sent */
-  GPtrArray *waiting;    /* GTask* of subscribe_async calls */
-} Subscription;
-
-typedef enum {
   SLOT_CONTROL,
   SLOT_BATCH,
 } Slot;
@@ -205,33 +155,9 @@ typedef struct
   BayeuxMessage *message;
 } ErrorReport;
 
-typedef enum {
-  RECONNECT_RETRY,
-  RECONNECT_HANDSHAKE,
-  RECONNECT_NONE,
-} Reconnect;
-
-/* A listener (add_listener): called for the messages of one subscription,
- * found by hash lookup of the subscription's pattern. Reference-counted: a
- * dispatch holds the ones it calls, and a removed one is only marked. */
-typedef struct
-{
-  gatomicrefcount    ref;
-  guint              id;
-  gboolean           removed;
-  char              *pattern;
-  BayeuxMessageFunc  func;
-  gpointer           user_data;
-  GDestroyNotify     notify;
-} Listener;
-
 struct _BayeuxClient
 {
   GObject            parent_instance;
-
-  GHashTable        *listeners;      /* pattern → GPtrArray of Listener, in the order added */
-  GHashTable        *listener_ids;   /* id → Listener (borrowed from listeners) */
-  guint              last_listener_id;
 
   GMainContext      *context;
   SoupSession       *session;
@@ -245,7 +171,6 @@ struct _BayeuxClient
   gboolean           websocket_worked;   /* it was open in this session */
   gboolean           ws_opening;         /* the control slot is opening it */
   Request           *ws_request[2];      /* the frame awaiting its replies, per slot */
-  GHashTable        *abandoned;          /* ids of control ops given up while on the WebSocket */
   char              *url;
   GUri              *uri;          /* of the server in use: url or a fallback */
   GUri              *primary_uri;  /* of url */
@@ -265,47 +190,32 @@ struct _BayeuxClient
   guint              max_pending_age;
 
   GNetworkMonitor   *network_monitor;
-  gboolean           network_monitor_is_default;
   gboolean           network_down;
-  gulong             network_handler;
+  BayeuxNetworkWatch *network_watch;
 
-  guint64            next_id;
   guint              generation;  /* bumped by stop and disconnect */
 
-  /* The latest advice. */
-  Reconnect          reconnect;
-  gint64             interval;
-  gint64             timeout;
-  gint64             max_interval;
-  guint              backoff;
+  BayeuxAdvice       advice;          /* the latest, and the backoff */
   gint64             unconnected_since;   /* monotonic µs, 0 when connected */
   gboolean           immediate_connect;
 
-  GHashTable        *subscriptions;       /* channel → Subscription */
+  BayeuxSubscriptions *subscriptions;     /* the application's, and listeners */
   gboolean           resubscribe_needed;
-  GHashTable        *pending;             /* id → Op, sent and awaiting a reply */
-  GQueue             outbox;              /* Op, queued for the batch slot */
-  GQueue             deferred;            /* Op (unsubscribes) to resend once connected */
+  BayeuxOutbox      *outbox;              /* ops queued, deferred, and sent awaiting a reply */
 
   GCancellable      *cancellable[2];
   gboolean           busy[2];
   guint              serial[2];
-  char              *control_op_id;
 
   GSource           *control_timer;
   GSource           *flush_idle;
-  GSource           *expiry_timer;
   GSource           *retry_timer;
-  GSource           *watchdog;          /* the fallback of the clock watch: a 5 s timer */
-  gboolean           clock_watched;      /* in the clock watch of its context */
-  gint64             watchdog_wall;
-  gint64             watchdog_monotonic;
+  BayeuxClockWatch  *clock_watch;       /* suspends, while running */
   gint64             control_sent_at;
   guint              response_deliveries;
   guint              early_connects;
   guint              servers_failed;   /* in a row, across the server list */
   guint              rehandshakes;     /* since a long poll was last held */
-  guint              reach_serial;     /* of the latest can_reach question */
   guint              batch_depth;      /* batch_begin without batch_end yet */
   GSource           *error_idle;
   GQueue             errors;              /* ErrorReport */
@@ -315,15 +225,8 @@ struct _BayeuxClient
   gboolean           restart_after_disconnect;
   gboolean           disposing;
 
-  GPtrArray         *extensions;         /* BayeuxExtension, in the order added */
-  GHashTable        *held;               /* JsonObject → Held */
-  Held              *held_control;       /* a held control op (the control slot waits) */
-  GQueue             released;           /* Held, released, to go on from release_idle */
-  guint              in_outgoing_hooks;  /* outgoing hooks running (a batch being built) */
+  BayeuxExtensionChain *extensions;      /* and the messages they hold */
   GSource           *disconnect_idle;    /* a disconnect asked for from an outgoing hook */
-  GSource           *release_idle;
-
-  guint              last_dispatch_lookups;
 };
 
 G_DEFINE_FINAL_TYPE (BayeuxClient, bayeux_client, G_TYPE_OBJECT)
@@ -365,7 +268,6 @@ static void schedule_flush   (BayeuxClient *self);
 static void stop_internal    (BayeuxClient *self, const GError *reason);
 static void rehandshake      (BayeuxClient *self, gint64 delay_ms);
 static void begin_disconnect (BayeuxClient *self);
-static void schedule_expiry  (BayeuxClient *self);
 static void schedule_retry   (BayeuxClient *self);
 static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
@@ -382,156 +284,11 @@ static gboolean transport_allowed (BayeuxClient *self, const char *name);
 static void open_websocket   (BayeuxClient *self);
 static void set_transport_name (BayeuxClient *self, const char *name);
 
-/* ------------------------------------------------------------------------ */
-/* Tasks: each returns exactly once, also when cancelled early.             */
-
-#define TASK_RETURNED "bayeux-returned"
-#define TASK_HANDLER  "bayeux-cancel-handler"
-#define TASK_TIMER    "bayeux-timer"
-
 static void
 destroy_source (gpointer source)
 {
   g_source_destroy (source);
   g_source_unref (source);
-}
-
-static gboolean
-task_begin_return (GTask *task)
-{
-  gulong handler;
-
-  if (task == NULL || g_object_get_data (G_OBJECT (task), TASK_RETURNED) != NULL)
-    return FALSE;
-  g_object_set_data (G_OBJECT (task), TASK_RETURNED, GINT_TO_POINTER (1));
-
-  handler = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (task), TASK_HANDLER));
-  if (handler != 0)
-    g_cancellable_disconnect (g_task_get_cancellable (task), handler);
-  g_object_set_data (G_OBJECT (task), TASK_TIMER, NULL);
-  return TRUE;
-}
-
-typedef struct
-{
-  GTask         *task;
-  GError        *error;
-  BayeuxMessage *message;   /* publish_async's result */
-} Completion;
-
-static gboolean
-complete_idle (gpointer user_data)
-{
-  Completion *c = user_data;
-
-  if (c->error != NULL)
-    g_task_return_error (c->task, g_steal_pointer (&c->error));
-  else if (g_task_get_source_tag (c->task) == bayeux_client_publish_async ||
-           g_task_get_source_tag (c->task) == bayeux_client_call_async)
-    g_task_return_pointer (c->task, g_steal_pointer (&c->message), (GDestroyNotify) bayeux_message_unref);
-  else
-    g_task_return_boolean (c->task, TRUE);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-completion_free (gpointer data)
-{
-  Completion *c = data;
-
-  g_object_unref (c->task);
-  g_clear_error (&c->error);
-  g_clear_pointer (&c->message, bayeux_message_unref);
-  g_free (c);
-}
-
-/* Completes @task from an idle of its context, never from inside the state
- * machine: a callback may call back into the client (unsubscribe from a
- * subscribe callback, stop from anywhere) and find it consistent. Takes
- * @error (nullable: success). */
-static void
-task_complete (GTask         *task,
-               BayeuxMessage *message,
-               GError        *error)
-{
-  Completion *c;
-  GSource *source;
-
-  if (!task_begin_return (task))
-    {
-      g_clear_error (&error);
-      return;
-    }
-
-  c = g_new0 (Completion, 1);
-  c->task = g_object_ref (task);
-  c->error = error;
-  c->message = message ? bayeux_message_ref (message) : NULL;
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, complete_idle, c, completion_free);
-  g_source_set_static_name (source, "[bayeux] complete");
-  g_source_attach (source, g_task_get_context (task));
-  g_source_unref (source);
-}
-
-static void
-task_return_boolean (GTask  *task,
-                     GError *error)
-{
-  task_complete (task, NULL, error);
-}
-
-static void
-task_return_message (GTask         *task,
-                     BayeuxMessage *message,
-                     GError        *error)
-{
-  task_complete (task, error ? NULL : message, error);
-}
-
-static gboolean
-return_cancelled_idle (gpointer user_data)
-{
-  GTask *task = user_data;
-
-  if (task_begin_return (task))
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_task_cancelled (GCancellable *cancellable,
-                   gpointer      user_data)
-{
-  /* May run in any thread: hop to the task's context. */
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_callback (source, return_cancelled_idle, g_object_ref (user_data), g_object_unref);
-  g_source_set_static_name (source, "[bayeux] cancel");
-  g_source_attach (source, g_task_get_context (G_TASK (user_data)));
-  g_source_unref (source);
-}
-
-static GTask *
-new_task (BayeuxClient        *self,
-          gpointer             source_tag,
-          GCancellable        *cancellable,
-          GAsyncReadyCallback  callback,
-          gpointer             user_data)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  if (cancellable != NULL)
-    {
-      /* The handler holds no reference (it would be a cycle through the
-       * task's own cancellable); it is disconnected before the task is
-       * returned, so the task outlives it. */
-      gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (on_task_cancelled), task, NULL);
-      g_object_set_data (G_OBJECT (task), TASK_HANDLER, GSIZE_TO_POINTER (handler));
-    }
-  return task;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -659,161 +416,31 @@ set_client_id (BayeuxClient *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_ID]);
 }
 
-/* Reads a duration of the advice. Absent: FALSE, *out untouched. Present
- * but not a number of milliseconds (a string, a negative number): reported,
- * and *out untouched. Large values are bounded so that a hostile server
- * cannot make us wait for years. */
-static gboolean
-get_advice_ms (BayeuxClient  *self,
-               JsonObject    *advice,
-               const char    *name,
-               BayeuxMessage *message,
-               gint64        *out)
-{
-  JsonNode *node = json_object_get_member (advice, name);
-  GType type;
-  double value;
-
-  if (node == NULL)
-    return FALSE;
-
-  type = JSON_NODE_TYPE (node) == JSON_NODE_VALUE ? json_node_get_value_type (node) : G_TYPE_INVALID;
-  if (type == G_TYPE_INT64)
-    value = json_node_get_int (node);
-  else if (type == G_TYPE_DOUBLE)
-    value = json_node_get_double (node);
-  else
-    value = -1;
-
-  if (!(value >= 0))
-    {
-      report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                       "Bad advice from the server: “%s” is not a duration in milliseconds; ignored",
-                                       name), message);
-      return FALSE;
-    }
-
-  *out = (gint64) MIN (value, (double) G_MAXINT32);
-  return TRUE;
-}
-
-/* Newer advice replaces older, field by field. Returns whether the advice
- * carried a `reconnect` field. */
+/* Applies the advice of @message (newer advice replaces older); bad
+ * fields are reported. Returns whether it carried a `reconnect` field. */
 static gboolean
 apply_advice (BayeuxClient  *self,
               BayeuxMessage *message)
 {
-  JsonObject *advice = message ? bayeux_message_get_advice (message) : NULL;
-  const char *reconnect;
+  g_autoptr(GPtrArray) errors = NULL;
+  gboolean reconnect;
 
-  if (advice == NULL)
+  if (message == NULL)
     return FALSE;
-
-  get_advice_ms (self, advice, "interval", message, &self->interval);
-  get_advice_ms (self, advice, "timeout", message, &self->timeout);
-  get_advice_ms (self, advice, "maxInterval", message, &self->max_interval);
-
-  if (!json_object_has_member (advice, "reconnect"))
-    return FALSE;
-  if (json_node_get_value_type (json_object_get_member (advice, "reconnect")) != G_TYPE_STRING)
-    {
-      report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                               "Bad advice from the server: “reconnect” is not a string; ignored"),
-                    message);
-      return FALSE;
-    }
-
-  reconnect = json_object_get_string_member (advice, "reconnect");
-  if (g_str_equal (reconnect, "none"))
-    self->reconnect = RECONNECT_NONE;
-  else if (g_str_equal (reconnect, "handshake"))
-    self->reconnect = RECONNECT_HANDSHAKE;
-  else
-    self->reconnect = RECONNECT_RETRY;
-  return TRUE;
+  reconnect = bayeux_advice_apply (&self->advice, bayeux_message_get_advice (message), &errors);
+  for (guint i = 0; errors != NULL && i < errors->len; i++)
+    report_error (self, g_error_copy (g_ptr_array_index (errors, i)), message);
+  return reconnect;
 }
 
-/* The delay before retrying after a failure: the advised interval plus a
- * backoff that grows by backoff-increment up to max-backoff. The backoff is
- * jittered (75 %–100 %) so that many clients cut off together do not come
- * back in lockstep. */
 static gint64
 next_failure_delay (BayeuxClient *self)
 {
-  guint64 backoff = (guint64) self->backoff + self->backoff_increment;
-  guint jittered;
-
-  self->backoff = (guint) MIN (backoff, (guint64) self->max_backoff);
-  jittered = self->backoff - (guint) (g_random_double () * self->backoff / 4.0);
-  return self->interval + MAX (jittered, 1);
+  return bayeux_advice_next_failure_delay (&self->advice, self->backoff_increment, self->max_backoff);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Ops and subscriptions                                                    */
-
-static void
-op_free (Op *op)
-{
-  g_free (op->id);
-  g_free (op->channel);
-  g_clear_pointer (&op->message, json_object_unref);
-  g_clear_pointer (&op->out, json_object_unref);
-  g_clear_pointer (&op->chain, g_ptr_array_unref);
-  g_clear_object (&op->task);
-  g_free (op);
-}
-
-static void
-held_free (Held *held)
-{
-  g_clear_object (&held->extension);
-  g_clear_pointer (&held->chain, g_ptr_array_unref);
-  g_clear_pointer (&held->message, bayeux_message_unref);
-  g_free (held);
-}
-
-static Op *
-op_new (BayeuxClient *self,
-        OpKind        kind,
-        const char   *meta_channel,
-        const char   *channel,
-        GTask        *task)
-{
-  Op *op = g_new0 (Op, 1);
-
-  op->kind = kind;
-  op->id = g_strdup_printf ("%" G_GUINT64_FORMAT, ++self->next_id);
-  op->channel = g_strdup (channel);
-  op->task = task ? g_object_ref (task) : NULL;
-  op->queued_at = g_get_monotonic_time ();
-  op->message = json_object_new ();
-  json_object_set_string_member (op->message, "channel", meta_channel ? meta_channel : channel);
-  json_object_set_string_member (op->message, "id", op->id);
-  return op;
-}
-
-static void
-subscription_free (Subscription *sub)
-{
-  g_free (sub->channel);
-  g_ptr_array_unref (sub->waiting);
-  g_free (sub);
-}
-
-static void
-fail_waiting (GPtrArray    *tasks,
-              const GError *error)
-{
-  g_autoptr(GPtrArray) taken = g_ptr_array_copy (tasks, NULL, NULL);
-
-  /* Emptied first: completing a task must not find it still waiting. */
-  g_ptr_array_set_free_func (taken, g_object_unref);
-  g_ptr_array_set_free_func (tasks, NULL);
-  g_ptr_array_set_size (tasks, 0);
-  g_ptr_array_set_free_func (tasks, g_object_unref);
-  for (guint i = 0; i < taken->len; i++)
-    task_return_boolean (g_ptr_array_index (taken, i), error ? g_error_copy (error) : NULL);
-}
 
 /* Whether the server knows us: a session to subscribe in. */
 static gboolean
@@ -842,97 +469,52 @@ static void
 enqueue (BayeuxClient *self,
          Op           *op)
 {
-  if (op->kind == OP_PUBLISH && !can_send (self) && g_queue_get_length (&self->outbox) >= self->max_pending)
+  if (op->kind == OP_PUBLISH && !can_send (self) && bayeux_outbox_length (self->outbox) >= self->max_pending)
     {
       g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL,
                                              "%u messages are already waiting to be sent (max-pending)",
                                              self->max_pending);
       op_drop (self, op, error);
-      op_free (op);
+      bayeux_op_free (op);
       return;
     }
 
-  g_queue_push_tail (&self->outbox, op);
+  bayeux_outbox_push (self->outbox, op);
   schedule_flush (self);
-  schedule_expiry (self);
+  bayeux_outbox_schedule_expiry (self->outbox, self->max_pending_age);
 }
 
-/* Drops the publishes that waited longer than max-pending-age. Subscribe
- * and unsubscribe requests never expire: they leave once connected. */
-static gboolean
-expiry_cb_step (BayeuxClient *self)
-{
-  gint64 limit = g_get_monotonic_time () - (gint64) self->max_pending_age * 1000;
-  g_autoptr(GError) error = NULL;
-  GList *l = self->outbox.head;
-
-  g_clear_pointer (&self->expiry_timer, g_source_unref);
-  while (l != NULL)
-    {
-      GList *next = l->next;
-      Op *op = l->data;
-
-      if (op->kind == OP_PUBLISH && op->queued_at <= limit)
-        {
-          if (error == NULL)
-            error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_EXPIRED,
-                                 "Not sent within %u ms (max-pending-age)", self->max_pending_age);
-          g_queue_delete_link (&self->outbox, l);
-          op_drop (self, op, error);
-          op_free (op);
-        }
-      l = next;
-    }
-
-  schedule_expiry (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-expiry_cb (gpointer user_data)
+/* Drops the publishes that waited longer than max-pending-age. */
+static void
+on_expired (gpointer user_data)
 {
   BayeuxClient *self = user_data;
-  gboolean ret;
+  GQueue *expired;
+  Op *op;
 
   begin_change (self);
-  ret = expiry_cb_step (self);
-  end_change (self);
-  return ret;
-}
-
-static void
-schedule_expiry (BayeuxClient *self)
-{
-  gint64 oldest = G_MAXINT64;
-  gint64 delay;
-
-  if (self->expiry_timer != NULL)
-    return;
-
-  for (GList *l = self->outbox.head; l != NULL; l = l->next)
+  expired = bayeux_outbox_take_expired (self->outbox, self->max_pending_age);
+  if (!g_queue_is_empty (expired))
     {
-      Op *op = l->data;
-      if (op->kind == OP_PUBLISH)
+      g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_EXPIRED,
+                                             "Not sent within %u ms (max-pending-age)", self->max_pending_age);
+
+      while ((op = g_queue_pop_head (expired)) != NULL)
         {
-          oldest = op->queued_at;
-          break;
+          op_drop (self, op, error);
+          bayeux_op_free (op);
         }
     }
-  if (oldest == G_MAXINT64)
-    return;
-
-  delay = oldest + (gint64) self->max_pending_age * 1000 - g_get_monotonic_time ();
-  self->expiry_timer = g_timeout_source_new ((guint) CLAMP (delay / 1000 + 1, 1, G_MAXINT32));
-  g_source_set_callback (self->expiry_timer, expiry_cb, self, NULL);
-  g_source_set_static_name (self->expiry_timer, "[bayeux] expiry");
-  g_source_attach (self->expiry_timer, self->context);
+  g_queue_free (expired);
+  bayeux_outbox_schedule_expiry (self->outbox, self->max_pending_age);
+  end_change (self);
 }
 
 static Op *
 new_subscribe_op (BayeuxClient *self,
-                  Subscription *sub)
+                  BayeuxSubEntry *sub)
 {
-  Op *op = op_new (self, OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
+  Op *op = bayeux_outbox_new_op (self->outbox, OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
 
   json_object_set_string_member (op->message, "subscription", sub->channel);
   return op;
@@ -940,7 +522,7 @@ new_subscribe_op (BayeuxClient *self,
 
 static void
 send_subscribe (BayeuxClient *self,
-                Subscription *sub)
+                BayeuxSubEntry *sub)
 {
   sub->in_flight = TRUE;
   enqueue (self, new_subscribe_op (self, sub));
@@ -956,7 +538,6 @@ resume (BayeuxClient *self,
         gboolean      after_connect)
 {
   GQueue first = G_QUEUE_INIT;
-  Op *op;
 
   if (after_connect && self->retry_timer != NULL)
     {
@@ -966,24 +547,14 @@ resume (BayeuxClient *self,
 
   if (self->resubscribe_needed)
     {
-      GHashTableIter iter;
-      Subscription *sub;
+      g_autoptr(GPtrArray) unsent = bayeux_subscriptions_take_unsent (self->subscriptions);
 
       self->resubscribe_needed = FALSE;
-      g_hash_table_iter_init (&iter, self->subscriptions);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
-        if (!sub->confirmed && !sub->in_flight)
-          {
-            g_queue_push_tail (&first, new_subscribe_op (self, sub));
-            sub->in_flight = TRUE;
-          }
+      for (guint i = 0; i < unsent->len; i++)
+        g_queue_push_tail (&first, new_subscribe_op (self, g_ptr_array_index (unsent, i)));
     }
 
-  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
-    g_queue_push_tail (&first, op);
-
-  while ((op = g_queue_pop_tail (&first)) != NULL)
-    g_queue_push_head (&self->outbox, op);
+  bayeux_outbox_resume (self->outbox, &first);
   schedule_flush (self);
 }
 
@@ -1037,7 +608,7 @@ op_drop (BayeuxClient *self,
     {
     case OP_PUBLISH:
       if (op->task != NULL)
-        task_return_message (op->task, NULL, g_error_copy (error));
+        bayeux_task_return (op->task, NULL, g_error_copy (error));
       else
         report_error (self, g_error_new (error->domain, error->code, "Publish to %s failed: %s",
                                          op->channel, error->message), NULL);
@@ -1045,12 +616,12 @@ op_drop (BayeuxClient *self,
 
     case OP_UNSUBSCRIBE:
       if (op->task != NULL)
-        task_return_boolean (op->task, g_error_copy (error));
+        bayeux_task_return (op->task, NULL, g_error_copy (error));
       break;
 
     case OP_SUBSCRIBE:
       {
-        Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+        BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
         if (sub != NULL)
           sub->in_flight = FALSE;
       }
@@ -1083,29 +654,16 @@ static void
 abandon_control (BayeuxClient *self)
 {
   g_clear_pointer (&self->control_timer, destroy_source);
-  if (self->held_control != NULL)
-    {
-      Held *held = g_steal_pointer (&self->held_control);
-
-      g_hash_table_remove (self->held, held->op->out);
-      g_queue_remove (&self->released, held);
-      op_free (held->op);
-      held_free (held);
-    }
-  /* Over a WebSocket, the server may still answer what was given up (Faye
-   * answers the held /meta/connect when the disconnect comes): that answer
-   * is expected, not an error. */
-  if (self->busy[SLOT_CONTROL] && self->control_op_id != NULL && self->ws_request[SLOT_CONTROL] != NULL)
-    {
-      if (g_hash_table_size (self->abandoned) >= 16)
-        g_hash_table_remove_all (self->abandoned);
-      g_hash_table_add (self->abandoned, g_strdup (self->control_op_id));
-    }
+  bayeux_extension_chain_drop_control (self->extensions);
   if (self->busy[SLOT_CONTROL])
     {
+      /* Over a WebSocket, the server may still answer what was given up
+       * (Faye answers the held /meta/connect when the disconnect comes):
+       * that answer is expected, not an error. */
+      gboolean answer_expected = self->ws_request[SLOT_CONTROL] != NULL;
+
       abandon_slot (self, SLOT_CONTROL);
-      if (self->control_op_id != NULL)
-        g_hash_table_remove (self->pending, self->control_op_id);
+      bayeux_outbox_abandon_control (self->outbox, answer_expected);
     }
   /* An open given up: the transport is ready for the next one at once. */
   if (self->ws_opening)
@@ -1113,7 +671,7 @@ abandon_control (BayeuxClient *self)
       self->ws_opening = FALSE;
       bayeux_websocket_close (self->websocket);
     }
-  g_clear_pointer (&self->control_op_id, g_free);
+  bayeux_outbox_clear_control (self->outbox);
 }
 
 /* Ends the holds of the extensions: the messages are dropped, their calls
@@ -1122,25 +680,14 @@ static void
 drop_held (BayeuxClient *self,
            const GError *reason)
 {
-  g_autoptr(GList) all = g_hash_table_get_values (self->held);
-  Held *released;
+  GList *ops = bayeux_extension_chain_take_held (self->extensions);
 
-  g_hash_table_steal_all (self->held);
-  while ((released = g_queue_pop_head (&self->released)) != NULL)
-    all = g_list_prepend (all, released);
-  g_clear_pointer (&self->release_idle, destroy_source);
-  self->held_control = NULL;
-  for (GList *l = all; l != NULL; l = l->next)
+  for (GList *l = ops; l != NULL; l = l->next)
     {
-      Held *held = l->data;
-
-      if (held->op != NULL)
-        {
-          op_drop (self, held->op, reason);
-          op_free (held->op);
-        }
-      held_free (held);
+      op_drop (self, l->data, reason);
+      bayeux_op_free (l->data);
     }
+  g_list_free (ops);
 }
 
 /* Ends everything: no request in flight, no timer, every waiting call
@@ -1153,8 +700,6 @@ stop_internal (BayeuxClient *self,
   g_autoptr(GError) stopped = NULL;
   g_autoptr(GPtrArray) handshake_tasks = NULL;
   g_autoptr(GList) ops = NULL;
-  GHashTableIter iter;
-  Subscription *sub;
   Op *op;
 
   if (reason == NULL)
@@ -1166,7 +711,7 @@ stop_internal (BayeuxClient *self,
   if (self->busy[SLOT_BATCH])
     abandon_slot (self, SLOT_BATCH);
   g_clear_pointer (&self->flush_idle, destroy_source);
-  g_clear_pointer (&self->expiry_timer, destroy_source);
+  bayeux_outbox_stop (self->outbox);
   g_clear_pointer (&self->retry_timer, destroy_source);
 
   set_client_id (self, NULL);
@@ -1175,36 +720,29 @@ stop_internal (BayeuxClient *self,
     bayeux_websocket_close (self->websocket);
 
   drop_held (self, reason);
-  ops = g_hash_table_get_values (self->pending);
-  g_hash_table_steal_all (self->pending);
+  ops = bayeux_outbox_take_pending (self->outbox);
   for (GList *l = ops; l; l = l->next)
     {
       op_drop (self, l->data, reason);
-      op_free (l->data);
+      bayeux_op_free (l->data);
     }
-  while ((op = g_queue_pop_head (&self->outbox)) != NULL)
+  while ((op = bayeux_outbox_pop (self->outbox)) != NULL)
     {
       op_drop (self, op, reason);
-      op_free (op);
+      bayeux_op_free (op);
     }
-  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
+  while ((op = bayeux_outbox_pop_deferred (self->outbox)) != NULL)
     {
       op_drop (self, op, reason);
-      op_free (op);
+      bayeux_op_free (op);
     }
 
-  g_hash_table_iter_init (&iter, self->subscriptions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
-    {
-      sub->confirmed = FALSE;
-      sub->in_flight = FALSE;
-      fail_waiting (sub->waiting, reason);
-    }
+  bayeux_subscriptions_reset (self->subscriptions, reason);
   self->resubscribe_needed = FALSE;
 
   handshake_tasks = g_steal_pointer (&self->handshake_tasks);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  fail_waiting (handshake_tasks, reason);
+  bayeux_task_return_all (handshake_tasks, reason);
 
   set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTED);
   update_watchdog (self);
@@ -1220,7 +758,7 @@ stop_with_error (BayeuxClient  *self,
 
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   stop_internal (self, error);
-  fail_waiting (disconnect_tasks, NULL);
+  bayeux_task_return_all (disconnect_tasks, NULL);
   report_error (self, error, message);
 }
 
@@ -1338,75 +876,6 @@ dropped_error (const char *channel,
                : g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the %s message", channel);
 }
 
-/* The extensions a message goes through, fixed when it starts: one added
- * meanwhile does not see it half-way, and a hold resumes with the
- * extension after the one that held it whatever was added or removed. */
-static GPtrArray *
-extensions_snapshot (BayeuxClient *self)
-{
-  GPtrArray *chain = g_ptr_array_new_full (self->extensions->len, g_object_unref);
-
-  for (guint i = 0; i < self->extensions->len; i++)
-    g_ptr_array_add (chain, g_object_ref (g_ptr_array_index (self->extensions, i)));
-  return chain;
-}
-
-/* Whether @extension is still one of the client's: one removed meanwhile
- * sees no more messages. */
-static gboolean
-extension_present (BayeuxClient    *self,
-                   BayeuxExtension *extension)
-{
-  return g_ptr_array_find (self->extensions, extension, NULL);
-}
-
-/* Runs the outgoing extensions, in the reverse order of their addition, on
- * a copy of @op's message (op->out), from where a hold left off. */
-static BayeuxExtensionResult
-run_outgoing (BayeuxClient *self,
-              Op           *op)
-{
-  guint generation = self->generation;
-
-  if (op->out == NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), op->message);
-      g_autoptr(JsonNode) copy = bayeux_json_deep_copy (node);
-
-      op->out = json_object_ref (json_node_get_object (copy));
-      g_clear_pointer (&op->chain, g_ptr_array_unref);
-      op->chain = extensions_snapshot (self);
-      op->ext_next = (gint) op->chain->len - 1;
-    }
-
-  while (op->ext_next >= 0)
-    {
-      BayeuxExtension *extension = g_ptr_array_index (op->chain, op->ext_next--);
-      BayeuxExtensionResult result;
-
-      if (!extension_present (self, extension))
-        continue;
-      self->in_outgoing_hooks++;
-      result = bayeux_extension_outgoing (extension, self, op->out);
-      self->in_outgoing_hooks--;
-      if (generation != self->generation)
-        return BAYEUX_EXTENSION_CONTINUE;   /* the hook stopped the client: see serialize_op */
-      if (result == BAYEUX_EXTENSION_HOLD)
-        {
-          Held *held = g_new0 (Held, 1);
-
-          held->outgoing = TRUE;
-          held->extension = g_object_ref (extension);
-          held->op = op;
-          g_hash_table_replace (self->held, op->out, held);
-          return BAYEUX_EXTENSION_HOLD;
-        }
-      if (result == BAYEUX_EXTENSION_DROP)
-        return BAYEUX_EXTENSION_DROP;
-    }
-  return BAYEUX_EXTENSION_CONTINUE;
-}
-
 /* Serializes @op with our clientId, through the outgoing extensions. Fails
  * when it is larger than max-message-size on its own, or an extension
  * dropped it. The extensions' copy stays in op->out until the op is sent
@@ -1423,10 +892,10 @@ serialize_op (BayeuxClient *self,
   if (self->client_id != NULL && op->kind != OP_HANDSHAKE)
     json_object_set_string_member (op->message, "clientId", self->client_id);
 
-  if (self->extensions->len > 0 || op->out != NULL)
+  if (!bayeux_extension_chain_is_empty (self->extensions) || op->out != NULL)
     {
       guint generation = self->generation;
-      BayeuxExtensionResult result = run_outgoing (self, op);
+      BayeuxExtensionResult result = bayeux_extension_chain_run_outgoing (self->extensions, op);
 
       if (result == BAYEUX_EXTENSION_HOLD)
         return SERIALIZE_HELD;
@@ -1463,18 +932,6 @@ serialize_op (BayeuxClient *self,
   return SERIALIZED;
 }
 
-/* @op leaves in a request: it awaits its reply. */
-static void
-commit_op (BayeuxClient *self,
-           Op           *op,
-           GPtrArray    *ids)
-{
-  g_clear_pointer (&op->out, json_object_unref);
-  g_clear_pointer (&op->chain, g_ptr_array_unref);
-  g_ptr_array_add (ids, g_strdup (op->id));
-  g_hash_table_insert (self->pending, op->id, op);
-}
-
 static void op_done (BayeuxClient *self, Op *op, BayeuxMessage *reply, const GError *transport_error);
 
 /* The control op that took the control slot could not be sent (an
@@ -1486,7 +943,7 @@ control_op_unsent (BayeuxClient *self,
                    const GError *error)
 {
   self->busy[SLOT_CONTROL] = FALSE;
-  g_clear_pointer (&self->control_op_id, g_free);
+  bayeux_outbox_clear_control (self->outbox);
   op_done (self, op, NULL, error);
 }
 
@@ -1507,17 +964,16 @@ send_control_op (BayeuxClient *self,
   /* The control slot is taken while the extensions look at the op, and
    * while one of them holds it. */
   self->busy[SLOT_CONTROL] = TRUE;
-  g_free (self->control_op_id);
-  self->control_op_id = g_strdup (op->id);
+  bayeux_outbox_set_control (self->outbox, op);
 
   switch (serialize_op (self, op, &text, &error))
     {
     case SERIALIZE_HELD:
-      self->held_control = g_hash_table_lookup (self->held, op->out);
+      bayeux_extension_chain_hold_control (self->extensions, op);
       return;
 
     case SERIALIZE_STOPPED:
-      op_free (op);
+      bayeux_op_free (op);
       return;
 
     case SERIALIZE_FAILED:
@@ -1525,8 +981,8 @@ send_control_op (BayeuxClient *self,
         {
           /* A huge handshake ext: nothing to retry. */
           self->busy[SLOT_CONTROL] = FALSE;
-          g_clear_pointer (&self->control_op_id, g_free);
-          op_free (op);
+          bayeux_outbox_clear_control (self->outbox);
+          bayeux_op_free (op);
           stop_with_error (self, g_steal_pointer (&error), NULL);
         }
       else
@@ -1547,7 +1003,7 @@ send_control_op (BayeuxClient *self,
         {
           /* A hook stopped the client. */
           g_string_free (body, TRUE);
-          op_free (op);
+          bayeux_op_free (op);
           return;
         }
     }
@@ -1555,7 +1011,7 @@ send_control_op (BayeuxClient *self,
     g_string_append_c (body, ',');
   g_string_append (body, text);
   g_string_append_c (body, ']');
-  commit_op (self, op, ids);
+  bayeux_outbox_commit (self->outbox, op, ids);
   send_request (self, SLOT_CONTROL, body, ids, timeout_ms, op->kind == OP_HANDSHAKE);
 }
 
@@ -1568,13 +1024,13 @@ fail_unsendable (BayeuxClient *self,
 {
   if (op->kind == OP_SUBSCRIBE)
     {
-      Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+      BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
       if (sub != NULL)
         {
           if (sub->waiting->len == 0)
             report_error (self, g_error_copy (error), NULL);
-          fail_waiting (sub->waiting, error);
-          g_hash_table_remove (self->subscriptions, op->channel);
+          bayeux_task_return_all (sub->waiting, error);
+          bayeux_subscriptions_remove (self->subscriptions, op->channel);
         }
     }
   else if (op->kind == OP_UNSUBSCRIBE && op->task == NULL)
@@ -1582,7 +1038,7 @@ fail_unsendable (BayeuxClient *self,
                                      op->channel, error->message), NULL);
   else
     op_drop (self, op, error);
-  op_free (op);
+  bayeux_op_free (op);
 }
 
 /* Moves ops from the outbox into @body (an open JSON array) and @ids, as
@@ -1595,7 +1051,7 @@ take_batch (BayeuxClient *self,
 {
   Op *op;
 
-  while ((op = g_queue_pop_head (&self->outbox)) != NULL)
+  while ((op = bayeux_outbox_pop (self->outbox)) != NULL)
     {
       g_autoptr(GError) error = NULL;
       g_autofree char *text = NULL;
@@ -1609,7 +1065,7 @@ take_batch (BayeuxClient *self,
           {
             g_autoptr(GError) stopped = stopped_error ();
             op_drop (self, op, stopped);
-            op_free (op);
+            bayeux_op_free (op);
           }
           return;
 
@@ -1626,14 +1082,14 @@ take_batch (BayeuxClient *self,
        * extensions' copy (op->out) waits for the next batch. */
       if (body->len + strlen (text) + 2 > room && ids->len > 0)
         {
-          g_queue_push_head (&self->outbox, op);
+          bayeux_outbox_push_front (self->outbox, op);
           break;
         }
 
       if (ids->len > 0)
         g_string_append_c (body, ',');
       g_string_append (body, text);
-      commit_op (self, op, ids);
+      bayeux_outbox_commit (self->outbox, op, ids);
     }
 }
 
@@ -1647,7 +1103,7 @@ flush_idle_cb (gpointer user_data)
 
   g_clear_pointer (&self->flush_idle, g_source_unref);
 
-  if (self->busy[SLOT_BATCH] || self->batch_depth > 0 || !can_send (self) || g_queue_is_empty (&self->outbox))
+  if (self->busy[SLOT_BATCH] || self->batch_depth > 0 || !can_send (self) || bayeux_outbox_is_empty (self->outbox))
     return G_SOURCE_REMOVE;
 
   ids = g_ptr_array_new_with_free_func (g_free);
@@ -1682,7 +1138,7 @@ schedule_flush (BayeuxClient *self)
 static void
 send_handshake (BayeuxClient *self)
 {
-  Op *op = op_new (self, OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
+  Op *op = bayeux_outbox_new_op (self->outbox, OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
   JsonArray *types = json_array_new ();
 
   for (guint i = 0; self->transports[i] != NULL; i++)
@@ -1709,7 +1165,7 @@ send_connect (BayeuxClient *self)
       if (generation != self->generation)
         return;   /* a handler stopped the client */
     }
-  op = op_new (self, OP_CONNECT, "/meta/connect", NULL, NULL);
+  op = bayeux_outbox_new_op (self->outbox, OP_CONNECT, "/meta/connect", NULL, NULL);
 
   json_object_set_string_member (op->message, "connectionType", self->transport_name);
   if (websocket_open (self))
@@ -1723,7 +1179,7 @@ send_connect (BayeuxClient *self)
       json_object_set_object_member (op->message, "advice", advice);
     }
   else
-    timeout += (guint) MIN (self->timeout, (gint64) G_MAXUINT - timeout);
+    timeout += (guint) MIN (self->advice.timeout, (gint64) G_MAXUINT - timeout);
 
   send_control_op (self, op, FALSE, timeout);
 }
@@ -1821,8 +1277,6 @@ static void
 rehandshake (BayeuxClient *self,
              gint64        delay_ms)
 {
-  GHashTableIter iter;
-  Subscription *sub;
   Op *op;
 
   guint generation = self->generation;
@@ -1833,18 +1287,16 @@ rehandshake (BayeuxClient *self,
   set_client_id (self, NULL);
   if (generation != self->generation)
     return;   /* a notify handler stopped the client */
-  self->reconnect = RECONNECT_RETRY;
+  self->advice.reconnect = BAYEUX_RECONNECT_RETRY;
 
   /* The server forgot the old session: its subscriptions are gone (they are
    * sent again after the handshake) and so is whatever was to be
    * unsubscribed. */
-  g_hash_table_iter_init (&iter, self->subscriptions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
-    sub->confirmed = sub->in_flight = FALSE;
-  while ((op = g_queue_pop_head (&self->deferred)) != NULL)
+  bayeux_subscriptions_reset (self->subscriptions, NULL);
+  while ((op = bayeux_outbox_pop_deferred (self->outbox)) != NULL)
     {
-      task_return_boolean (op->task, NULL);
-      op_free (op);
+      bayeux_task_return (op->task, NULL, NULL);
+      bayeux_op_free (op);
     }
 
   set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
@@ -1859,7 +1311,7 @@ rehandshake (BayeuxClient *self,
 static void
 rehandshake_as_advised (BayeuxClient *self)
 {
-  rehandshake (self, self->rehandshakes++ == 0 ? self->interval : next_failure_delay (self));
+  rehandshake (self, self->rehandshakes++ == 0 ? self->advice.interval : next_failure_delay (self));
 }
 
 static void
@@ -1882,14 +1334,14 @@ handshake_done (BayeuxClient  *self,
       GError *error = transport_error ? g_error_copy (transport_error)
                                       : server_error (reply, BAYEUX_ERROR_HANDSHAKE_DENIED, "Handshake denied");
 
-      if (self->reconnect == RECONNECT_NONE)
+      if (self->advice.reconnect == BAYEUX_RECONNECT_NONE)
         {
           stop_with_error (self, error, reply);
           return;
         }
       report_error (self, error, reply);
       if (transport_error != NULL && !next_server (self))
-        schedule_control (self, self->interval);   /* another server, at once */
+        schedule_control (self, self->advice.interval);   /* another server, at once */
       else
         schedule_control (self, next_failure_delay (self));
       return;
@@ -1951,12 +1403,12 @@ handshake_done (BayeuxClient  *self,
 
   tasks = g_steal_pointer (&self->handshake_tasks);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  fail_waiting (tasks, NULL);
+  bayeux_task_return_all (tasks, NULL);
 
   if (self->client_id == NULL || self->state != BAYEUX_CLIENT_STATE_HANDSHAKING || generation != self->generation)
     return;   /* a handler stopped us */
 
-  if (self->reconnect == RECONNECT_NONE)
+  if (self->advice.reconnect == BAYEUX_RECONNECT_NONE)
     {
       stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
                                                   "The server advised not to connect (reconnect: none)"), reply);
@@ -1989,24 +1441,24 @@ connect_done (BayeuxClient  *self,
        * timeout), or the advice itself makes a cycle too short to be
        * anything but a spin (timeout and interval near 0). */
       gboolean early = !self->immediate_connect && self->response_deliveries == 0 &&
-                       ((self->timeout > 0 && took < self->timeout * 1000 / 2) ||
-                        took + self->interval * 1000 < MIN_CONNECT_CYCLE_US);
+                       ((self->advice.timeout > 0 && took < self->advice.timeout * 1000 / 2) ||
+                        took + self->advice.interval * 1000 < MIN_CONNECT_CYCLE_US);
 
       self->early_connects = early ? self->early_connects + 1 : 0;
-      if (!self->immediate_connect && !(advised && self->reconnect == RECONNECT_HANDSHAKE))
+      if (!self->immediate_connect && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
         self->rehandshakes = 0;   /* a poll was held: the session works */
       self->immediate_connect = FALSE;
       self->servers_failed = 0;
-      if (self->early_connects <= EARLY_CONNECTS_TOLERATED && !(advised && self->reconnect == RECONNECT_HANDSHAKE))
-        self->backoff = 0;
+      if (self->early_connects <= EARLY_CONNECTS_TOLERATED && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
+        self->advice.backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
       if (generation != self->generation)
         return;   /* a notify handler stopped the client */
 
-      if (advised && self->reconnect == RECONNECT_NONE)
+      if (advised && self->advice.reconnect == BAYEUX_RECONNECT_NONE)
         stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
                                                     "The server advised to stop (reconnect: none)"), reply);
-      else if (advised && self->reconnect == RECONNECT_HANDSHAKE)
+      else if (advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE)
         rehandshake_as_advised (self);
       else
         {
@@ -2017,7 +1469,7 @@ connect_done (BayeuxClient  *self,
               schedule_control (self, next_failure_delay (self));
             }
           else
-            schedule_control (self, self->interval);
+            schedule_control (self, self->advice.interval);
         }
       return;
     }
@@ -2025,17 +1477,17 @@ connect_done (BayeuxClient  *self,
   {
     GError *error = transport_error ? g_error_copy (transport_error)
                                     : server_error (reply, BAYEUX_ERROR_FAILED, "Connect failed");
-    gboolean expired = self->unconnected_since != 0 && self->max_interval > 0 &&
-                       g_get_monotonic_time () - self->unconnected_since > self->max_interval * 1000;
+    gboolean expired = self->unconnected_since != 0 && self->advice.max_interval > 0 &&
+                       g_get_monotonic_time () - self->unconnected_since > self->advice.max_interval * 1000;
 
-    if (self->reconnect == RECONNECT_NONE)
+    if (self->advice.reconnect == BAYEUX_RECONNECT_NONE)
       {
         stop_with_error (self, error, reply);
         return;
       }
 
     report_error (self, error, reply);
-    if (is_unknown_client (reply) || self->reconnect == RECONNECT_HANDSHAKE || expired)
+    if (is_unknown_client (reply) || self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE || expired)
       {
         /* The first time since a long poll worked, at once (after the
          * advised interval): the server said what to do. Again and again,
@@ -2054,7 +1506,7 @@ connect_done (BayeuxClient  *self,
         /* Another server at once (a cluster shares sessions; if it does
          * not know ours, it says 402 and the client handshakes again). */
         if (transport_error != NULL && !next_server (self))
-          schedule_control (self, self->interval);
+          schedule_control (self, self->advice.interval);
         else
           schedule_control (self, next_failure_delay (self));
       }
@@ -2088,7 +1540,7 @@ disconnect_done (BayeuxClient  *self,
     }
   else
     stop_internal (self, NULL);
-  fail_waiting (tasks, error);
+  bayeux_task_return_all (tasks, error);
 
   if (restart && self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
     start_internal (self);
@@ -2099,7 +1551,7 @@ subscribe_done (BayeuxClient  *self,
                 Op            *op,
                 BayeuxMessage *reply)
 {
-  Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+  BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
 
   /* A reply for a session the server has since forgotten (the client
    * handshook again meanwhile) says nothing of the subscription in this
@@ -2113,7 +1565,7 @@ subscribe_done (BayeuxClient  *self,
         {
           sub->confirmed = TRUE;
           sub->in_flight = FALSE;
-          fail_waiting (sub->waiting, NULL);
+          bayeux_task_return_all (sub->waiting, NULL);
         }
       return;
     }
@@ -2135,8 +1587,8 @@ subscribe_done (BayeuxClient  *self,
       error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
       if (sub->waiting->len == 0)
         report_error (self, g_error_copy (error), reply);
-      fail_waiting (sub->waiting, error);
-      g_hash_table_remove (self->subscriptions, op->channel);
+      bayeux_task_return_all (sub->waiting, error);
+      bayeux_subscriptions_remove (self->subscriptions, op->channel);
     }
 }
 
@@ -2155,7 +1607,7 @@ unsubscribe_done (BayeuxClient  *self,
     }
 
   if (op->task != NULL)
-    task_return_boolean (op->task, error);
+    bayeux_task_return (op->task, NULL, error);
   else if (error != NULL)
     report_error (self, error, reply);
 }
@@ -2171,7 +1623,7 @@ publish_done (BayeuxClient  *self,
 
   if (bayeux_message_get_successful (reply))
     {
-      task_return_message (op->task, reply, NULL);
+      bayeux_task_return (op->task, reply, NULL);
       return FALSE;
     }
 
@@ -2179,14 +1631,14 @@ publish_done (BayeuxClient  *self,
     {
       /* Published under a session the server forgot: it will leave again
        * with the next session. */
-      g_queue_push_tail (&self->outbox, op);
+      bayeux_outbox_push (self->outbox, op);
       return TRUE;
     }
 
   what = g_strdup_printf ("Publish to %s refused", op->channel);
   error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
   if (op->task != NULL)
-    task_return_message (op->task, NULL, error);
+    bayeux_task_return (op->task, NULL, error);
   else
     report_error (self, error, reply);
   return FALSE;
@@ -2214,7 +1666,7 @@ op_done (BayeuxClient  *self,
   if (op->kind == OP_CONNECT && !op_of_this_session (self, op))
     {
       g_debug ("reply to /meta/connect %s of an earlier session: ignored", op->id);
-      op_free (op);
+      bayeux_op_free (op);
       return;
     }
 
@@ -2247,7 +1699,7 @@ op_done (BayeuxClient  *self,
       else
         {
           /* Lost in transport: kept, and sent again once connected. */
-          Subscription *sub = g_hash_table_lookup (self->subscriptions, op->channel);
+          BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
           if (sub != NULL)
             {
               sub->in_flight = FALSE;
@@ -2261,7 +1713,7 @@ op_done (BayeuxClient  *self,
         unsubscribe_done (self, op, reply);
       else
         {
-          g_queue_push_tail (&self->deferred, op);
+          bayeux_outbox_defer (self->outbox, op);
           schedule_retry (self);
           return;
         }
@@ -2279,85 +1731,15 @@ op_done (BayeuxClient  *self,
       g_assert_not_reached ();
     }
 
-  op_free (op);
+  bayeux_op_free (op);
 }
 
-static Listener *
-listener_ref (Listener *listener)
-{
-  g_atomic_ref_count_inc (&listener->ref);
-  return listener;
-}
-
-/* The data goes with the last reference: after the dispatch that is calling
- * it, if a listener is removed (or the client disposed) from inside. */
 static void
-listener_unref (Listener *listener)
+emit_message (BayeuxClient  *self,
+              const char    *pattern,
+              BayeuxMessage *message)
 {
-  if (!g_atomic_ref_count_dec (&listener->ref))
-    return;
-  if (listener->notify != NULL)
-    listener->notify (listener->user_data);
-  g_free (listener->pattern);
-  g_free (listener);
-}
-
-/* Marks it removed and takes it out of the tables; its data goes with its
- * last reference (listener_unref). */
-static void
-listener_remove (BayeuxClient *self,
-                 Listener     *listener)
-{
-  GPtrArray *list = g_hash_table_lookup (self->listeners, listener->pattern);
-
-  listener_ref (listener);
-  listener->removed = TRUE;
-  g_hash_table_remove (self->listener_ids, GUINT_TO_POINTER (listener->id));
-  if (list != NULL)
-    {
-      g_ptr_array_remove (list, listener);   /* drops the table's reference */
-      if (list->len == 0)
-        g_hash_table_remove (self->listeners, listener->pattern);
-    }
-  listener_unref (listener);
-}
-
-/* The listeners of @pattern, in the order they were added; each one added
- * before this dispatch and not removed by the time its turn comes. */
-static void
-call_listeners (BayeuxClient  *self,
-                const char    *pattern,
-                BayeuxMessage *message)
-{
-  GPtrArray *list;
-  Listener *one;
-  g_autoptr(GPtrArray) several = NULL;
-
-  /* Most clients have none: no hashing of the pattern for each message. */
-  if (g_hash_table_size (self->listeners) == 0)
-    return;
-  list = g_hash_table_lookup (self->listeners, pattern);
-  if (list == NULL)
-    return;
-  if (list->len == 1)
-    {
-      one = listener_ref (g_ptr_array_index (list, 0));
-      one->func (self, message, one->user_data);
-      listener_unref (one);
-      return;
-    }
-
-  /* A copy: a listener may add or remove listeners. */
-  several = g_ptr_array_new_full (list->len, (GDestroyNotify) listener_unref);
-  for (guint i = 0; i < list->len; i++)
-    g_ptr_array_add (several, listener_ref (g_ptr_array_index (list, i)));
-  for (guint i = 0; i < several->len; i++)
-    {
-      Listener *listener = g_ptr_array_index (several, i);
-
-      if (!listener->removed && !self->disposing)
-        listener->func (self, message, listener->user_data);
-    }
+  g_signal_emit (self, signals[SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
 }
 
 static void
@@ -2365,9 +1747,8 @@ dispatch (BayeuxClient  *self,
           BayeuxMessage *message)
 {
   const char *channel = bayeux_message_get_channel (message);
-  g_autoptr(GPtrArray) candidates = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean matched = FALSE;
+  gboolean matched;
 
   if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
     {
@@ -2376,59 +1757,11 @@ dispatch (BayeuxClient  *self,
       return;
     }
 
-  candidates = bayeux_channel_candidates (channel);
-  self->last_dispatch_lookups = candidates->len;
-  for (guint i = 0; i < candidates->len; i++)
-    {
-      const char *pattern = g_ptr_array_index (candidates, i);
-
-      /* Looked up again for each candidate: a handler may unsubscribe. */
-      if (g_hash_table_contains (self->subscriptions, pattern))
-        {
-          matched = TRUE;
-          g_signal_emit (self, signals[SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
-          call_listeners (self, pattern, message);
-        }
-    }
+  matched = bayeux_subscriptions_dispatch (self->subscriptions, self, message, emit_message);
 
   if (!matched)
     report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
                                      "Message on %s matches no subscription", channel), message);
-}
-
-/* Finds the op a reply answers: by id; a reply without a usable id only
- * where it cannot be ambiguous (the single outstanding /meta/connect). */
-static Op *
-take_op_for_reply (BayeuxClient  *self,
-                   Slot           slot,
-                   BayeuxMessage *reply)
-{
-  const char *id = bayeux_message_get_id (reply);
-  Op *op = NULL;
-
-  if (id != NULL)
-    {
-      op = g_hash_table_lookup (self->pending, id);
-      if (op != NULL &&
-          g_strcmp0 (json_object_get_string_member (op->message, "channel"), bayeux_message_get_channel (reply)) != 0 &&
-          op->kind != OP_PUBLISH)
-        op = NULL;
-    }
-  else if (g_str_equal (bayeux_message_get_channel (reply), "/meta/connect") &&
-           slot == SLOT_CONTROL && self->control_op_id != NULL)
-    {
-      op = g_hash_table_lookup (self->pending, self->control_op_id);
-      if (op != NULL && op->kind != OP_CONNECT)
-        op = NULL;
-    }
-
-  if (op != NULL)
-    {
-      g_hash_table_steal (self->pending, op->id);
-      if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
-        g_clear_pointer (&self->control_op_id, g_free);
-    }
-  return op;
 }
 
 /* The client acts on a message from the server, once the incoming
@@ -2451,91 +1784,53 @@ finish_incoming (BayeuxClient  *self,
     g_signal_emit (self, signals[SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
 }
 
-/* An extension dropped @held's incoming message. A dropped reply: a
- * /meta/connect or handshake is then as good as lost in transport (the
- * client retries it); a subscribe, unsubscribe or publish fails with
- * BAYEUX_ERROR_DROPPED. Takes @held. */
+/* An extension dropped the reply to @op: a /meta/connect or handshake is
+ * then as good as lost in transport (the client retries it); a
+ * subscribe, unsubscribe or publish fails with BAYEUX_ERROR_DROPPED.
+ * Takes @op. */
 static void
-drop_incoming (BayeuxClient *self,
-               Held         *held)
+on_incoming_dropped (BayeuxClient *self,
+                     Op           *op,
+                     const char   *channel)
 {
-  Op *op = g_steal_pointer (&held->op);
+  g_autoptr(GError) error = dropped_error (channel, TRUE);
 
-  if (op != NULL)
-    {
-      g_autoptr(GError) error = dropped_error (bayeux_message_get_channel (held->message), TRUE);
-
-      if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
-        op_done (self, op, NULL, error);
-      else
-        fail_unsendable (self, op, error);
-    }
-  held_free (held);
+  if (OP_IS_CONTROL (op))
+    op_done (self, op, NULL, error);
+  else
+    fail_unsendable (self, op, error);
 }
 
-/* Runs the incoming extensions on @held's message, from held->next on, then
- * lets the client act on it. Takes @held. */
+/* A hook stopped the client: the reply's request failed with it. */
 static void
-run_incoming (BayeuxClient *self,
-              Held         *held)
+on_incoming_stopped (BayeuxClient *self,
+                     Op           *op)
 {
-  guint generation = self->generation;
-  JsonObject *object = bayeux_message_get_object (held->message);
-  g_autoptr(BayeuxMessage) checked = NULL;
-  g_autoptr(GError) error = NULL;
-  Op *op;
+  g_autoptr(GError) stopped = NULL;
 
-  if (held->chain == NULL)
-    held->chain = extensions_snapshot (self);
+  if (op == NULL)
+    return;
+  stopped = stopped_error ();
+  op_drop (self, op, stopped);
+  bayeux_op_free (op);
+}
 
-  while (held->next < held->chain->len)
-    {
-      BayeuxExtension *extension = g_ptr_array_index (held->chain, held->next++);
-      BayeuxExtensionResult result;
-
-      if (!extension_present (self, extension))
-        continue;
-      result = bayeux_extension_incoming (extension, self, object);
-      if (generation != self->generation)
-        {
-          /* A hook stopped the client (whatever it returned, even HOLD: the
-           * stop ended the holds): the reply's request failed with it. */
-          if (held->op != NULL)
-            {
-              g_autoptr(GError) stopped = stopped_error ();
-              op_drop (self, held->op, stopped);
-              op_free (held->op);
-            }
-          held_free (held);
-          return;
-        }
-      if (result == BAYEUX_EXTENSION_HOLD)
-        {
-          g_clear_object (&held->extension);
-          held->extension = g_object_ref (extension);
-          g_hash_table_replace (self->held, object, held);
-          return;
-        }
-      if (result == BAYEUX_EXTENSION_DROP)
-        {
-          drop_incoming (self, held);
-          return;
-        }
-    }
-
-  /* The hooks may have changed anything: check the message again. */
-  op = g_steal_pointer (&held->op);
-  checked = bayeux_message_new_parsed (bayeux_message_get_node (held->message), &error);
-  held_free (held);
-  if (checked == NULL)
+/* The incoming extensions let @message through (or broke it: @error). */
+static void
+on_incoming_done (BayeuxClient  *self,
+                  BayeuxMessage *message,
+                  Op            *op,
+                  const GError  *error)
+{
+  if (message == NULL)
     {
       if (op != NULL)
         op_done (self, op, NULL, error);
       else
-        report_error (self, g_steal_pointer (&error), NULL);
+        report_error (self, g_error_copy (error), NULL);
       return;
     }
-  finish_incoming (self, checked, op);
+  finish_incoming (self, message, op);
 }
 
 /* The op that @element, a reply that failed its checks, was meant for: it
@@ -2546,7 +1841,6 @@ take_op_for_broken_reply (BayeuxClient *self,
 {
   JsonNode *id_node;
   g_autofree char *id = NULL;
-  Op *op = NULL;
 
   if (!JSON_NODE_HOLDS_OBJECT (element) ||
       !json_object_has_member (json_node_get_object (element), "successful"))
@@ -2558,11 +1852,7 @@ take_op_for_broken_reply (BayeuxClient *self,
     id = g_strdup (json_node_get_string (id_node));
   else if (json_node_get_value_type (id_node) == G_TYPE_INT64)
     id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id_node));
-  if (id == NULL || !g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
-    return NULL;
-  if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
-    g_clear_pointer (&self->control_op_id, g_free);
-  return op;
+  return bayeux_outbox_take_id (self->outbox, id);
 }
 
 /* One message from the server (an element of a response or a frame),
@@ -2599,9 +1889,9 @@ handle_incoming (BayeuxClient *self,
     }
   else
     {
-      op = take_op_for_reply (self, slot, message);
+      op = bayeux_outbox_take_reply (self->outbox, message, slot == SLOT_CONTROL);
       if (op == NULL && bayeux_message_get_id (message) != NULL &&
-          g_hash_table_remove (self->abandoned, bayeux_message_get_id (message)))
+          bayeux_outbox_forget_abandoned (self->outbox, bayeux_message_get_id (message)))
         {
           g_debug ("late reply to %s %s, given up: ignored", bayeux_message_get_channel (message),
                    bayeux_message_get_id (message));
@@ -2616,13 +1906,9 @@ handle_incoming (BayeuxClient *self,
         }
     }
 
-  if (self->extensions->len > 0)
+  if (!bayeux_extension_chain_is_empty (self->extensions))
     {
-      Held *held = g_new0 (Held, 1);
-
-      held->message = g_steal_pointer (&message);
-      held->op = op;
-      run_incoming (self, held);
+      bayeux_extension_chain_run_incoming (self->extensions, g_steal_pointer (&message), op);
       return;
     }
 
@@ -2654,17 +1940,13 @@ fail_unanswered (BayeuxClient *self,
                                       "The server's response has no reply to our request");
   for (guint i = 0; i < req->ids->len; i++)
     {
-      Op *op = NULL;
-      const char *id = g_ptr_array_index (req->ids, i);
+      Op *op;
 
       if (!request_current (self, req) || generation != self->generation)
         break;
-      if (g_hash_table_steal_extended (self->pending, id, NULL, (gpointer *) &op))
-        {
-          if (op->kind == OP_HANDSHAKE || op->kind == OP_CONNECT || op->kind == OP_DISCONNECT)
-            g_clear_pointer (&self->control_op_id, g_free);
-          op_done (self, op, NULL, error ? error : unanswered);
-        }
+      op = bayeux_outbox_take_id (self->outbox, g_ptr_array_index (req->ids, i));
+      if (op != NULL)
+        op_done (self, op, NULL, error ? error : unanswered);
     }
 }
 
@@ -2746,10 +2028,7 @@ static gboolean
 all_answered (BayeuxClient *self,
               Request      *req)
 {
-  for (guint i = 0; i < req->ids->len; i++)
-    if (g_hash_table_contains (self->pending, g_ptr_array_index (req->ids, i)))
-      return FALSE;
-  return TRUE;
+  return bayeux_outbox_all_answered (self->outbox, req->ids);
 }
 
 static void
@@ -2973,7 +2252,7 @@ begin_disconnect (BayeuxClient *self)
 
   /* From an outgoing hook, a batch is being built: the disconnect (which
    * takes what is queued along) leaves once it is sent, in order. */
-  if (self->in_outgoing_hooks > 0)
+  if (bayeux_extension_chain_in_outgoing (self->extensions))
     {
       if (self->disconnect_idle == NULL)
         {
@@ -3005,7 +2284,7 @@ begin_disconnect (BayeuxClient *self)
   /* End the long poll at once: do not wait for its timeout. */
   abandon_control (self);
   self->generation++;
-  op = op_new (self, OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
+  op = bayeux_outbox_new_op (self->outbox, OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
   send_control_op (self, op, TRUE, self->max_network_delay);
 }
 
@@ -3042,6 +2321,7 @@ use_server (BayeuxClient *self,
   g_clear_pointer (&self->uri, g_uri_unref);
   self->uri = uri;
   bayeux_long_polling_set_uri (self->transport, uri);
+  bayeux_network_watch_set_server (self->network_watch, uri);
   g_free (self->current_url);
   self->current_url = g_uri_to_string (uri);
   /* A socket to the old server is of no use: a poll (or open) on it goes
@@ -3093,7 +2373,7 @@ static void
 reconnect_now (BayeuxClient *self)
 {
   abandon_control (self);
-  self->backoff = 0;
+  self->advice.backoff = 0;
   self->immediate_connect = TRUE;
   schedule_control (self, 0);
 }
@@ -3122,114 +2402,38 @@ set_network_available (BayeuxClient *self,
     reconnect_now (self);
 }
 
-static gboolean
-host_is_loopback (GUri *uri)
-{
-  const char *host = g_uri_get_host (uri);
-  g_autoptr(GInetAddress) address = host ? g_inet_address_new_from_string (host) : NULL;
-
-  if (address != NULL)
-    return g_inet_address_get_is_loopback (address);
-  return host != NULL && (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_has_suffix (host, ".localhost"));
-}
-
-typedef struct
-{
-  GWeakRef client;
-  guint    serial;
-} ReachCheck;
-
 static void
-on_can_reach (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_network (GObject  *owner,
+            gboolean  available)
 {
-  ReachCheck *check = user_data;
-  g_autoptr(BayeuxClient) self = g_weak_ref_get (&check->client);
-  gboolean reachable = g_network_monitor_can_reach_finish (G_NETWORK_MONITOR (source), result, NULL);
-
-  /* Only the answer to the latest question counts: the network may have
-   * come back while this one was asked. */
-  if (self != NULL && check->serial == self->reach_serial)
-    {
-      begin_change (self);
-      set_network_available (self, reachable);
-      end_change (self);
-    }
-  g_weak_ref_clear (&check->client);
-  g_free (check);
-}
-
-/* In the client's context (see on_network_changed). */
-static void
-network_changed (BayeuxClient *self)
-{
-  gboolean available = g_network_monitor_get_network_available (self->network_monitor);
-
-  self->reach_serial++;
-  if (!available && self->network_monitor_is_default && host_is_loopback (self->uri))
-    available = TRUE;   /* a loopback server needs no network */
-  else if (!available && self->network_monitor_is_default)
-    {
-      /* The default monitor speaks of the network at large (a default
-       * route): a server on a LAN without one may still be reachable. Ask
-       * about the server itself. A monitor given by the application is
-       * obeyed as it is. */
-      ReachCheck *check = g_new0 (ReachCheck, 1);
-      int port = g_uri_get_port (self->uri);
-      g_autoptr(GSocketConnectable) address = NULL;
-
-      if (port <= 0)
-        port = g_strcmp0 (g_uri_get_scheme (self->uri), "https") == 0 ? 443 : 80;
-      address = g_network_address_new (g_uri_get_host (self->uri), (guint16) port);
-      g_weak_ref_init (&check->client, self);
-      check->serial = self->reach_serial;
-      g_main_context_push_thread_default (self->context);
-      g_network_monitor_can_reach_async (self->network_monitor, address, NULL, on_can_reach, check);
-      g_main_context_pop_thread_default (self->context);
-      return;
-    }
+  BayeuxClient *self = BAYEUX_CLIENT (owner);
 
   begin_change (self);
   set_network_available (self, available);
   end_change (self);
 }
 
-static gboolean
-network_changed_cb (gpointer user_data)
-{
-  g_autoptr(BayeuxClient) self = g_weak_ref_get (user_data);
-
-  if (self != NULL)
-    network_changed (self);
-  return G_SOURCE_REMOVE;
-}
-
+/* The system was suspended: a long poll in flight is dead. */
 static void
-weak_ref_free (gpointer data)
+suspended (BayeuxClient *self,
+           gint64        seconds)
 {
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
-static void
-on_network_changed (GNetworkMonitor *monitor,
-                    gboolean         available,
-                    gpointer         user_data)
-{
-  BayeuxClient *self = user_data;
-  GWeakRef *ref;
-
-  /* The default monitor emits in the context of whoever first asked for
-   * it, maybe another thread than the client's: go there. */
-  if (g_main_context_is_owner (self->context))
+  if (is_running (self) && !self->network_down)
     {
-      network_changed (self);
-      return;
+      g_debug ("the system was suspended for about %" G_GINT64_FORMAT " s: reconnecting now", seconds);
+      reconnect_now (self);
     }
-  ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, self);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, network_changed_cb, ref, weak_ref_free);
+}
+
+static void
+on_suspended (GObject *owner,
+              gint64   seconds)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (owner);
+
+  begin_change (self);
+  suspended (self, seconds);
+  end_change (self);
 }
 
 void
@@ -3237,184 +2441,61 @@ bayeux_client_check_clocks (BayeuxClient *self,
                             gint64        wall_now,
                             gint64        monotonic_now)
 {
-  gint64 wall_delta = wall_now - self->watchdog_wall;
-  gint64 monotonic_delta = monotonic_now - self->watchdog_monotonic;
+  gint64 seconds;
 
-  self->watchdog_wall = wall_now;
-  self->watchdog_monotonic = monotonic_now;
-
-  if (wall_delta - monotonic_delta > SUSPEND_THRESHOLD_US && is_running (self) && !self->network_down)
-    {
-      g_debug ("the system was suspended for about %" G_GINT64_FORMAT " s: reconnecting now",
-               (wall_delta - monotonic_delta) / G_USEC_PER_SEC);
-      reconnect_now (self);
-    }
+  if (bayeux_clock_watch_check (self->clock_watch, wall_now, monotonic_now, &seconds))
+    suspended (self, seconds);
 }
 
-#ifdef __linux__
-/* A timer on the wall clock, set to the far future, that the kernel cancels
- * when the wall clock jumps relative to the monotonic clock: when it is
- * set, and on resume from a suspend (timerfd_resume). So an idle client
- * learns of a suspend without waking up every few seconds to compare the
- * clocks. */
-static gboolean
-clock_jump_arm (int fd)
-{
-  struct itimerspec spec = { { 0, 0 }, { G_MAXINT32, 0 } };
-
-  return timerfd_settime (fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, NULL) == 0;
-}
-
-/* One timer a main context, shared by the clients of that context: an
- * application with many clients does not hold a file descriptor each. */
-typedef struct
-{
-  int        fd;
-  GSource   *source;
-  GPtrArray *clients;   /* BayeuxClient, not referenced: they leave in stop/dispose */
-} ClockWatch;
-
-static GMutex      clock_watch_lock;
-static GHashTable *clock_watches;   /* GMainContext → ClockWatch */
-
-static gboolean
-clock_jump_cb (gint         fd,
-               GIOCondition condition,
-               gpointer     user_data)
-{
-  GMainContext *context = user_data;
-  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
-  guint64 expirations;
-  ClockWatch *watch;
-
-  /* ECANCELED: the clock jumped. The timer must be armed again. */
-  if (read (fd, &expirations, sizeof expirations) < 0 && errno != ECANCELED && errno != EAGAIN)
-    return G_SOURCE_CONTINUE;
-  clock_jump_arm (fd);
-
-  g_mutex_lock (&clock_watch_lock);
-  watch = clock_watches ? g_hash_table_lookup (clock_watches, context) : NULL;
-  for (guint i = 0; watch != NULL && i < watch->clients->len; i++)
-    g_ptr_array_add (clients, g_object_ref (g_ptr_array_index (watch->clients, i)));
-  g_mutex_unlock (&clock_watch_lock);
-
-  for (guint i = 0; i < clients->len; i++)
-    {
-      BayeuxClient *self = g_ptr_array_index (clients, i);
-
-      begin_change (self);
-      bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
-      end_change (self);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-/* Adds @self to the clock watch of its context; FALSE when the kernel has
- * no such timer. */
-static gboolean
-clock_watch_add (BayeuxClient *self)
-{
-  ClockWatch *watch;
-
-  g_mutex_lock (&clock_watch_lock);
-  if (clock_watches == NULL)
-    clock_watches = g_hash_table_new (NULL, NULL);
-  watch = g_hash_table_lookup (clock_watches, self->context);
-  if (watch == NULL)
-    {
-      int fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-
-      if (fd < 0 || !clock_jump_arm (fd))
-        {
-          if (fd >= 0)
-            close (fd);
-          g_mutex_unlock (&clock_watch_lock);
-          return FALSE;
-        }
-      watch = g_new0 (ClockWatch, 1);
-      watch->fd = fd;
-      watch->clients = g_ptr_array_new ();
-      watch->source = g_unix_fd_source_new (fd, G_IO_IN);
-      g_source_set_callback (watch->source, (GSourceFunc) G_CALLBACK (clock_jump_cb), self->context, NULL);
-      g_source_set_static_name (watch->source, "[bayeux] suspend watchdog");
-      g_source_attach (watch->source, self->context);
-      g_hash_table_insert (clock_watches, self->context, watch);
-    }
-  g_ptr_array_add (watch->clients, self);
-  g_mutex_unlock (&clock_watch_lock);
-  return TRUE;
-}
-
-static void
-clock_watch_remove (BayeuxClient *self)
-{
-  ClockWatch *watch;
-
-  g_mutex_lock (&clock_watch_lock);
-  watch = clock_watches ? g_hash_table_lookup (clock_watches, self->context) : NULL;
-  if (watch != NULL && g_ptr_array_remove_fast (watch->clients, self) && watch->clients->len == 0)
-    {
-      g_hash_table_remove (clock_watches, self->context);
-      g_source_destroy (watch->source);
-      g_source_unref (watch->source);
-      close (watch->fd);
-      g_ptr_array_unref (watch->clients);
-      g_free (watch);
-    }
-  g_mutex_unlock (&clock_watch_lock);
-}
-#endif
-
-static gboolean
-watchdog_cb_step (BayeuxClient *self)
-{
-
-  bayeux_client_check_clocks (self, g_get_real_time (), g_get_monotonic_time ());
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-watchdog_cb (gpointer user_data)
-{
-  BayeuxClient *self = user_data;
-  gboolean ret;
-
-  begin_change (self);
-  ret = watchdog_cb_step (self);
-  end_change (self);
-  return ret;
-}
-
-/* The watchdog runs while the client does: one wake-up every few seconds,
- * coalesced with others by g_timeout_source_new_seconds(). */
+/* The clocks are watched while the client runs. */
 static void
 update_watchdog (BayeuxClient *self)
 {
-  if (is_running (self) && !self->clock_watched && self->watchdog == NULL)
+  if (self->clock_watch != NULL)
+    bayeux_clock_watch_set_active (self->clock_watch, is_running (self));
+}
+
+/* An extension released the outgoing @op it held. */
+static void
+on_outgoing_released (BayeuxClient *self,
+                      Op           *op,
+                      gboolean      control,
+                      gboolean      drop)
+{
+  if (drop)
     {
-      self->watchdog_wall = g_get_real_time ();
-      self->watchdog_monotonic = g_get_monotonic_time ();
-#ifdef __linux__
-      self->clock_watched = clock_watch_add (self);
-#endif
-      if (!self->clock_watched)
-        {
-          self->watchdog = g_timeout_source_new_seconds (WATCHDOG_PERIOD_S);
-          g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
-          g_source_set_static_name (self->watchdog, "[bayeux] suspend watchdog");
-          g_source_attach (self->watchdog, self->context);
-        }
+      g_autoptr(GError) error = dropped_error (json_object_get_string_member (op->message, "channel"), FALSE);
+
+      if (control)
+        control_op_unsent (self, op, error);
+      else
+        fail_unsendable (self, op, error);
     }
-  else if (!is_running (self))
+  else if (control)
+    send_control_op (self, op, op->with_outbox, op->timeout_ms);
+  else
     {
-#ifdef __linux__
-      if (self->clock_watched)
-        clock_watch_remove (self);
-#endif
-      self->clock_watched = FALSE;
-      g_clear_pointer (&self->watchdog, destroy_source);
+      /* First in line: it was due before what is queued now. */
+      bayeux_outbox_push_front (self->outbox, op);
+      schedule_flush (self);
     }
 }
+
+static guint
+get_generation (BayeuxClient *self)
+{
+  return self->generation;
+}
+
+static const BayeuxChainCallbacks chain_callbacks = {
+  .generation = get_generation,
+  .begin = begin_change,
+  .end = end_change,
+  .incoming_done = on_incoming_done,
+  .incoming_dropped = on_incoming_dropped,
+  .incoming_stopped = on_incoming_stopped,
+  .outgoing_released = on_outgoing_released,
+};
 
 /* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
@@ -3442,6 +2523,9 @@ bayeux_client_constructed (GObject *object)
   G_OBJECT_CLASS (bayeux_client_parent_class)->constructed (object);
 
   self->context = g_main_context_ref_thread_default ();
+  self->clock_watch = bayeux_clock_watch_new (object, self->context, on_suspended);
+  self->outbox = bayeux_outbox_new (self->context, on_expired, self);
+  self->extensions = bayeux_extension_chain_new (self, self->context, &chain_callbacks);
 
   if (self->session == NULL)
     {
@@ -3475,14 +2559,11 @@ bayeux_client_constructed (GObject *object)
   g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
 
+  self->network_watch = bayeux_network_watch_new (object, self->context, self->network_monitor, on_network);
   if (self->network_monitor == NULL)
-    {
-      self->network_monitor = g_object_ref (g_network_monitor_get_default ());
-      self->network_monitor_is_default = TRUE;
-    }
-  self->network_handler = g_signal_connect (self->network_monitor, "network-changed",
-                                            G_CALLBACK (on_network_changed), self);
-  network_changed (self);
+    self->network_monitor = g_object_ref (g_network_monitor_get_default ());
+  bayeux_network_watch_set_server (self->network_watch, self->uri);
+  bayeux_network_watch_check (self->network_watch);
 }
 
 static void
@@ -3496,8 +2577,7 @@ bayeux_client_dispose (GObject *object)
     stop_internal (self, NULL);
   g_clear_pointer (&self->error_idle, destroy_source);
   g_queue_clear_full (&self->errors, error_report_free);
-  if (self->network_monitor != NULL)
-    g_clear_signal_handler (&self->network_handler, self->network_monitor);
+  g_clear_pointer (&self->network_watch, bayeux_network_watch_free);
   g_clear_object (&self->network_monitor);
   if (self->websocket != NULL)
     {
@@ -3507,19 +2587,11 @@ bayeux_client_dispose (GObject *object)
   g_clear_object (&self->websocket);
   g_clear_object (&self->transport);
   g_clear_object (&self->session);
-  while (self->extensions->len > 0)
-    bayeux_client_remove_extension (self, g_ptr_array_index (self->extensions, self->extensions->len - 1));
+  if (self->extensions != NULL)
+    bayeux_extension_chain_remove_all (self->extensions);
   /* The listeners' data goes now (a GJS or Python closure may hold the
    * client: that cycle ends here). */
-  while (g_hash_table_size (self->listener_ids) > 0)
-    {
-      GHashTableIter iter;
-      gpointer listener;
-
-      g_hash_table_iter_init (&iter, self->listener_ids);
-      g_hash_table_iter_next (&iter, NULL, &listener);
-      listener_remove (self, listener);
-    }
+  bayeux_subscriptions_remove_listeners (self->subscriptions);
 
   G_OBJECT_CLASS (bayeux_client_parent_class)->dispose (object);
 }
@@ -3529,15 +2601,11 @@ bayeux_client_finalize (GObject *object)
 {
   BayeuxClient *self = BAYEUX_CLIENT (object);
 
-  g_clear_pointer (&self->subscriptions, g_hash_table_unref);
-  g_clear_pointer (&self->listener_ids, g_hash_table_unref);
+  g_clear_pointer (&self->subscriptions, bayeux_subscriptions_free);
   g_clear_pointer (&self->headers, soup_message_headers_unref);
-  g_clear_pointer (&self->listeners, g_hash_table_unref);
-  g_clear_pointer (&self->pending, g_hash_table_unref);
-  g_clear_pointer (&self->extensions, g_ptr_array_unref);
+  g_clear_pointer (&self->outbox, bayeux_outbox_free);
+  g_clear_pointer (&self->extensions, bayeux_extension_chain_free);
   g_clear_pointer (&self->transports, g_strfreev);
-  g_clear_pointer (&self->held, g_hash_table_unref);
-  g_clear_pointer (&self->abandoned, g_hash_table_unref);
   g_clear_pointer (&self->handshake_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->disconnect_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->handshake_ext, json_node_unref);
@@ -3548,8 +2616,8 @@ bayeux_client_finalize (GObject *object)
   g_clear_pointer (&self->fallback_uris, g_ptr_array_unref);
   g_clear_pointer (&self->fallback_urls, g_strfreev);
   g_free (self->current_url);
+  g_clear_pointer (&self->clock_watch, bayeux_clock_watch_free);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_free (self->control_op_id);
   g_free (self->client_id);
   g_free (self->url);
 
@@ -4010,23 +3078,17 @@ bayeux_client_init (BayeuxClient *self)
   self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
   self->backoff_increment = DEFAULT_BACKOFF_INCREMENT;
   self->max_backoff = DEFAULT_MAX_BACKOFF;
-  self->timeout = DEFAULT_POLL_TIMEOUT;
+  bayeux_advice_init (&self->advice, DEFAULT_POLL_TIMEOUT);
   self->max_pending = DEFAULT_MAX_PENDING;
   self->max_pending_age = DEFAULT_MAX_PENDING_AGE;
-  self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) subscription_free);
-  self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-  self->listener_ids = g_hash_table_new (NULL, NULL);
+  self->subscriptions = bayeux_subscriptions_new ();
   self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) op_free);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->cancellable[SLOT_CONTROL] = g_cancellable_new ();
   self->cancellable[SLOT_BATCH] = g_cancellable_new ();
-  self->extensions = g_ptr_array_new_with_free_func (g_object_unref);
   self->transports = g_strsplit ("websocket long-polling", " ", -1);
   self->transport_name = "long-polling";
-  self->held = g_hash_table_new (NULL, NULL);
-  self->abandoned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -4553,16 +3615,11 @@ void
 bayeux_client_add_extension (BayeuxClient    *self,
                              BayeuxExtension *extension)
 {
-  BayeuxExtensionInterface *iface;
-
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (BAYEUX_IS_EXTENSION (extension));
-  g_return_if_fail (!g_ptr_array_find (self->extensions, extension, NULL));
+  g_return_if_fail (!bayeux_extension_chain_contains (self->extensions, extension));
 
-  g_ptr_array_add (self->extensions, g_object_ref (extension));
-  iface = BAYEUX_EXTENSION_GET_IFACE (extension);
-  if (iface->added != NULL)
-    iface->added (extension, self);
+  bayeux_extension_chain_add (self->extensions, extension);
 }
 
 /**
@@ -4579,22 +3636,11 @@ void
 bayeux_client_remove_extension (BayeuxClient    *self,
                                 BayeuxExtension *extension)
 {
-  g_autoptr(BayeuxExtension) removed = NULL;
-  BayeuxExtensionInterface *iface;
-  guint index;
-
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (BAYEUX_IS_EXTENSION (extension));
 
-  if (!g_ptr_array_find (self->extensions, extension, &index))
-    {
-      g_critical ("%s: the extension %p was not added to this client", G_STRFUNC, extension);
-      return;
-    }
-  removed = g_ptr_array_steal_index (self->extensions, index);
-  iface = BAYEUX_EXTENSION_GET_IFACE (removed);
-  if (iface->removed != NULL)
-    iface->removed (removed, self);
+  if (!bayeux_extension_chain_remove (self->extensions, extension))
+    g_critical ("%s: the extension %p was not added to this client", G_STRFUNC, extension);
 }
 
 /**
@@ -4611,69 +3657,10 @@ bayeux_client_remove_extension (BayeuxClient    *self,
 GPtrArray *
 bayeux_client_get_extensions (BayeuxClient *self)
 {
-  GPtrArray *copy;
-
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
 
-  copy = g_ptr_array_copy (self->extensions, NULL, NULL);
   /* The elements are borrowed: (transfer container). */
-  g_ptr_array_set_free_func (copy, NULL);
-  return copy;
-}
-
-static void
-release_one (BayeuxClient *self,
-             Held         *held)
-{
-  gboolean drop = held->release_drop;
-
-  if (held->outgoing)
-    {
-      Op *op = held->op;
-      gboolean control = held == self->held_control;
-
-      held_free (held);
-      if (control)
-        self->held_control = NULL;
-      if (drop)
-        {
-          g_autoptr(GError) error = dropped_error (json_object_get_string_member (op->message, "channel"), FALSE);
-
-          g_clear_pointer (&op->out, json_object_unref);
-          if (control)
-            control_op_unsent (self, op, error);
-          else
-            fail_unsendable (self, op, error);
-        }
-      else if (control)
-        send_control_op (self, op, op->with_outbox, op->timeout_ms);
-      else
-        {
-          /* First in line: it was due before what is queued now. */
-          g_queue_push_head (&self->outbox, op);
-          schedule_flush (self);
-        }
-    }
-  else if (drop)
-    drop_incoming (self, held);
-  else
-    run_incoming (self, held);
-}
-
-
-/* The messages released by extensions go on, in the order released. */
-static gboolean
-release_idle_cb (gpointer user_data)
-{
-  g_autoptr(BayeuxClient) self = g_object_ref (user_data);
-  Held *held;
-
-  g_clear_pointer (&self->release_idle, g_source_unref);
-  begin_change (self);
-  while ((held = g_queue_pop_head (&self->released)) != NULL)
-    release_one (self, held);
-  end_change (self);
-  return G_SOURCE_REMOVE;
+  return bayeux_extension_chain_list (self->extensions);
 }
 
 /**
@@ -4699,28 +3686,12 @@ bayeux_client_release_message (BayeuxClient *self,
                                JsonObject   *message,
                                gboolean      drop)
 {
-  Held *held = NULL;
-
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (message != NULL);
 
-  if (!g_hash_table_steal_extended (self->held, message, NULL, (gpointer *) &held))
-    {
-      g_debug ("release_message: %p is not held (the client was stopped meanwhile?)", message);
-      return;
-    }
-
   /* It goes on from the main loop, not from inside this call. */
-  held->release_drop = drop;
-  g_queue_push_tail (&self->released, held);
-  if (self->release_idle == NULL)
-    {
-      self->release_idle = g_idle_source_new ();
-      g_source_set_priority (self->release_idle, G_PRIORITY_DEFAULT);
-      g_source_set_callback (self->release_idle, release_idle_cb, self, NULL);
-      g_source_set_static_name (self->release_idle, "[bayeux] released");
-      g_source_attach (self->release_idle, self->context);
-    }
+  if (!bayeux_extension_chain_release (self->extensions, message, drop))
+    g_debug ("release_message: %p is not held (the client was stopped meanwhile?)", message);
 }
 
 /**
@@ -4829,33 +3800,12 @@ bayeux_client_add_listener (BayeuxClient      *self,
                             gpointer           user_data,
                             GDestroyNotify     notify)
 {
-  Listener *listener;
-  GPtrArray *list;
-
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), 0);
   g_return_val_if_fail (channel != NULL, 0);
   g_return_val_if_fail (func != NULL, 0);
   g_return_val_if_fail (!self->disposing, 0);
 
-  listener = g_new0 (Listener, 1);
-  g_atomic_ref_count_init (&listener->ref);
-  do
-    listener->id = ++self->last_listener_id;
-  while (listener->id == 0 || g_hash_table_contains (self->listener_ids, GUINT_TO_POINTER (listener->id)));
-  listener->pattern = g_strdup (channel);
-  listener->func = func;
-  listener->user_data = user_data;
-  listener->notify = notify;
-
-  list = g_hash_table_lookup (self->listeners, listener->pattern);
-  if (list == NULL)
-    {
-      list = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
-      g_hash_table_insert (self->listeners, g_strdup (channel), list);
-    }
-  g_ptr_array_add (list, listener);   /* the table's reference */
-  g_hash_table_insert (self->listener_ids, GUINT_TO_POINTER (listener->id), listener);
-  return listener->id;
+  return bayeux_subscriptions_add_listener (self->subscriptions, channel, func, user_data, notify);
 }
 
 /**
@@ -4873,17 +3823,10 @@ void
 bayeux_client_remove_listener (BayeuxClient *self,
                                guint         listener_id)
 {
-  Listener *listener;
-
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
 
-  listener = g_hash_table_lookup (self->listener_ids, GUINT_TO_POINTER (listener_id));
-  if (listener == NULL)
-    {
-      g_warning ("%s: no listener %u on client %p", G_STRFUNC, listener_id, (void *) self);
-      return;
-    }
-  listener_remove (self, listener);
+  if (!bayeux_subscriptions_remove_listener (self->subscriptions, listener_id))
+    g_warning ("%s: no listener %u on client %p", G_STRFUNC, listener_id, (void *) self);
 }
 
 /**
@@ -4905,7 +3848,7 @@ bayeux_client_is_subscribed (BayeuxClient *self,
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (channel != NULL, FALSE);
 
-  return g_hash_table_contains (self->subscriptions, channel);
+  return bayeux_subscriptions_lookup (self->subscriptions, channel) != NULL;
 }
 
 /**
@@ -4942,11 +3885,9 @@ static void
 start_internal (BayeuxClient *self)
 {
 
-  self->backoff = 0;
+  bayeux_advice_restart (&self->advice);
   self->early_connects = 0;
   self->rehandshakes = 0;
-  self->reconnect = RECONNECT_RETRY;
-  self->interval = 0;
   self->unconnected_since = 0;
   set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
   update_watchdog (self);
@@ -5040,10 +3981,10 @@ bayeux_client_handshake_async (BayeuxClient        *self,
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = new_task (self, bayeux_client_handshake_async, cancellable, callback, user_data);
+  task = bayeux_task_new (self, bayeux_client_handshake_async, FALSE, cancellable, callback, user_data);
   bayeux_client_start (self);
   if (self->client_id != NULL && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING)
-    task_return_boolean (task, NULL);
+    bayeux_task_return (task, NULL, NULL);
   else
     g_ptr_array_add (self->handshake_tasks, g_object_ref (task));
 }
@@ -5079,13 +4020,7 @@ fail_call (BayeuxClient *self,
            GError       *error)
 {
   if (task != NULL)
-    {
-      if (g_task_get_source_tag (task) == bayeux_client_publish_async ||
-          g_task_get_source_tag (task) == bayeux_client_call_async)
-        task_return_message (task, NULL, error);
-      else
-        task_return_boolean (task, error);
-    }
+    bayeux_task_return (task, NULL, error);
   else
     report_error (self, error, NULL);
 }
@@ -5096,7 +4031,7 @@ subscribe_internal (BayeuxClient *self,
                     GTask        *task)
 {
   GError *error = NULL;
-  Subscription *sub;
+  BayeuxSubEntry *sub;
 
   if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
     {
@@ -5104,19 +4039,12 @@ subscribe_internal (BayeuxClient *self,
       return;
     }
 
-  sub = g_hash_table_lookup (self->subscriptions, channel);
-  if (sub == NULL)
-    {
-      sub = g_new0 (Subscription, 1);
-      sub->channel = g_strdup (channel);
-      sub->waiting = g_ptr_array_new_with_free_func (g_object_unref);
-      g_hash_table_insert (self->subscriptions, sub->channel, sub);
-    }
+  sub = bayeux_subscriptions_add (self->subscriptions, channel);
 
   if (sub->confirmed)
     {
       if (task != NULL)
-        task_return_boolean (task, NULL);
+        bayeux_task_return (task, NULL, NULL);
       return;
     }
 
@@ -5184,7 +4112,7 @@ bayeux_client_subscribe_async (BayeuxClient        *self,
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = new_task (self, bayeux_client_subscribe_async, cancellable, callback, user_data);
+  task = bayeux_task_new (self, bayeux_client_subscribe_async, FALSE, cancellable, callback, user_data);
   subscribe_internal (self, channel, task);
 }
 
@@ -5219,7 +4147,7 @@ unsubscribe_internal (BayeuxClient *self,
                       GTask        *task)
 {
   GError *error = NULL;
-  Subscription *sub;
+  BayeuxSubEntry *sub;
   gboolean known_to_server;
   Op *op;
 
@@ -5229,7 +4157,7 @@ unsubscribe_internal (BayeuxClient *self,
       return;
     }
 
-  sub = g_hash_table_lookup (self->subscriptions, channel);
+  sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
   if (sub == NULL)
     {
       fail_call (self, task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
@@ -5242,18 +4170,18 @@ unsubscribe_internal (BayeuxClient *self,
     g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
                                           "Unsubscribed from %s before the server confirmed the subscription",
                                           channel);
-    fail_waiting (sub->waiting, gone);
+    bayeux_task_return_all (sub->waiting, gone);
   }
-  g_hash_table_remove (self->subscriptions, channel);
+  bayeux_subscriptions_remove (self->subscriptions, channel);
 
   if (!known_to_server)
     {
       if (task != NULL)
-        task_return_boolean (task, NULL);
+        bayeux_task_return (task, NULL, NULL);
       return;
     }
 
-  op = op_new (self, OP_UNSUBSCRIBE, "/meta/unsubscribe", channel, task);
+  op = bayeux_outbox_new_op (self->outbox, OP_UNSUBSCRIBE, "/meta/unsubscribe", channel, task);
   json_object_set_string_member (op->message, "subscription", channel);
   enqueue (self, op);
 }
@@ -5309,7 +4237,7 @@ bayeux_client_unsubscribe_async (BayeuxClient        *self,
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = new_task (self, bayeux_client_unsubscribe_async, cancellable, callback, user_data);
+  task = bayeux_task_new (self, bayeux_client_unsubscribe_async, FALSE, cancellable, callback, user_data);
   unsubscribe_internal (self, channel, task);
 }
 
@@ -5361,7 +4289,7 @@ publish_internal (BayeuxClient *self,
       return;
     }
 
-  op = op_new (self, OP_PUBLISH, NULL, channel, task);
+  op = bayeux_outbox_new_op (self->outbox, OP_PUBLISH, NULL, channel, task);
   json_object_set_member (op->message, "data",
                           data ? bayeux_json_deep_copy (data) : empty_object_node ());
   enqueue (self, op);
@@ -5419,7 +4347,7 @@ bayeux_client_publish_async (BayeuxClient        *self,
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = new_task (self, bayeux_client_publish_async, cancellable, callback, user_data);
+  task = bayeux_task_new (self, bayeux_client_publish_async, TRUE, cancellable, callback, user_data);
   publish_internal (self, channel, data, task);
 }
 
@@ -5447,17 +4375,6 @@ bayeux_client_publish_finish (BayeuxClient  *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static gboolean
-call_timeout_cb (gpointer user_data)
-{
-  GTask *task = user_data;
-  guint timeout_ms = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (task), "bayeux-call-timeout"));
-
-  task_return_message (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
-                                                "No answer to the remote call within %u ms", timeout_ms));
-  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -5493,26 +4410,18 @@ bayeux_client_call_async (BayeuxClient        *self,
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = new_task (self, bayeux_client_call_async, cancellable, callback, user_data);
+  task = bayeux_task_new (self, bayeux_client_call_async, TRUE, cancellable, callback, user_data);
   if (!g_str_has_prefix (channel, "/service/"))
     {
-      task_return_message (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+      bayeux_task_return (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
                                                     "Invalid channel name “%s”: a remote call goes to a /service/ channel",
                                                     channel));
       return;
     }
   if (timeout_ms > 0)
-    {
-      GSource *timer = g_timeout_source_new (timeout_ms);
-
-      /* The task owns its timer: it is destroyed when the task returns
-       * (task_begin_return) or is freed, so it never outlives it. */
-      g_object_set_data (G_OBJECT (task), "bayeux-call-timeout", GUINT_TO_POINTER (timeout_ms));
-      g_source_set_callback (timer, call_timeout_cb, task, NULL);
-      g_source_set_static_name (timer, "[bayeux] remote call timeout");
-      g_source_attach (timer, g_task_get_context (task));
-      g_object_set_data_full (G_OBJECT (task), TASK_TIMER, timer, destroy_source);
-    }
+    bayeux_task_fail_after (task, timeout_ms,
+                            g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
+                                         "No answer to the remote call within %u ms", timeout_ms));
   publish_internal (self, channel, data, task);
 }
 
@@ -5577,13 +4486,13 @@ bayeux_client_disconnect_async (BayeuxClient        *self,
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = new_task (self, bayeux_client_disconnect_async, cancellable, callback, user_data);
+  task = bayeux_task_new (self, bayeux_client_disconnect_async, FALSE, cancellable, callback, user_data);
   begin_change (self);
   self->restart_after_disconnect = FALSE;
   if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
     {
       stop_internal (self, NULL);   /* calls held before any start fail too */
-      task_return_boolean (task, NULL);
+      bayeux_task_return (task, NULL, NULL);
     }
   else
     {
@@ -5622,13 +4531,13 @@ bayeux_client_dispatch_to_listeners (BayeuxClient  *self,
                                      const char    *pattern,
                                      BayeuxMessage *message)
 {
-  call_listeners (self, pattern, message);
+  bayeux_subscriptions_call_listeners (self->subscriptions, self, pattern, message);
 }
 
 guint
 bayeux_client_get_last_dispatch_lookups (BayeuxClient *self)
 {
-  return self->last_dispatch_lookups;
+  return bayeux_subscriptions_get_last_lookups (self->subscriptions);
 }
 
 gint64

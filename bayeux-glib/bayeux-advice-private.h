@@ -1,0 +1,38 @@
+/* bayeux-advice-private.h: the server's advice and the backoff policy
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BAYEUX_RECONNECT_RETRY,
+  BAYEUX_RECONNECT_HANDSHAKE,
+  BAYEUX_RECONNECT_NONE,
+} BayeuxReconnect;
+
+/* The latest advice (newer replaces older, field by field) and the
+ * backoff it adds to after failures. Durations in milliseconds. */
+typedef struct
+{
+  BayeuxReconnect reconnect;
+  gint64          interval;
+  gint64          timeout;
+  gint64          max_interval;
+  guint           backoff;
+} BayeuxAdvice;
+
+void     bayeux_advice_init               (BayeuxAdvice *self,
+                                           gint64        timeout);
+void     bayeux_advice_restart            (BayeuxAdvice *self);
+gboolean bayeux_advice_apply              (BayeuxAdvice *self,
+                                           JsonObject   *advice,
+                                           GPtrArray   **errors);
+gint64   bayeux_advice_next_failure_delay (BayeuxAdvice *self,
+                                           guint         increment,
+                                           guint         max_backoff);
+
+G_END_DECLS

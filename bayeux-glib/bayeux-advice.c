@@ -1,0 +1,126 @@
+/* bayeux-advice.c: the server's advice and the backoff policy
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A room of the client (see the top of bayeux-client.c): a plain struct
+ * that answers by return value; it knows json-glib and the error domain,
+ * nothing of the client.
+ */
+#include "bayeux-advice-private.h"
+#include "bayeux-error.h"
+
+/* Sets the advice of a new client: no interval, @timeout (ms) until the
+ * server says otherwise. */
+void
+bayeux_advice_init (BayeuxAdvice *self,
+                    gint64        timeout)
+{
+  *self = (BayeuxAdvice) { .reconnect = BAYEUX_RECONNECT_RETRY, .timeout = timeout };
+}
+
+/* What a (re)started client forgets: the backoff, `reconnect` and
+ * `interval`. The advised timeout is kept. */
+void
+bayeux_advice_restart (BayeuxAdvice *self)
+{
+  self->backoff = 0;
+  self->reconnect = BAYEUX_RECONNECT_RETRY;
+  self->interval = 0;
+}
+
+/* Reads the duration @name of @advice. Absent: FALSE, *out untouched.
+ * Present but not a number of milliseconds (a string, a negative number):
+ * an error appended to @errors, and *out untouched. Large values are
+ * bounded so that a hostile server cannot make us wait for years. */
+static gboolean
+get_ms (JsonObject  *advice,
+        const char  *name,
+        GPtrArray  **errors,
+        gint64      *out)
+{
+  JsonNode *node = json_object_get_member (advice, name);
+  GType type;
+  double value;
+
+  if (node == NULL)
+    return FALSE;
+
+  type = JSON_NODE_TYPE (node) == JSON_NODE_VALUE ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type == G_TYPE_INT64)
+    value = json_node_get_int (node);
+  else if (type == G_TYPE_DOUBLE)
+    value = json_node_get_double (node);
+  else
+    value = -1;
+
+  if (!(value >= 0))
+    {
+      if (*errors == NULL)
+        *errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+      g_ptr_array_add (*errors, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                             "Bad advice from the server: “%s” is not a duration in milliseconds; ignored",
+                                             name));
+      return FALSE;
+    }
+
+  *out = (gint64) MIN (value, (double) G_MAXINT32);
+  return TRUE;
+}
+
+/* Applies the `advice` object of a message: newer advice replaces older,
+ * field by field. Each bad field is left out and described by a
+ * BAYEUX_ERROR_BAD_RESPONSE appended to *@errors (made when needed).
+ * Returns whether the advice carried a valid `reconnect` field. */
+gboolean
+bayeux_advice_apply (BayeuxAdvice *self,
+                     JsonObject   *advice,
+                     GPtrArray   **errors)
+{
+  JsonNode *node;
+  const char *reconnect;
+
+  if (advice == NULL)
+    return FALSE;
+
+  get_ms (advice, "interval", errors, &self->interval);
+  get_ms (advice, "timeout", errors, &self->timeout);
+  get_ms (advice, "maxInterval", errors, &self->max_interval);
+
+  node = json_object_get_member (advice, "reconnect");
+  if (node == NULL)
+    return FALSE;
+  if (json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      if (*errors == NULL)
+        *errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+      g_ptr_array_add (*errors, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                                     "Bad advice from the server: “reconnect” is not a string; ignored"));
+      return FALSE;
+    }
+
+  reconnect = json_node_get_string (node);
+  if (g_str_equal (reconnect, "none"))
+    self->reconnect = BAYEUX_RECONNECT_NONE;
+  else if (g_str_equal (reconnect, "handshake"))
+    self->reconnect = BAYEUX_RECONNECT_HANDSHAKE;
+  else
+    self->reconnect = BAYEUX_RECONNECT_RETRY;
+  return TRUE;
+}
+
+/* The delay before retrying after one more failure (ms): the advised
+ * interval plus a backoff that grows by @increment up to @max_backoff. The
+ * backoff is jittered (75 %–100 %) so that many clients cut off together
+ * do not come back in lockstep. */
+gint64
+bayeux_advice_next_failure_delay (BayeuxAdvice *self,
+                                  guint         increment,
+                                  guint         max_backoff)
+{
+  guint64 backoff = (guint64) self->backoff + increment;
+  guint jittered;
+
+  self->backoff = (guint) MIN (backoff, (guint64) max_backoff);
+  jittered = self->backoff - (guint) (g_random_double () * self->backoff / 4.0);
+  return self->interval + MAX (jittered, 1);
+}

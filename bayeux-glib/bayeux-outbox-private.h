@@ -1,0 +1,102 @@
+/* bayeux-outbox-private.h: the client's requests, from queued to answered
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "bayeux-message.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  OP_HANDSHAKE,
+  OP_CONNECT,
+  OP_DISCONNECT,
+  OP_SUBSCRIBE,
+  OP_UNSUBSCRIBE,
+  OP_PUBLISH,
+} OpKind;
+
+/* One request message, from the time it is queued to its reply. */
+typedef struct
+{
+  OpKind      kind;
+  char       *id;
+  char       *channel;   /* the subscription, or the channel published to */
+  JsonObject *message;
+  GTask      *task;      /* unsubscribe_async and publish_async; NULL else */
+  gint64      queued_at; /* monotonic µs */
+  JsonObject *out;       /* the copy the outgoing extensions work on */
+  GPtrArray  *chain;     /* the extensions it goes through (a snapshot) */
+  gint        ext_next;  /* the next outgoing extension to run in chain (counting down) */
+  gboolean    with_outbox; /* a control op: take the outbox along */
+  guint       timeout_ms;  /* a control op: its deadline */
+} Op;
+
+/* A control op: handshake, connect or disconnect (one at a time). */
+#define OP_IS_CONTROL(op) ((op)->kind == OP_HANDSHAKE || (op)->kind == OP_CONNECT || (op)->kind == OP_DISCONNECT)
+
+typedef struct _BayeuxOutbox BayeuxOutbox;
+
+/* The outbox's expiry timer fired (see bayeux_outbox_take_expired). */
+typedef void (*BayeuxExpiryFunc) (gpointer user_data);
+
+void          bayeux_op_free                  (Op           *op);
+
+BayeuxOutbox *bayeux_outbox_new               (GMainContext *context,
+                                               BayeuxExpiryFunc expired,
+                                               gpointer      user_data);
+void          bayeux_outbox_free              (BayeuxOutbox *self);
+Op           *bayeux_outbox_new_op            (BayeuxOutbox *self,
+                                               OpKind        kind,
+                                               const char   *meta_channel,
+                                               const char   *channel,
+                                               GTask        *task);
+
+/* The queue (to leave in the next batch) and the deferred (to be sent again
+ * once connected). */
+void          bayeux_outbox_push              (BayeuxOutbox *self,
+                                               Op           *op);
+void          bayeux_outbox_push_front        (BayeuxOutbox *self,
+                                               Op           *op);
+Op           *bayeux_outbox_pop               (BayeuxOutbox *self);
+gboolean      bayeux_outbox_is_empty          (BayeuxOutbox *self);
+guint         bayeux_outbox_length            (BayeuxOutbox *self);
+void          bayeux_outbox_defer             (BayeuxOutbox *self,
+                                               Op           *op);
+Op           *bayeux_outbox_pop_deferred      (BayeuxOutbox *self);
+void          bayeux_outbox_resume            (BayeuxOutbox *self,
+                                               GQueue       *first);
+
+/* Expiry of the queued publishes. */
+void          bayeux_outbox_schedule_expiry   (BayeuxOutbox *self,
+                                               guint         max_age_ms);
+GQueue       *bayeux_outbox_take_expired      (BayeuxOutbox *self,
+                                               guint         max_age_ms);
+
+/* Sent ops, awaiting their replies. */
+void          bayeux_outbox_commit            (BayeuxOutbox *self,
+                                               Op           *op,
+                                               GPtrArray    *ids);
+void          bayeux_outbox_set_control       (BayeuxOutbox *self,
+                                               Op           *op);
+void          bayeux_outbox_clear_control     (BayeuxOutbox *self);
+gboolean      bayeux_outbox_has_control       (BayeuxOutbox *self);
+void          bayeux_outbox_abandon_control   (BayeuxOutbox *self,
+                                               gboolean      answer_expected);
+gboolean      bayeux_outbox_forget_abandoned  (BayeuxOutbox *self,
+                                               const char   *id);
+Op           *bayeux_outbox_take_reply        (BayeuxOutbox *self,
+                                               BayeuxMessage *reply,
+                                               gboolean      on_control);
+Op           *bayeux_outbox_take_id           (BayeuxOutbox *self,
+                                               const char   *id);
+gboolean      bayeux_outbox_all_answered      (BayeuxOutbox *self,
+                                               GPtrArray    *ids);
+GList        *bayeux_outbox_take_pending      (BayeuxOutbox *self);
+void          bayeux_outbox_stop              (BayeuxOutbox *self);
+
+G_END_DECLS

@@ -1,0 +1,58 @@
+/* bayeux-subscriptions-private.h: the subscription table, dispatch and
+ * listeners
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "bayeux-client.h"
+
+G_BEGIN_DECLS
+
+/* One subscription of the application. */
+typedef struct
+{
+  char      *channel;
+  gboolean   confirmed;  /* the server accepted it in this session */
+  gboolean   in_flight;  /* a /meta/subscribe for it is queued or sent */
+  GPtrArray *waiting;    /* GTask* of subscribe_async calls */
+} BayeuxSubEntry;
+
+typedef struct _BayeuxSubscriptions BayeuxSubscriptions;
+
+/* Emits the client's signal for @message on the subscription @pattern. */
+typedef void (*BayeuxEmitFunc) (BayeuxClient  *client,
+                                const char    *pattern,
+                                BayeuxMessage *message);
+
+BayeuxSubscriptions *bayeux_subscriptions_new              (void);
+void                 bayeux_subscriptions_free             (BayeuxSubscriptions *self);
+BayeuxSubEntry      *bayeux_subscriptions_lookup           (BayeuxSubscriptions *self,
+                                                            const char          *channel);
+BayeuxSubEntry      *bayeux_subscriptions_add              (BayeuxSubscriptions *self,
+                                                            const char          *channel);
+void                 bayeux_subscriptions_remove           (BayeuxSubscriptions *self,
+                                                            const char          *channel);
+void                 bayeux_subscriptions_reset            (BayeuxSubscriptions *self,
+                                                            const GError        *reason);
+GPtrArray           *bayeux_subscriptions_take_unsent      (BayeuxSubscriptions *self);
+gboolean             bayeux_subscriptions_dispatch         (BayeuxSubscriptions *self,
+                                                            BayeuxClient        *client,
+                                                            BayeuxMessage       *message,
+                                                            BayeuxEmitFunc       emit);
+guint                bayeux_subscriptions_get_last_lookups (BayeuxSubscriptions *self);
+
+guint                bayeux_subscriptions_add_listener     (BayeuxSubscriptions *self,
+                                                            const char          *pattern,
+                                                            BayeuxMessageFunc    func,
+                                                            gpointer             user_data,
+                                                            GDestroyNotify       notify);
+gboolean             bayeux_subscriptions_remove_listener  (BayeuxSubscriptions *self,
+                                                            guint                id);
+void                 bayeux_subscriptions_remove_listeners (BayeuxSubscriptions *self);
+void                 bayeux_subscriptions_call_listeners   (BayeuxSubscriptions *self,
+                                                            BayeuxClient        *client,
+                                                            const char          *pattern,
+                                                            BayeuxMessage       *message);
+
+G_END_DECLS

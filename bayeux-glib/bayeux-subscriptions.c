@@ -1,0 +1,319 @@
+/* bayeux-subscriptions.c: the subscription table, dispatch and listeners
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A room of the client (see the top of bayeux-client.c): a plain struct
+ * that answers by return value; the client hands in the function that
+ * emits its ::message signal. It calls nothing of the client by name (the
+ * client pointer is only passed on to listeners).
+ *
+ * The table holds the application's subscriptions by channel (or
+ * pattern), whether or not the server confirmed them: they outlive
+ * sessions, and are sent again after each handshake. A message is
+ * dispatched to each subscription it matches, found by hash lookups of the
+ * few patterns that can match its channel (bayeux_channel_candidates),
+ * whatever the number of subscriptions. Listeners (add_listener) are
+ * called after the signal, found by hash lookup too.
+ */
+#include "bayeux-subscriptions-private.h"
+#include "bayeux-channel-private.h"
+#include "bayeux-task-private.h"
+
+/* A listener: called for the messages of one subscription. Reference
+ * counted: a dispatch holds the ones it calls, and a removed one is only
+ * marked. */
+typedef struct
+{
+  gatomicrefcount    ref;
+  guint              id;
+  gboolean           removed;
+  char              *pattern;
+  BayeuxMessageFunc  func;
+  gpointer           user_data;
+  GDestroyNotify     notify;
+} Listener;
+
+struct _BayeuxSubscriptions
+{
+  GHashTable *table;          /* channel → BayeuxSubEntry */
+  GHashTable *listeners;      /* pattern → GPtrArray of Listener, in the order added */
+  GHashTable *listener_ids;   /* id → Listener (borrowed from listeners) */
+  guint       last_listener_id;
+  guint       last_lookups;
+};
+
+static void
+entry_free (BayeuxSubEntry *sub)
+{
+  g_free (sub->channel);
+  g_ptr_array_unref (sub->waiting);
+  g_free (sub);
+}
+
+static Listener *
+listener_ref (Listener *listener)
+{
+  g_atomic_ref_count_inc (&listener->ref);
+  return listener;
+}
+
+/* The data goes with the last reference: after the dispatch that is calling
+ * it, if a listener is removed (or the client disposed) from inside. */
+static void
+listener_unref (Listener *listener)
+{
+  if (!g_atomic_ref_count_dec (&listener->ref))
+    return;
+  if (listener->notify != NULL)
+    listener->notify (listener->user_data);
+  g_free (listener->pattern);
+  g_free (listener);
+}
+
+BayeuxSubscriptions *
+bayeux_subscriptions_new (void)
+{
+  BayeuxSubscriptions *self = g_new0 (BayeuxSubscriptions, 1);
+
+  self->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
+  self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  self->listener_ids = g_hash_table_new (NULL, NULL);
+  return self;
+}
+
+/* Frees the table; the listeners go first (bayeux_subscriptions_remove_listeners). */
+void
+bayeux_subscriptions_free (BayeuxSubscriptions *self)
+{
+  bayeux_subscriptions_remove_listeners (self);
+  g_hash_table_unref (self->table);
+  g_hash_table_unref (self->listener_ids);
+  g_hash_table_unref (self->listeners);
+  g_free (self);
+}
+
+/* The subscription to @channel, or NULL. */
+BayeuxSubEntry *
+bayeux_subscriptions_lookup (BayeuxSubscriptions *self,
+                             const char          *channel)
+{
+  return g_hash_table_lookup (self->table, channel);
+}
+
+/* The subscription to @channel, made (unconfirmed) when there is none. */
+BayeuxSubEntry *
+bayeux_subscriptions_add (BayeuxSubscriptions *self,
+                          const char          *channel)
+{
+  BayeuxSubEntry *sub = g_hash_table_lookup (self->table, channel);
+
+  if (sub == NULL)
+    {
+      sub = g_new0 (BayeuxSubEntry, 1);
+      sub->channel = g_strdup (channel);
+      sub->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->table, sub->channel, sub);
+    }
+  return sub;
+}
+
+/* Ends the subscription to @channel (its waiting calls must be done). */
+void
+bayeux_subscriptions_remove (BayeuxSubscriptions *self,
+                             const char          *channel)
+{
+  g_hash_table_remove (self->table, channel);
+}
+
+/* The server forgot them (or the client stopped): every subscription is
+ * unconfirmed and none in flight; with @reason, their waiting calls fail. */
+void
+bayeux_subscriptions_reset (BayeuxSubscriptions *self,
+                            const GError        *reason)
+{
+  GHashTableIter iter;
+  BayeuxSubEntry *sub;
+
+  g_hash_table_iter_init (&iter, self->table);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    {
+      sub->confirmed = FALSE;
+      sub->in_flight = FALSE;
+      if (reason != NULL)
+        bayeux_task_return_all (sub->waiting, reason);
+    }
+}
+
+/* The subscriptions to send: neither confirmed nor in flight. They are
+ * marked in flight. Returns: (transfer container): the entries */
+GPtrArray *
+bayeux_subscriptions_take_unsent (BayeuxSubscriptions *self)
+{
+  GPtrArray *unsent = g_ptr_array_new ();
+  GHashTableIter iter;
+  BayeuxSubEntry *sub;
+
+  g_hash_table_iter_init (&iter, self->table);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    if (!sub->confirmed && !sub->in_flight)
+      {
+        sub->in_flight = TRUE;
+        g_ptr_array_add (unsent, sub);
+      }
+  return unsent;
+}
+
+/* Dispatches @message (its channel valid, without wildcards) to each
+ * subscription it matches: @emit, then the listeners. Returns whether it
+ * matched one. */
+gboolean
+bayeux_subscriptions_dispatch (BayeuxSubscriptions *self,
+                               BayeuxClient        *client,
+                               BayeuxMessage       *message,
+                               BayeuxEmitFunc       emit)
+{
+  g_autoptr(GPtrArray) candidates = bayeux_channel_candidates (bayeux_message_get_channel (message));
+  gboolean matched = FALSE;
+
+  self->last_lookups = candidates->len;
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      const char *pattern = g_ptr_array_index (candidates, i);
+
+      /* Looked up again for each candidate: a handler may unsubscribe. */
+      if (g_hash_table_contains (self->table, pattern))
+        {
+          matched = TRUE;
+          emit (client, pattern, message);
+          bayeux_subscriptions_call_listeners (self, client, pattern, message);
+        }
+    }
+  return matched;
+}
+
+/* The number of table lookups the last dispatch made. */
+guint
+bayeux_subscriptions_get_last_lookups (BayeuxSubscriptions *self)
+{
+  return self->last_lookups;
+}
+
+/* Adds a listener for @pattern; returns its id (never 0). */
+guint
+bayeux_subscriptions_add_listener (BayeuxSubscriptions *self,
+                                   const char          *pattern,
+                                   BayeuxMessageFunc    func,
+                                   gpointer             user_data,
+                                   GDestroyNotify       notify)
+{
+  Listener *listener = g_new0 (Listener, 1);
+  GPtrArray *list;
+
+  g_atomic_ref_count_init (&listener->ref);
+  do
+    listener->id = ++self->last_listener_id;
+  while (listener->id == 0 || g_hash_table_contains (self->listener_ids, GUINT_TO_POINTER (listener->id)));
+  listener->pattern = g_strdup (pattern);
+  listener->func = func;
+  listener->user_data = user_data;
+  listener->notify = notify;
+
+  list = g_hash_table_lookup (self->listeners, listener->pattern);
+  if (list == NULL)
+    {
+      list = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_unref);
+      g_hash_table_insert (self->listeners, g_strdup (pattern), list);
+    }
+  g_ptr_array_add (list, listener);   /* the table's reference */
+  g_hash_table_insert (self->listener_ids, GUINT_TO_POINTER (listener->id), listener);
+  return listener->id;
+}
+
+/* Marks it removed and takes it out of the tables; its data goes with its
+ * last reference (listener_unref). */
+static void
+listener_remove (BayeuxSubscriptions *self,
+                 Listener            *listener)
+{
+  GPtrArray *list = g_hash_table_lookup (self->listeners, listener->pattern);
+
+  listener_ref (listener);
+  listener->removed = TRUE;
+  g_hash_table_remove (self->listener_ids, GUINT_TO_POINTER (listener->id));
+  if (list != NULL)
+    {
+      g_ptr_array_remove (list, listener);   /* drops the table's reference */
+      if (list->len == 0)
+        g_hash_table_remove (self->listeners, listener->pattern);
+    }
+  listener_unref (listener);
+}
+
+/* Removes the listener @id; FALSE when there is none. */
+gboolean
+bayeux_subscriptions_remove_listener (BayeuxSubscriptions *self,
+                                      guint                id)
+{
+  Listener *listener = g_hash_table_lookup (self->listener_ids, GUINT_TO_POINTER (id));
+
+  if (listener == NULL)
+    return FALSE;
+  listener_remove (self, listener);
+  return TRUE;
+}
+
+/* Removes every listener (a GJS or Python closure may hold the client:
+ * that cycle ends here). */
+void
+bayeux_subscriptions_remove_listeners (BayeuxSubscriptions *self)
+{
+  while (g_hash_table_size (self->listener_ids) > 0)
+    {
+      GHashTableIter iter;
+      gpointer listener;
+
+      g_hash_table_iter_init (&iter, self->listener_ids);
+      g_hash_table_iter_next (&iter, NULL, &listener);
+      listener_remove (self, listener);
+    }
+}
+
+/* Calls the listeners of @pattern, in the order they were added; each one
+ * added before this call and not removed by the time its turn comes. */
+void
+bayeux_subscriptions_call_listeners (BayeuxSubscriptions *self,
+                                     BayeuxClient        *client,
+                                     const char          *pattern,
+                                     BayeuxMessage       *message)
+{
+  GPtrArray *list;
+  Listener *one;
+  g_autoptr(GPtrArray) several = NULL;
+
+  /* Most clients have none: no hashing of the pattern for each message. */
+  if (g_hash_table_size (self->listeners) == 0)
+    return;
+  list = g_hash_table_lookup (self->listeners, pattern);
+  if (list == NULL)
+    return;
+  if (list->len == 1)
+    {
+      one = listener_ref (g_ptr_array_index (list, 0));
+      one->func (client, message, one->user_data);
+      listener_unref (one);
+      return;
+    }
+
+  /* A copy: a listener may add or remove listeners (or dispose the
+   * client, which removes them all). */
+  several = g_ptr_array_new_full (list->len, (GDestroyNotify) listener_unref);
+  for (guint i = 0; i < list->len; i++)
+    g_ptr_array_add (several, listener_ref (g_ptr_array_index (list, i)));
+  for (guint i = 0; i < several->len; i++)
+    {
+      Listener *listener = g_ptr_array_index (several, i);
+
+      if (!listener->removed)
+        listener->func (client, message, listener->user_data);
+    }
+}

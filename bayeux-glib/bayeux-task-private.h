@@ -1,0 +1,28 @@
+/* bayeux-task-private.h: GTasks that return exactly once
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bayeux-message.h"
+
+G_BEGIN_DECLS
+
+GTask *bayeux_task_new        (gpointer             source_object,
+                               gpointer             source_tag,
+                               gboolean             returns_message,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data);
+void   bayeux_task_return     (GTask               *task,
+                               BayeuxMessage       *message,
+                               GError              *error);
+void   bayeux_task_fail_after (GTask               *task,
+                               guint                timeout_ms,
+                               GError              *error);
+void   bayeux_task_return_all (GPtrArray           *tasks,
+                               const GError        *error);
+
+G_END_DECLS

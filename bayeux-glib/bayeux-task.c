@@ -1,0 +1,230 @@
+/* bayeux-task.c: GTasks that return exactly once
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A room of the client (see the top of bayeux-client.c): it knows GIO and
+ * BayeuxMessage, nothing of the client.
+ *
+ * Every async call of the client returns exactly once: with the server's
+ * answer, with an error when the client stops, when its cancellable is
+ * cancelled (at once, from the task's context, whatever the client is
+ * doing), or at its deadline. The first of these wins; the others do
+ * nothing. A task always returns from an idle of its context, never from
+ * inside the state machine: a callback may call back into the client
+ * (unsubscribe from a subscribe callback, stop from anywhere) and find it
+ * consistent.
+ */
+#include "bayeux-task-private.h"
+
+#define TASK_RETURNED "bayeux-returned"
+#define TASK_HANDLER  "bayeux-cancel-handler"
+#define TASK_TIMER    "bayeux-timer"
+#define TASK_MESSAGE  "bayeux-returns-message"
+#define TASK_TIMEOUT  "bayeux-timeout-error"
+
+static void
+destroy_source (gpointer source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+/* Whether @task may return now (it has not yet); if so it is marked
+ * returned, and its cancel handler and timer go. */
+static gboolean
+task_begin_return (GTask *task)
+{
+  gulong handler;
+
+  if (task == NULL || g_object_get_data (G_OBJECT (task), TASK_RETURNED) != NULL)
+    return FALSE;
+  g_object_set_data (G_OBJECT (task), TASK_RETURNED, GINT_TO_POINTER (1));
+
+  handler = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (task), TASK_HANDLER));
+  if (handler != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (task), handler);
+  g_object_set_data (G_OBJECT (task), TASK_TIMER, NULL);
+  return TRUE;
+}
+
+typedef struct
+{
+  GTask         *task;
+  GError        *error;
+  BayeuxMessage *message;
+} Completion;
+
+static gboolean
+complete_idle (gpointer user_data)
+{
+  Completion *c = user_data;
+
+  if (c->error != NULL)
+    g_task_return_error (c->task, g_steal_pointer (&c->error));
+  else if (g_object_get_data (G_OBJECT (c->task), TASK_MESSAGE) != NULL)
+    g_task_return_pointer (c->task, g_steal_pointer (&c->message), (GDestroyNotify) bayeux_message_unref);
+  else
+    g_task_return_boolean (c->task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+completion_free (gpointer data)
+{
+  Completion *c = data;
+
+  g_object_unref (c->task);
+  g_clear_error (&c->error);
+  g_clear_pointer (&c->message, bayeux_message_unref);
+  g_free (c);
+}
+
+/**
+ * bayeux_task_return:
+ * @task: (nullable): a task of bayeux_task_new(), or %NULL (nothing done)
+ * @message: (nullable): the result of a task that returns a message
+ * @error: (transfer full) (nullable): the failure; %NULL: success
+ *
+ * Returns @task from an idle of its context, unless it returned already
+ * (then @error is freed). A task made to return a message returns @message
+ * (%NULL on failure); another returns %TRUE.
+ */
+void
+bayeux_task_return (GTask         *task,
+                    BayeuxMessage *message,
+                    GError        *error)
+{
+  Completion *c;
+  GSource *source;
+
+  if (!task_begin_return (task))
+    {
+      g_clear_error (&error);
+      return;
+    }
+
+  c = g_new0 (Completion, 1);
+  c->task = g_object_ref (task);
+  c->error = error;
+  c->message = (message != NULL && error == NULL) ? bayeux_message_ref (message) : NULL;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, complete_idle, c, completion_free);
+  g_source_set_static_name (source, "[bayeux] complete");
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
+}
+
+/**
+ * bayeux_task_return_all:
+ * @tasks: (element-type GTask): tasks, emptied first
+ * @error: (nullable): the failure of each; %NULL: success
+ *
+ * Returns every task of @tasks. The array is emptied before any returns:
+ * completing a task must not find it still waiting.
+ */
+void
+bayeux_task_return_all (GPtrArray    *tasks,
+                        const GError *error)
+{
+  g_autoptr(GPtrArray) taken = g_ptr_array_copy (tasks, NULL, NULL);
+
+  g_ptr_array_set_free_func (taken, g_object_unref);
+  g_ptr_array_set_free_func (tasks, NULL);
+  g_ptr_array_set_size (tasks, 0);
+  g_ptr_array_set_free_func (tasks, g_object_unref);
+  for (guint i = 0; i < taken->len; i++)
+    bayeux_task_return (g_ptr_array_index (taken, i), NULL, error ? g_error_copy (error) : NULL);
+}
+
+static gboolean
+return_cancelled_idle (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  if (task_begin_return (task))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_task_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  /* May run in any thread: hop to the task's context. */
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, return_cancelled_idle, g_object_ref (user_data), g_object_unref);
+  g_source_set_static_name (source, "[bayeux] cancel");
+  g_source_attach (source, g_task_get_context (G_TASK (user_data)));
+  g_source_unref (source);
+}
+
+/**
+ * bayeux_task_new:
+ * @source_object: the client
+ * @source_tag: the public function
+ * @returns_message: whether it returns a #BayeuxMessage (else a boolean)
+ * @cancellable: (nullable): cancels the wait: the task returns
+ *   %G_IO_ERROR_CANCELLED at once
+ * @callback: (scope async): the caller's callback
+ * @user_data: its data
+ *
+ * Returns: (transfer full): a task that returns exactly once
+ */
+GTask *
+bayeux_task_new (gpointer             source_object,
+                 gpointer             source_tag,
+                 gboolean             returns_message,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  GTask *task = g_task_new (source_object, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  if (returns_message)
+    g_object_set_data (G_OBJECT (task), TASK_MESSAGE, GINT_TO_POINTER (1));
+  if (cancellable != NULL)
+    {
+      /* The handler holds no reference (it would be a cycle through the
+       * task's own cancellable); it is disconnected before the task is
+       * returned, so the task outlives it. */
+      gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (on_task_cancelled), task, NULL);
+      g_object_set_data (G_OBJECT (task), TASK_HANDLER, GSIZE_TO_POINTER (handler));
+    }
+  return task;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  const GError *error = g_object_get_data (G_OBJECT (task), TASK_TIMEOUT);
+
+  bayeux_task_return (task, NULL, g_error_copy (error));
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * bayeux_task_fail_after:
+ * @task: a task of bayeux_task_new()
+ * @timeout_ms: its deadline, in milliseconds
+ * @error: (transfer full): what it fails with then
+ *
+ * Gives @task a deadline. The task owns its timer: it goes when the task
+ * returns or is freed, so it never outlives it.
+ */
+void
+bayeux_task_fail_after (GTask  *task,
+                        guint   timeout_ms,
+                        GError *error)
+{
+  GSource *timer = g_timeout_source_new (timeout_ms);
+
+  g_object_set_data_full (G_OBJECT (task), TASK_TIMEOUT, error, (GDestroyNotify) g_error_free);
+  g_source_set_callback (timer, timeout_cb, task, NULL);
+  g_source_set_static_name (timer, "[bayeux] remote call timeout");
+  g_source_attach (timer, g_task_get_context (task));
+  g_object_set_data_full (G_OBJECT (task), TASK_TIMER, timer, destroy_source);
+}
