@@ -652,7 +652,9 @@ run_pingpong (void)
 
   if (pp.trace != NULL)
     {
-      gint64 *t = (gint64 *) pp.trace->data;
+      /* through (void *) as g_array_index() does: a GArray's storage comes
+       * from g_malloc(), aligned for any type (clang: -Wcast-align) */
+      gint64 *t = (gint64 *) (void *) pp.trace->data;
 
       /* latency (µs) and HTTP requests made during each round trip */
       for (guint i = 0; i < pp.trace->len; i += 2)
@@ -661,7 +663,7 @@ run_pingpong (void)
     }
 
   n = pp.latencies->len;
-  v = (gint64 *) pp.latencies->data;
+  v = (gint64 *) (void *) pp.latencies->data;
   qsort (v, n, sizeof (gint64), compare_gint64);
   for (guint i = 0; i < n; i++)
     sum += v[i];
@@ -1251,7 +1253,7 @@ run_soup (void)
     return report_end (b, fl.error ? fl.error : "stuck");
 
   n = fl.latencies->len;
-  v = (gint64 *) fl.latencies->data;
+  v = (gint64 *) (void *) fl.latencies->data;
   qsort (v, n, sizeof (gint64), compare_gint64);
   report_int (b, "exchanges", n);
   report_int (b, "p50_us", percentile (v, n, 50));

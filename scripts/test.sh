@@ -9,11 +9,14 @@
 #      Faye and CometD servers and peers, Python and GJS through the
 #      typelib, Vala, tools, GTK, examples, consumers, install, docs,
 #      fuzz-corpus, bench-quick
-#   3. an AddressSanitizer + UndefinedBehaviorSanitizer build in _build-asan
+#   3. variants, compiled only, where any warning fails: GCC release in
+#      _build-release, GCC plain with Debian's hardening flags in
+#      _build-plain, clang debug in _build-clang
+#   4. an AddressSanitizer + UndefinedBehaviorSanitizer build in _build-asan
 #      and its C suites; any sanitizer report fails
-#   4. the C unit suites and the fuzz corpus of the main build under
+#   5. the C unit suites and the fuzz corpus of the main build under
 #      Valgrind (test setup 'valgrind' in meson.build)
-#   5. libFuzzer on the response parser for BAYEUX_FUZZ_SECONDS (default 60)
+#   6. libFuzzer on the response parser for BAYEUX_FUZZ_SECONDS (default 60)
 #
 # It prints the wall time of each stage and the total, and exits non-zero on
 # any failure.
@@ -143,6 +146,34 @@ end
 begin build
 setup "$build" -Ddocumentation=true -Dinterop=enabled
 meson compile -C "$build"
+end
+
+# The builds packagers and users make, compiled only (no tests): GCC
+# release (-O3), GCC plain with Debian's hardening flags in the environment
+# (as dpkg-buildpackage and Flatpak pass their own CFLAGS), clang debug.
+# -Dwerror=true: any warning fails. Introspection, Vala and documentation
+# are off to save time (the main build covers them); the library, tests,
+# examples, tools and bench programs are all compiled, and -Dinterop=enabled
+# so that the interop tests' C programs are too (it needs node, not the npm
+# packages: nothing runs). About 53 s from scratch on 2 cores shared with
+# other builds, seconds when nothing changed.
+begin variants
+variant_options=(
+  -Dwerror=true
+  -Dintrospection=disabled
+  -Dvapi=disabled
+  -Ddocumentation=false
+  -Dinterop=enabled
+)
+setup _build-release --buildtype=release "${variant_options[@]}"
+meson compile -C _build-release
+(
+  eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+  setup _build-plain --buildtype=plain "${variant_options[@]}"
+)
+meson compile -C _build-plain
+CC=clang setup _build-clang --buildtype=debug "${variant_options[@]}"
+meson compile -C _build-clang
 end
 
 begin test

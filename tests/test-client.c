@@ -35,7 +35,7 @@ on_state (GObject    *object,
   g_array_append_val (f->states, state);
 }
 
-static void
+static G_NORETURN void
 on_message (BayeuxClient  *client,
             BayeuxMessage *message,
             Fixture       *f)

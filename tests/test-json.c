@@ -125,8 +125,9 @@ test_cases (void)
     "{\"a\":1,\"b\":\"two\",\"c\":[true,false,null],\"d\":{\"e\":1.5}}",
     "{\"\":0}", "{\"a\":{\"a\":1},\"b\":{\"a\":2}}",
     "{\"k\\u00e9y\":\"v\",\"k\\n\":1}",
-    "[{\"channel\":\"/meta/connect\",\"successful\":true,\"advice\":{\"reconnect\":\"retry\",\"interval\":0,"
-    "\"timeout\":30000}},{\"channel\":\"/chat\",\"data\":{\"text\":\"hi\",\"n\":[1,2.5,-3e2]},\"id\":\"7\"}]",
+    /* one case on two lines: the parentheses tell clang the concatenation is meant */
+    ("[{\"channel\":\"/meta/connect\",\"successful\":true,\"advice\":{\"reconnect\":\"retry\",\"interval\":0,"
+     "\"timeout\":30000}},{\"channel\":\"/chat\",\"data\":{\"text\":\"hi\",\"n\":[1,2.5,-3e2]},\"id\":\"7\"}]"),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
