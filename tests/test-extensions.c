@@ -1010,7 +1010,6 @@ test_hold_stop (Fixture *f, gconstpointer data)
   g_autoptr(GAsyncResult) out_result = NULL;
   g_autoptr(GAsyncResult) in_result = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) held = NULL;
 
   holder->hold_out = "/out";
   holder->hold_in = "reply:/in";
@@ -1600,9 +1599,10 @@ test_ack_hostile (void)
   bayeux_client_add_extension (client, ext);
   for (guint i = 0; i < G_N_ELEMENTS (bad_handshakes); i++)
     {
-      g_autoptr(JsonObject) handshake = run_out (ext, client, "{\"channel\":\"/meta/handshake\",\"id\":\"1\"}");
+      JsonObject *handshake = run_out (ext, client, "{\"channel\":\"/meta/handshake\",\"id\":\"1\"}");
 
       run_in (ext, client, bad_handshakes[i]);
+      json_object_unref (handshake);
       if (bayeux_ack_extension_get_active (ack))
         g_error ("active after %s", bad_handshakes[i]);
     }
