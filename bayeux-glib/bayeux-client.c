@@ -2,9 +2,18 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Architecture: the client owns the protocol state (handshake, the
- * /meta/connect loop, advice, subscriptions, replies matched by id) and two
- * "slots", each holding at most one HTTP request:
+ * Architecture (bayeux-glib/README.md draws it): this file keeps the
+ * session state machine (handshake, the /meta/connect loop, advice applied,
+ * re-handshakes, stop and disconnect), serializing and batching, transport
+ * choice and failover, the GObject and the public API. The rest lives in
+ * private rooms that answer it by return value or through callbacks it
+ * hands in, never by calling it by name: the outbox (ops from queued to
+ * answered, reply matching by id), the subscriptions (table, dispatch,
+ * listeners), the extension chain (hooks, holds, release), the advice and
+ * backoff, the clock and network watches, the task helpers; and below, the
+ * transports (transports/), which only move batches.
+ *
+ * The client has two "slots", each holding at most one request:
  *
  *  - the control slot carries /meta/handshake, /meta/connect (the long poll)
  *    and /meta/disconnect, one at a time;
@@ -13,17 +22,14 @@
  *    one POST.
  *
  * So the long poll never delays a publish and a client never needs more than
- * two connections.  The transport (transports/) only moves batches.
+ * two connections.
  *
  * Over a WebSocket the slots stay: each holds at most one frame awaiting
- * its replies, which come in any frame, matched by id in the pending table;
- * a frame's request ends when all its messages have replies, or at its
- * deadline (Request.timer). The handshake always goes over HTTP.
- *
- * Extensions (bayeux-extension.c) see each message on its way out
- * (run_outgoing, on a copy, each time it is sent) and in (run_incoming,
- * after its reply was matched to its request); they may hold one (the Held
- * table) until bayeux_client_release_message().
+ * its replies, which come in any frame, matched by id in the outbox; a
+ * frame's request ends when all its messages have replies, or at its
+ * deadline (Request.timer). The handshake always goes over HTTP. Messages
+ * from either transport come in through one function (handle_batch), and
+ * each reply is classified once where it is matched (classify_reply).
  */
 #include "bayeux-glib.h"
 #include "bayeux-channel-private.h"
@@ -1260,14 +1266,34 @@ is_unknown_client (BayeuxMessage *reply)
   return FALSE;
 }
 
+/* What a reply says, classified once, where it is matched to its
+ * request: the handlers below act on this, not on the error string. */
+typedef enum {
+  REPLY_NONE,            /* no reply: the transport failed */
+  REPLY_OK,              /* successful */
+  REPLY_UNKNOWN_CLIENT,  /* the server forgot our session */
+  REPLY_REFUSED,         /* any other failure */
+} Verdict;
+
+static Verdict
+classify_reply (BayeuxMessage *reply)
+{
+  if (reply == NULL)
+    return REPLY_NONE;
+  if (bayeux_message_get_successful (reply))
+    return REPLY_OK;
+  return is_unknown_client (reply) ? REPLY_UNKNOWN_CLIENT : REPLY_REFUSED;
+}
+
 static GError *
 server_error (BayeuxMessage *reply,
+              Verdict        verdict,
               gint           code,
               const char    *what)
 {
   const char *text = bayeux_message_get_error (reply);
 
-  if (is_unknown_client (reply))
+  if (verdict == REPLY_UNKNOWN_CLIENT)
     code = BAYEUX_ERROR_UNKNOWN_CLIENT;
   return g_error_new (BAYEUX_ERROR, code, "%s: %s", what, text ? text : "the server gave no reason");
 }
@@ -1317,6 +1343,7 @@ rehandshake_as_advised (BayeuxClient *self)
 static void
 handshake_done (BayeuxClient  *self,
                 BayeuxMessage *reply,
+                Verdict        verdict,
                 const GError  *transport_error)
 {
   g_autoptr(GPtrArray) tasks = NULL;
@@ -1329,10 +1356,10 @@ handshake_done (BayeuxClient  *self,
   if (reply != NULL)
     apply_advice (self, reply);
 
-  if (transport_error != NULL || !bayeux_message_get_successful (reply))
+  if (transport_error != NULL || verdict != REPLY_OK)
     {
       GError *error = transport_error ? g_error_copy (transport_error)
-                                      : server_error (reply, BAYEUX_ERROR_HANDSHAKE_DENIED, "Handshake denied");
+                                      : server_error (reply, verdict, BAYEUX_ERROR_HANDSHAKE_DENIED, "Handshake denied");
 
       if (self->advice.reconnect == BAYEUX_RECONNECT_NONE)
         {
@@ -1424,6 +1451,7 @@ handshake_done (BayeuxClient  *self,
 static void
 connect_done (BayeuxClient  *self,
               BayeuxMessage *reply,
+              Verdict        verdict,
               const GError  *transport_error)
 {
   gboolean advised = FALSE;
@@ -1434,7 +1462,7 @@ connect_done (BayeuxClient  *self,
   if (reply != NULL)
     advised = apply_advice (self, reply);
 
-  if (transport_error == NULL && bayeux_message_get_successful (reply))
+  if (transport_error == NULL && verdict == REPLY_OK)
     {
       gint64 took = g_get_monotonic_time () - self->control_sent_at;
       /* Early: nothing came and the poll was not held (half the advised
@@ -1476,7 +1504,7 @@ connect_done (BayeuxClient  *self,
 
   {
     GError *error = transport_error ? g_error_copy (transport_error)
-                                    : server_error (reply, BAYEUX_ERROR_FAILED, "Connect failed");
+                                    : server_error (reply, verdict, BAYEUX_ERROR_FAILED, "Connect failed");
     gboolean expired = self->unconnected_since != 0 && self->advice.max_interval > 0 &&
                        g_get_monotonic_time () - self->unconnected_since > self->advice.max_interval * 1000;
 
@@ -1487,7 +1515,7 @@ connect_done (BayeuxClient  *self,
       }
 
     report_error (self, error, reply);
-    if (is_unknown_client (reply) || self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE || expired)
+    if (verdict == REPLY_UNKNOWN_CLIENT || self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE || expired)
       {
         /* The first time since a long poll worked, at once (after the
          * advised interval): the server said what to do. Again and again,
@@ -1516,6 +1544,7 @@ connect_done (BayeuxClient  *self,
 static void
 disconnect_done (BayeuxClient  *self,
                  BayeuxMessage *reply,
+                 Verdict        verdict,
                  const GError  *transport_error)
 {
   g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->disconnect_tasks);
@@ -1524,8 +1553,8 @@ disconnect_done (BayeuxClient  *self,
 
   if (transport_error != NULL)
     error = g_error_copy (transport_error);
-  else if (reply != NULL && !bayeux_message_get_successful (reply) && !is_unknown_client (reply))
-    error = server_error (reply, BAYEUX_ERROR_FAILED, "Disconnect failed");
+  else if (verdict == REPLY_REFUSED)
+    error = server_error (reply, verdict, BAYEUX_ERROR_FAILED, "Disconnect failed");
 
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->restart_after_disconnect = FALSE;
@@ -1549,7 +1578,8 @@ disconnect_done (BayeuxClient  *self,
 static void
 subscribe_done (BayeuxClient  *self,
                 Op            *op,
-                BayeuxMessage *reply)
+                BayeuxMessage *reply,
+                Verdict        verdict)
 {
   BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
 
@@ -1559,7 +1589,7 @@ subscribe_done (BayeuxClient  *self,
   if (!op_of_this_session (self, op))
     return;
 
-  if (bayeux_message_get_successful (reply))
+  if (verdict == REPLY_OK)
     {
       if (sub != NULL)
         {
@@ -1570,7 +1600,7 @@ subscribe_done (BayeuxClient  *self,
       return;
     }
 
-  if (is_unknown_client (reply))
+  if (verdict == REPLY_UNKNOWN_CLIENT)
     {
       /* Sent again after the re-handshake. */
       if (sub != NULL)
@@ -1584,7 +1614,7 @@ subscribe_done (BayeuxClient  *self,
       g_autoptr(GError) error = NULL;
       g_autofree char *what = g_strdup_printf ("Subscription to %s refused", op->channel);
 
-      error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
+      error = server_error (reply, verdict, BAYEUX_ERROR_REFUSED, what);
       if (sub->waiting->len == 0)
         report_error (self, g_error_copy (error), reply);
       bayeux_task_return_all (sub->waiting, error);
@@ -1595,15 +1625,16 @@ subscribe_done (BayeuxClient  *self,
 static void
 unsubscribe_done (BayeuxClient  *self,
                   Op            *op,
-                  BayeuxMessage *reply)
+                  BayeuxMessage *reply,
+                  Verdict        verdict)
 {
   GError *error = NULL;
 
   /* An unknown client has no subscription left: that is success. */
-  if (!bayeux_message_get_successful (reply) && !is_unknown_client (reply))
+  if (verdict == REPLY_REFUSED)
     {
       g_autofree char *what = g_strdup_printf ("Unsubscribe from %s refused", op->channel);
-      error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
+      error = server_error (reply, verdict, BAYEUX_ERROR_REFUSED, what);
     }
 
   if (op->task != NULL)
@@ -1616,18 +1647,19 @@ unsubscribe_done (BayeuxClient  *self,
 static gboolean
 publish_done (BayeuxClient  *self,
               Op            *op,
-              BayeuxMessage *reply)
+              BayeuxMessage *reply,
+              Verdict        verdict)
 {
   GError *error;
   g_autofree char *what = NULL;
 
-  if (bayeux_message_get_successful (reply))
+  if (verdict == REPLY_OK)
     {
       bayeux_task_return (op->task, reply, NULL);
       return FALSE;
     }
 
-  if (is_unknown_client (reply) && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING)
+  if (verdict == REPLY_UNKNOWN_CLIENT && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING)
     {
       /* Published under a session the server forgot: it will leave again
        * with the next session. */
@@ -1636,7 +1668,7 @@ publish_done (BayeuxClient  *self,
     }
 
   what = g_strdup_printf ("Publish to %s refused", op->channel);
-  error = server_error (reply, BAYEUX_ERROR_REFUSED, what);
+  error = server_error (reply, verdict, BAYEUX_ERROR_REFUSED, what);
   if (op->task != NULL)
     bayeux_task_return (op->task, NULL, error);
   else
@@ -1661,6 +1693,8 @@ op_done (BayeuxClient  *self,
          BayeuxMessage *reply,
          const GError  *transport_error)
 {
+  Verdict verdict = classify_reply (reply);
+
   /* A /meta/connect of a session given up since (an extension held its
    * reply across a re-handshake, say) says nothing of this one. */
   if (op->kind == OP_CONNECT && !op_of_this_session (self, op))
@@ -1672,12 +1706,12 @@ op_done (BayeuxClient  *self,
 
   if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL && op_of_this_session (self, op))
     apply_advice (self, reply);
-  if (reply != NULL && is_unknown_client (reply) && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
+  if (verdict == REPLY_UNKNOWN_CLIENT && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
       op->kind != OP_HANDSHAKE && op_of_this_session (self, op) &&
       (self->state == BAYEUX_CLIENT_STATE_CONNECTED || self->state == BAYEUX_CLIENT_STATE_UNCONNECTED ||
        self->state == BAYEUX_CLIENT_STATE_HANDSHAKING))
     {
-      report_error (self, server_error (reply, BAYEUX_ERROR_UNKNOWN_CLIENT, "The server does not know this client"),
+      report_error (self, server_error (reply, verdict, BAYEUX_ERROR_UNKNOWN_CLIENT, "The server does not know this client"),
                     reply);
       rehandshake_as_advised (self);
     }
@@ -1685,17 +1719,17 @@ op_done (BayeuxClient  *self,
   switch (op->kind)
     {
     case OP_HANDSHAKE:
-      handshake_done (self, reply, transport_error);
+      handshake_done (self, reply, verdict, transport_error);
       break;
     case OP_CONNECT:
-      connect_done (self, reply, transport_error);
+      connect_done (self, reply, verdict, transport_error);
       break;
     case OP_DISCONNECT:
-      disconnect_done (self, reply, transport_error);
+      disconnect_done (self, reply, verdict, transport_error);
       break;
     case OP_SUBSCRIBE:
       if (reply != NULL)
-        subscribe_done (self, op, reply);
+        subscribe_done (self, op, reply, verdict);
       else
         {
           /* Lost in transport: kept, and sent again once connected. */
@@ -1710,7 +1744,7 @@ op_done (BayeuxClient  *self,
       break;
     case OP_UNSUBSCRIBE:
       if (reply != NULL)
-        unsubscribe_done (self, op, reply);
+        unsubscribe_done (self, op, reply, verdict);
       else
         {
           bayeux_outbox_defer (self->outbox, op);
@@ -1721,7 +1755,7 @@ op_done (BayeuxClient  *self,
     case OP_PUBLISH:
       if (reply != NULL)
         {
-          if (publish_done (self, op, reply))
+          if (publish_done (self, op, reply, verdict))
             return;
         }
       else
@@ -1922,6 +1956,39 @@ request_current (BayeuxClient *self,
   return req->serial == self->serial[req->slot];
 }
 
+/* The one way in for messages from the server, from any transport: a
+ * whole HTTP response to @req (the request of @slot), or (@req NULL) a
+ * WebSocket frame, whose replies may answer either slot. A handler may
+ * stop or disconnect the client (or the request be given up): then the
+ * rest of the batch is of no concern. */
+static void
+handle_batch (BayeuxClient *self,
+              Slot          slot,
+              JsonArray    *messages,
+              Request      *req)
+{
+  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
+  guint generation = self->generation;
+  guint length = json_array_get_length (messages);
+
+  bayeux_debug_wire ("<<<", node);
+
+  /* Deliveries (messages without `successful`) make a /meta/connect not
+   * "early" (see connect_done): those of its own response, or, over a
+   * WebSocket, those since it was sent (send_connect starts the count). */
+  if (req != NULL)
+    self->response_deliveries = 0;
+  for (guint i = 0; i < length; i++)
+    {
+      JsonNode *element = json_array_get_element (messages, i);
+      if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
+        self->response_deliveries++;
+    }
+
+  for (guint i = 0; i < length && generation == self->generation && (req == NULL || request_current (self, req)); i++)
+    handle_incoming (self, slot, json_array_get_element (messages, i));
+}
+
 /* Whatever a request's response left unanswered failed: with @error (the
  * request failed) or as a bad response. */
 static void
@@ -1973,24 +2040,7 @@ on_request_done (GObject      *source,
   generation = self->generation;
 
   if (messages != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
-      bayeux_debug_wire ("<<<", node);
-
-      self->response_deliveries = 0;
-      for (guint i = 0; i < json_array_get_length (messages); i++)
-        {
-          JsonNode *element = json_array_get_element (messages, i);
-          if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
-            self->response_deliveries++;
-        }
-
-      /* A handler may stop or disconnect the client: then the rest of the
-       * response is of no concern. */
-      for (guint i = 0; i < json_array_get_length (messages) && request_current (self, req) &&
-                        generation == self->generation; i++)
-        handle_incoming (self, req->slot, json_array_get_element (messages, i));
-    }
+    handle_batch (self, req->slot, messages, req);
   else
     {
       g_debug ("request failed: %s", error->message);
@@ -2037,28 +2087,13 @@ on_websocket_messages (BayeuxWebSocket *websocket,
                        gpointer         user_data)
 {
   g_autoptr(BayeuxClient) self = g_object_ref (user_data);
-  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
-  guint generation = self->generation;
-  guint length = json_array_get_length (messages);
-
-  /* Like an HTTP response (on_request_done), a frame's state changes are
-   * notified one by one, not coalesced: an application sees `disconnected`
-   * between a disconnect and a restart. */
-  bayeux_debug_wire ("<<<", node);
-
-  /* Deliveries since the /meta/connect was sent: the connect is not "early"
-   * (see connect_done) when they came before its reply. */
-  for (guint i = 0; i < length; i++)
-    {
-      JsonNode *element = json_array_get_element (messages, i);
-      if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
-        self->response_deliveries++;
-    }
 
   /* Replies may come in any frame: there is no request to tie them to but
-   * the single /meta/connect outstanding (an id-less connect reply). */
-  for (guint i = 0; i < length && generation == self->generation; i++)
-    handle_incoming (self, SLOT_CONTROL, json_array_get_element (messages, i));
+   * the single /meta/connect outstanding (an id-less connect reply). Like
+   * an HTTP response, a frame's state changes are notified one by one, not
+   * coalesced: an application sees `disconnected` between a disconnect and
+   * a restart. */
+  handle_batch (self, SLOT_CONTROL, messages, NULL);
 
   for (Slot slot = SLOT_CONTROL; slot <= SLOT_BATCH; slot++)
     if (self->ws_request[slot] != NULL && all_answered (self, self->ws_request[slot]))
@@ -2178,12 +2213,12 @@ on_websocket_open (GObject      *source,
             send_connect (self);
         }
       else
-        connect_done (self, NULL, error);
+        connect_done (self, NULL, REPLY_NONE, error);
     }
   else
     {
       /* It worked before: the server is away, as a long poll would find. */
-      connect_done (self, NULL, error);
+      connect_done (self, NULL, REPLY_NONE, error);
     }
 }
 
@@ -2268,7 +2303,7 @@ begin_disconnect (BayeuxClient *self)
   if (self->client_id == NULL)
     {
       /* Nothing to tell the server. */
-      disconnect_done (self, NULL, NULL);
+      disconnect_done (self, NULL, REPLY_NONE, NULL);
       return;
     }
 
@@ -2276,7 +2311,7 @@ begin_disconnect (BayeuxClient *self)
     {
       g_autoptr(GError) error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE,
                                                      "The server could not be told: the network is unavailable");
-      disconnect_done (self, NULL, error);
+      disconnect_done (self, NULL, REPLY_NONE, error);
       return;
     }
 

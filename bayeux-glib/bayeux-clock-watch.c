@@ -194,9 +194,10 @@ static gboolean
 watchdog_cb (gpointer user_data)
 {
   BayeuxClockWatch *self = user_data;
-  g_autoptr(GObject) owner = g_object_ref (self->owner);
+  GObject *owner = g_object_ref (self->owner);
 
   check_now (self);
+  g_object_unref (owner);
   return G_SOURCE_CONTINUE;
 }
 

@@ -337,14 +337,15 @@ static gboolean
 release_idle_cb (gpointer user_data)
 {
   BayeuxExtensionChain *self = user_data;
-  g_autoptr(GObject) client = g_object_ref (G_OBJECT (self->client));
+  BayeuxClient *client = g_object_ref (self->client);
   Held *held;
 
   g_clear_pointer (&self->release_idle, g_source_unref);
-  self->callbacks->begin (self->client);
+  self->callbacks->begin (client);
   while ((held = g_queue_pop_head (&self->released)) != NULL)
     release_one (self, held);
-  self->callbacks->end (self->client);
+  self->callbacks->end (client);
+  g_object_unref (client);
   return G_SOURCE_REMOVE;
 }
 
