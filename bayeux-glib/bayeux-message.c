@@ -53,43 +53,6 @@ check_member (JsonObject  *object,
   return TRUE;
 }
 
-JsonNode *
-bayeux_json_deep_copy (JsonNode *node)
-{
-  JsonNode *copy;
-
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObject *source = json_node_get_object (node);
-        JsonObject *object = json_object_new ();
-        g_autoptr(GList) names = json_object_get_members (source);   /* in order */
-
-        for (GList *l = names; l != NULL; l = l->next)
-          json_object_set_member (object, l->data, bayeux_json_deep_copy (json_object_get_member (source, l->data)));
-        copy = json_node_init_object (json_node_alloc (), object);
-        json_object_unref (object);
-        return copy;
-      }
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *source = json_node_get_array (node);
-        JsonArray *array = json_array_sized_new (json_array_get_length (source));
-
-        for (guint i = 0; i < json_array_get_length (source); i++)
-          json_array_add_element (array, bayeux_json_deep_copy (json_array_get_element (source, i)));
-        copy = json_node_init_array (json_node_alloc (), array);
-        json_array_unref (array);
-        return copy;
-      }
-    case JSON_NODE_VALUE:
-    case JSON_NODE_NULL:
-    default:
-      return json_node_copy (node);
-    }
-}
-
 /**
  * bayeux_message_new_from_json:
  * @node: a JSON node holding one Bayeux message (an object)

@@ -17,7 +17,7 @@
  * reason, at the byte where it goes wrong.
  */
 #include <bayeux-glib/bayeux-glib.h>
-#include "transports/bayeux-long-polling-private.h"
+#include "bayeux-json-private.h"
 
 #include <math.h>
 #include <string.h>
