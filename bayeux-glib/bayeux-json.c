@@ -1,11 +1,17 @@
 /* bayeux-json.c: JSON for the rest of the library: the parser of what
- * servers send, and a deep copy
+ * servers send, a deep copy, and the typed getters that read members of
+ * messages
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A room: it calls nothing of the client, the transports or the extensions,
  * and answers by return value only (it needs GLib, json-glib and the error
  * domain, nothing else).
+ *
+ * Messages from the server are hostile input: the getters read a member only
+ * when it has the expected JSON type, never assume a member is there, and
+ * take a NULL object for an absent one (so that they chain:
+ * bayeux_json_get_object (bayeux_json_get_object (message, "ext"), "ack")).
  */
 #include "bayeux-json-private.h"
 #include "bayeux-error.h"
@@ -522,4 +528,101 @@ bayeux_json_deep_copy (JsonNode *node)
     default:
       return json_node_copy (node);
     }
+}
+
+/* The getters (their contracts are in the header) */
+
+/* The one place that looks at a member's type: each other getter is this
+ * one and a json_node_get_*(). A JSON null has no value type. */
+JsonNode *
+bayeux_json_get_member (JsonObject *object,
+                        const char *name,
+                        GType       type)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return NULL;
+  node = json_object_get_member (object, name);
+  if (node == NULL || json_node_get_value_type (node) != type)
+    return NULL;
+  return node;
+}
+
+const char *
+bayeux_json_get_string (JsonObject *object,
+                        const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_STRING);
+
+  return node != NULL ? json_node_get_string (node) : NULL;
+}
+
+JsonObject *
+bayeux_json_get_object (JsonObject *object,
+                        const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, JSON_TYPE_OBJECT);
+
+  return node != NULL ? json_node_get_object (node) : NULL;
+}
+
+JsonArray *
+bayeux_json_get_array (JsonObject *object,
+                       const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, JSON_TYPE_ARRAY);
+
+  return node != NULL ? json_node_get_array (node) : NULL;
+}
+
+gboolean
+bayeux_json_get_int (JsonObject *object,
+                     const char *name,
+                     gint64     *out)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_INT64);
+
+  if (node == NULL)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+/* A double only when it is not an integer: one lookup for the common case. */
+gboolean
+bayeux_json_get_number (JsonObject *object,
+                        const char *name,
+                        double     *out)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_INT64);
+
+  if (node != NULL)
+    *out = (double) json_node_get_int (node);
+  else if ((node = bayeux_json_get_member (object, name, G_TYPE_DOUBLE)) != NULL)
+    *out = json_node_get_double (node);
+  return node != NULL;
+}
+
+gboolean
+bayeux_json_is_true (JsonObject *object,
+                     const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_BOOLEAN);
+
+  return node != NULL && json_node_get_boolean (node);
+}
+
+JsonObject *
+bayeux_json_ensure_object (JsonObject *object,
+                           const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  JsonObject *added;
+
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    return bayeux_json_get_object (object, name);
+  added = json_object_new ();
+  json_object_set_object_member (object, name, added);
+  return added;
 }
