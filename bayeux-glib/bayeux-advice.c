@@ -8,6 +8,7 @@
  */
 #include "bayeux-advice-private.h"
 #include "bayeux-error.h"
+#include "bayeux-json-private.h"
 
 /* Sets the advice of a new client: no interval, @timeout (ms) until the
  * server says otherwise. */
@@ -28,6 +29,16 @@ bayeux_advice_restart (BayeuxAdvice *self)
   self->interval = 0;
 }
 
+/* Appends @error (taken) to *@errors, made when needed. */
+static void
+add_error (GPtrArray **errors,
+           GError     *error)
+{
+  if (*errors == NULL)
+    *errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_ptr_array_add (*errors, error);
+}
+
 /* Reads the duration @name of @advice. Absent: FALSE, *out untouched.
  * Present but not a number of milliseconds (a string, a negative number):
  * an error appended to @errors, and *out untouched. Large values are
@@ -38,28 +49,16 @@ get_ms (JsonObject  *advice,
         GPtrArray  **errors,
         gint64      *out)
 {
-  JsonNode *node = json_object_get_member (advice, name);
-  GType type;
-  double value;
+  double value = -1;
 
-  if (node == NULL)
+  if (!json_object_has_member (advice, name))
     return FALSE;
-
-  type = JSON_NODE_TYPE (node) == JSON_NODE_VALUE ? json_node_get_value_type (node) : G_TYPE_INVALID;
-  if (type == G_TYPE_INT64)
-    value = json_node_get_int (node);
-  else if (type == G_TYPE_DOUBLE)
-    value = json_node_get_double (node);
-  else
-    value = -1;
-
+  bayeux_json_get_number (advice, name, &value);
   if (!(value >= 0))
     {
-      if (*errors == NULL)
-        *errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-      g_ptr_array_add (*errors, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                             "Bad advice from the server: “%s” is not a duration in milliseconds; ignored",
-                                             name));
+      add_error (errors, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                      "Bad advice from the server: “%s” is not a duration in milliseconds; ignored",
+                                      name));
       return FALSE;
     }
 
@@ -76,7 +75,6 @@ bayeux_advice_apply (BayeuxAdvice *self,
                      JsonObject   *advice,
                      GPtrArray   **errors)
 {
-  JsonNode *node;
   const char *reconnect;
 
   if (advice == NULL)
@@ -86,19 +84,16 @@ bayeux_advice_apply (BayeuxAdvice *self,
   get_ms (advice, "timeout", errors, &self->timeout);
   get_ms (advice, "maxInterval", errors, &self->max_interval);
 
-  node = json_object_get_member (advice, "reconnect");
-  if (node == NULL)
+  if (!json_object_has_member (advice, "reconnect"))
     return FALSE;
-  if (json_node_get_value_type (node) != G_TYPE_STRING)
+  reconnect = bayeux_json_get_string (advice, "reconnect");
+  if (reconnect == NULL)
     {
-      if (*errors == NULL)
-        *errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-      g_ptr_array_add (*errors, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                                     "Bad advice from the server: “reconnect” is not a string; ignored"));
+      add_error (errors, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                              "Bad advice from the server: “reconnect” is not a string; ignored"));
       return FALSE;
     }
 
-  reconnect = json_node_get_string (node);
   if (g_str_equal (reconnect, "none"))
     self->reconnect = BAYEUX_RECONNECT_NONE;
   else if (g_str_equal (reconnect, "handshake"))

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bayeux-message.h"
+#include "bayeux-json-private.h"
 
 G_BEGIN_DECLS
 
@@ -14,7 +15,5 @@ BayeuxMessage *bayeux_message_new_parsed      (JsonNode   *node,
                                                GError    **error);
 /* The message's own node (not a copy). */
 JsonNode      *bayeux_message_get_node        (BayeuxMessage *self);
-/* json_node_copy() shares objects and arrays (json-glib 1.6): this does not. */
-JsonNode      *bayeux_json_deep_copy          (JsonNode   *node);
 
 G_END_DECLS

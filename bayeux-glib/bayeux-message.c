@@ -30,64 +30,20 @@ struct _BayeuxMessage
 
 G_DEFINE_BOXED_TYPE (BayeuxMessage, bayeux_message, bayeux_message_ref, bayeux_message_unref)
 
+/* A member that the protocol types: absent, or of @type (see
+ * bayeux_json_get_member()). */
 static gboolean
 check_member (JsonObject  *object,
               const char  *name,
-              JsonNodeType node_type,
-              GType        value_type,
+              GType        type,
               GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL)
+  if (bayeux_json_get_member (object, name, type) != NULL || !json_object_has_member (object, name))
     return TRUE;
 
-  if (JSON_NODE_TYPE (node) != node_type ||
-      (value_type != G_TYPE_INVALID && json_node_get_value_type (node) != value_type))
-    {
-      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                   "Bad Bayeux message: field “%s” has the wrong type", name);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-JsonNode *
-bayeux_json_deep_copy (JsonNode *node)
-{
-  JsonNode *copy;
-
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      {
-        JsonObject *source = json_node_get_object (node);
-        JsonObject *object = json_object_new ();
-        g_autoptr(GList) names = json_object_get_members (source);   /* in order */
-
-        for (GList *l = names; l != NULL; l = l->next)
-          json_object_set_member (object, l->data, bayeux_json_deep_copy (json_object_get_member (source, l->data)));
-        copy = json_node_init_object (json_node_alloc (), object);
-        json_object_unref (object);
-        return copy;
-      }
-    case JSON_NODE_ARRAY:
-      {
-        JsonArray *source = json_node_get_array (node);
-        JsonArray *array = json_array_sized_new (json_array_get_length (source));
-
-        for (guint i = 0; i < json_array_get_length (source); i++)
-          json_array_add_element (array, bayeux_json_deep_copy (json_array_get_element (source, i)));
-        copy = json_node_init_array (json_node_alloc (), array);
-        json_array_unref (array);
-        return copy;
-      }
-    case JSON_NODE_VALUE:
-    case JSON_NODE_NULL:
-    default:
-      return json_node_copy (node);
-    }
+  g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+               "Bad Bayeux message: field “%s” has the wrong type", name);
+  return FALSE;
 }
 
 /**
@@ -126,9 +82,9 @@ bayeux_message_new_parsed (JsonNode  *node,
 {
   BayeuxMessage *self;
   JsonObject *object;
-  JsonNode *channel;
+  const char *channel;
   JsonNode *id;
-  JsonNode *subscription;
+  JsonArray *subscriptions;
   char *id_text = NULL;
 
   g_return_val_if_fail (node != NULL, NULL);
@@ -141,40 +97,29 @@ bayeux_message_new_parsed (JsonNode  *node,
     }
 
   object = json_node_get_object (node);
-  channel = json_object_get_member (object, "channel");
-  if (channel == NULL || json_node_get_value_type (channel) != G_TYPE_STRING ||
-      json_node_get_string (channel)[0] != '/')
+  channel = bayeux_json_get_string (object, "channel");
+  if (channel == NULL || channel[0] != '/')
     {
       g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
                            "Bad Bayeux message: no valid “channel” field");
       return NULL;
     }
 
-  if (!check_member (object, "clientId", JSON_NODE_VALUE, G_TYPE_STRING, error) ||
-      !check_member (object, "error", JSON_NODE_VALUE, G_TYPE_STRING, error) ||
-      !check_member (object, "successful", JSON_NODE_VALUE, G_TYPE_BOOLEAN, error) ||
-      !check_member (object, "advice", JSON_NODE_OBJECT, G_TYPE_INVALID, error) ||
-      !check_member (object, "ext", JSON_NODE_OBJECT, G_TYPE_INVALID, error))
+  if (!check_member (object, "clientId", G_TYPE_STRING, error) ||
+      !check_member (object, "error", G_TYPE_STRING, error) ||
+      !check_member (object, "successful", G_TYPE_BOOLEAN, error) ||
+      !check_member (object, "advice", JSON_TYPE_OBJECT, error) ||
+      !check_member (object, "ext", JSON_TYPE_OBJECT, error))
     return NULL;
 
-  subscription = json_object_get_member (object, "subscription");
-  if (subscription != NULL && json_node_get_value_type (subscription) != G_TYPE_STRING)
-    {
-      gboolean ok = JSON_NODE_HOLDS_ARRAY (subscription);
-
-      if (ok)
-        {
-          JsonArray *array = json_node_get_array (subscription);
-          for (guint i = 0; ok && i < json_array_get_length (array); i++)
-            ok = json_node_get_value_type (json_array_get_element (array, i)) == G_TYPE_STRING;
-        }
-      if (!ok)
-        {
-          g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                               "Bad Bayeux message: field “subscription” has the wrong type");
-          return NULL;
-        }
-    }
+  /* A string, or an array of strings (an array with another element is
+   * then checked as a string, and fails). */
+  subscriptions = bayeux_json_get_array (object, "subscription");
+  for (guint i = 0; subscriptions != NULL && i < json_array_get_length (subscriptions); i++)
+    if (json_node_get_value_type (json_array_get_element (subscriptions, i)) != G_TYPE_STRING)
+      subscriptions = NULL;
+  if (subscriptions == NULL && !check_member (object, "subscription", G_TYPE_STRING, error))
+    return NULL;
 
   id = json_object_get_member (object, "id");
   if (id != NULL)
@@ -261,28 +206,6 @@ bayeux_message_unref (BayeuxMessage *self)
     }
 }
 
-static const char *
-get_string (BayeuxMessage *self,
-            const char    *name)
-{
-  JsonNode *node = json_object_get_member (self->object, name);
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-get_object (BayeuxMessage *self,
-            const char    *name)
-{
-  JsonNode *node = json_object_get_member (self->object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  return json_node_get_object (node);
-}
-
 /**
  * bayeux_message_get_channel:
  * @self: a message
@@ -298,7 +221,7 @@ bayeux_message_get_channel (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return get_string (self, "channel");
+  return bayeux_json_get_string (self->object, "channel");
 }
 
 /**
@@ -335,7 +258,7 @@ bayeux_message_get_client_id (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return get_string (self, "clientId");
+  return bayeux_json_get_string (self->object, "clientId");
 }
 
 /**
@@ -388,12 +311,9 @@ bayeux_message_has_successful (BayeuxMessage *self)
 gboolean
 bayeux_message_get_successful (BayeuxMessage *self)
 {
-  JsonNode *node;
-
   g_return_val_if_fail (self != NULL, FALSE);
 
-  node = json_object_get_member (self->object, "successful");
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
+  return bayeux_json_is_true (self->object, "successful");
 }
 
 /**
@@ -412,7 +332,7 @@ bayeux_message_get_error (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return get_string (self, "error");
+  return bayeux_json_get_string (self->object, "error");
 }
 
 /**
@@ -429,19 +349,14 @@ bayeux_message_get_error (BayeuxMessage *self)
 const char *
 bayeux_message_get_subscription (BayeuxMessage *self)
 {
-  JsonNode *node;
+  JsonArray *array;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  node = json_object_get_member (self->object, "subscription");
-  if (node == NULL)
-    return NULL;
-  if (JSON_NODE_HOLDS_ARRAY (node))
-    {
-      JsonArray *array = json_node_get_array (node);
-      return json_array_get_length (array) > 0 ? json_array_get_string_element (array, 0) : NULL;
-    }
-  return json_node_get_string (node);
+  array = bayeux_json_get_array (self->object, "subscription");
+  if (array != NULL)
+    return json_array_get_length (array) > 0 ? json_array_get_string_element (array, 0) : NULL;
+  return bayeux_json_get_string (self->object, "subscription");
 }
 
 /**
@@ -459,7 +374,7 @@ bayeux_message_get_advice (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return get_object (self, "advice");
+  return bayeux_json_get_object (self->object, "advice");
 }
 
 /**
@@ -477,7 +392,7 @@ bayeux_message_get_ext (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return get_object (self, "ext");
+  return bayeux_json_get_object (self->object, "ext");
 }
 
 /**

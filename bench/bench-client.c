@@ -19,7 +19,7 @@
  *             wake-ups (voluntary context switches of the process, as
  *             getrusage counts them) and main-loop iterations.
  *   parse     (6) the incoming path in-process: a 100-message response
- *             body → bayeux_parse_messages → bayeux_message_new_parsed →
+ *             body → bayeux_json_parse_messages → bayeux_message_new_parsed →
  *             channel validation, candidates, lookups against 10,000
  *             subscriptions → BayeuxClient::message; messages per second.
  *   soup      (7) libsoup's floor: EXCHANGES sequential keep-alive POSTs
@@ -54,7 +54,7 @@
 #include "bayeux-channel-private.h"
 #include "bayeux-client-private.h"
 #include "bayeux-message-private.h"
-#include "transports/bayeux-long-polling-private.h"
+#include "bayeux-json-private.h"
 
 #include <glib-unix.h>
 
@@ -1016,7 +1016,7 @@ incoming_path (const char   *body,
                int           depth)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonArray) messages = bayeux_parse_messages (body, len, &error);
+  g_autoptr(JsonArray) messages = bayeux_json_parse_messages (body, len, &error);
   guint n;
 
   if (messages == NULL)
@@ -1156,7 +1156,7 @@ run_parse (void)
   report_double (b, "msgs_per_s_listeners", listeners);
   report_double (b, "us_per_batch", batch * 1e6 / all_handlers);
   report_double (b, "mb_per_s", all_handlers / batch * body->len / 1e6);
-  report_string (b, "method", "bayeux_parse_messages, bayeux_message_new_parsed, bayeux_channel_validate, "
+  report_string (b, "method", "bayeux_json_parse_messages, bayeux_message_new_parsed, bayeux_channel_validate, "
                               "bayeux_channel_candidates + hash lookups, g_signal_emit with the detail; "
                               "msgs_per_s with one detailed handler per subscription; msgs_per_s_listeners with one "
                               "bayeux_client_add_listener listener per subscription instead");

@@ -351,7 +351,7 @@ LEGEND = [
                              '(found by hash lookup; a GLib signal emission walks all its handlers)'),
     ('msgs_per_s_one_handler', 'the same with one undetailed message handler'),
     ('msgs_per_s_parse_wrap_lookup', 'parse, wrap as BayeuxMessage, validate, candidates and lookups, no emission'),
-    ('msgs_per_s_parse_only', 'bayeux_parse_messages alone'),
+    ('msgs_per_s_parse_only', 'bayeux_json_parse_messages alone'),
     ('cpu_us_per_exchange', 'libsoup\'s floor: CPU per bare keep-alive POST from one default SoupSession'),
 ]
 

@@ -14,10 +14,11 @@
  * text with both and compare the trees node by node: fixed cases for each
  * corner of RFC 8259, the fuzz seed corpus, and thousands of random
  * documents. Malformed text is refused with BAYEUX_ERROR_BAD_RESPONSE and a
- * reason, at the byte where it goes wrong.
+ * reason, at the byte where it goes wrong. Last, the typed getters of
+ * bayeux-json-private.h on a member of each JSON type.
  */
 #include <bayeux-glib/bayeux-glib.h>
-#include "transports/bayeux-long-polling-private.h"
+#include "bayeux-json-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -451,6 +452,82 @@ test_random (void)
     }
 }
 
+/* The typed getters read a member only when it has the expected type, leave
+ * the out value alone otherwise, and take a NULL object. */
+static void
+test_getters (void)
+{
+  const char *text = "{\"s\": \"x\", \"i\": 7, \"d\": 2.5, \"t\": true, \"f\": false, "
+                     "\"n\": null, \"o\": {\"k\": 1}, \"a\": [1]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = bayeux_json_parse (text, strlen (text), &error);
+  JsonObject *object;
+  gint64 integer = -1;
+  double number = -1;
+
+  g_assert_no_error (error);
+  object = json_node_get_object (node);
+
+  g_assert_cmpstr (bayeux_json_get_string (object, "s"), ==, "x");
+  g_assert_null (bayeux_json_get_string (object, "i"));
+  g_assert_null (bayeux_json_get_string (object, "n"));
+  g_assert_null (bayeux_json_get_string (object, "absent"));
+  g_assert_null (bayeux_json_get_string (NULL, "s"));
+
+  g_assert_nonnull (bayeux_json_get_object (object, "o"));
+  g_assert_null (bayeux_json_get_object (object, "a"));
+  g_assert_null (bayeux_json_get_object (object, "n"));
+  g_assert_nonnull (bayeux_json_get_array (object, "a"));
+  g_assert_null (bayeux_json_get_array (object, "o"));
+  g_assert_true (bayeux_json_get_int (bayeux_json_get_object (object, "o"), "k", &integer));
+  g_assert_cmpint (integer, ==, 1);
+  g_assert_false (bayeux_json_get_int (bayeux_json_get_object (object, "a"), "k", &integer));
+
+  g_assert_true (bayeux_json_get_int (object, "i", &integer));
+  g_assert_cmpint (integer, ==, 7);
+  g_assert_false (bayeux_json_get_int (object, "d", &integer));
+  g_assert_false (bayeux_json_get_int (object, "s", &integer));
+  g_assert_cmpint (integer, ==, 7);
+
+  g_assert_true (bayeux_json_get_number (object, "i", &number));
+  g_assert_cmpfloat (number, ==, 7);
+  g_assert_true (bayeux_json_get_number (object, "d", &number));
+  g_assert_cmpfloat (number, ==, 2.5);
+  g_assert_false (bayeux_json_get_number (object, "s", &number));
+  g_assert_false (bayeux_json_get_number (object, "t", &number));
+  g_assert_false (bayeux_json_get_number (object, "n", &number));
+  g_assert_false (bayeux_json_get_number (object, "absent", &number));
+  g_assert_cmpfloat (number, ==, 2.5);
+
+  g_assert_true (bayeux_json_is_true (object, "t"));
+  g_assert_false (bayeux_json_is_true (object, "f"));
+  g_assert_false (bayeux_json_is_true (object, "i"));
+  g_assert_false (bayeux_json_is_true (object, "absent"));
+  g_assert_false (bayeux_json_is_true (NULL, "t"));
+}
+
+/* bayeux_json_ensure_object() adds an object where there is none or a null,
+ * and leaves any other member alone. */
+static void
+test_ensure_object (void)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  JsonObject *ext;
+
+  ext = bayeux_json_ensure_object (object, "ext");
+  g_assert_nonnull (ext);
+  g_assert_true (bayeux_json_get_object (object, "ext") == ext);
+  g_assert_true (bayeux_json_ensure_object (object, "ext") == ext);
+
+  json_object_set_null_member (object, "null");
+  g_assert_nonnull (bayeux_json_ensure_object (object, "null"));
+  g_assert_nonnull (bayeux_json_get_object (object, "null"));
+
+  json_object_set_string_member (object, "string", "x");
+  g_assert_null (bayeux_json_ensure_object (object, "string"));
+  g_assert_cmpstr (bayeux_json_get_string (object, "string"), ==, "x");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -464,6 +541,8 @@ main (int    argc,
   g_test_add_func ("/bayeux/json/depth", test_depth);
   g_test_add_func ("/bayeux/json/corpus", test_corpus);
   g_test_add_func ("/bayeux/json/random", test_random);
+  g_test_add_func ("/bayeux/json/getters", test_getters);
+  g_test_add_func ("/bayeux/json/ensure-object", test_ensure_object);
 
   return g_test_run ();
 }

@@ -5,7 +5,7 @@
 #include <bayeux-glib/bayeux-glib.h>
 #include "bayeux-message-private.h"
 #include "bayeux-debug-private.h"
-#include "transports/bayeux-long-polling-private.h"
+#include "bayeux-json-private.h"
 
 #include <string.h>
 
@@ -444,7 +444,7 @@ test_body_checks (void)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(JsonArray) messages = bayeux_parse_messages (cases[i].body, strlen (cases[i].body), &error);
+      g_autoptr(JsonArray) messages = bayeux_json_parse_messages (cases[i].body, strlen (cases[i].body), &error);
 
       g_autofree char *printable = g_strescape (cases[i].body, NULL);
 

@@ -18,7 +18,7 @@
  * message through /meta/connect replies only, so they come in order.
  */
 #include "bayeux-glib.h"
-#include "bayeux-extension-util-private.h"
+#include "bayeux-json-private.h"
 
 /**
  * BayeuxAckExtension:
@@ -102,7 +102,7 @@ bayeux_ack_extension_outgoing (BayeuxExtension *extension,
                                JsonObject      *message)
 {
   BayeuxAckExtension *self = BAYEUX_ACK_EXTENSION (extension);
-  const char *channel = bayeux_ext_util_channel (message);
+  const char *channel = bayeux_json_get_string (message, "channel");
   JsonObject *ext;
 
   if (g_strcmp0 (channel, "/meta/handshake") == 0)
@@ -110,13 +110,13 @@ bayeux_ack_extension_outgoing (BayeuxExtension *extension,
       /* A new session: its batches start anew. */
       self->batch = 0;
       set_active (self, FALSE);
-      ext = bayeux_ext_util_ensure_ext (message);
+      ext = bayeux_json_ensure_object (message, "ext");
       if (ext != NULL)
         json_object_set_boolean_member (ext, "ack", TRUE);
     }
   else if (g_strcmp0 (channel, "/meta/connect") == 0 && self->active)
     {
-      ext = bayeux_ext_util_ensure_ext (message);
+      ext = bayeux_json_ensure_object (message, "ext");
       if (ext != NULL)
         json_object_set_int_member (ext, "ack", self->batch);
     }
@@ -130,31 +130,30 @@ bayeux_ack_extension_incoming (BayeuxExtension *extension,
                                JsonObject      *message)
 {
   BayeuxAckExtension *self = BAYEUX_ACK_EXTENSION (extension);
-  const char *channel = bayeux_ext_util_channel (message);
-  JsonObject *ext = bayeux_ext_util_object (message, "ext");
+  const char *channel = bayeux_json_get_string (message, "channel");
+  JsonObject *ext = bayeux_json_get_object (message, "ext");
   gint64 batch;
 
   if (g_strcmp0 (channel, "/meta/handshake") == 0)
     {
-      JsonObject *ack = bayeux_ext_util_object (ext, "ack");
-      gboolean enabled = FALSE;
+      JsonObject *ack = bayeux_json_get_object (ext, "ack");
+      gboolean enabled;
 
       if (ack != NULL)
         {
           /* The newer form: {"enabled": true, "batch": N}. */
-          if (!bayeux_ext_util_get_boolean (ack, "enabled", &enabled))
-            enabled = FALSE;
-          if (enabled && bayeux_ext_util_get_int (ack, "batch", &batch) && batch >= 0)
+          enabled = bayeux_json_is_true (ack, "enabled");
+          if (enabled && bayeux_json_get_int (ack, "batch", &batch) && batch >= 0)
             self->batch = batch;
         }
-      else if (!bayeux_ext_util_get_boolean (ext, "ack", &enabled))
-        enabled = FALSE;
+      else
+        enabled = bayeux_json_is_true (ext, "ack");
 
-      set_active (self, enabled && bayeux_ext_util_successful (message));
+      set_active (self, enabled && bayeux_json_is_true (message, "successful"));
     }
   else if (g_strcmp0 (channel, "/meta/connect") == 0 && self->active &&
-           bayeux_ext_util_successful (message) &&
-           bayeux_ext_util_get_int (ext, "ack", &batch) && batch >= 0)
+           bayeux_json_is_true (message, "successful") &&
+           bayeux_json_get_int (ext, "ack", &batch) && batch >= 0)
     {
       self->batch = batch;
     }

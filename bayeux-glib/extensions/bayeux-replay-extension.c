@@ -14,7 +14,7 @@
  * all those kept.
  */
 #include "bayeux-glib.h"
-#include "bayeux-extension-util-private.h"
+#include "bayeux-json-private.h"
 
 /**
  * BayeuxReplayExtension:
@@ -103,24 +103,24 @@ bayeux_replay_extension_outgoing (BayeuxExtension *extension,
                                   JsonObject      *message)
 {
   BayeuxReplayExtension *self = BAYEUX_REPLAY_EXTENSION (extension);
-  const char *channel = bayeux_ext_util_channel (message);
+  const char *channel = bayeux_json_get_string (message, "channel");
   JsonObject *ext;
 
   if (g_strcmp0 (channel, "/meta/handshake") == 0)
     {
-      ext = bayeux_ext_util_ensure_ext (message);
+      ext = bayeux_json_ensure_object (message, "ext");
       if (ext != NULL)
         json_object_set_boolean_member (ext, "replay", TRUE);
     }
   else if (g_strcmp0 (channel, "/meta/subscribe") == 0)
     {
-      const char *subscription = bayeux_ext_util_string (message, "subscription");
+      const char *subscription = bayeux_json_get_string (message, "subscription");
       JsonObject *replay;
       gint64 replay_id;
 
       if (subscription == NULL)
         return BAYEUX_EXTENSION_CONTINUE;
-      ext = bayeux_ext_util_ensure_ext (message);
+      ext = bayeux_json_ensure_object (message, "ext");
       if (ext == NULL)
         return BAYEUX_EXTENSION_CONTINUE;
       bayeux_replay_extension_get_replay_id (self, subscription, &replay_id);
@@ -139,7 +139,7 @@ bayeux_replay_extension_incoming (BayeuxExtension *extension,
                                   JsonObject      *message)
 {
   BayeuxReplayExtension *self = BAYEUX_REPLAY_EXTENSION (extension);
-  const char *channel = bayeux_ext_util_channel (message);
+  const char *channel = bayeux_json_get_string (message, "channel");
   JsonObject *event;
   gint64 replay_id;
 
@@ -148,8 +148,8 @@ bayeux_replay_extension_incoming (BayeuxExtension *extension,
       json_object_has_member (message, "successful"))
     return BAYEUX_EXTENSION_CONTINUE;
 
-  event = bayeux_ext_util_object (bayeux_ext_util_object (message, "data"), "event");
-  if (event != NULL && bayeux_ext_util_get_int (event, "replayId", &replay_id))
+  event = bayeux_json_get_object (bayeux_json_get_object (message, "data"), "event");
+  if (event != NULL && bayeux_json_get_int (event, "replayId", &replay_id))
     remember (self, channel, replay_id);
 
   return BAYEUX_EXTENSION_CONTINUE;

@@ -22,7 +22,7 @@
  * sample): a jump of the wall clock during a long poll does not skew it.
  */
 #include "bayeux-glib.h"
-#include "bayeux-extension-util-private.h"
+#include "bayeux-json-private.h"
 
 #include <math.h>
 
@@ -177,9 +177,9 @@ bayeux_timesync_extension_outgoing (BayeuxExtension *extension,
   const char *id;
   Stamp stamp;
 
-  if (!is_meta (bayeux_ext_util_channel (message)))
+  if (!is_meta (bayeux_json_get_string (message, "channel")))
     return BAYEUX_EXTENSION_CONTINUE;
-  ext = bayeux_ext_util_ensure_ext (message);
+  ext = bayeux_json_ensure_object (message, "ext");
   if (ext == NULL)
     return BAYEUX_EXTENSION_CONTINUE;
 
@@ -193,7 +193,7 @@ bayeux_timesync_extension_outgoing (BayeuxExtension *extension,
 
   /* Remembered for its reply, by id; a message sent again replaces its
    * earlier sending. */
-  id = bayeux_ext_util_string (message, "id");
+  id = bayeux_json_get_string (message, "id");
   if (id == NULL)
     return BAYEUX_EXTENSION_CONTINUE;
   for (guint i = 0; i < self->stamps->len; i++)
@@ -223,9 +223,9 @@ bayeux_timesync_extension_incoming (BayeuxExtension *extension,
   gdouble round_trip, lag;
   guint i;
 
-  if (!is_meta (bayeux_ext_util_channel (message)))
+  if (!is_meta (bayeux_json_get_string (message, "channel")))
     return BAYEUX_EXTENSION_CONTINUE;
-  id = bayeux_ext_util_string (message, "id");
+  id = bayeux_json_get_string (message, "id");
   if (id == NULL)
     return BAYEUX_EXTENSION_CONTINUE;
 
@@ -240,16 +240,16 @@ bayeux_timesync_extension_incoming (BayeuxExtension *extension,
   round_trip = (now - g_array_index (self->stamps, Stamp, i).sent_at) / 1000.0;
   g_array_remove_index (self->stamps, i);
 
-  timesync = bayeux_ext_util_object (bayeux_ext_util_object (message, "ext"), "timesync");
+  timesync = bayeux_json_get_object (bayeux_json_get_object (message, "ext"), "timesync");
   if (timesync == NULL)
     return BAYEUX_EXTENSION_CONTINUE;   /* no timesync, or our estimates are accurate enough */
-  if (!bayeux_ext_util_get_int (timesync, "tc", &tc) ||
-      !bayeux_ext_util_get_int (timesync, "ts", &ts) ||
-      !bayeux_ext_util_get_int (timesync, "p", &p) ||
+  if (!bayeux_json_get_int (timesync, "tc", &tc) ||
+      !bayeux_json_get_int (timesync, "ts", &ts) ||
+      !bayeux_json_get_int (timesync, "p", &p) ||
       tc != sent_tc || ts < 0 || ts > MAX_TIME || p < 0 || p > MAX_TIME)
     {
       g_debug ("timesync: a reply on %s with a bad ext.timesync; ignored",
-               bayeux_ext_util_channel (message));
+               bayeux_json_get_string (message, "channel"));
       return BAYEUX_EXTENSION_CONTINUE;
     }
 

@@ -14,8 +14,6 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, BAYEUX, LONG_POLLING, GObject)
 
-#define BAYEUX_MAX_JSON_DEPTH 256
-
 BayeuxLongPolling *bayeux_long_polling_new         (SoupSession        *session,
                                                     GUri               *uri,
                                                     SoupMessageHeaders *headers);
@@ -30,13 +28,6 @@ void               bayeux_long_polling_send_async  (BayeuxLongPolling  *self,
                                                     gpointer            user_data);
 JsonArray         *bayeux_long_polling_send_finish (BayeuxLongPolling  *self,
                                                     GAsyncResult       *result,
-                                                    GError            **error);
-
-JsonNode          *bayeux_json_parse               (const char         *data,
-                                                     gsize               length,
-                                                     GError            **error);
-JsonArray         *bayeux_parse_messages           (const char         *data,
-                                                    gsize               length,
                                                     GError            **error);
 
 G_END_DECLS

@@ -60,7 +60,7 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-websocket-private.h"
-#include "bayeux-long-polling-private.h"
+#include "bayeux-json-private.h"
 #include "bayeux-debug-private.h"
 
 #include <string.h>
@@ -574,7 +574,7 @@ on_message (SoupWebsocketConnection *conn,
       return;
     }
 
-  messages = bayeux_parse_messages (data, length, &error);
+  messages = bayeux_json_parse_messages (data, length, &error);
   if (messages == NULL)
     {
       connection_failed (self, error, SOUP_WEBSOCKET_CLOSE_BAD_DATA, RELEASE_ABORT);

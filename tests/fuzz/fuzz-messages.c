@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One input is one HTTP response body.  It goes through the same steps as a
- * body the long-polling transport receives: bayeux_parse_messages() (UTF-8,
+ * body the long-polling transport receives: bayeux_json_parse_messages() (UTF-8,
  * nesting depth, JSON, array or single object), then for each element the
  * message checks and every getter, channel validation and the dispatch
  * candidates of the message's channel, and the BAYEUX_DEBUG=wire redaction
@@ -27,7 +27,7 @@
 #include "bayeux-glib.h"
 #include "bayeux-channel-private.h"
 #include "bayeux-debug-private.h"
-#include "transports/bayeux-long-polling-private.h"
+#include "bayeux-json-private.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -230,7 +230,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autoptr(JsonArray) messages = NULL;
   g_autoptr(JsonNode) batch = NULL;
 
-  messages = bayeux_parse_messages ((const char *) data, size, &error);
+  messages = bayeux_json_parse_messages ((const char *) data, size, &error);
   if (messages == NULL)
     {
       g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);

@@ -1,0 +1,67 @@
+/* bayeux-json-private.h: the parser of what servers send, a deep copy, and
+ * typed getters of members
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The getters read a member only when it has the expected JSON type (a
+ * JSON null is no type); a NULL @object reads as an object without
+ * members, so that they chain.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* How deep bayeux_json_parse() lets arrays and objects nest. */
+#define BAYEUX_MAX_JSON_DEPTH 256
+
+/* One JSON text in UTF-8 into a tree of sealed nodes, or NULL with
+ * BAYEUX_ERROR_BAD_RESPONSE. */
+JsonNode   *bayeux_json_parse          (const char  *data,
+                                        gsize        length,
+                                        GError     **error);
+/* A response body: an array of messages, or one message object (made an
+ * array of one); NULL with BAYEUX_ERROR_BAD_RESPONSE otherwise. */
+JsonArray  *bayeux_json_parse_messages (const char  *data,
+                                        gsize        length,
+                                        GError     **error);
+
+/* A copy of @node that shares nothing with it (json_node_copy() shares
+ * objects and arrays in json-glib 1.6). */
+JsonNode   *bayeux_json_deep_copy      (JsonNode    *node);
+
+/* The member @name when json_node_get_value_type() is @type for it
+ * (G_TYPE_STRING, G_TYPE_INT64, G_TYPE_DOUBLE, G_TYPE_BOOLEAN,
+ * JSON_TYPE_OBJECT, JSON_TYPE_ARRAY), else NULL. */
+JsonNode   *bayeux_json_get_member     (JsonObject  *object,
+                                        const char  *name,
+                                        GType        type);
+/* The string member @name, or NULL. */
+const char *bayeux_json_get_string     (JsonObject  *object,
+                                        const char  *name);
+/* The object member @name, or NULL. */
+JsonObject *bayeux_json_get_object     (JsonObject  *object,
+                                        const char  *name);
+/* The array member @name, or NULL. */
+JsonArray  *bayeux_json_get_array      (JsonObject  *object,
+                                        const char  *name);
+/* Whether the member @name is an integer (no fraction, no exponent); if
+ * so, stores it in @out, else leaves @out alone. */
+gboolean    bayeux_json_get_int        (JsonObject  *object,
+                                        const char  *name,
+                                        gint64      *out);
+/* Whether the member @name is a number, integer or not; if so, stores it
+ * in @out, else leaves @out alone. */
+gboolean    bayeux_json_get_number     (JsonObject  *object,
+                                        const char  *name,
+                                        double      *out);
+/* Whether the member @name is the boolean true. */
+gboolean    bayeux_json_is_true        (JsonObject  *object,
+                                        const char  *name);
+/* The object member @name of @object (not NULL), added empty when absent
+ * or null; NULL when it is something else, which is left as it is. */
+JsonObject *bayeux_json_ensure_object  (JsonObject  *object,
+                                        const char  *name);
+
+G_END_DECLS

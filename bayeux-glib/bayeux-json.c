@@ -1,0 +1,628 @@
+/* bayeux-json.c: JSON for the rest of the library: the parser of what
+ * servers send, a deep copy, and the typed getters that read members of
+ * messages
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A room: it calls nothing of the client, the transports or the extensions,
+ * and answers by return value only (it needs GLib, json-glib and the error
+ * domain, nothing else).
+ *
+ * Messages from the server are hostile input: the getters read a member only
+ * when it has the expected JSON type, never assume a member is there, and
+ * take a NULL object for an absent one (so that they chain:
+ * bayeux_json_get_object (bayeux_json_get_object (message, "ext"), "ack")).
+ */
+#include "bayeux-json-private.h"
+#include "bayeux-error.h"
+
+#include <string.h>
+
+/* The parser */
+
+static int
+hex4 (const char *p,
+      const char *end)
+{
+  int value = 0;
+
+  if (end - p < 4)
+    return -1;
+  for (int i = 0; i < 4; i++)
+    {
+      int digit = g_ascii_xdigit_value (p[i]);
+      if (digit < 0)
+        return -1;
+      value = value * 16 + digit;
+    }
+  return value;
+}
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+  const char *why;
+} Scanner;
+
+static void
+skip_space (Scanner *s)
+{
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+/* A string, s->p on its opening quote: checked (RFC 8259) and unescaped
+ * into @out (emptied first). A \u0000 escape puts a NUL in @out, which ends
+ * the string where json-glib's parser ends it too. */
+static gboolean
+scan_string (Scanner *s,
+             GString *out)
+{
+  g_string_truncate (out, 0);
+  for (s->p++; s->p < s->end; )
+    {
+      const char *run = s->p;
+      unsigned char c;
+
+      /* The plain run up to the next quote, backslash or control byte. */
+      while (s->p < s->end && (c = (unsigned char) *s->p) != '"' && c != '\\' && c >= 0x20)
+        s->p++;
+      if (s->p > run)
+        g_string_append_len (out, run, s->p - run);
+      if (s->p >= s->end)
+        break;
+
+      c = (unsigned char) *s->p;
+      if (c == '"')
+        {
+          s->p++;
+          return TRUE;
+        }
+      if (c < 0x20)
+        {
+          s->why = "a control character in a string";
+          return FALSE;
+        }
+
+      /* A backslash. */
+      if (++s->p >= s->end)
+        break;
+      switch (*s->p)
+        {
+        case '"':  g_string_append_c (out, '"'); break;
+        case '\\': g_string_append_c (out, '\\'); break;
+        case '/':  g_string_append_c (out, '/'); break;
+        case 'b':  g_string_append_c (out, '\b'); break;
+        case 'f':  g_string_append_c (out, '\f'); break;
+        case 'n':  g_string_append_c (out, '\n'); break;
+        case 'r':  g_string_append_c (out, '\r'); break;
+        case 't':  g_string_append_c (out, '\t'); break;
+        case 'u':
+          {
+            int unit = hex4 (s->p + 1, s->end);
+            gunichar ch = (gunichar) unit;
+
+            if (unit >= 0xD800 && unit <= 0xDBFF)
+              {
+                /* a high surrogate must be followed by a low one */
+                const char *q = s->p + 5;
+                int low = (s->end - q >= 6 && q[0] == '\\' && q[1] == 'u') ? hex4 (q + 2, s->end) : -1;
+                if (low < 0xDC00 || low > 0xDFFF)
+                  unit = -1;
+                else
+                  {
+                    ch = 0x10000 + (((gunichar) unit - 0xD800) << 10) + ((gunichar) low - 0xDC00);
+                    s->p += 6;
+                  }
+              }
+            else if (unit >= 0xDC00 && unit <= 0xDFFF)
+              unit = -1;
+            if (unit < 0)
+              {
+                s->why = "an invalid \\u escape";
+                return FALSE;
+              }
+            s->p += 4;
+            g_string_append_unichar (out, ch);
+          }
+          break;
+        default:
+          s->why = "an invalid escape";
+          return FALSE;
+        }
+      s->p++;
+    }
+
+  s->why = "an unterminated string";
+  return FALSE;
+}
+
+static gboolean
+scan_digits (Scanner *s)
+{
+  const char *start = s->p;
+
+  while (s->p < s->end && g_ascii_isdigit (*s->p))
+    s->p++;
+  return s->p > start;
+}
+
+/* A number, s->p on its first character: checked (RFC 8259) and made a
+ * node as json-glib's parser makes it: an integer (no fraction, no
+ * exponent) is a gint64, anything else a double. An integer out of the
+ * gint64 range is a double too (json-glib 1.6 would wrap it). */
+static JsonNode *
+scan_number (Scanner *s)
+{
+  const char *start = s->p;
+  gboolean integer = TRUE;
+  gboolean negative = FALSE;
+  guint64 magnitude = 0;
+  gboolean overflow = FALSE;
+
+  if (*s->p == '-')
+    {
+      negative = TRUE;
+      s->p++;
+    }
+  if (s->p < s->end && *s->p == '0')
+    s->p++;
+  else if (s->p < s->end && g_ascii_isdigit (*s->p))
+    {
+      for (; s->p < s->end && g_ascii_isdigit (*s->p); s->p++)
+        {
+          guint digit = (guint) (*s->p - '0');
+
+          if (magnitude > (G_MAXUINT64 - digit) / 10)
+            overflow = TRUE;
+          else
+            magnitude = magnitude * 10 + digit;
+        }
+    }
+  else
+    goto bad;
+  if (s->p < s->end && *s->p == '.')
+    {
+      integer = FALSE;
+      s->p++;
+      if (!scan_digits (s))
+        goto bad;
+    }
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+    {
+      integer = FALSE;
+      s->p++;
+      if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+        s->p++;
+      if (!scan_digits (s))
+        goto bad;
+    }
+
+  if (integer && !overflow &&
+      magnitude <= (negative ? (guint64) G_MAXINT64 + 1 : (guint64) G_MAXINT64))
+    {
+      gint64 value = negative ? (gint64) (0 - magnitude) : (gint64) magnitude;
+      return json_node_init_int (json_node_alloc (), value);
+    }
+  else
+    {
+      /* g_ascii_strtod wants a NUL-terminated copy of the number. */
+      char buffer[64];
+      gsize length = (gsize) (s->p - start);
+      g_autofree char *heap = length < sizeof buffer ? NULL : g_strndup (start, length);
+
+      if (heap == NULL)
+        {
+          memcpy (buffer, start, length);
+          buffer[length] = '\0';
+        }
+      return json_node_init_double (json_node_alloc (), g_ascii_strtod (heap ? heap : buffer, NULL));
+    }
+
+bad:
+  s->why = "an invalid number";
+  return NULL;
+}
+
+static gboolean
+scan_word (Scanner    *s,
+           const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (s->end - s->p) < len || memcmp (s->p, word, len) != 0)
+    {
+      s->why = "an invalid literal";
+      return FALSE;
+    }
+  s->p += len;
+  return TRUE;
+}
+
+typedef struct
+{
+  JsonObject *object;   /* one of the two */
+  JsonArray  *array;
+} Container;
+
+/* Parses @data, one JSON text (RFC 8259) in UTF-8, nested no deeper than
+ * BAYEUX_MAX_JSON_DEPTH, without duplicate member names, into a tree of
+ * sealed (immutable) nodes: what json-glib's immutable parser would make of
+ * it (but for integers past gint64: see scan_number()), in one pass,
+ * without json-glib's parser. That one recurses (a body of a million '[' would
+ * exhaust the stack), leaks memory on many malformed inputs (half surrogate
+ * pairs, short \u escapes, trailing data: found by fuzzing), and its
+ * GScanner was half the CPU of a client receiving many messages.
+ * Iterative, O(n); each node is attached to its parent as soon as it is
+ * made, so that on an error freeing the root frees all. */
+JsonNode *
+bayeux_json_parse (const char *data,
+                   gsize       length,
+                   GError    **error)
+{
+  Scanner scanner = { data, data + length, NULL };
+  Scanner *s = &scanner;
+  Container stack[BAYEUX_MAX_JSON_DEPTH];
+  guint depth = 0;
+  JsonNode *root = NULL;
+  GString *name;
+  GString *text;
+  const char *invalid;
+
+  if (!g_utf8_validate_len (data, length, &invalid))
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                   "Bad response: not valid UTF-8 at byte %" G_GSIZE_FORMAT, (gsize) (invalid - data));
+      return NULL;
+    }
+
+  name = g_string_sized_new (32);    /* a member's name, until its value is made */
+  text = g_string_sized_new (64);    /* a string value */
+  skip_space (s);
+  for (;;)
+    {
+      JsonNode *node;
+      gboolean open = FALSE;
+
+      /* A value. */
+      if (s->p >= s->end)
+        {
+          s->why = "a value is missing";
+          goto bad;
+        }
+      switch (*s->p)
+        {
+        case '[':
+        case '{':
+          if (depth == BAYEUX_MAX_JSON_DEPTH)
+            {
+              g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad response: JSON nested deeper than %d levels at byte %" G_GSIZE_FORMAT,
+                           BAYEUX_MAX_JSON_DEPTH, (gsize) (s->p - data));
+              goto failed;
+            }
+          node = json_node_alloc ();
+          if (*s->p == '[')
+            {
+              stack[depth].object = NULL;
+              stack[depth].array = json_array_new ();
+              json_node_init (node, JSON_NODE_ARRAY);
+              json_node_take_array (node, stack[depth].array);
+            }
+          else
+            {
+              stack[depth].array = NULL;
+              stack[depth].object = json_object_new ();
+              json_node_init (node, JSON_NODE_OBJECT);
+              json_node_take_object (node, stack[depth].object);
+            }
+          s->p++;
+          open = TRUE;
+          break;
+        case '"':
+          if (!scan_string (s, text))
+            goto bad;
+          node = json_node_init_string (json_node_alloc (), text->str);
+          break;
+        case 't':
+          if (!scan_word (s, "true"))
+            goto bad;
+          node = json_node_init_boolean (json_node_alloc (), TRUE);
+          break;
+        case 'f':
+          if (!scan_word (s, "false"))
+            goto bad;
+          node = json_node_init_boolean (json_node_alloc (), FALSE);
+          break;
+        case 'n':
+          if (!scan_word (s, "null"))
+            goto bad;
+          node = json_node_init_null (json_node_alloc ());
+          break;
+        default:
+          if (*s->p != '-' && !g_ascii_isdigit (*s->p))
+            {
+              s->why = "an unexpected character";
+              goto bad;
+            }
+          node = scan_number (s);
+          if (node == NULL)
+            goto bad;
+          break;
+        }
+
+      /* Attached at once: the parent owns it from now on. */
+      if (depth == 0)
+        root = node;
+      else if (stack[depth - 1].array != NULL)
+        json_array_add_element (stack[depth - 1].array, node);
+      else
+        json_object_set_member (stack[depth - 1].object, name->str, node);
+
+      if (open)
+        {
+          gboolean is_array = stack[depth].array != NULL;
+
+          depth++;
+          skip_space (s);
+          if (s->p < s->end && *s->p == (is_array ? ']' : '}'))
+            {
+              s->p++;
+              depth--;   /* an empty container is a whole value */
+            }
+          else if (is_array)
+            continue;    /* the first element */
+          else
+            goto member_name;
+        }
+
+      /* After a value: close containers, or go on to the next element. */
+      for (;;)
+        {
+          skip_space (s);
+          if (depth == 0)
+            {
+              if (s->p != s->end)
+                {
+                  s->why = "data after the JSON value";
+                  goto bad;
+                }
+              g_string_free (name, TRUE);
+              g_string_free (text, TRUE);
+              json_node_seal (root);
+              return root;
+            }
+          if (s->p < s->end && *s->p == (stack[depth - 1].array != NULL ? ']' : '}'))
+            {
+              s->p++;
+              depth--;
+              continue;
+            }
+          if (s->p < s->end && *s->p == ',')
+            {
+              s->p++;
+              skip_space (s);
+              break;
+            }
+          s->why = "a missing ',' or closing bracket";
+          goto bad;
+        }
+      if (stack[depth - 1].array != NULL)
+        continue;
+
+member_name:
+      if (s->p >= s->end || *s->p != '"')
+        {
+          s->why = "a missing member name";
+          goto bad;
+        }
+      {
+        const char *start = s->p;
+
+        if (!scan_string (s, name))
+          goto bad;
+        /* json-glib keeps the last of duplicate names, at a cost linear in
+         * the object's size for each: a body of repeated names would cost
+         * quadratic time. No server sends them (RFC 8259: names SHOULD be
+         * unique); refused. */
+        if (json_object_has_member (stack[depth - 1].object, name->str))
+          {
+            s->p = start;
+            s->why = "a duplicate member name";
+            goto bad;
+          }
+      }
+      skip_space (s);
+      if (s->p >= s->end || *s->p != ':')
+        {
+          s->why = "a missing ':'";
+          goto bad;
+        }
+      s->p++;
+      skip_space (s);
+    }
+
+bad:
+  g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+               "Bad response: not JSON: %s at byte %" G_GSIZE_FORMAT,
+               s->why ? s->why : "a syntax error", (gsize) (s->p - data));
+failed:
+  g_clear_pointer (&root, json_node_unref);
+  g_string_free (name, TRUE);
+  g_string_free (text, TRUE);
+  return NULL;
+}
+
+/* Parses a response body: a JSON array of messages, or (as some servers do
+ * for a single reply) one message object.  Elements are checked by the
+ * client, one by one, so that one bad message does not hide the others. */
+JsonArray *
+bayeux_json_parse_messages (const char *data,
+                            gsize       length,
+                            GError    **error)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  if (length == 0)
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad response: empty body");
+      return NULL;
+    }
+
+  root = bayeux_json_parse (data, length, error);
+  if (root == NULL)
+    return NULL;
+
+  if (JSON_NODE_HOLDS_ARRAY (root))
+    return json_array_ref (json_node_get_array (root));
+
+  if (JSON_NODE_HOLDS_OBJECT (root))
+    {
+      JsonArray *array = json_array_new ();
+      json_array_add_element (array, g_steal_pointer (&root));
+      return array;
+    }
+
+  g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                       "Bad response: not an array of Bayeux messages");
+  return NULL;
+}
+
+/* The copy */
+
+/* Keeps the order of members. */
+JsonNode *
+bayeux_json_deep_copy (JsonNode *node)
+{
+  JsonNode *copy;
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *source = json_node_get_object (node);
+        JsonObject *object = json_object_new ();
+        g_autoptr(GList) names = json_object_get_members (source);   /* in order */
+
+        for (GList *l = names; l != NULL; l = l->next)
+          json_object_set_member (object, l->data, bayeux_json_deep_copy (json_object_get_member (source, l->data)));
+        copy = json_node_init_object (json_node_alloc (), object);
+        json_object_unref (object);
+        return copy;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *source = json_node_get_array (node);
+        JsonArray *array = json_array_sized_new (json_array_get_length (source));
+
+        for (guint i = 0; i < json_array_get_length (source); i++)
+          json_array_add_element (array, bayeux_json_deep_copy (json_array_get_element (source, i)));
+        copy = json_node_init_array (json_node_alloc (), array);
+        json_array_unref (array);
+        return copy;
+      }
+    case JSON_NODE_VALUE:
+    case JSON_NODE_NULL:
+    default:
+      return json_node_copy (node);
+    }
+}
+
+/* The getters (their contracts are in the header) */
+
+/* The one place that looks at a member's type: each other getter is this
+ * one and a json_node_get_*(). A JSON null has no value type. */
+JsonNode *
+bayeux_json_get_member (JsonObject *object,
+                        const char *name,
+                        GType       type)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return NULL;
+  node = json_object_get_member (object, name);
+  if (node == NULL || json_node_get_value_type (node) != type)
+    return NULL;
+  return node;
+}
+
+const char *
+bayeux_json_get_string (JsonObject *object,
+                        const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_STRING);
+
+  return node != NULL ? json_node_get_string (node) : NULL;
+}
+
+JsonObject *
+bayeux_json_get_object (JsonObject *object,
+                        const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, JSON_TYPE_OBJECT);
+
+  return node != NULL ? json_node_get_object (node) : NULL;
+}
+
+JsonArray *
+bayeux_json_get_array (JsonObject *object,
+                       const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, JSON_TYPE_ARRAY);
+
+  return node != NULL ? json_node_get_array (node) : NULL;
+}
+
+gboolean
+bayeux_json_get_int (JsonObject *object,
+                     const char *name,
+                     gint64     *out)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_INT64);
+
+  if (node == NULL)
+    return FALSE;
+  *out = json_node_get_int (node);
+  return TRUE;
+}
+
+/* A double only when it is not an integer: one lookup for the common case. */
+gboolean
+bayeux_json_get_number (JsonObject *object,
+                        const char *name,
+                        double     *out)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_INT64);
+
+  if (node != NULL)
+    *out = (double) json_node_get_int (node);
+  else if ((node = bayeux_json_get_member (object, name, G_TYPE_DOUBLE)) != NULL)
+    *out = json_node_get_double (node);
+  return node != NULL;
+}
+
+gboolean
+bayeux_json_is_true (JsonObject *object,
+                     const char *name)
+{
+  JsonNode *node = bayeux_json_get_member (object, name, G_TYPE_BOOLEAN);
+
+  return node != NULL && json_node_get_boolean (node);
+}
+
+JsonObject *
+bayeux_json_ensure_object (JsonObject *object,
+                           const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  JsonObject *added;
+
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    return bayeux_json_get_object (object, name);
+  added = json_object_new ();
+  json_object_set_object_member (object, name, added);
+  return added;
+}
