@@ -17,27 +17,6 @@
 
 #include <string.h>
 
-/* The sanitizers' runtime (GCC 12, clang 14) crashes in LeakSanitizer's
- * exit-time scan ("Tracer caught signal 11") once GnuTLS, loaded by the
- * glib-networking module, has used dynamic TLS: not tracking dynamic TLS
- * blocks avoids it (google/sanitizers#1322), and the leak check still runs.
- * ASAN_OPTIONS from the environment is read after these defaults. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-const char *__asan_default_options (void);
-const char *
-__asan_default_options (void)
-{
-  return "intercept_tls_get_addr=0";
-}
-#endif
-
 typedef struct
 {
   GTlsCertificate *certificate;   /* the server's, with its key */
