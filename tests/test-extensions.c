@@ -219,25 +219,14 @@ ext_holds (gpointer data)
 
 /* The fixture ------------------------------------------------------------ */
 
-typedef struct
-{
-  TestServer   *server;
-  BayeuxClient *client;
-  GPtrArray    *errors;    /* GError* */
-  GPtrArray    *received;  /* "CHANNEL DATA" */
-  GPtrArray    *log;       /* of the extensions */
-} Fixture;
+typedef ClientFixture Fixture;
 
-static void
-on_error (BayeuxClient  *client,
-          GError        *error,
-          BayeuxMessage *message,
-          Fixture       *f)
+struct _FixtureExtra
 {
-  g_test_message ("error signal: %s", error->message);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-}
+  GPtrArray *log;   /* of the extensions */
+};
 
+/* f->received: "CHANNEL DATA" */
 static void
 on_message (BayeuxClient  *client,
             BayeuxMessage *message,
@@ -252,18 +241,14 @@ static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  f->server = test_server_new ();
+  client_fixture_setup (f, data);
   test_server_set_timeout (f->server, 2000);
   /* BAYEUX_TEST_WEBSOCKET=1 (the extensions-websocket test): the same
    * tests with the client on a WebSocket. */
   if (g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0)
     test_server_set_websocket (f->server, TRUE, TRUE);
-  f->client = bayeux_client_new (test_server_get_url (f->server));
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->received = g_ptr_array_new_with_free_func (g_free);
-  f->log = g_ptr_array_new_with_free_func (g_free);
-  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
+  f->x = g_new0 (FixtureExtra, 1);
+  f->x->log = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
 }
 
@@ -271,38 +256,9 @@ static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  if (f->client != NULL)
-    {
-      g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-      g_object_unref (f->client);
-      g_assert_null (f->client);   /* nothing else holds the client */
-    }
-  test_wait_ms (10);
-  test_server_free (f->server);
-  g_ptr_array_unref (f->errors);
-  g_ptr_array_unref (f->received);
-  g_ptr_array_unref (f->log);
-}
-
-static gboolean
-is_connected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
-}
-
-static gboolean
-is_disconnected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_DISCONNECTED;
-}
-
-static gboolean
-has_received (gpointer data)
-{
-  Fixture *f = data;
-  return f->received->len > 0;
+  client_fixture_teardown (f, data);
+  g_ptr_array_unref (f->x->log);
+  g_free (f->x);
 }
 
 static gboolean
@@ -316,22 +272,9 @@ static void
 start_connected (Fixture *f)
 {
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==,
                    g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0 ? "websocket" : "long-polling");
-}
-
-static void
-subscribe (Fixture    *f,
-           const char *channel)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  bayeux_client_subscribe_async (f->client, channel, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_true (bayeux_client_subscribe_finish (f->client, result, &error));
-  g_assert_no_error (error);
 }
 
 static void
@@ -463,9 +406,9 @@ test_dispose (Fixture *f, gconstpointer data)
 static void
 test_order (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) a = test_ext_new ("A", f->log);
-  g_autoptr(TestExt) b = test_ext_new ("B", f->log);
-  g_autoptr(TestExt) c = test_ext_new ("C", f->log);
+  g_autoptr(TestExt) a = test_ext_new ("A", f->x->log);
+  g_autoptr(TestExt) b = test_ext_new ("B", f->x->log);
+  g_autoptr(TestExt) c = test_ext_new ("C", f->x->log);
   g_autofree char *handshake = NULL;
   g_autofree char *publish_log = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
@@ -478,17 +421,17 @@ test_order (Fixture *f, gconstpointer data)
 
   /* As CometD: outgoing in the reverse order of addition, incoming in the
    * order. */
-  handshake = log_of (f->log, "/meta/handshake");
+  handshake = log_of (f->x->log, "/meta/handshake");
   g_assert_cmpstr (handshake, ==, "C>/meta/handshake B>/meta/handshake A>/meta/handshake "
                                   "A</meta/handshake B</meta/handshake C</meta/handshake");
 
-  subscribe (f, "/foo");
-  g_ptr_array_set_size (f->log, 0);
+  fixture_subscribe (f, "/foo");
+  g_ptr_array_set_size (f->x->log, 0);
   reply = publish (f, "/foo", "{\"n\": 1}", &error);
   g_assert_no_error (error);
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   /* The publish, its reply, then the delivery. */
-  publish_log = log_of (f->log, "/foo");
+  publish_log = log_of (f->x->log, "/foo");
   g_assert_cmpstr (publish_log, ==, "C>/foo B>/foo A>/foo A</foo B</foo C</foo A</foo B</foo C</foo");
 }
 
@@ -528,7 +471,7 @@ static gboolean
 server_saw_two_subscribes (gpointer data)
 {
   Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && is_connected (f);
+  return test_server_count (f->server, "/meta/subscribe") >= 2 && fixture_is_connected (f);
 }
 
 static void
@@ -557,7 +500,7 @@ test_outgoing_modify (Fixture *f, gconstpointer data)
   g_assert_cmpuint (marks[1], ==, 0);
 
   /* So is a subscription sent again after a new handshake. */
-  subscribe (f, "/bar");
+  fixture_subscribe (f, "/bar");
   first_subscribe_mark = json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark");
   test_server_forget_clients (f->server);
   g_assert_true (test_wait_until (server_saw_two_subscribes, f, 5000));
@@ -588,9 +531,9 @@ test_incoming_modify (Fixture *f, gconstpointer data)
   touch->incoming = touch_incoming;
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (touch));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/foo {\"n\":1,\"touched\":true}");
 }
@@ -607,13 +550,6 @@ break_incoming (TestExt      *self,
   else if (matches ("delivery:/foo", message))
     json_object_set_int_member (message, "channel", 42);
   return BAYEUX_EXTENSION_CONTINUE;
-}
-
-static gboolean
-has_error (gpointer data)
-{
-  Fixture *f = data;
-  return f->errors->len > 0;
 }
 
 static void
@@ -636,9 +572,9 @@ test_incoming_break (Fixture *f, gconstpointer data)
   g_clear_error (&error);
 
   /* A delivery it broke is reported, not delivered. */
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   reported = g_ptr_array_index (f->errors, 0);
   g_assert_error (reported, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
   test_wait_ms (100);
@@ -648,7 +584,7 @@ test_incoming_break (Fixture *f, gconstpointer data)
   reply2 = publish (f, "/other", "{}", &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply2);
-  g_assert_true (is_connected (f));
+  g_assert_true (fixture_is_connected (f));
 }
 
 /* Dropping ---------------------------------------------------------------- */
@@ -703,12 +639,12 @@ test_drop_delivery (Fixture *f, gconstpointer data)
   dropper->drop_in = "delivery:/foo";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (dropper));
   start_connected (f);
-  subscribe (f, "/foo");
-  subscribe (f, "/bar");
+  fixture_subscribe (f, "/foo");
+  fixture_subscribe (f, "/bar");
 
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
   test_server_deliver (f->server, "/bar", "{\"n\":2}");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   test_wait_ms (100);
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/bar {\"n\":2}");
@@ -731,7 +667,7 @@ test_drop_reply (Fixture *f, gconstpointer data)
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DROPPED);
   /* It was sent: only its reply was dropped. */
   g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 1);
-  g_assert_true (is_connected (f));
+  g_assert_true (fixture_is_connected (f));
 }
 
 static void
@@ -775,7 +711,7 @@ test_drop_unsubscribe_reply (Fixture *f, gconstpointer data)
   dropper->drop_in = "reply:/meta/unsubscribe";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (dropper));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
 
   bayeux_client_unsubscribe_async (f->client, "/foo", NULL, test_store_result, &result);
   test_wait_ms (1000);
@@ -816,7 +752,7 @@ test_hold_publish (Fixture *f, gconstpointer data)
   other = publish (f, "/bar", "{}", &error);
   g_assert_no_error (error);
   g_assert_nonnull (other);
-  subscribe (f, "/baz");
+  fixture_subscribe (f, "/baz");
   test_wait_ms (200);
   g_assert_null (held_result);
   g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 0);
@@ -900,7 +836,7 @@ test_hold_handshake (Fixture *f, gconstpointer data)
   handshake = test_server_last (f->server, "/meta/handshake");
   g_assert_cmpstr (json_object_get_string_member (ext_of (handshake), "token"), ==, "fetched-token");
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 1);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
 }
 
 /* A handshake held (a token that never comes), then the client stopped:
@@ -921,33 +857,33 @@ test_hold_handshake_stop (Fixture *f, gconstpointer data)
   test_wait_result (&result, 5000);
   g_assert_false (bayeux_client_handshake_finish (f->client, result, &error));
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
-  g_assert_true (is_disconnected (f));
+  g_assert_true (fixture_is_disconnected (f));
 
   release_all (auth, FALSE);
   test_wait_ms (200);
   g_assert_cmpuint (test_server_requests (f->server), ==, 0);
-  g_assert_true (is_disconnected (f));
+  g_assert_true (fixture_is_disconnected (f));
 }
 
 static void
 test_hold_delivery (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
-  g_autoptr(TestExt) after = test_ext_new ("after", f->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
+  g_autoptr(TestExt) after = test_ext_new ("after", f->x->log);
   g_autofree char *log = NULL;
 
   holder->hold_in = "delivery:/foo";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (after));
   start_connected (f);
-  subscribe (f, "/foo");
-  g_ptr_array_set_size (f->log, 0);
+  fixture_subscribe (f, "/foo");
+  g_ptr_array_set_size (f->x->log, 0);
 
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
   test_wait_ms (100);
   g_assert_cmpuint (f->received->len, ==, 0);
-  log = log_of (f->log, "/foo");
+  log = log_of (f->x->log, "/foo");
   g_assert_cmpstr (log, ==, "holder</foo");   /* the next extension waits too */
   g_clear_pointer (&log, g_free);
 
@@ -955,10 +891,10 @@ test_hold_delivery (Fixture *f, gconstpointer data)
   /* From the main loop, not from inside the call (signals never come from
    * inside a public call). */
   g_assert_cmpuint (f->received->len, ==, 0);
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/foo {\"n\":1}");
-  log = log_of (f->log, "/foo");
+  log = log_of (f->x->log, "/foo");
   g_assert_cmpstr (log, ==, "holder</foo after</foo");
 }
 
@@ -1010,7 +946,7 @@ test_hold_stop (Fixture *f, gconstpointer data)
   g_assert_cmpuint (holder->held->len, ==, 2);
 
   bayeux_client_stop (f->client);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_result (&out_result, 5000);
   test_wait_result (&in_result, 5000);
   g_assert_null (bayeux_client_publish_finish (f->client, out_result, &error));
@@ -1031,9 +967,9 @@ test_hold_stop (Fixture *f, gconstpointer data)
 static void
 test_hold_remove (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) first = test_ext_new ("first", f->log);
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
-  g_autoptr(TestExt) last = test_ext_new ("last", f->log);
+  g_autoptr(TestExt) first = test_ext_new ("first", f->x->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
+  g_autoptr(TestExt) last = test_ext_new ("last", f->x->log);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -1045,7 +981,7 @@ test_hold_remove (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
-  g_ptr_array_set_size (f->log, 0);
+  g_ptr_array_set_size (f->x->log, 0);
 
   publish_async (f, "/foo", "{}", &result);
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
@@ -1060,7 +996,7 @@ test_hold_remove (Fixture *f, gconstpointer data)
   reply = bayeux_client_publish_finish (f->client, result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 1);
-  log = log_of (f->log, "/foo");
+  log = log_of (f->x->log, "/foo");
   g_assert_cmpstr (log, ==, "last>/foo holder>/foo first>/foo first</foo");
 }
 
@@ -1070,9 +1006,9 @@ test_hold_remove (Fixture *f, gconstpointer data)
 static void
 test_hold_remove_outgoing (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) first = test_ext_new ("first", f->log);
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
-  g_autoptr(TestExt) last = test_ext_new ("last", f->log);
+  g_autoptr(TestExt) first = test_ext_new ("first", f->x->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
+  g_autoptr(TestExt) last = test_ext_new ("last", f->x->log);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -1083,7 +1019,7 @@ test_hold_remove_outgoing (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
-  g_ptr_array_set_size (f->log, 0);
+  g_ptr_array_set_size (f->x->log, 0);
 
   publish_async (f, "/foo", "{}", &result);
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
@@ -1095,7 +1031,7 @@ test_hold_remove_outgoing (Fixture *f, gconstpointer data)
   test_wait_result (&result, 5000);
   reply = bayeux_client_publish_finish (f->client, result, &error);
   g_assert_no_error (error);
-  log = log_of (f->log, "/foo");
+  log = log_of (f->x->log, "/foo");
   if (g_strcmp0 (log, "last>/foo holder>/foo holder</foo last</foo") != 0)
     {
       g_test_message ("extensions that saw the publish and its reply: %s", log);
@@ -1110,9 +1046,9 @@ test_hold_remove_outgoing (Fixture *f, gconstpointer data)
 static void
 test_hold_remove_incoming (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) first = test_ext_new ("first", f->log);
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
-  g_autoptr(TestExt) last = test_ext_new ("last", f->log);
+  g_autoptr(TestExt) first = test_ext_new ("first", f->x->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
+  g_autoptr(TestExt) last = test_ext_new ("last", f->x->log);
   g_autofree char *log = NULL;
 
   holder->hold_in = "delivery:/foo";
@@ -1120,15 +1056,15 @@ test_hold_remove_incoming (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
-  subscribe (f, "/foo");
-  g_ptr_array_set_size (f->log, 0);
+  fixture_subscribe (f, "/foo");
+  g_ptr_array_set_size (f->x->log, 0);
 
   test_server_deliver (f->server, "/foo", "{}");
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
   bayeux_client_remove_extension (f->client, BAYEUX_EXTENSION (first));
   release_all (holder, FALSE);
   g_assert_cmpuint (f->received->len, ==, 1);
-  log = log_of (f->log, "/foo");
+  log = log_of (f->x->log, "/foo");
   if (g_strcmp0 (log, "first</foo holder</foo last</foo") != 0)
     {
       g_test_message ("extensions that saw the delivery: %s", log);
@@ -1166,7 +1102,7 @@ test_reentrant_stop_outgoing (Fixture *f, gconstpointer data)
   start_connected (f);
 
   publish_async (f, "/foo", "{}", &result);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_result (&result, 5000);
   if (GPOINTER_TO_INT (data) == BAYEUX_EXTENSION_CONTINUE)
     {
@@ -1270,7 +1206,7 @@ test_reentrant_stop_incoming (Fixture *f, gconstpointer data)
   start_connected (f);
 
   publish_async (f, "/foo", "{}", &result);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_result (&result, 5000);
   g_assert_null (bayeux_client_publish_finish (f->client, result, &error));
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
@@ -1326,7 +1262,7 @@ test_reentrant_publish (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (pong));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (echo));
   start_connected (f);
-  subscribe (f, "/ping");
+  fixture_subscribe (f, "/ping");
 
   test_server_deliver (f->server, "/ping", "{}");
   reply = publish (f, "/trigger", "{}", &error);
@@ -1353,10 +1289,10 @@ remove_self (TestExt      *self,
 static void
 test_reentrant_remove_self (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) before = test_ext_new ("before", f->log);
-  g_autoptr(TestExt) quitter_out = test_ext_new ("quitter-out", f->log);
-  g_autoptr(TestExt) quitter_in = test_ext_new ("quitter-in", f->log);
-  g_autoptr(TestExt) after = test_ext_new ("after", f->log);
+  g_autoptr(TestExt) before = test_ext_new ("before", f->x->log);
+  g_autoptr(TestExt) quitter_out = test_ext_new ("quitter-out", f->x->log);
+  g_autoptr(TestExt) quitter_in = test_ext_new ("quitter-in", f->x->log);
+  g_autoptr(TestExt) after = test_ext_new ("after", f->x->log);
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *log = NULL;
@@ -1368,7 +1304,7 @@ test_reentrant_remove_self (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (quitter_in));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (after));
   start_connected (f);
-  g_ptr_array_set_size (f->log, 0);
+  g_ptr_array_set_size (f->x->log, 0);
 
   reply = publish (f, "/foo", "{}", &error);
   g_assert_no_error (error);
@@ -1379,7 +1315,7 @@ test_reentrant_remove_self (Fixture *f, gconstpointer data)
 
   /* Out: after, quitter-in, quitter-out (removes itself), before; in:
    * before, quitter-in (removes itself), after. Nobody is skipped. */
-  log = log_of (f->log, "/foo");
+  log = log_of (f->x->log, "/foo");
   if (g_strcmp0 (log, "after>/foo quitter-in>/foo quitter-out>/foo before>/foo "
                       "before</foo quitter-in</foo after</foo") != 0)
     {
@@ -1817,7 +1753,7 @@ test_timesync_client (Fixture *f, gconstpointer data)
 
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (timesync));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   for (guint i = 0; i < 2; i++)
     {
       const char *channel = i == 0 ? "/meta/handshake" : "/meta/subscribe";
@@ -1970,7 +1906,7 @@ test_replay_client (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
   start_connected (f);
   g_assert_true (json_object_get_boolean_member (server_ext (f, "/meta/handshake"), "replay"));
-  subscribe (f, "/event/a");
+  fixture_subscribe (f, "/event/a");
   first = json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
   g_assert_cmpstr (first, ==, "{\"/event/a\":-1}");
 
