@@ -173,13 +173,6 @@ advise_on_connect (TestServer *server, SoupServerMessage *msg, JsonArray *reques
   return TRUE;
 }
 
-static gboolean
-two_subscribes (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && fixture_is_connected (f);
-}
-
 static void
 test_advice_handshake (Fixture *f, gconstpointer data)
 {
@@ -190,7 +183,7 @@ test_advice_handshake (Fixture *f, gconstpointer data)
   bayeux_client_start (f->client);
 
   /* Re-handshakes and resubscribes by itself. */
-  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
 
@@ -246,16 +239,9 @@ test_unknown_client (Fixture *f, gconstpointer data)
 
   test_server_forget_clients (f->server);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT) > 0);
-}
-
-static gboolean
-two_handshakes (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/handshake") >= 2 && fixture_is_connected (f);
 }
 
 /* A refreshed token: handshake-ext replaced while the client runs is what
@@ -277,7 +263,7 @@ test_handshake_ext_refreshed (Fixture *f, gconstpointer data)
   bayeux_client_set_handshake_ext (f->client, second);
   test_server_forget_clients (f->server);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (two_handshakes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/handshake", 2, 5000));
   hs = test_server_last (f->server, "/meta/handshake");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
                      json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "new");
@@ -307,7 +293,6 @@ reply_with_impostor (TestServer *server, SoupServerMessage *msg, JsonArray *requ
 static void
 test_reply_matching (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
 
@@ -315,9 +300,7 @@ test_reply_matching (Fixture *f, gconstpointer data)
   fixture_subscribe (f, "/chat/x");
   connect_detail (f, "/chat/x");
   test_server_set_hook (f->server, reply_with_impostor, NULL);
-  bayeux_client_publish_async (f->client, "/chat/x", NULL, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  reply = bayeux_client_publish_finish (f->client, result, &error);
+  reply = fixture_publish (f, "/chat/x", NULL, &error);
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
   g_assert_nonnull (strstr (error->message, "403::nope"));
   g_assert_null (reply);
@@ -347,13 +330,6 @@ reply_without_id (TestServer *server, SoupServerMessage *msg, JsonArray *request
   return FALSE;
 }
 
-static gboolean
-three_connects (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/connect") >= 3;
-}
-
 static void
 test_reply_without_id (Fixture *f, gconstpointer data)
 {
@@ -362,7 +338,7 @@ test_reply_without_id (Fixture *f, gconstpointer data)
   fixture_start_connected (f);
   /* The connect reply without id was matched to the single outstanding
    * connect: the client went on polling without error. */
-  g_assert_true (test_wait_until (three_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 3, 5000));
   g_assert_cmpuint (f->errors->len, ==, 0);
 
   /* A subscribe reply without id is ambiguous: reported. */
@@ -478,7 +454,7 @@ test_stop_and_restart (Fixture *f, gconstpointer data)
   g_assert_true (bayeux_client_is_subscribed (f->client, "/s"));
   /* start again: a new session, the subscription sent again */
   fixture_start_connected (f);
-  g_assert_true (test_wait_until (two_subscribes, f, 3000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 3000));
   g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
 }
 
@@ -489,7 +465,7 @@ test_reconnect (Fixture *f, gconstpointer data)
   bayeux_client_subscribe (f->client, "/r");
   fixture_start_connected (f);
   bayeux_client_reconnect (f->client);
-  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
 }
@@ -532,7 +508,6 @@ test_response_too_large (Fixture *f, gconstpointer data)
 static void
 test_request_too_large (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autofree char *text = g_strnfill (4000, 'x');
@@ -540,9 +515,7 @@ test_request_too_large (Fixture *f, gconstpointer data)
 
   bayeux_client_set_max_message_size (f->client, 2048);
   fixture_start_connected (f);
-  bayeux_client_publish_async (f->client, "/big", big, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  reply = bayeux_client_publish_finish (f->client, result, &error);
+  reply = fixture_publish (f, "/big", big, &error);
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
   g_assert_cmpuint (test_server_count (f->server, "/big"), ==, 0);
 }
@@ -581,7 +554,6 @@ static void
 test_refused (Fixture *f, gconstpointer data)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GAsyncResult) presult = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) perror = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
@@ -596,9 +568,7 @@ test_refused (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "/secret"));
   g_assert_false (bayeux_client_is_subscribed (f->client, "/secret"));
 
-  bayeux_client_publish_async (f->client, "/secret", NULL, NULL, test_store_result, &presult);
-  test_wait_result (&presult, 5000);
-  reply = bayeux_client_publish_finish (f->client, presult, &perror);
+  reply = fixture_publish (f, "/secret", NULL, &perror);
   g_assert_null (reply);
   g_assert_error (perror, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
 

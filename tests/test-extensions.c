@@ -219,14 +219,9 @@ ext_holds (gpointer data)
 
 /* The fixture ------------------------------------------------------------ */
 
+/* f->received: "CHANNEL DATA"; f->log: the extensions' */
 typedef ClientFixture Fixture;
 
-struct _FixtureExtra
-{
-  GPtrArray *log;   /* of the extensions */
-};
-
-/* f->received: "CHANNEL DATA" */
 static void
 on_message (BayeuxClient  *client,
             BayeuxMessage *message,
@@ -247,18 +242,7 @@ fixture_setup (Fixture       *f,
    * tests with the client on a WebSocket. */
   if (g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0)
     test_server_set_websocket (f->server, TRUE, TRUE);
-  f->x = g_new0 (FixtureExtra, 1);
-  f->x->log = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
-}
-
-static void
-fixture_teardown (Fixture       *f,
-                  gconstpointer  data)
-{
-  client_fixture_teardown (f, data);
-  g_ptr_array_unref (f->x->log);
-  g_free (f->x);
 }
 
 static gboolean
@@ -295,11 +279,9 @@ publish (Fixture     *f,
          const char  *json,
          GError     **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) data = json_from_string (json, NULL);
 
-  publish_async (f, channel, json, &result);
-  test_wait_result (&result, 5000);
-  return bayeux_client_publish_finish (f->client, result, error);
+  return fixture_publish (f, channel, data, error);
 }
 
 static char *
@@ -406,9 +388,9 @@ test_dispose (Fixture *f, gconstpointer data)
 static void
 test_order (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) a = test_ext_new ("A", f->x->log);
-  g_autoptr(TestExt) b = test_ext_new ("B", f->x->log);
-  g_autoptr(TestExt) c = test_ext_new ("C", f->x->log);
+  g_autoptr(TestExt) a = test_ext_new ("A", f->log);
+  g_autoptr(TestExt) b = test_ext_new ("B", f->log);
+  g_autoptr(TestExt) c = test_ext_new ("C", f->log);
   g_autofree char *handshake = NULL;
   g_autofree char *publish_log = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
@@ -421,17 +403,17 @@ test_order (Fixture *f, gconstpointer data)
 
   /* As CometD: outgoing in the reverse order of addition, incoming in the
    * order. */
-  handshake = log_of (f->x->log, "/meta/handshake");
+  handshake = log_of (f->log, "/meta/handshake");
   g_assert_cmpstr (handshake, ==, "C>/meta/handshake B>/meta/handshake A>/meta/handshake "
                                   "A</meta/handshake B</meta/handshake C</meta/handshake");
 
   fixture_subscribe (f, "/foo");
-  g_ptr_array_set_size (f->x->log, 0);
+  g_ptr_array_set_size (f->log, 0);
   reply = publish (f, "/foo", "{\"n\": 1}", &error);
   g_assert_no_error (error);
   g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   /* The publish, its reply, then the delivery. */
-  publish_log = log_of (f->x->log, "/foo");
+  publish_log = log_of (f->log, "/foo");
   g_assert_cmpstr (publish_log, ==, "C>/foo B>/foo A>/foo A</foo B</foo C</foo A</foo B</foo C</foo");
 }
 
@@ -460,20 +442,6 @@ mark_outgoing (TestExt      *self,
   return BAYEUX_EXTENSION_CONTINUE;
 }
 
-static gboolean
-server_saw_connects (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/connect") >= 4;
-}
-
-static gboolean
-server_saw_two_subscribes (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && fixture_is_connected (f);
-}
-
 static void
 test_outgoing_modify (Fixture *f, gconstpointer data)
 {
@@ -496,14 +464,14 @@ test_outgoing_modify (Fixture *f, gconstpointer data)
   g_assert_true (json_object_has_member (ext_of (test_server_last (f->server, "/foo")), "mark"));
 
   /* Each long poll is a fresh copy of the client's message. */
-  g_assert_true (test_wait_until (server_saw_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 4, 5000));
   g_assert_cmpuint (marks[1], ==, 0);
 
   /* So is a subscription sent again after a new handshake. */
   fixture_subscribe (f, "/bar");
   first_subscribe_mark = json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark");
   test_server_forget_clients (f->server);
-  g_assert_true (test_wait_until (server_saw_two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (marks[1], ==, 0);
   g_assert_cmpint (json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark"),
                    >, first_subscribe_mark);
@@ -868,8 +836,8 @@ test_hold_handshake_stop (Fixture *f, gconstpointer data)
 static void
 test_hold_delivery (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
-  g_autoptr(TestExt) after = test_ext_new ("after", f->x->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
+  g_autoptr(TestExt) after = test_ext_new ("after", f->log);
   g_autofree char *log = NULL;
 
   holder->hold_in = "delivery:/foo";
@@ -877,13 +845,13 @@ test_hold_delivery (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (after));
   start_connected (f);
   fixture_subscribe (f, "/foo");
-  g_ptr_array_set_size (f->x->log, 0);
+  g_ptr_array_set_size (f->log, 0);
 
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
   test_wait_ms (100);
   g_assert_cmpuint (f->received->len, ==, 0);
-  log = log_of (f->x->log, "/foo");
+  log = log_of (f->log, "/foo");
   g_assert_cmpstr (log, ==, "holder</foo");   /* the next extension waits too */
   g_clear_pointer (&log, g_free);
 
@@ -894,7 +862,7 @@ test_hold_delivery (Fixture *f, gconstpointer data)
   g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/foo {\"n\":1}");
-  log = log_of (f->x->log, "/foo");
+  log = log_of (f->log, "/foo");
   g_assert_cmpstr (log, ==, "holder</foo after</foo");
 }
 
@@ -967,9 +935,9 @@ test_hold_stop (Fixture *f, gconstpointer data)
 static void
 test_hold_remove (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) first = test_ext_new ("first", f->x->log);
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
-  g_autoptr(TestExt) last = test_ext_new ("last", f->x->log);
+  g_autoptr(TestExt) first = test_ext_new ("first", f->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
+  g_autoptr(TestExt) last = test_ext_new ("last", f->log);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -981,7 +949,7 @@ test_hold_remove (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
-  g_ptr_array_set_size (f->x->log, 0);
+  g_ptr_array_set_size (f->log, 0);
 
   publish_async (f, "/foo", "{}", &result);
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
@@ -996,7 +964,7 @@ test_hold_remove (Fixture *f, gconstpointer data)
   reply = bayeux_client_publish_finish (f->client, result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 1);
-  log = log_of (f->x->log, "/foo");
+  log = log_of (f->log, "/foo");
   g_assert_cmpstr (log, ==, "last>/foo holder>/foo first>/foo first</foo");
 }
 
@@ -1006,9 +974,9 @@ test_hold_remove (Fixture *f, gconstpointer data)
 static void
 test_hold_remove_outgoing (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) first = test_ext_new ("first", f->x->log);
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
-  g_autoptr(TestExt) last = test_ext_new ("last", f->x->log);
+  g_autoptr(TestExt) first = test_ext_new ("first", f->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
+  g_autoptr(TestExt) last = test_ext_new ("last", f->log);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -1019,7 +987,7 @@ test_hold_remove_outgoing (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
-  g_ptr_array_set_size (f->x->log, 0);
+  g_ptr_array_set_size (f->log, 0);
 
   publish_async (f, "/foo", "{}", &result);
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
@@ -1031,7 +999,7 @@ test_hold_remove_outgoing (Fixture *f, gconstpointer data)
   test_wait_result (&result, 5000);
   reply = bayeux_client_publish_finish (f->client, result, &error);
   g_assert_no_error (error);
-  log = log_of (f->x->log, "/foo");
+  log = log_of (f->log, "/foo");
   if (g_strcmp0 (log, "last>/foo holder>/foo holder</foo last</foo") != 0)
     {
       g_test_message ("extensions that saw the publish and its reply: %s", log);
@@ -1046,9 +1014,9 @@ test_hold_remove_outgoing (Fixture *f, gconstpointer data)
 static void
 test_hold_remove_incoming (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) first = test_ext_new ("first", f->x->log);
-  g_autoptr(TestExt) holder = test_ext_new ("holder", f->x->log);
-  g_autoptr(TestExt) last = test_ext_new ("last", f->x->log);
+  g_autoptr(TestExt) first = test_ext_new ("first", f->log);
+  g_autoptr(TestExt) holder = test_ext_new ("holder", f->log);
+  g_autoptr(TestExt) last = test_ext_new ("last", f->log);
   g_autofree char *log = NULL;
 
   holder->hold_in = "delivery:/foo";
@@ -1057,14 +1025,14 @@ test_hold_remove_incoming (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
   fixture_subscribe (f, "/foo");
-  g_ptr_array_set_size (f->x->log, 0);
+  g_ptr_array_set_size (f->log, 0);
 
   test_server_deliver (f->server, "/foo", "{}");
   g_assert_true (test_wait_until (ext_holds, holder, 5000));
   bayeux_client_remove_extension (f->client, BAYEUX_EXTENSION (first));
   release_all (holder, FALSE);
   g_assert_cmpuint (f->received->len, ==, 1);
-  log = log_of (f->x->log, "/foo");
+  log = log_of (f->log, "/foo");
   if (g_strcmp0 (log, "first</foo holder</foo last</foo") != 0)
     {
       g_test_message ("extensions that saw the delivery: %s", log);
@@ -1289,10 +1257,10 @@ remove_self (TestExt      *self,
 static void
 test_reentrant_remove_self (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TestExt) before = test_ext_new ("before", f->x->log);
-  g_autoptr(TestExt) quitter_out = test_ext_new ("quitter-out", f->x->log);
-  g_autoptr(TestExt) quitter_in = test_ext_new ("quitter-in", f->x->log);
-  g_autoptr(TestExt) after = test_ext_new ("after", f->x->log);
+  g_autoptr(TestExt) before = test_ext_new ("before", f->log);
+  g_autoptr(TestExt) quitter_out = test_ext_new ("quitter-out", f->log);
+  g_autoptr(TestExt) quitter_in = test_ext_new ("quitter-in", f->log);
+  g_autoptr(TestExt) after = test_ext_new ("after", f->log);
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *log = NULL;
@@ -1304,7 +1272,7 @@ test_reentrant_remove_self (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (quitter_in));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (after));
   start_connected (f);
-  g_ptr_array_set_size (f->x->log, 0);
+  g_ptr_array_set_size (f->log, 0);
 
   reply = publish (f, "/foo", "{}", &error);
   g_assert_no_error (error);
@@ -1315,7 +1283,7 @@ test_reentrant_remove_self (Fixture *f, gconstpointer data)
 
   /* Out: after, quitter-in, quitter-out (removes itself), before; in:
    * before, quitter-in (removes itself), after. Nobody is skipped. */
-  log = log_of (f->x->log, "/foo");
+  log = log_of (f->log, "/foo");
   if (g_strcmp0 (log, "after>/foo quitter-in>/foo quitter-out>/foo before>/foo "
                       "before</foo quitter-in</foo after</foo") != 0)
     {
@@ -1567,7 +1535,7 @@ test_ack_client (Fixture *f, gconstpointer data)
   start_connected (f);
   g_assert_true (json_object_get_boolean_member (server_ext (f, "/meta/handshake"), "ack"));
   g_assert_false (bayeux_ack_extension_get_active (ack));
-  g_assert_true (test_wait_until (server_saw_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 4, 5000));
   g_assert_false (json_object_has_member (test_server_last (f->server, "/meta/connect"), "ext"));
 }
 
@@ -1931,7 +1899,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 
 #define ADD_DATA(path, data, func) \
-  g_test_add ("/bayeux/extensions/" path, Fixture, data, fixture_setup, func, fixture_teardown)
+  g_test_add ("/bayeux/extensions/" path, Fixture, data, fixture_setup, func, client_fixture_teardown)
 #define ADD(path, func) ADD_DATA (path, NULL, func)
   ADD ("added-removed", test_added_removed);
   ADD ("dispose", test_dispose);

@@ -328,11 +328,9 @@ round_trip_through_proxy (Fixture *f)
   bayeux_client_start (f->client);
   g_assert_true (test_wait_until (is_connected_and_subscribed, f, 5000));
 
-  bayeux_client_publish_async (f->client, "/chat", data, NULL, test_store_result, &result);
-  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  reply = fixture_publish (f, "/chat", data, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
-  g_clear_object (&result);
 
   g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   message = g_ptr_array_index (f->received, 0);

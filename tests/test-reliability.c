@@ -562,7 +562,6 @@ publish_402_once (TestServer *server, SoupServerMessage *msg, JsonArray *request
 static void
 test_publish_unknown_client (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
 
@@ -570,9 +569,7 @@ test_publish_unknown_client (Fixture *f, gconstpointer data)
   bayeux_client_subscribe (f->client, "/p402");
   fixture_start_connected (f);
   test_server_set_hook (f->server, publish_402_once, NULL);
-  bayeux_client_publish_async (f->client, "/p402", NULL, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  reply = bayeux_client_publish_finish (f->client, result, &error);
+  reply = fixture_publish (f, "/p402", NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
@@ -592,13 +589,6 @@ connect_500 (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpo
   return TRUE;
 }
 
-static gboolean
-rehandshaked (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/handshake") >= 2;
-}
-
 static void
 test_max_interval (Fixture *f, gconstpointer data)
 {
@@ -610,7 +600,7 @@ test_max_interval (Fixture *f, gconstpointer data)
                          "\"advice\":{\"reconnect\":\"retry\",\"interval\":0,\"timeout\":1000,\"maxInterval\":500}}]");
   test_server_set_hook (f->server, connect_500, NULL);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (rehandshaked, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/handshake", 2, 5000));
 }
 
 static gboolean
@@ -840,11 +830,9 @@ test_keepalive_race (Fixture *f, gconstpointer data)
   /* The publish goes on the connection the subscribe came back on: a
    * reused one. It is closed under it; the client sends it once more and
    * the application sees nothing of it. */
-  bayeux_client_publish_async (f->client, "/race", one, NULL, test_store_result, &result);
-  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  reply = fixture_publish (f, "/race", one, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
-  g_clear_object (&result);
   g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (race.closed, ==, 1);
   g_assert_cmpuint (race.requests, ==, 2);
@@ -856,8 +844,7 @@ test_keepalive_race (Fixture *f, gconstpointer data)
   race.requests = race.closed = 0;
   race.mode = RACE_ALL;
   g_clear_pointer (&reply, bayeux_message_unref);
-  bayeux_client_publish_async (f->client, "/race", one, NULL, test_store_result, &result);
-  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  reply = fixture_publish (f, "/race", one, &error);
   g_assert_null (reply);
   g_assert_nonnull (error);
   g_test_message ("closed twice: %s (%s %d)", error->message, g_quark_to_string (error->domain), error->code);

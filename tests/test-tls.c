@@ -173,7 +173,6 @@ assert_refused (Fixture *f)
 static void
 assert_round_trip (Fixture *f)
 {
-  g_autoptr(GAsyncResult) published = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) data = json_from_string ("{\"text\":\"over TLS\"}", NULL);
   g_autoptr(BayeuxMessage) reply = NULL;
@@ -184,9 +183,7 @@ assert_round_trip (Fixture *f)
 
   fixture_subscribe (f, "/tls/demo");
 
-  bayeux_client_publish_async (f->client, "/tls/demo", data, NULL, test_store_result, &published);
-  test_wait_result (&published, 5000);
-  reply = bayeux_client_publish_finish (f->client, published, &error);
+  reply = fixture_publish (f, "/tls/demo", data, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
   g_assert_true (bayeux_message_get_successful (reply));

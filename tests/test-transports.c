@@ -10,38 +10,23 @@
 
 typedef ClientFixture Fixture;
 
-struct _FixtureExtra
-{
-  GPtrArray *transports;  /* the transport at each notify::transport */
-};
-
 static void
 on_transport (GObject    *object,
               GParamSpec *pspec,
               Fixture    *f)
 {
-  g_ptr_array_add (f->x->transports, g_strdup (bayeux_client_get_transport (BAYEUX_CLIENT (object))));
+  g_ptr_array_add (f->log, g_strdup (bayeux_client_get_transport (BAYEUX_CLIENT (object))));
 }
 
-/* f->received: the messages on /ws/**. */
+/* f->received: the messages on /ws/**; f->log: the transport at each
+ * notify::transport. */
 static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   client_fixture_setup (f, data);
   client_fixture_keep_messages (f, "message::/ws/**");
-  f->x = g_new0 (FixtureExtra, 1);
-  f->x->transports = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (f->client, "notify::transport", G_CALLBACK (on_transport), f);
-}
-
-static void
-fixture_teardown (Fixture       *f,
-                  gconstpointer  data)
-{
-  client_fixture_teardown (f, data);
-  g_ptr_array_unref (f->x->transports);
-  g_free (f->x);
 }
 
 typedef struct
@@ -103,14 +88,13 @@ test_websocket_round_trip (Fixture       *f,
                            gconstpointer  data)
 {
   g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) ack = NULL;
   g_autoptr(GError) error = NULL;
   guint frames;
 
   start_on_websocket (f);
-  g_assert_cmpuint (f->x->transports->len, ==, 1);
-  g_assert_cmpstr (g_ptr_array_index (f->x->transports, 0), ==, "websocket");
+  g_assert_cmpuint (f->log->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->log, 0), ==, "websocket");
   g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/connect"), "connectionType"),
                    ==, "websocket");
 
@@ -119,9 +103,7 @@ test_websocket_round_trip (Fixture       *f,
 
   /* A publish to our own subscription: the ack and the delivery come in
    * separate frames, in either order. */
-  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  ack = bayeux_client_publish_finish (f->client, result, &error);
+  ack = fixture_publish (f, "/ws/b", payload, &error);
   g_assert_no_error (error);
   g_assert_nonnull (ack);
   {
@@ -167,7 +149,7 @@ test_websocket_not_offered (Fixture       *f,
   deliver_and_receive (f, "{\"over\":\"http\"}");
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
   g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
-  g_assert_cmpuint (f->x->transports->len, ==, 0);
+  g_assert_cmpuint (f->log->len, ==, 0);
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
@@ -310,7 +292,6 @@ test_websocket_silent (Fixture       *f,
                        gconstpointer  data)
 {
   g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) ack = NULL;
   g_autoptr(GError) error = NULL;
   gint64 start;
@@ -320,22 +301,13 @@ test_websocket_silent (Fixture       *f,
   fixture_subscribe (f, "/ws/**");
   test_server_ws_set_silent (f->server, TRUE);
   start = g_get_monotonic_time ();
-  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  ack = bayeux_client_publish_finish (f->client, result, &error);
+  ack = fixture_publish (f, "/ws/b", payload, &error);
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
   g_assert_null (ack);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 450 * 1000);
   test_server_ws_set_silent (f->server, FALSE);
   g_assert_true (test_wait_until (ws_connections_2, f, 5000));
   deliver_and_receive (f, "{\"after\":\"silence\"}");
-}
-
-static gboolean
-two_connects (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/connect") >= 2;
 }
 
 static gboolean
@@ -349,8 +321,8 @@ static gboolean
 transport_ever (Fixture    *f,
                 const char *name)
 {
-  for (guint i = 0; i < f->x->transports->len; i++)
-    if (g_str_equal (g_ptr_array_index (f->x->transports, i), name))
+  for (guint i = 0; i < f->log->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->log, i), name))
       return TRUE;
   return FALSE;
 }
@@ -416,13 +388,6 @@ test_websocket_reconnect_while_opening (Fixture       *f,
   deliver_and_receive (f, "{\"after\":\"resume\"}");
 }
 
-static gboolean
-published_b (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/ws/b") >= 1;
-}
-
 /* A broken reply to a publish (a field of the wrong type) fails that
  * publish at once with BAD_RESPONSE, not at its deadline, and the socket
  * stays. */
@@ -443,7 +408,7 @@ test_websocket_broken_reply (Fixture       *f,
   fixture_subscribe (f, "/ws/**");
   test_server_ws_set_silent (f->server, TRUE);
   bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
-  g_assert_true (test_wait_until (published_b, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/ws/b", 1, 5000));
   id = json_object_get_string_member (test_server_last (f->server, "/ws/b"), "id");
   broken = g_strdup_printf ("[{\"channel\":\"/ws/b\",\"id\":\"%s\",\"successful\":\"yes\"}]", id);
   start = g_get_monotonic_time ();
@@ -468,7 +433,7 @@ test_websocket_disconnect (Fixture       *f,
 
   start_on_websocket (f);
   /* A poll held by the server, for the disconnect to end. */
-  g_assert_true (test_wait_until (two_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 2, 5000));
   test_wait_ms (50);
   start = g_get_monotonic_time ();
   bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
@@ -586,7 +551,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add ("/bayeux/transports/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) \
+  g_test_add ("/bayeux/transports/" path, Fixture, NULL, fixture_setup, func, client_fixture_teardown)
   ADD ("websocket/round-trip", test_websocket_round_trip);
   ADD ("websocket/refused-falls-back", test_websocket_refused_falls_back);
   ADD ("websocket/not-offered", test_websocket_not_offered);

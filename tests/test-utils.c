@@ -1072,6 +1072,7 @@ client_fixture_init (ClientFixture *f,
   f->error_times = g_array_new (FALSE, FALSE, sizeof (gint64));
   f->states = g_array_new (FALSE, FALSE, sizeof (BayeuxClientState));
   f->received = g_ptr_array_new_with_free_func (g_free);
+  f->log = g_ptr_array_new_with_free_func (g_free);
 }
 
 void
@@ -1122,6 +1123,7 @@ client_fixture_teardown (ClientFixture *f,
   g_array_unref (f->error_times);
   g_array_unref (f->states);
   g_ptr_array_unref (f->received);
+  g_ptr_array_unref (f->log);
 }
 
 gboolean
@@ -1182,6 +1184,52 @@ fixture_subscribe (ClientFixture *f,
   g_assert_no_error (error);
   g_assert_true (ok);
 }
+
+BayeuxMessage *
+fixture_publish (ClientFixture  *f,
+                 const char     *channel,
+                 JsonNode       *data,
+                 GError        **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  bayeux_client_publish_async (f->client, channel, data, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  return bayeux_client_publish_finish (f->client, result, error);
+}
+
+typedef struct
+{
+  ClientFixture *f;
+  const char    *channel;
+  guint          n;
+  gboolean       connected;
+} ServerCount;
+
+static gboolean
+server_count_reached (gpointer data)
+{
+  ServerCount *c = data;
+
+  return test_server_count (c->f->server, c->channel) >= c->n && (!c->connected || fixture_is_connected (c->f));
+}
+
+static gboolean
+wait_server_count (ClientFixture *f,
+                   const char    *channel,
+                   guint          n,
+                   gboolean       connected,
+                   guint          timeout_ms)
+{
+  ServerCount c = { f, channel, n, connected };
+
+  return test_wait_until (server_count_reached, &c, timeout_ms);
+}
+
+gboolean fixture_wait_server_count (ClientFixture *f, const char *channel, guint n, guint timeout_ms)
+{ return wait_server_count (f, channel, n, FALSE, timeout_ms); }
+gboolean fixture_wait_server_count_connected (ClientFixture *f, const char *channel, guint n, guint timeout_ms)
+{ return wait_server_count (f, channel, n, TRUE, timeout_ms); }
 
 guint
 fixture_count_errors (ClientFixture *f,

@@ -110,6 +110,7 @@ typedef struct
   GArray       *states;      /* BayeuxClientState, at each notify::state */
   GPtrArray    *received;    /* what the test keeps of the messages: strings (g_free), or
                               * BayeuxMessage* after client_fixture_keep_messages() */
+  GPtrArray    *log;         /* strings (g_free) the test writes down as things happen */
   FixtureExtra *x;           /* the test file's own state, or NULL */
 } ClientFixture;
 
@@ -143,6 +144,14 @@ gboolean     fixture_server_holds_connect (gpointer f);
 void         fixture_start_connected    (ClientFixture *f);
 /* Subscribes and waits for the reply, which must be a success. */
 void         fixture_subscribe          (ClientFixture *f, const char *channel);
+/* Publishes and waits (5 s at most) for the reply: the reply, or NULL with
+ * @error set. */
+BayeuxMessage *fixture_publish          (ClientFixture *f, const char *channel, JsonNode *data, GError **error);
+/* Waits until the server received @n messages or more on @channel (and,
+ * for the _connected variant, the client is connected). */
+gboolean     fixture_wait_server_count  (ClientFixture *f, const char *channel, guint n, guint timeout_ms);
+gboolean     fixture_wait_server_count_connected (ClientFixture *f, const char *channel, guint n,
+                                                  guint timeout_ms);
 /* How many of the errors match @domain and @code. */
 guint        fixture_count_errors       (ClientFixture *f, GQuark domain, int code);
 G_END_DECLS
