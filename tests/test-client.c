@@ -553,16 +553,13 @@ test_bad_input (Fixture *f, gconstpointer data)
 static void
 test_refused (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) perror = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
 
   test_server_refuse_channel (f->server, "/secret");
   fixture_start_connected (f);
-  bayeux_client_subscribe_async (f->client, "/secret", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  error = fixture_subscribe_error (f, "/secret");
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
   g_assert_nonnull (strstr (error->message, "Subscription refused by policy"));
   g_assert_nonnull (strstr (error->message, "/secret"));
@@ -582,7 +579,6 @@ test_refused (Fixture *f, gconstpointer data)
 static void
 test_invalid_channel (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   guint requests;
 
@@ -602,9 +598,7 @@ test_invalid_channel (Fixture *f, gconstpointer data)
   bayeux_client_publish (f->client, "/meta/connect", NULL);
   g_assert_true (test_wait_until (fixture_has_error, f, 5000));
 
-  bayeux_client_subscribe_async (f->client, "no-slash", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  error = fixture_subscribe_error (f, "no-slash");
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
 
   test_wait_ms (100);

@@ -584,16 +584,13 @@ static void
 test_drop_subscribe (Fixture *f, gconstpointer data)
 {
   g_autoptr(TestExt) dropper = test_ext_new ("dropper", NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
   dropper->drop_out = "/meta/subscribe";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (dropper));
   start_connected (f);
 
-  bayeux_client_subscribe_async (f->client, "/foo", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  error = fixture_subscribe_error (f, "/foo");
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DROPPED);
   g_assert_false (bayeux_client_is_subscribed (f->client, "/foo"));
   g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 0);
@@ -1857,13 +1854,6 @@ test_replay_hostile (void)
   }
 }
 
-static gboolean
-server_saw_resubscribe (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (f->server, "/event/a");
-}
-
 static void
 test_replay_client (Fixture *f, gconstpointer data)
 {
@@ -1886,7 +1876,7 @@ test_replay_client (Fixture *f, gconstpointer data)
    * again from the last event it received. */
   test_server_forget_clients (f->server);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (server_saw_resubscribe, f, 5000));
+  g_assert_true (fixture_wait_resubscribed (f, "/event/a", 5000));
   second = json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
   g_assert_cmpstr (second, ==, "{\"/event/a\":42}");
 }

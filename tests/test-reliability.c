@@ -736,13 +736,6 @@ stale_session (TestServer *server, SoupServerMessage *msg, JsonArray *request, g
   return FALSE;
 }
 
-static gboolean
-resubscribed_in_new_session (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (f->server, "/old");
-}
-
 static void
 test_stale_subscribe_reply (Fixture *f, gconstpointer data)
 {
@@ -754,7 +747,7 @@ test_stale_subscribe_reply (Fixture *f, gconstpointer data)
   test_server_set_hook (f->server, stale_session, &h);
   bayeux_client_subscribe (f->client, "/old");
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (resubscribed_in_new_session, f, 5000));
+  g_assert_true (fixture_wait_resubscribed (f, "/old", 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   test_server_deliver (f->server, "/old", "1");
   g_assert_true (test_wait_until (fixture_has_received, f, 3000));
@@ -881,32 +874,35 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn, data) g_test_add ("/bayeux/reliability/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
-  ADD ("network/down-up", test_network_down_up, NULL);
-  ADD ("network/down-at-start", test_network_down_at_start, NULL);
-  ADD ("pending/while-unconnected", test_publish_while_unconnected, NULL);
-  ADD ("pending/queue-full", test_queue_full, NULL);
-  ADD ("pending/expired", test_expired, NULL);
-  ADD ("suspend", test_suspend, NULL);
-  ADD ("storm/http-500", test_storm, &storm_500);
-  ADD ("storm/garbage", test_storm, &storm_garbage);
-  ADD ("storm/connect-unsuccessful", test_storm, &storm_connect_unsuccessful);
-  ADD ("storm/connect-not-held", test_storm, &storm_connect_not_held);
-  ADD ("storm/handshake-refused", test_storm, &storm_handshake_refused);
-  ADD ("storm/connect-unknown-client", test_storm, &storm_connect_unknown);
-  ADD ("storm/subscribe-unknown-client", test_storm, &storm_subscribe_unknown);
-  ADD ("storm/connect-advises-handshake", test_storm, &storm_connect_handshake);
-  ADD ("unknown-client/faye-401", test_faye_401, NULL);
-  ADD ("unknown-client/stale-subscribe-reply", test_stale_subscribe_reply, NULL);
-  ADD ("backoff", test_backoff, NULL);
-  ADD ("lost/subscribe", test_subscribe_lost_in_transport, NULL);
-  ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport, NULL);
-  ADD ("unknown-client/publish", test_publish_unknown_client, NULL);
-  ADD ("max-interval", test_max_interval, NULL);
-  ADD ("failover", test_failover, NULL);
-  ADD ("keepalive-race", test_keepalive_race, NULL);
-  ADD ("closed-new-connection", test_closed_new_connection, NULL);
+#define ADD(path, fn) g_test_add ("/bayeux/reliability/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD_STORM(path, storm) \
+  g_test_add ("/bayeux/reliability/storm/" path, Fixture, &storm, fixture_setup, test_storm, fixture_teardown)
+  ADD ("network/down-up", test_network_down_up);
+  ADD ("network/down-at-start", test_network_down_at_start);
+  ADD ("pending/while-unconnected", test_publish_while_unconnected);
+  ADD ("pending/queue-full", test_queue_full);
+  ADD ("pending/expired", test_expired);
+  ADD ("suspend", test_suspend);
+  ADD_STORM ("http-500", storm_500);
+  ADD_STORM ("garbage", storm_garbage);
+  ADD_STORM ("connect-unsuccessful", storm_connect_unsuccessful);
+  ADD_STORM ("connect-not-held", storm_connect_not_held);
+  ADD_STORM ("handshake-refused", storm_handshake_refused);
+  ADD_STORM ("connect-unknown-client", storm_connect_unknown);
+  ADD_STORM ("subscribe-unknown-client", storm_subscribe_unknown);
+  ADD_STORM ("connect-advises-handshake", storm_connect_handshake);
+  ADD ("unknown-client/faye-401", test_faye_401);
+  ADD ("unknown-client/stale-subscribe-reply", test_stale_subscribe_reply);
+  ADD ("backoff", test_backoff);
+  ADD ("lost/subscribe", test_subscribe_lost_in_transport);
+  ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport);
+  ADD ("unknown-client/publish", test_publish_unknown_client);
+  ADD ("max-interval", test_max_interval);
+  ADD ("failover", test_failover);
+  ADD ("keepalive-race", test_keepalive_race);
+  ADD ("closed-new-connection", test_closed_new_connection);
 #undef ADD
+#undef ADD_STORM
 
   return g_test_run ();
 }

@@ -1185,6 +1185,19 @@ fixture_subscribe (ClientFixture *f,
   g_assert_true (ok);
 }
 
+GError *
+fixture_subscribe_error (ClientFixture *f,
+                         const char    *channel)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  GError *error = NULL;
+
+  bayeux_client_subscribe_async (f->client, channel, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  return error;
+}
+
 BayeuxMessage *
 fixture_publish (ClientFixture  *f,
                  const char     *channel,
@@ -1230,6 +1243,24 @@ gboolean fixture_wait_server_count (ClientFixture *f, const char *channel, guint
 { return wait_server_count (f, channel, n, FALSE, timeout_ms); }
 gboolean fixture_wait_server_count_connected (ClientFixture *f, const char *channel, guint n, guint timeout_ms)
 { return wait_server_count (f, channel, n, TRUE, timeout_ms); }
+
+static gboolean
+resubscribed (gpointer data)
+{
+  ServerCount *c = data;
+
+  return test_server_count (c->f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (c->f->server, c->channel);
+}
+
+gboolean
+fixture_wait_resubscribed (ClientFixture *f,
+                           const char    *channel,
+                           guint          timeout_ms)
+{
+  ServerCount c = { f, channel, 2, FALSE };
+
+  return test_wait_until (resubscribed, &c, timeout_ms);
+}
 
 guint
 fixture_count_errors (ClientFixture *f,

@@ -152,6 +152,11 @@ BayeuxMessage *fixture_publish          (ClientFixture *f, const char *channel, 
 gboolean     fixture_wait_server_count  (ClientFixture *f, const char *channel, guint n, guint timeout_ms);
 gboolean     fixture_wait_server_count_connected (ClientFixture *f, const char *channel, guint n,
                                                   guint timeout_ms);
+/* Subscribes and waits for the reply, which must be a failure: its error. */
+GError      *fixture_subscribe_error    (ClientFixture *f, const char *channel);
+/* Waits until the server received a second /meta/subscribe or more and
+ * holds a subscription to @channel: the client subscribed again. */
+gboolean     fixture_wait_resubscribed  (ClientFixture *f, const char *channel, guint timeout_ms);
 /* How many of the errors match @domain and @code. */
 guint        fixture_count_errors       (ClientFixture *f, GQuark domain, int code);
 G_END_DECLS
