@@ -7,43 +7,7 @@
 
 #include <string.h>
 
-typedef struct
-{
-  TestServer   *server;
-  BayeuxClient *client;
-  GPtrArray    *errors;    /* GError* */
-  GPtrArray    *received;  /* "detail channel data" strings */
-  GArray       *states;    /* BayeuxClientState */
-} Fixture;
-
-static void
-on_error (BayeuxClient  *client,
-          GError        *error,
-          BayeuxMessage *message,
-          Fixture       *f)
-{
-  g_test_message ("error signal: %s", error->message);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-}
-
-static void
-on_state (GObject    *object,
-          GParamSpec *pspec,
-          Fixture    *f)
-{
-  BayeuxClientState state = bayeux_client_get_state (BAYEUX_CLIENT (object));
-  g_array_append_val (f->states, state);
-}
-
-static G_NORETURN void
-on_message (BayeuxClient  *client,
-            BayeuxMessage *message,
-            Fixture       *f)
-{
-  /* The detail is not passed to handlers; tests connect one handler per
-   * detail with the detail as user data instead, see connect_detail(). */
-  g_assert_not_reached ();
-}
+typedef ClientFixture Fixture;
 
 typedef struct
 {
@@ -69,6 +33,8 @@ detail_handler_free (gpointer data, GClosure *closure)
   g_free (h);
 }
 
+/* The detail is not passed to handlers: tests connect one handler per detail,
+ * with the detail as user data. */
 static void
 connect_detail (Fixture    *f,
                 const char *channel)
@@ -79,108 +45,6 @@ connect_detail (Fixture    *f,
   h->f = f;
   h->detail = g_strdup (channel);
   g_signal_connect_data (f->client, signal, G_CALLBACK (on_detailed_message), h, detail_handler_free, 0);
-}
-
-static void
-fixture_setup (Fixture       *f,
-               gconstpointer  data)
-{
-  f->server = test_server_new ();
-  f->client = bayeux_client_new (test_server_get_url (f->server));
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->received = g_ptr_array_new_with_free_func (g_free);
-  f->states = g_array_new (FALSE, FALSE, sizeof (BayeuxClientState));
-  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
-  g_signal_connect (f->client, "notify::state", G_CALLBACK (on_state), f);
-  (void) on_message;
-}
-
-static void
-fixture_teardown (Fixture       *f,
-                  gconstpointer  data)
-{
-  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-  g_object_unref (f->client);
-  g_assert_null (f->client);   /* nothing else holds the client */
-  test_wait_ms (10);
-  test_server_free (f->server);
-  g_ptr_array_unref (f->errors);
-  g_ptr_array_unref (f->received);
-  g_array_unref (f->states);
-}
-
-static gboolean
-is_connected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
-}
-
-static gboolean
-is_disconnected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_DISCONNECTED;
-}
-
-static gboolean
-is_unconnected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_UNCONNECTED;
-}
-
-static gboolean
-has_error (gpointer data)
-{
-  Fixture *f = data;
-  return f->errors->len > 0;
-}
-
-static gboolean
-has_received (gpointer data)
-{
-  Fixture *f = data;
-  return f->received->len > 0;
-}
-
-static gboolean
-server_holds_connect (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_held_connects (f->server) > 0;
-}
-
-static void
-start_and_wait_connected (Fixture *f)
-{
-  bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
-  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
-}
-
-static gboolean
-error_matches (Fixture *f, GQuark domain, int code)
-{
-  for (guint i = 0; i < f->errors->len; i++)
-    if (g_error_matches (g_ptr_array_index (f->errors, i), domain, code))
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-subscribed (Fixture *f, const char *channel)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  bayeux_client_subscribe_async (f->client, channel, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  ok = bayeux_client_subscribe_finish (f->client, result, &error);
-  g_assert_no_error (error);
-  return ok;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -218,7 +82,7 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
                      json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "abc");
 
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpuint (f->states->len, ==, 2);
   g_assert_cmpint (g_array_index (f->states, BayeuxClientState, 0), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
   g_assert_cmpint (g_array_index (f->states, BayeuxClientState, 1), ==, BAYEUX_CLIENT_STATE_CONNECTED);
@@ -245,7 +109,7 @@ test_handshake_denied (Fixture *f, gconstpointer data)
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_HANDSHAKE_DENIED);
   g_assert_nonnull (strstr (error->message, "bad credentials"));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_HANDSHAKE_DENIED));  /* the retried one */
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_HANDSHAKE_DENIED) > 0);  /* the retried one */
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
   requests = test_server_requests (f->server);
   test_wait_ms (300);
@@ -258,7 +122,7 @@ test_connect (Fixture *f, gconstpointer data)
   JsonObject *connect;
 
   test_server_set_timeout (f->server, 300);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
 
   connect = test_server_last (f->server, "/meta/connect");
   g_assert_cmpstr (json_object_get_string_member (connect, "connectionType"), ==, "long-polling");
@@ -280,12 +144,12 @@ test_interval (Fixture *f, gconstpointer data)
 
   test_server_set_interval (f->server, 400);
   test_server_set_timeout (f->server, 100);
-  start_and_wait_connected (f);
-  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+  fixture_start_connected (f);
+  g_assert_true (test_wait_until (fixture_server_holds_connect, f, 5000));
   replied = test_server_last_reply_time (f->server, "/meta/connect");
   test_server_release (f->server);
   replied = test_server_last_reply_time (f->server, "/meta/connect");
-  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+  g_assert_true (test_wait_until (fixture_server_holds_connect, f, 5000));
   next = test_server_last_time (f->server, "/meta/connect");
   g_assert_cmpint (next - replied, >=, 390 * 1000);
 }
@@ -309,13 +173,6 @@ advise_on_connect (TestServer *server, SoupServerMessage *msg, JsonArray *reques
   return TRUE;
 }
 
-static gboolean
-two_subscribes (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && is_connected (f);
-}
-
 static void
 test_advice_handshake (Fixture *f, gconstpointer data)
 {
@@ -326,13 +183,13 @@ test_advice_handshake (Fixture *f, gconstpointer data)
   bayeux_client_start (f->client);
 
   /* Re-handshakes and resubscribes by itself. */
-  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
 
   test_wait_ms (50);
   test_server_deliver (f->server, "/chat/demo", "{\"n\": 1}");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/chat/demo /chat/demo {\"n\":1}");
 }
 
@@ -343,8 +200,8 @@ test_advice_none (Fixture *f, gconstpointer data)
   test_server_set_hook (f->server, advise_on_connect, (gpointer) "none");
   bayeux_client_start (f->client);
 
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   g_assert_null (bayeux_client_get_client_id (f->client));
   g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
   {
@@ -361,8 +218,8 @@ test_advice_retry (Fixture *f, gconstpointer data)
   test_server_set_hook (f->server, advise_on_connect, (gpointer) "retry");
   bayeux_client_start (f->client);
 
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 1);
   {
     gboolean saw_unconnected = FALSE;
@@ -377,21 +234,14 @@ test_unknown_client (Fixture *f, gconstpointer data)
 {
   bayeux_client_subscribe (f->client, "/a");
   test_server_set_timeout (f->server, 200);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 1);
 
   test_server_forget_clients (f->server);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT));
-}
-
-static gboolean
-two_handshakes (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/handshake") >= 2 && is_connected (f);
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT) > 0);
 }
 
 /* A refreshed token: handshake-ext replaced while the client runs is what
@@ -405,7 +255,7 @@ test_handshake_ext_refreshed (Fixture *f, gconstpointer data)
 
   bayeux_client_set_handshake_ext (f->client, first);
   test_server_set_timeout (f->server, 200);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   hs = test_server_last (f->server, "/meta/handshake");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
                      json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "old");
@@ -413,7 +263,7 @@ test_handshake_ext_refreshed (Fixture *f, gconstpointer data)
   bayeux_client_set_handshake_ext (f->client, second);
   test_server_forget_clients (f->server);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (two_handshakes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/handshake", 2, 5000));
   hs = test_server_last (f->server, "/meta/handshake");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
                      json_object_get_object_member (hs, "ext"), "auth"), "token"), ==, "new");
@@ -443,17 +293,14 @@ reply_with_impostor (TestServer *server, SoupServerMessage *msg, JsonArray *requ
 static void
 test_reply_matching (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
 
-  start_and_wait_connected (f);
-  g_assert_true (subscribed (f, "/chat/x"));
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/chat/x");
   connect_detail (f, "/chat/x");
   test_server_set_hook (f->server, reply_with_impostor, NULL);
-  bayeux_client_publish_async (f->client, "/chat/x", NULL, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  reply = bayeux_client_publish_finish (f->client, result, &error);
+  reply = fixture_publish (f, "/chat/x", NULL, &error);
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
   g_assert_nonnull (strstr (error->message, "403::nope"));
   g_assert_null (reply);
@@ -483,28 +330,21 @@ reply_without_id (TestServer *server, SoupServerMessage *msg, JsonArray *request
   return FALSE;
 }
 
-static gboolean
-three_connects (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/connect") >= 3;
-}
-
 static void
 test_reply_without_id (Fixture *f, gconstpointer data)
 {
   test_server_set_timeout (f->server, 5000);
   test_server_set_hook (f->server, reply_without_id, NULL);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   /* The connect reply without id was matched to the single outstanding
    * connect: the client went on polling without error. */
-  g_assert_true (test_wait_until (three_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 3, 5000));
   g_assert_cmpuint (f->errors->len, ==, 0);
 
   /* A subscribe reply without id is ambiguous: reported. */
   bayeux_client_subscribe (f->client, "/a");
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE) > 0);
 }
 
 static void
@@ -513,7 +353,7 @@ test_batching (Fixture *f, gconstpointer data)
   g_autoptr(JsonNode) data_node = json_from_string ("{\"x\": 1}", NULL);
   guint before;
 
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   before = test_server_requests (f->server);
   for (int i = 0; i < 5; i++)
     bayeux_client_publish (f->client, "/batch", data_node);
@@ -548,7 +388,7 @@ test_connections (Fixture *f, gconstpointer data)
   /* While the long poll is held, 20 publishes one after the other all go
    * through (the poll does not block them) on one other connection. */
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   for (int i = 0; i < 20; i++)
     {
       g_autoptr(JsonNode) d = json_from_string ("{}", NULL);
@@ -568,7 +408,7 @@ test_disconnect_ends_poll (Fixture *f, gconstpointer data)
   gint64 start;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   start = g_get_monotonic_time ();
   bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTING);
@@ -591,7 +431,7 @@ test_disconnect_timeout (Fixture *f, gconstpointer data)
 
   test_server_set_timeout (f->server, 30000);
   test_server_set_ignore_disconnect (f->server, TRUE);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   bayeux_client_set_max_network_delay (f->client, 300);
   start = g_get_monotonic_time ();
   bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
@@ -608,13 +448,13 @@ test_stop_and_restart (Fixture *f, gconstpointer data)
 {
   test_server_set_timeout (f->server, 30000);
   bayeux_client_subscribe (f->client, "/s");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   bayeux_client_stop (f->client);
-  g_assert_true (test_wait_until (is_disconnected, f, 3000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 3000));
   g_assert_true (bayeux_client_is_subscribed (f->client, "/s"));
   /* start again: a new session, the subscription sent again */
-  start_and_wait_connected (f);
-  g_assert_true (test_wait_until (two_subscribes, f, 3000));
+  fixture_start_connected (f);
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 3000));
   g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-2");
 }
 
@@ -623,9 +463,9 @@ test_reconnect (Fixture *f, gconstpointer data)
 {
   test_server_set_timeout (f->server, 30000);
   bayeux_client_subscribe (f->client, "/r");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   bayeux_client_reconnect (f->client);
-  g_assert_true (test_wait_until (two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/disconnect"), ==, 1);
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
 }
@@ -639,11 +479,11 @@ test_poll_deadline (Fixture *f, gconstpointer data)
   test_server_set_hold_forever (f->server, TRUE);
   bayeux_client_set_max_network_delay (f->client, 300);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT));
-  g_assert_true (test_wait_until (is_unconnected, f, 2000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT) > 0);
+  g_assert_true (test_wait_until (fixture_is_unconnected, f, 2000));
   test_server_set_hold_forever (f->server, FALSE);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
 }
 
 static void
@@ -658,27 +498,24 @@ test_response_too_large (Fixture *f, gconstpointer data)
   bayeux_client_set_max_message_size (f->client, 16 * 1024);
   test_server_queue_raw (f->server, "/meta/handshake", 200, big->str);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE) > 0);
   /* and it recovers */
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_string_free (big, TRUE);
 }
 
 static void
 test_request_too_large (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
   g_autofree char *text = g_strnfill (4000, 'x');
   g_autoptr(JsonNode) big = json_node_init_string (json_node_alloc (), text);
 
   bayeux_client_set_max_message_size (f->client, 2048);
-  start_and_wait_connected (f);
-  bayeux_client_publish_async (f->client, "/big", big, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  reply = bayeux_client_publish_finish (f->client, result, &error);
+  fixture_start_connected (f);
+  reply = fixture_publish (f, "/big", big, &error);
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
   g_assert_cmpuint (test_server_count (f->server, "/big"), ==, 0);
 }
@@ -704,73 +541,64 @@ test_bad_input (Fixture *f, gconstpointer data)
       test_server_queue_raw (f->server, "/meta/handshake", cases[i].status, cases[i].body);
       g_ptr_array_set_size (f->errors, 0);
       bayeux_client_start (f->client);
-      g_assert_true (test_wait_until (has_error, f, 5000));
-      g_assert_true (error_matches (f, BAYEUX_ERROR, cases[i].code));
+      g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+      g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, cases[i].code) > 0);
       /* and it recovers on its own */
-      g_assert_true (test_wait_until (is_connected, f, 5000));
+      g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
       bayeux_client_stop (f->client);
-      g_assert_true (test_wait_until (is_disconnected, f, 5000));
+      g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
     }
 }
 
 static void
 test_refused (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GAsyncResult) presult = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) perror = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
 
   test_server_refuse_channel (f->server, "/secret");
-  start_and_wait_connected (f);
-  bayeux_client_subscribe_async (f->client, "/secret", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  fixture_start_connected (f);
+  error = fixture_subscribe_error (f, "/secret");
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
   g_assert_nonnull (strstr (error->message, "Subscription refused by policy"));
   g_assert_nonnull (strstr (error->message, "/secret"));
   g_assert_false (bayeux_client_is_subscribed (f->client, "/secret"));
 
-  bayeux_client_publish_async (f->client, "/secret", NULL, NULL, test_store_result, &presult);
-  test_wait_result (&presult, 5000);
-  reply = bayeux_client_publish_finish (f->client, presult, &perror);
+  reply = fixture_publish (f, "/secret", NULL, &perror);
   g_assert_null (reply);
   g_assert_error (perror, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
 
   /* fire-and-forget: through ::error */
   g_assert_cmpuint (f->errors->len, ==, 0);
   bayeux_client_subscribe (f->client, "/secret");
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED) > 0);
 }
 
 static void
 test_invalid_channel (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   guint requests;
 
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   requests = test_server_requests (f->server);
 
   bayeux_client_subscribe (f->client, "/a/*/b");
   /* never from inside the call */
   g_assert_cmpuint (f->errors->len, ==, 0);
-  g_assert_true (test_wait_until (has_error, f, 5000));
-  g_assert_true (error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL) > 0);
 
   g_ptr_array_set_size (f->errors, 0);
   bayeux_client_publish (f->client, "/a/*", NULL);
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   g_ptr_array_set_size (f->errors, 0);
   bayeux_client_publish (f->client, "/meta/connect", NULL);
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
 
-  bayeux_client_subscribe_async (f->client, "no-slash", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  error = fixture_subscribe_error (f, "no-slash");
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
 
   test_wait_ms (100);
@@ -780,23 +608,23 @@ test_invalid_channel (Fixture *f, gconstpointer data)
 static void
 test_wildcards (Fixture *f, gconstpointer data)
 {
-  start_and_wait_connected (f);
-  g_assert_true (subscribed (f, "/chat/*"));
-  g_assert_true (subscribed (f, "/chat/**"));
-  g_assert_true (subscribed (f, "/chat/a"));
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/chat/*");
+  fixture_subscribe (f, "/chat/**");
+  fixture_subscribe (f, "/chat/a");
   connect_detail (f, "/chat/*");
   connect_detail (f, "/chat/**");
   connect_detail (f, "/chat/a");
 
   test_server_deliver (f->server, "/chat/a", "1");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   test_wait_ms (50);
   g_assert_cmpuint (f->received->len, ==, 3);
   g_ptr_array_sort (f->received, (GCompareFunc) g_strcmp0);
   g_ptr_array_set_size (f->received, 0);
 
   test_server_deliver (f->server, "/chat/a/b", "2");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   test_wait_ms (50);
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/chat/** /chat/a/b 2");
@@ -808,16 +636,16 @@ test_wildcards (Fixture *f, gconstpointer data)
 static void
 test_lookup_cost (Fixture *f, gconstpointer data)
 {
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   for (int i = 0; i < 1000; i++)
     {
       g_autofree char *channel = g_strdup_printf ("/many/%d", i);
       bayeux_client_subscribe (f->client, channel);
     }
-  g_assert_true (subscribed (f, "/many/42"));
+  fixture_subscribe (f, "/many/42");
   connect_detail (f, "/many/42");
   test_server_deliver (f->server, "/many/42", "42");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (bayeux_client_get_last_dispatch_lookups (f->client), ==, 4);
 }
 
@@ -841,7 +669,7 @@ test_held_until_handshake (Fixture *f, gconstpointer data)
   reply = bayeux_client_publish_finish (f->client, presult, NULL);
   g_assert_nonnull (reply);
   g_assert_true (bayeux_message_get_successful (reply));
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/early /early {\"hello\":true}");
 }
 
@@ -852,8 +680,8 @@ test_unsubscribe (Fixture *f, gconstpointer data)
   g_autoptr(GAsyncResult) result2 = NULL;
   g_autoptr(GError) error = NULL;
 
-  start_and_wait_connected (f);
-  g_assert_true (subscribed (f, "/u"));
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/u");
   connect_detail (f, "/u");
   bayeux_client_unsubscribe_async (f->client, "/u", NULL, test_store_result, &result);
   g_assert_false (bayeux_client_is_subscribed (f->client, "/u"));
@@ -871,7 +699,7 @@ static void
 test_cookies (Fixture *f, gconstpointer data)
 {
   test_server_set_cookie (f->server, "BAYEUX_BROWSER=abc123; Path=/");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   g_assert_cmpstr (test_server_last_cookie (f->server), ==, "BAYEUX_BROWSER=abc123");
 }
 
@@ -960,7 +788,7 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   /* The task returned once: starting and connecting does not return it again. */
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_wait_ms (100);
 }
 
@@ -978,7 +806,7 @@ test_stop_fails_pending (Fixture *f, gconstpointer data)
   bayeux_client_set_max_backoff (f->client, 5000);
   bayeux_client_handshake_async (f->client, NULL, test_store_result, &hresult);
   bayeux_client_publish_async (f->client, "/p", NULL, NULL, test_store_result, &presult);
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   bayeux_client_stop (f->client);
   test_wait_result (&hresult, 5000);
   test_wait_result (&presult, 5000);
@@ -993,7 +821,7 @@ static void
 test_dispose_while_polling (Fixture *f, gconstpointer data)
 {
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   /* teardown drops the only reference while the poll is held */
 }
 
@@ -1106,7 +934,7 @@ static void
 test_reentrant_callbacks (Fixture *f, gconstpointer data)
 {
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   /* Two waiting tasks on one subscription: the first callback unsubscribes. */
   bayeux_client_subscribe_async (f->client, "/re", NULL, unsubscribe_in_callback, f);
   bayeux_client_subscribe_async (f->client, "/re", NULL, unsubscribe_in_callback, f);
@@ -1129,8 +957,8 @@ test_disconnect_from_handler (Fixture *f, gconstpointer data)
   gboolean connected_after_disconnecting = FALSE, disconnecting = FALSE;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
-  g_assert_true (subscribed (f, "/h"));
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/h");
   g_signal_connect (f->client, "message::/h", G_CALLBACK (disconnect_from_handler), NULL);
   connect_detail (f, "/h");
   g_array_set_size (f->states, 0);
@@ -1141,7 +969,7 @@ test_disconnect_from_handler (Fixture *f, gconstpointer data)
   test_server_deliver (f->server, "/h", "2");
   test_server_set_hold_forever (f->server, FALSE);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_ms (100);
   for (guint i = 0; i < f->states->len; i++)
     {
@@ -1189,7 +1017,7 @@ test_stop_from_notify_connected (Fixture *f, gconstpointer data)
    * the old session goes on (no further connect). */
   g_signal_connect (f->client, "notify::state", G_CALLBACK (stop_on_connected), NULL);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_ms (300);
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTED);
   g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, 1);
@@ -1229,7 +1057,7 @@ test_handshake_during_reconnect (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   bayeux_client_reconnect (f->client);
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_DISCONNECTING);
   bayeux_client_handshake_async (f->client, NULL, test_store_result, &result);
@@ -1248,7 +1076,7 @@ test_publish_then_disconnect (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   /* Queued in the same iteration as the disconnect: it still leaves. */
   bayeux_client_publish_async (f->client, "/last-words", NULL, NULL, test_store_result, &presult);
   bayeux_client_disconnect_async (f->client, NULL, test_store_result, &dresult);
@@ -1296,7 +1124,7 @@ test_many_publishes_connected (Fixture *f, gconstpointer data)
    * server needs more than the fixture's 2 s to answer it. */
   test_server_set_timeout (f->server, 30000);
   bayeux_client_set_max_network_delay (f->client, 15000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   for (int i = 0; i < 1500; i++)
     bayeux_client_publish_async (f->client, "/burst", NULL, NULL, tally_cb, &t);
   g_assert_true (test_wait_until (tally_done, &t, 20000));
@@ -1340,7 +1168,7 @@ test_disconnect_abandons_poll (Fixture *f, gconstpointer data)
   g_signal_connect (session, "request-queued", G_CALLBACK (on_queued), &c);
   g_signal_connect (session, "request-unqueued", G_CALLBACK (on_unqueued), &c);
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   /* The server will not answer the held poll, even on disconnect: only
    * the client ending it can free it. */
   test_server_set_hold_forever (f->server, TRUE);
@@ -1359,7 +1187,7 @@ static gboolean
 has_timeout_error (gpointer data)
 {
   Fixture *f = data;
-  return error_matches (f, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+  return fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT) > 0;
 }
 
 static void
@@ -1370,10 +1198,10 @@ test_poll_deadline_measured (Fixture *f, gconstpointer data)
   /* advised timeout 400 ms + max-network-delay 300 ms = 700 ms */
   test_server_set_timeout (f->server, 400);
   bayeux_client_set_max_network_delay (f->client, 300);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_server_set_hold_forever (f->server, TRUE);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (server_holds_connect, f, 2000));
+  g_assert_true (test_wait_until (fixture_server_holds_connect, f, 2000));
   sent = test_server_last_time (f->server, "/meta/connect");
   g_assert_true (test_wait_until (has_timeout_error, f, 5000));
   elapsed = g_get_monotonic_time () - sent;
@@ -1389,12 +1217,12 @@ test_newer_advice (Fixture *f, gconstpointer data)
 
   test_server_set_interval (f->server, 500);
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   /* The poll's answer carries interval 0: it replaces 500 at once. */
   test_server_set_interval (f->server, 0);
   test_server_release (f->server);
   replied = test_server_last_reply_time (f->server, "/meta/connect");
-  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
+  g_assert_true (test_wait_until (fixture_server_holds_connect, f, 5000));
   next = test_server_last_time (f->server, "/meta/connect");
   g_assert_cmpint (next - replied, <, 250 * 1000);
 }
@@ -1469,7 +1297,7 @@ test_meta_signal (Fixture *f, gconstpointer data)
   g_signal_connect (f->client, "meta", G_CALLBACK (on_meta), seen);
   g_signal_connect (f->client, "meta::/meta/handshake", G_CALLBACK (on_meta_handshake), &timeout);
   bayeux_client_subscribe (f->client, "/m");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_wait_ms (50);
   g_assert_cmpint (timeout, ==, 4321);
   g_assert_cmpuint (seen->len, >=, 3);
@@ -1507,8 +1335,8 @@ test_headers (Fixture *f, gconstpointer data)
   test_server_set_timeout (f->server, 200);
   test_server_set_hook (f->server, count_header, &c);
   bayeux_client_subscribe (f->client, "/hdr");
-  start_and_wait_connected (f);
-  g_assert_true (subscribed (f, "/hdr"));
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/hdr");
   test_wait_ms (300);
   /* every request: handshake, subscribe, connects */
   g_assert_cmpuint (c.with, >=, 4);
@@ -1535,7 +1363,7 @@ test_batch (Fixture *f, gconstpointer data)
   guint requests;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   requests = test_server_requests (f->server);
 
   /* A batch built across main-loop iterations leaves as one request, at
@@ -1626,7 +1454,7 @@ test_remote_call (Fixture *f, gconstpointer data)
 
   test_server_set_timeout (f->server, 30000);
   test_server_set_hook (f->server, service_hook, NULL);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
 
   bayeux_client_call_async (f->client, "/service/echo", arg, 2000, NULL, test_store_result, &r1);
   test_wait_result (&r1, 5000);
@@ -1758,9 +1586,9 @@ test_listeners (Fixture *f, gconstpointer data)
   guint freed = 0, first, second, third, other;
   TestListener *l, *once;
 
-  start_and_wait_connected (f);
-  g_assert_true (subscribed (f, "/l/a"));
-  g_assert_true (subscribed (f, "/l/**"));
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/l/a");
+  fixture_subscribe (f, "/l/**");
   connect_detail (f, "/l/a");
 
   first = add_test_listener (f, "/l/a", "first", &freed, &l);
@@ -1837,7 +1665,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn) g_test_add ("/bayeux/client/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD(path, fn) g_test_add ("/bayeux/client/" path, Fixture, NULL, client_fixture_setup, fn, client_fixture_teardown)
   ADD ("handshake", test_handshake);
   ADD ("handshake-denied", test_handshake_denied);
   ADD ("handshake-ext-refreshed", test_handshake_ext_refreshed);

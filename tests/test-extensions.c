@@ -233,24 +233,8 @@ ext_holds (gpointer data)
 
 /* The fixture ------------------------------------------------------------ */
 
-typedef struct
-{
-  TestServer   *server;
-  BayeuxClient *client;
-  GPtrArray    *errors;    /* GError* */
-  GPtrArray    *received;  /* "CHANNEL DATA" */
-  GPtrArray    *log;       /* of the extensions */
-} Fixture;
-
-static void
-on_error (BayeuxClient  *client,
-          GError        *error,
-          BayeuxMessage *message,
-          Fixture       *f)
-{
-  g_test_message ("error signal: %s", error->message);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-}
+/* f->received: "CHANNEL DATA"; f->log: the extensions' */
+typedef ClientFixture Fixture;
 
 static void
 on_message (BayeuxClient  *client,
@@ -266,57 +250,13 @@ static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  f->server = test_server_new ();
+  client_fixture_setup (f, data);
   test_server_set_timeout (f->server, 2000);
   /* BAYEUX_TEST_WEBSOCKET=1 (the extensions-websocket test): the same
    * tests with the client on a WebSocket. */
   if (g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0)
     test_server_set_websocket (f->server, TRUE, TRUE);
-  f->client = bayeux_client_new (test_server_get_url (f->server));
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->received = g_ptr_array_new_with_free_func (g_free);
-  f->log = g_ptr_array_new_with_free_func (g_free);
-  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
   g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
-}
-
-static void
-fixture_teardown (Fixture       *f,
-                  gconstpointer  data)
-{
-  if (f->client != NULL)
-    {
-      g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-      g_object_unref (f->client);
-      g_assert_null (f->client);   /* nothing else holds the client */
-    }
-  test_wait_ms (10);
-  test_server_free (f->server);
-  g_ptr_array_unref (f->errors);
-  g_ptr_array_unref (f->received);
-  g_ptr_array_unref (f->log);
-}
-
-static gboolean
-is_connected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
-}
-
-static gboolean
-is_disconnected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_DISCONNECTED;
-}
-
-static gboolean
-has_received (gpointer data)
-{
-  Fixture *f = data;
-  return f->received->len > 0;
 }
 
 static gboolean
@@ -330,22 +270,9 @@ static void
 start_connected (Fixture *f)
 {
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==,
                    g_strcmp0 (g_getenv ("BAYEUX_TEST_WEBSOCKET"), "1") == 0 ? "websocket" : "long-polling");
-}
-
-static void
-subscribe (Fixture    *f,
-           const char *channel)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  bayeux_client_subscribe_async (f->client, channel, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_true (bayeux_client_subscribe_finish (f->client, result, &error));
-  g_assert_no_error (error);
 }
 
 static void
@@ -366,11 +293,9 @@ publish (Fixture     *f,
          const char  *json,
          GError     **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonNode) data = json_from_string (json, NULL);
 
-  publish_async (f, channel, json, &result);
-  test_wait_result (&result, 5000);
-  return bayeux_client_publish_finish (f->client, result, error);
+  return fixture_publish (f, channel, data, error);
 }
 
 static char *
@@ -496,11 +421,11 @@ test_order (Fixture *f, gconstpointer data)
   g_assert_cmpstr (handshake, ==, "C>/meta/handshake B>/meta/handshake A>/meta/handshake "
                                   "A</meta/handshake B</meta/handshake C</meta/handshake");
 
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   g_ptr_array_set_size (f->log, 0);
   reply = publish (f, "/foo", "{\"n\": 1}", &error);
   g_assert_no_error (error);
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   /* The publish, its reply, then the delivery. */
   publish_log = log_of (f->log, "/foo");
   g_assert_cmpstr (publish_log, ==, "C>/foo B>/foo A>/foo A</foo B</foo C</foo A</foo B</foo C</foo");
@@ -531,20 +456,6 @@ mark_outgoing (TestExt      *self,
   return BAYEUX_EXTENSION_CONTINUE;
 }
 
-static gboolean
-server_saw_connects (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/connect") >= 4;
-}
-
-static gboolean
-server_saw_two_subscribes (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && is_connected (f);
-}
-
 static void
 test_outgoing_modify (Fixture *f, gconstpointer data)
 {
@@ -567,14 +478,14 @@ test_outgoing_modify (Fixture *f, gconstpointer data)
   g_assert_true (json_object_has_member (ext_of (test_server_last (f->server, "/foo")), "mark"));
 
   /* Each long poll is a fresh copy of the client's message. */
-  g_assert_true (test_wait_until (server_saw_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 4, 5000));
   g_assert_cmpuint (marks[1], ==, 0);
 
   /* So is a subscription sent again after a new handshake. */
-  subscribe (f, "/bar");
+  fixture_subscribe (f, "/bar");
   first_subscribe_mark = json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark");
   test_server_forget_clients (f->server);
-  g_assert_true (test_wait_until (server_saw_two_subscribes, f, 5000));
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/subscribe", 2, 5000));
   g_assert_cmpuint (marks[1], ==, 0);
   g_assert_cmpint (json_object_get_int_member (server_ext (f, "/meta/subscribe"), "mark"),
                    >, first_subscribe_mark);
@@ -602,9 +513,9 @@ test_incoming_modify (Fixture *f, gconstpointer data)
   touch->incoming = touch_incoming;
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (touch));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/foo {\"n\":1,\"touched\":true}");
 }
@@ -621,13 +532,6 @@ break_incoming (TestExt      *self,
   else if (matches ("delivery:/foo", message))
     json_object_set_int_member (message, "channel", 42);
   return BAYEUX_EXTENSION_CONTINUE;
-}
-
-static gboolean
-has_error (gpointer data)
-{
-  Fixture *f = data;
-  return f->errors->len > 0;
 }
 
 static void
@@ -650,9 +554,9 @@ test_incoming_break (Fixture *f, gconstpointer data)
   g_clear_error (&error);
 
   /* A delivery it broke is reported, not delivered. */
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   reported = g_ptr_array_index (f->errors, 0);
   g_assert_error (reported, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
   test_wait_ms (100);
@@ -662,7 +566,7 @@ test_incoming_break (Fixture *f, gconstpointer data)
   reply2 = publish (f, "/other", "{}", &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply2);
-  g_assert_true (is_connected (f));
+  g_assert_true (fixture_is_connected (f));
 }
 
 /* Dropping ---------------------------------------------------------------- */
@@ -694,16 +598,13 @@ static void
 test_drop_subscribe (Fixture *f, gconstpointer data)
 {
   g_autoptr(TestExt) dropper = test_ext_new ("dropper", NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
   dropper->drop_out = "/meta/subscribe";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (dropper));
   start_connected (f);
 
-  bayeux_client_subscribe_async (f->client, "/foo", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_false (bayeux_client_subscribe_finish (f->client, result, &error));
+  error = fixture_subscribe_error (f, "/foo");
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DROPPED);
   g_assert_false (bayeux_client_is_subscribed (f->client, "/foo"));
   g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 0);
@@ -717,12 +618,12 @@ test_drop_delivery (Fixture *f, gconstpointer data)
   dropper->drop_in = "delivery:/foo";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (dropper));
   start_connected (f);
-  subscribe (f, "/foo");
-  subscribe (f, "/bar");
+  fixture_subscribe (f, "/foo");
+  fixture_subscribe (f, "/bar");
 
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
   test_server_deliver (f->server, "/bar", "{\"n\":2}");
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   test_wait_ms (100);
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/bar {\"n\":2}");
@@ -745,7 +646,7 @@ test_drop_reply (Fixture *f, gconstpointer data)
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DROPPED);
   /* It was sent: only its reply was dropped. */
   g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 1);
-  g_assert_true (is_connected (f));
+  g_assert_true (fixture_is_connected (f));
 }
 
 static void
@@ -789,7 +690,7 @@ test_drop_unsubscribe_reply (Fixture *f, gconstpointer data)
   dropper->drop_in = "reply:/meta/unsubscribe";
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (dropper));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
 
   bayeux_client_unsubscribe_async (f->client, "/foo", NULL, test_store_result, &result);
   test_wait_ms (1000);
@@ -830,7 +731,7 @@ test_hold_publish (Fixture *f, gconstpointer data)
   other = publish (f, "/bar", "{}", &error);
   g_assert_no_error (error);
   g_assert_nonnull (other);
-  subscribe (f, "/baz");
+  fixture_subscribe (f, "/baz");
   test_wait_ms (200);
   g_assert_null (held_result);
   g_assert_cmpuint (test_server_count (f->server, "/foo"), ==, 0);
@@ -914,7 +815,7 @@ test_hold_handshake (Fixture *f, gconstpointer data)
   handshake = test_server_last (f->server, "/meta/handshake");
   g_assert_cmpstr (json_object_get_string_member (ext_of (handshake), "token"), ==, "fetched-token");
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 1);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
 }
 
 /* A handshake held (a token that never comes), then the client stopped:
@@ -935,12 +836,12 @@ test_hold_handshake_stop (Fixture *f, gconstpointer data)
   test_wait_result (&result, 5000);
   g_assert_false (bayeux_client_handshake_finish (f->client, result, &error));
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
-  g_assert_true (is_disconnected (f));
+  g_assert_true (fixture_is_disconnected (f));
 
   release_all (auth, FALSE);
   test_wait_ms (200);
   g_assert_cmpuint (test_server_requests (f->server), ==, 0);
-  g_assert_true (is_disconnected (f));
+  g_assert_true (fixture_is_disconnected (f));
 }
 
 static void
@@ -954,7 +855,7 @@ test_hold_delivery (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (after));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   g_ptr_array_set_size (f->log, 0);
 
   test_server_deliver (f->server, "/foo", "{\"n\":1}");
@@ -969,7 +870,7 @@ test_hold_delivery (Fixture *f, gconstpointer data)
   /* From the main loop, not from inside the call (signals never come from
    * inside a public call). */
   g_assert_cmpuint (f->received->len, ==, 0);
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (f->received->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/foo {\"n\":1}");
   log = log_of (f->log, "/foo");
@@ -1023,7 +924,7 @@ test_hold_stop (Fixture *f, gconstpointer data)
   g_assert_cmpuint (holder->held->len, ==, 2);
 
   bayeux_client_stop (f->client);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_result (&out_result, 5000);
   test_wait_result (&in_result, 5000);
   g_assert_null (bayeux_client_publish_finish (f->client, out_result, &error));
@@ -1133,7 +1034,7 @@ test_hold_remove_incoming (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (holder));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (last));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   g_ptr_array_set_size (f->log, 0);
 
   test_server_deliver (f->server, "/foo", "{}");
@@ -1179,7 +1080,7 @@ test_reentrant_stop_outgoing (Fixture *f, gconstpointer data)
   start_connected (f);
 
   publish_async (f, "/foo", "{}", &result);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_result (&result, 5000);
   if (GPOINTER_TO_INT (data) == BAYEUX_EXTENSION_CONTINUE)
     {
@@ -1283,7 +1184,7 @@ test_reentrant_stop_incoming (Fixture *f, gconstpointer data)
   start_connected (f);
 
   publish_async (f, "/foo", "{}", &result);
-  g_assert_true (test_wait_until (is_disconnected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
   test_wait_result (&result, 5000);
   g_assert_null (bayeux_client_publish_finish (f->client, result, &error));
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
@@ -1339,7 +1240,7 @@ test_reentrant_publish (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (pong));
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (echo));
   start_connected (f);
-  subscribe (f, "/ping");
+  fixture_subscribe (f, "/ping");
 
   test_server_deliver (f->server, "/ping", "{}");
   reply = publish (f, "/trigger", "{}", &error);
@@ -1645,7 +1546,7 @@ test_ack_client (Fixture *f, gconstpointer data)
   start_connected (f);
   g_assert_true (json_object_get_boolean_member (server_ext (f, "/meta/handshake"), "ack"));
   g_assert_false (bayeux_ack_extension_get_active (ack));
-  g_assert_true (test_wait_until (server_saw_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 4, 5000));
   g_assert_false (json_object_has_member (test_server_last (f->server, "/meta/connect"), "ext"));
 }
 
@@ -1831,7 +1732,7 @@ test_timesync_client (Fixture *f, gconstpointer data)
 
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (timesync));
   start_connected (f);
-  subscribe (f, "/foo");
+  fixture_subscribe (f, "/foo");
   for (guint i = 0; i < 2; i++)
     {
       const char *channel = i == 0 ? "/meta/handshake" : "/meta/subscribe";
@@ -1967,13 +1868,6 @@ test_replay_hostile (void)
   }
 }
 
-static gboolean
-server_saw_resubscribe (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (f->server, "/event/a");
-}
-
 static void
 test_replay_client (Fixture *f, gconstpointer data)
 {
@@ -1984,7 +1878,7 @@ test_replay_client (Fixture *f, gconstpointer data)
   bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
   start_connected (f);
   g_assert_true (json_object_get_boolean_member (server_ext (f, "/meta/handshake"), "replay"));
-  subscribe (f, "/event/a");
+  fixture_subscribe (f, "/event/a");
   first = json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
   g_assert_cmpstr (first, ==, "{\"/event/a\":-1}");
 
@@ -1996,7 +1890,7 @@ test_replay_client (Fixture *f, gconstpointer data)
    * again from the last event it received. */
   test_server_forget_clients (f->server);
   test_server_release (f->server);
-  g_assert_true (test_wait_until (server_saw_resubscribe, f, 5000));
+  g_assert_true (fixture_wait_resubscribed (f, "/event/a", 5000));
   second = json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
   g_assert_cmpstr (second, ==, "{\"/event/a\":42}");
 }
@@ -2009,7 +1903,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 
 #define ADD_DATA(path, data, func) \
-  g_test_add ("/bayeux/extensions/" path, Fixture, data, fixture_setup, func, fixture_teardown)
+  g_test_add ("/bayeux/extensions/" path, Fixture, data, fixture_setup, func, client_fixture_teardown)
 #define ADD(path, func) ADD_DATA (path, NULL, func)
   ADD ("added-removed", test_added_removed);
   ADD ("dispose", test_dispose);

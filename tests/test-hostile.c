@@ -36,7 +36,7 @@ typedef enum {
 
 static const char *target_channels[] = { "/meta/connect", "/meta/handshake", "/meta/subscribe" };
 
-typedef struct _Fixture Fixture;
+typedef ClientFixture Fixture;
 typedef struct _HostileCase HostileCase;
 
 typedef void (*Responder) (Fixture *f, SoupServerMessage *msg, JsonObject *request);
@@ -72,11 +72,8 @@ typedef struct
   GSource           *drip;
 } Stream;
 
-struct _Fixture
+struct _FixtureExtra
 {
-  TestServer        *server;
-  BayeuxClient      *client;
-  GPtrArray         *errors;       /* GError* */
   guint              received[2];  /* on CHANNEL, on SECOND */
 
   const HostileCase *c;
@@ -180,7 +177,7 @@ stream_new (Fixture           *f,
   s->msg = g_object_ref (msg);
   s->cap = cap;
   s->started = g_get_monotonic_time ();
-  g_ptr_array_add (f->streams, s);
+  g_ptr_array_add (f->x->streams, s);
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_message_headers_set_content_type (headers, "application/json", NULL);
@@ -206,9 +203,9 @@ stream_new (Fixture           *f,
 static Stream *
 last_stream (Fixture *f)
 {
-  if (f->streams->len == 0)
+  if (f->x->streams->len == 0)
     return NULL;
-  return g_ptr_array_index (f->streams, f->streams->len - 1);
+  return g_ptr_array_index (f->x->streams, f->x->streams->len - 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -238,9 +235,9 @@ respond_raw (Fixture           *f,
              SoupServerMessage *msg,
              JsonObject        *request)
 {
-  g_autofree char *body = f->c->body ? expand (f->c->body, request) : NULL;
+  g_autofree char *body = f->x->c->body ? expand (f->x->c->body, request) : NULL;
 
-  soup_server_message_set_status (msg, f->c->status, NULL);
+  soup_server_message_set_status (msg, f->x->c->status, NULL);
   if (body != NULL)
     soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
@@ -264,7 +261,7 @@ respond_chunked (Fixture           *f,
                  SoupServerMessage *msg,
                  JsonObject        *request)
 {
-  Stream *s = stream_new (f, msg, SOUP_ENCODING_CHUNKED, f->c->body_size ? f->c->body_size : G_MAXUINT64);
+  Stream *s = stream_new (f, msg, SOUP_ENCODING_CHUNKED, f->x->c->body_size ? f->x->c->body_size : G_MAXUINT64);
 
   stream_append_next (s);
 }
@@ -274,7 +271,7 @@ respond_content_length (Fixture           *f,
                         SoupServerMessage *msg,
                         JsonObject        *request)
 {
-  Stream *s = stream_new (f, msg, SOUP_ENCODING_CONTENT_LENGTH, f->c->body_size);
+  Stream *s = stream_new (f, msg, SOUP_ENCODING_CONTENT_LENGTH, f->x->c->body_size);
 
   stream_append_next (s);
 }
@@ -336,7 +333,7 @@ respond_cut (Fixture           *f,
     socket = g_object_get_data (G_OBJECT (stream), "GSocket");
   g_assert_nonnull (socket);
 
-  if (f->c->status == 1)
+  if (f->x->c->status == 1)
     {
       /* SO_LINGER with a zero timeout: close() sends a RST. */
       struct linger linger = { 1, 0 };
@@ -351,8 +348,8 @@ respond_redirect (Fixture           *f,
                   SoupServerMessage *msg,
                   JsonObject        *request)
 {
-  soup_server_message_set_status (msg, f->c->status, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", f->other_url);
+  soup_server_message_set_status (msg, f->x->c->status, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", f->x->other_url);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -360,16 +357,15 @@ respond_redirect (Fixture           *f,
 
 static gboolean error_expected (const HostileCase *c, const GError *error);
 
+/* After the fixture's own handler, which keeps the error in f->errors. */
 static void
 on_error (BayeuxClient  *client,
           GError        *error,
           BayeuxMessage *message,
           Fixture       *f)
 {
-  if (f->error_at == 0 && f->armed_at != 0 && error_expected (f->c, error))
-    f->error_at = g_get_monotonic_time ();
-  g_test_message ("error signal: %s (%s %d)", error->message, g_quark_to_string (error->domain), error->code);
-  g_ptr_array_add (f->errors, g_error_copy (error));
+  if (f->x->error_at == 0 && f->x->armed_at != 0 && error_expected (f->x->c, error))
+    f->x->error_at = g_get_monotonic_time ();
 }
 
 static void
@@ -380,9 +376,9 @@ on_message (BayeuxClient  *client,
   const char *channel = bayeux_message_get_channel (message);
 
   if (g_str_equal (channel, CHANNEL))
-    f->received[0]++;
+    f->x->received[0]++;
   else if (g_str_equal (channel, SECOND))
-    f->received[1]++;
+    f->x->received[1]++;
 }
 
 static gboolean
@@ -396,29 +392,29 @@ hostile_hook (TestServer        *server,
   JsonNode *first;
   JsonObject *object;
 
-  g_array_append_val (f->request_times, now);
-  if (!f->armed || json_array_get_length (request) == 0)
+  g_array_append_val (f->x->request_times, now);
+  if (!f->x->armed || json_array_get_length (request) == 0)
     return FALSE;
   first = json_array_get_element (request, 0);
   if (!JSON_NODE_HOLDS_OBJECT (first))
     return FALSE;
   object = json_node_get_object (first);
   if (g_strcmp0 (json_object_get_string_member_with_default (object, "channel", ""),
-                 target_channels[f->c->target]) != 0)
+                 target_channels[f->x->c->target]) != 0)
     return FALSE;
 
-  if (f->c->window_ms > 0 ? now - f->armed_at > (gint64) f->c->window_ms * 1000 : f->remaining == 0)
+  if (f->x->c->window_ms > 0 ? now - f->x->armed_at > (gint64) f->x->c->window_ms * 1000 : f->x->remaining == 0)
     {
-      f->armed = FALSE;   /* healed */
+      f->x->armed = FALSE;   /* healed */
       return FALSE;
     }
 
-  if (f->remaining > 0)
-    f->remaining--;
-  if (f->served++ == 0)
-    f->first_fault_at = now;
-  f->last_fault_at = now;
-  f->c->respond (f, msg, object);
+  if (f->x->remaining > 0)
+    f->x->remaining--;
+  if (f->x->served++ == 0)
+    f->x->first_fault_at = now;
+  f->x->last_fault_at = now;
+  f->x->c->respond (f, msg, object);
   return TRUE;
 }
 
@@ -437,7 +433,7 @@ on_other_request (SoupServer        *server,
                   SoupServerMessage *msg,
                   Fixture           *f)
 {
-  f->other_hits++;
+  f->x->other_hits++;
 }
 
 static void
@@ -446,13 +442,13 @@ start_other_server (Fixture *f)
   g_autoptr(GError) error = NULL;
   GSList *uris;
 
-  f->other = soup_server_new (NULL, NULL);
-  soup_server_add_handler (f->other, NULL, other_callback, f, NULL);
-  g_signal_connect (f->other, "request-started", G_CALLBACK (on_other_request), f);
-  soup_server_listen_local (f->other, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  f->x->other = soup_server_new (NULL, NULL);
+  soup_server_add_handler (f->x->other, NULL, other_callback, f, NULL);
+  g_signal_connect (f->x->other, "request-started", G_CALLBACK (on_other_request), f);
+  soup_server_listen_local (f->x->other, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
   g_assert_no_error (error);
-  uris = soup_server_get_uris (f->other);
-  f->other_url = g_strdup_printf ("http://127.0.0.1:%d/cometd", g_uri_get_port (uris->data));
+  uris = soup_server_get_uris (f->x->other);
+  f->x->other_url = g_strdup_printf ("http://127.0.0.1:%d/cometd", g_uri_get_port (uris->data));
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 }
 
@@ -460,17 +456,18 @@ static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  f->c = data;
-  f->server = test_server_new ();
+  client_fixture_init (f, test_server_new ());
+  f->x = g_new0 (FixtureExtra, 1);
+  f->x->c = data;
   test_server_set_timeout (f->server, SERVER_TIMEOUT);
   f->client = g_object_new (BAYEUX_TYPE_CLIENT, "url", test_server_get_url (f->server),
                             "max-network-delay", NETWORK_DELAY,
                             "backoff-increment", 100,
                             "max-backoff", 400,
                             NULL);
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->request_times = g_array_new (FALSE, FALSE, sizeof (gint64));
-  f->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) stream_free);
+  f->x->request_times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  f->x->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) stream_free);
+  client_fixture_watch (f);
   g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
   g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
   test_server_set_hook (f->server, hostile_hook, f);
@@ -480,21 +477,18 @@ static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-  g_object_unref (f->client);
-  g_assert_null (f->client);   /* nothing else holds the client */
-  test_wait_ms (10);
-  g_ptr_array_unref (f->streams);
-  test_server_free (f->server);
-  if (f->other != NULL)
+  client_fixture_release (f);
+  g_ptr_array_unref (f->x->streams);
+  client_fixture_teardown (f, data);
+  if (f->x->other != NULL)
     {
-      soup_server_disconnect (f->other);
-      g_object_unref (f->other);
-      g_free (f->other_url);
+      soup_server_disconnect (f->x->other);
+      g_object_unref (f->x->other);
+      g_free (f->x->other_url);
       test_wait_ms (10);
     }
-  g_ptr_array_unref (f->errors);
-  g_array_unref (f->request_times);
+  g_array_unref (f->x->request_times);
+  g_free (f->x);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -513,7 +507,7 @@ expected_error_seen (gpointer data)
   Fixture *f = data;
 
   for (guint i = 0; i < f->errors->len; i++)
-    if (error_expected (f->c, g_ptr_array_index (f->errors, i)))
+    if (error_expected (f->x->c, g_ptr_array_index (f->errors, i)))
       return TRUE;
   return FALSE;
 }
@@ -523,9 +517,9 @@ fault_over (gpointer data)
 {
   Fixture *f = data;
 
-  if (f->c->window_ms > 0)
-    return f->served > 0 && g_get_monotonic_time () - f->armed_at > (gint64) f->c->window_ms * 1000;
-  return f->remaining == 0;
+  if (f->x->c->window_ms > 0)
+    return f->x->served > 0 && g_get_monotonic_time () - f->x->armed_at > (gint64) f->x->c->window_ms * 1000;
+  return f->x->remaining == 0;
 }
 
 static gboolean
@@ -535,7 +529,7 @@ connected_and_subscribed (gpointer data)
 
   return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED &&
          test_server_is_subscribed (f->server, CHANNEL) &&
-         (f->armed_at == 0 || f->c->target != ON_SUBSCRIBE || test_server_is_subscribed (f->server, SECOND)) &&
+         (f->x->armed_at == 0 || f->x->c->target != ON_SUBSCRIBE || test_server_is_subscribed (f->server, SECOND)) &&
          test_server_held_connects (f->server) > 0;
 }
 
@@ -550,7 +544,7 @@ received_enough (gpointer data)
 {
   Want *w = data;
 
-  return w->f->received[0] >= w->want[0] && w->f->received[1] >= w->want[1];
+  return w->f->x->received[0] >= w->want[0] && w->f->x->received[1] >= w->want[1];
 }
 
 static gboolean
@@ -581,11 +575,11 @@ start_connected (Fixture *f)
 static void
 arm_and_trigger (Fixture *f)
 {
-  f->armed = TRUE;
-  f->armed_at = g_get_monotonic_time ();
-  f->remaining = f->c->times ? f->c->times : 1;
+  f->x->armed = TRUE;
+  f->x->armed_at = g_get_monotonic_time ();
+  f->x->remaining = f->x->c->times ? f->x->c->times : 1;
 
-  switch (f->c->target)
+  switch (f->x->c->target)
     {
     case ON_CONNECT:
       /* The held poll returns; the next one meets the fault. */
@@ -616,8 +610,8 @@ wait_expected_error (Fixture *f,
           GError *e = g_ptr_array_index (f->errors, i);
           g_test_message ("got instead: %s (%s %d)", e->message, g_quark_to_string (e->domain), e->code);
         }
-      g_test_message ("%s: no %s error%s%d", f->c->path, f->c->io_error ? "G_IO_ERROR" : "BAYEUX_ERROR",
-                      f->c->code < 0 ? " (any code) " : " code ", f->c->code);
+      g_test_message ("%s: no %s error%s%d", f->x->c->path, f->x->c->io_error ? "G_IO_ERROR" : "BAYEUX_ERROR",
+                      f->x->c->code < 0 ? " (any code) " : " code ", f->x->c->code);
       g_test_fail ();
     }
 }
@@ -628,19 +622,19 @@ static void
 assert_recovers (Fixture *f,
                  gint64   since)
 {
-  Want want = { f, { f->received[0] + 1, f->received[1] + (f->c->target == ON_SUBSCRIBE) } };
+  Want want = { f, { f->x->received[0] + 1, f->x->received[1] + (f->x->c->target == ON_SUBSCRIBE) } };
   gint64 elapsed;
 
   g_assert_true (test_wait_until (fault_over, f, 10000));
   g_assert_true (test_wait_until (connected_and_subscribed, f, 5000));
   test_server_deliver (f->server, CHANNEL, "{\"after\":\"fault\"}");
-  if (f->c->target == ON_SUBSCRIBE)
+  if (f->x->c->target == ON_SUBSCRIBE)
     test_server_deliver (f->server, SECOND, "{\"after\":\"fault\"}");
   g_assert_true (test_wait_until (received_enough, &want, 5000));
   elapsed = (g_get_monotonic_time () - since) / 1000;
   g_test_message ("%s: %u faulty answer(s), %u error(s); connected and receiving again %" G_GINT64_FORMAT
-                  " ms after the fault %s", f->c->path, f->served, f->errors->len, elapsed,
-                  f->c->error_last ? "ended" : "was reported");
+                  " ms after the fault %s", f->x->c->path, f->x->served, f->errors->len, elapsed,
+                  f->x->c->error_last ? "ended" : "was reported");
   /* A few backoff steps (100, 200, 300, 400 ms, jittered) and round
    * trips: well under LONG_POLL, so a retry that waits for the held poll
    * to come back fails here. */
@@ -673,7 +667,7 @@ test_fault (Fixture       *f,
   else
     g_assert_true (test_wait_until (fault_over, f, 10000));
 
-  assert_recovers (f, c->error_last || f->error_at == 0 ? g_get_monotonic_time () : f->error_at);
+  assert_recovers (f, c->error_last || f->x->error_at == 0 ? g_get_monotonic_time () : f->x->error_at);
 
   if (c->check != NULL)
     c->check (f);
@@ -703,7 +697,7 @@ check_stopped_at_limit (Fixture *f)
     return;
   written = s->written;
   g_test_message ("%s: limit %u bytes; the server wrote %" G_GUINT64_FORMAT " bytes of %s before the client "
-                  "closed the connection (%" G_GINT64_FORMAT " ms)", f->c->path,
+                  "closed the connection (%" G_GINT64_FORMAT " ms)", f->x->c->path,
                   bayeux_client_get_max_message_size (f->client), written,
                   s->cap == G_MAXUINT64 ? "an endless body" : "the body", (s->ended_at - s->started) / 1000);
   g_assert_false (s->complete);
@@ -719,7 +713,7 @@ static void
 check_drip_deadline (Fixture *f)
 {
   Stream *s = last_stream (f);
-  gint64 took = (f->error_at - f->first_fault_at) / 1000;
+  gint64 took = (f->x->error_at - f->x->first_fault_at) / 1000;
   const gint64 deadline = SERVER_TIMEOUT + NETWORK_DELAY;
 
   g_assert_nonnull (s);
@@ -727,7 +721,7 @@ check_drip_deadline (Fixture *f)
     return;
   g_test_message ("slow drip: %" G_GUINT64_FORMAT " bytes dripped; the client gave up after %" G_GINT64_FORMAT
                   " ms (deadline %" G_GINT64_FORMAT " ms)", s->queued, took, deadline);
-  g_assert_cmpint (f->error_at, >, 0);
+  g_assert_cmpint (f->x->error_at, >, 0);
   g_assert_cmpint (took, >=, deadline - 100);
   g_assert_cmpint (took, <=, deadline + test_scaled_ms (1000));
   /* Bytes kept arriving: the deadline is for the whole body, not per read. */
@@ -741,7 +735,7 @@ check_not_followed (Fixture *f)
 {
   /* Give a redirect that was followed time to arrive. */
   test_wait_ms (200);
-  g_assert_cmpuint (f->other_hits, ==, 0);
+  g_assert_cmpuint (f->x->other_hits, ==, 0);
 }
 
 /* Hostile advice must neither make the client spin nor wait absurdly. */
@@ -750,21 +744,21 @@ check_request_pace (Fixture *f)
 {
   guint in_window = 0;
   gint64 max_gap = 0;
-  gint64 window_end = f->armed_at + (gint64) f->c->window_ms * 1000;
+  gint64 window_end = f->x->armed_at + (gint64) f->x->c->window_ms * 1000;
 
-  for (guint i = 0; i < f->request_times->len; i++)
+  for (guint i = 0; i < f->x->request_times->len; i++)
     {
-      gint64 t = g_array_index (f->request_times, gint64, i);
+      gint64 t = g_array_index (f->x->request_times, gint64, i);
 
-      if (t < f->armed_at)
+      if (t < f->x->armed_at)
         continue;
       if (t <= window_end)
         in_window++;
-      if (i > 0 && g_array_index (f->request_times, gint64, i - 1) >= f->armed_at)
-        max_gap = MAX (max_gap, t - g_array_index (f->request_times, gint64, i - 1));
+      if (i > 0 && g_array_index (f->x->request_times, gint64, i - 1) >= f->x->armed_at)
+        max_gap = MAX (max_gap, t - g_array_index (f->x->request_times, gint64, i - 1));
     }
   g_test_message ("%s: %u requests in the %u ms of hostile advice; longest gap between requests %" G_GINT64_FORMAT
-                  " ms", f->c->path, in_window, f->c->window_ms, max_gap / 1000);
+                  " ms", f->x->c->path, in_window, f->x->c->window_ms, max_gap / 1000);
   g_assert_cmpuint (in_window, >=, 2);
   /* A few immediate polls, then backoff (100 … 400 ms): not a spin. */
   g_assert_cmpuint (in_window, <=, 15);

@@ -231,17 +231,14 @@ tinyproxy_posts_to (Tinyproxy  *self,
 
 /* ------------------------------------------------------------------------ */
 
-typedef struct
+typedef ClientFixture Fixture;
+
+struct _FixtureExtra
 {
-  TestServer   *server;
-  Tinyproxy     proxy;
-  BayeuxClient *client;
-  GPtrArray    *errors;       /* GError */
-  GArray       *error_times;  /* gint64, monotonic µs */
-  GPtrArray    *received;     /* BayeuxMessage */
-  guint         via_proxy;    /* requests the server got with tinyproxy's Via */
-  guint         direct;       /* and without */
-} Fixture;
+  Tinyproxy proxy;
+  guint     via_proxy;    /* requests the server got with tinyproxy's Via */
+  guint     direct;       /* and without */
+};
 
 static gboolean
 check_via (TestServer        *server,
@@ -253,61 +250,31 @@ check_via (TestServer        *server,
   const char *via = soup_message_headers_get_list (soup_server_message_get_request_headers (msg), "Via");
 
   if (via != NULL && strstr (via, "tinyproxy") != NULL)
-    f->via_proxy++;
+    f->x->via_proxy++;
   else
-    f->direct++;
+    f->x->direct++;
   return FALSE;   /* the built-in server answers */
 }
 
-static void
-on_error (BayeuxClient  *client,
-          GError        *error,
-          BayeuxMessage *message,
-          Fixture       *f)
-{
-  gint64 now = g_get_monotonic_time ();
-
-  g_test_message ("error signal: %s (%s %d)", error->message, g_quark_to_string (error->domain), error->code);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-  g_array_append_val (f->error_times, now);
-}
-
-static void
-on_message (BayeuxClient  *client,
-            BayeuxMessage *message,
-            Fixture       *f)
-{
-  g_ptr_array_add (f->received, bayeux_message_ref (message));
-}
-
+/* The tests make the client: f->client is NULL until then. */
 static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  f->server = test_server_new ();
+  client_fixture_init (f, test_server_new ());
+  f->x = g_new0 (FixtureExtra, 1);
   test_server_set_hook (f->server, check_via, f);
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->error_times = g_array_new (FALSE, FALSE, sizeof (gint64));
-  f->received = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
 }
 
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  if (f->client != NULL)
-    {
-      g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-      g_object_unref (f->client);
-      g_assert_null (f->client);
-    }
-  test_wait_ms (10);
-  tinyproxy_stop (&f->proxy);
-  g_free (f->proxy.log);
-  test_server_free (f->server);
-  g_ptr_array_unref (f->errors);
-  g_array_unref (f->error_times);
-  g_ptr_array_unref (f->received);
+  client_fixture_release (f);
+  tinyproxy_stop (&f->x->proxy);
+  g_free (f->x->proxy.log);
+  client_fixture_teardown (f, data);
+  g_free (f->x);
 }
 
 /* A client on a session of its own whose proxy resolver sends everything
@@ -329,8 +296,8 @@ client_new_through_proxy (Fixture *f)
 static void
 connect_signals (Fixture *f)
 {
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
-  g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
+  client_fixture_watch (f);
+  client_fixture_keep_messages (f, "message");
 }
 
 static gboolean
@@ -341,14 +308,6 @@ is_connected_and_subscribed (gpointer data)
   return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED &&
          bayeux_client_is_subscribed (f->client, "/chat") &&
          test_server_held_connects (f->server) > 0;
-}
-
-static gboolean
-received_one (gpointer data)
-{
-  Fixture *f = data;
-
-  return f->received->len > 0;
 }
 
 /* Connects, subscribes, publishes to its own subscription and receives the
@@ -369,13 +328,11 @@ round_trip_through_proxy (Fixture *f)
   bayeux_client_start (f->client);
   g_assert_true (test_wait_until (is_connected_and_subscribed, f, 5000));
 
-  bayeux_client_publish_async (f->client, "/chat", data, NULL, test_store_result, &result);
-  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  reply = fixture_publish (f, "/chat", data, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
-  g_clear_object (&result);
 
-  g_assert_true (test_wait_until (received_one, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   message = g_ptr_array_index (f->received, 0);
   g_assert_cmpstr (bayeux_message_get_channel (message), ==, "/chat");
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (bayeux_message_get_data (message)), "text"),
@@ -387,21 +344,21 @@ round_trip_through_proxy (Fixture *f)
   g_assert_cmpuint (f->errors->len, ==, 0);
 
   requests = test_server_requests (f->server);
-  tinyproxy_stop (&f->proxy);
-  forwarded = tinyproxy_posts_to (&f->proxy, test_server_get_url (f->server));
+  tinyproxy_stop (&f->x->proxy);
+  forwarded = tinyproxy_posts_to (&f->x->proxy, test_server_get_url (f->server));
   g_test_message ("test server: %u requests, %u with tinyproxy's Via, %u without; tinyproxy forwarded %u POSTs",
-                  requests, f->via_proxy, f->direct, forwarded);
+                  requests, f->x->via_proxy, f->x->direct, forwarded);
   /* handshake, connect, subscribe, publish, connect, disconnect at least */
   g_assert_cmpuint (requests, >=, 5);
   /* Nothing came direct; everything the server saw came through the proxy
    * (the hook may see one request more than the server counted: one it
    * refused before parsing, say). */
-  g_assert_cmpuint (f->direct, ==, 0);
-  g_assert_cmpuint (f->via_proxy, >=, requests);
+  g_assert_cmpuint (f->x->direct, ==, 0);
+  g_assert_cmpuint (f->x->via_proxy, >=, requests);
   /* What the proxy forwarded reached the server; its log may count one
    * POST more: one it was forwarding as it was stopped. */
-  g_assert_cmpuint (forwarded, >=, f->via_proxy);
-  g_assert_cmpuint (forwarded, <=, f->via_proxy + 1);
+  g_assert_cmpuint (forwarded, >=, f->x->via_proxy);
+  g_assert_cmpuint (forwarded, <=, f->x->via_proxy + 1);
 }
 
 /* (1) An application's session with a proxy resolver: the client uses it. */
@@ -409,7 +366,7 @@ static void
 test_session_resolver (Fixture       *f,
                        gconstpointer  data)
 {
-  tinyproxy_start (&f->proxy, "127.0.0.1");
+  tinyproxy_start (&f->x->proxy, "127.0.0.1");
   f->client = client_new_through_proxy (f);
   connect_signals (f);
   round_trip_through_proxy (f);
@@ -440,7 +397,7 @@ test_environment (Fixture       *f,
       return;
     }
 
-  tinyproxy_start (&f->proxy, "127.0.0.1");
+  tinyproxy_start (&f->x->proxy, "127.0.0.1");
   f->client = bayeux_client_new (url);
   connect_signals (f);
   /* The client's own session uses GIO's default resolver. */
@@ -486,7 +443,7 @@ test_refused (Fixture       *f,
   guint attempts;
 
   if (refusal->allow != NULL)
-    tinyproxy_start (&f->proxy, refusal->allow);
+    tinyproxy_start (&f->x->proxy, refusal->allow);
   f->client = client_new_through_proxy (f);
   g_object_set (f->client, "backoff-increment", 100, "max-backoff", 400, NULL);
   connect_signals (f);
@@ -519,20 +476,20 @@ test_refused (Fixture       *f,
 
   if (refusal->allow != NULL)
     {
-      tinyproxy_stop (&f->proxy);
-      g_assert_cmpuint (count_substrings (f->proxy.log, "Unauthorized connection from \"127.0.0.1\""), >=, attempts);
-      g_assert_cmpuint (tinyproxy_posts_to (&f->proxy, test_server_get_url (f->server)), ==, 0);
+      tinyproxy_stop (&f->x->proxy);
+      g_assert_cmpuint (count_substrings (f->x->proxy.log, "Unauthorized connection from \"127.0.0.1\""), >=, attempts);
+      g_assert_cmpuint (tinyproxy_posts_to (&f->x->proxy, test_server_get_url (f->server)), ==, 0);
     }
 
   /* The proxy lets us in now: the next retry (at most 400 ms away) gets
    * through, without a reconnect from the application. */
-  tinyproxy_start (&f->proxy, "127.0.0.1");
+  tinyproxy_start (&f->x->proxy, "127.0.0.1");
   back = g_get_monotonic_time ();
   g_assert_true (test_wait_until (is_connected, f, 3000));
   g_test_message ("connected %" G_GINT64_FORMAT " ms after the proxy let us in (%" G_GINT64_FORMAT " ms after start)",
                   (g_get_monotonic_time () - back) / 1000, (g_get_monotonic_time () - start) / 1000);
-  g_assert_cmpuint (f->direct, ==, 0);
-  g_assert_cmpuint (f->via_proxy, ==, test_server_requests (f->server));
+  g_assert_cmpuint (f->x->direct, ==, 0);
+  g_assert_cmpuint (f->x->via_proxy, ==, test_server_requests (f->server));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -550,7 +507,7 @@ test_websocket_behind_proxy (Fixture       *f,
   const char *via;
 
   test_server_set_websocket (f->server, TRUE, TRUE);
-  tinyproxy_start (&f->proxy, "127.0.0.1");
+  tinyproxy_start (&f->x->proxy, "127.0.0.1");
   f->client = client_new_through_proxy (f);
   connect_signals (f);
   round_trip_through_proxy (f);

@@ -100,82 +100,33 @@ test_monitor_set_available (TestMonitor *self, gboolean available)
 
 /* ------------------------------------------------------------------------ */
 
-typedef struct
-{
-  TestServer   *server;
-  TestMonitor  *monitor;
-  BayeuxClient *client;
-  GPtrArray    *errors;
-  guint         received;
-} Fixture;
+typedef ClientFixture Fixture;
 
-static void
-on_error (BayeuxClient *client, GError *error, BayeuxMessage *message, Fixture *f)
+struct _FixtureExtra
 {
-  g_test_message ("error signal: %s", error->message);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-}
+  TestMonitor *monitor;
+};
 
-static void
-on_message (BayeuxClient *client, BayeuxMessage *message, Fixture *f)
-{
-  f->received++;
-}
-
+/* f->received: every message. */
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->server = test_server_new ();
-  f->monitor = g_object_new (TEST_TYPE_MONITOR, NULL);
+  client_fixture_init (f, test_server_new ());
+  f->x = g_new0 (FixtureExtra, 1);
+  f->x->monitor = g_object_new (TEST_TYPE_MONITOR, NULL);
   f->client = g_object_new (BAYEUX_TYPE_CLIENT, "url", test_server_get_url (f->server),
-                            "network-monitor", f->monitor,
+                            "network-monitor", f->x->monitor,
                             "max-network-delay", 2000, "backoff-increment", 100, "max-backoff", 400, NULL);
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
-  g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
+  client_fixture_watch (f);
+  client_fixture_keep_messages (f, "message");
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-  g_object_unref (f->client);
-  g_assert_null (f->client);
-  g_object_unref (f->monitor);
-  test_wait_ms (10);
-  test_server_free (f->server);
-  g_ptr_array_unref (f->errors);
-}
-
-static gboolean
-is_connected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
-}
-
-static gboolean
-server_holds_connect (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_held_connects (f->server) > 0;
-}
-
-static void
-start_and_wait_connected (Fixture *f)
-{
-  bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
-  g_assert_true (test_wait_until (server_holds_connect, f, 5000));
-}
-
-static guint
-count_errors (Fixture *f, GQuark domain, int code)
-{
-  guint n = 0;
-  for (guint i = 0; i < f->errors->len; i++)
-    n += g_error_matches (g_ptr_array_index (f->errors, i), domain, code);
-  return n;
+  client_fixture_teardown (f, data);
+  g_object_unref (f->x->monitor);
+  g_free (f->x);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -189,20 +140,20 @@ test_network_down_up (Fixture *f, gconstpointer data)
   test_server_set_timeout (f->server, 30000);
   /* A large backoff: coming back must not wait for it. */
   g_object_set (f->client, "backoff-increment", 20000, "max-backoff", 20000, NULL);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
 
-  test_monitor_set_available (f->monitor, FALSE);
+  test_monitor_set_available (f->x->monitor, FALSE);
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_UNCONNECTED);
   g_assert_cmpuint (bayeux_client_get_requests_in_flight (f->client), ==, 0);
   requests = test_server_requests (f->server);
   test_wait_ms (1000);
   g_assert_cmpuint (test_server_requests (f->server), ==, requests);   /* no request at all */
-  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE), ==, 1);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE), ==, 1);
   g_assert_cmpuint (f->errors->len, ==, 1);
 
   start = g_get_monotonic_time ();
-  test_monitor_set_available (f->monitor, TRUE);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  test_monitor_set_available (f->x->monitor, TRUE);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_test_message ("reconnected %" G_GINT64_FORMAT " ms after the network came back",
                   (g_get_monotonic_time () - start) / 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
@@ -212,16 +163,16 @@ test_network_down_up (Fixture *f, gconstpointer data)
 static void
 test_network_down_at_start (Fixture *f, gconstpointer data)
 {
-  test_monitor_set_available (f->monitor, FALSE);
+  test_monitor_set_available (f->x->monitor, FALSE);
   bayeux_client_subscribe (f->client, "/n");
   bayeux_client_start (f->client);
   test_wait_ms (500);
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_UNCONNECTED);
   g_assert_cmpuint (test_server_requests (f->server), ==, 0);
-  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE), ==, 1);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE), ==, 1);
 
-  test_monitor_set_available (f->monitor, TRUE);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  test_monitor_set_available (f->x->monitor, TRUE);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 1);
 }
 
@@ -263,8 +214,8 @@ test_publish_while_unconnected (Fixture *f, gconstpointer data)
   guint requests;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
-  test_monitor_set_available (f->monitor, FALSE);
+  fixture_start_connected (f);
+  test_monitor_set_available (f->x->monitor, FALSE);
   requests = test_server_requests (f->server);
   for (int i = 0; i < 3; i++)
     bayeux_client_publish_async (f->client, "/q", NULL, NULL, tally_publish, &t);
@@ -272,7 +223,7 @@ test_publish_while_unconnected (Fixture *f, gconstpointer data)
   g_assert_cmpuint (t.ok + t.failed, ==, 0);
   g_assert_cmpuint (test_server_requests (f->server), ==, requests);
 
-  test_monitor_set_available (f->monitor, TRUE);
+  test_monitor_set_available (f->x->monitor, TRUE);
   g_assert_true (test_wait_until (tally_done, &t, 5000));
   g_assert_cmpuint (t.ok, ==, 3);
   g_assert_cmpuint (test_server_count (f->server, "/q"), ==, 3);
@@ -285,8 +236,8 @@ test_queue_full (Fixture *f, gconstpointer data)
 
   bayeux_client_set_max_pending (f->client, 2);
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
-  test_monitor_set_available (f->monitor, FALSE);
+  fixture_start_connected (f);
+  test_monitor_set_available (f->x->monitor, FALSE);
   for (int i = 0; i < 3; i++)
     bayeux_client_publish_async (f->client, "/q", NULL, NULL, tally_publish, &t);
   test_wait_ms (100);
@@ -296,9 +247,9 @@ test_queue_full (Fixture *f, gconstpointer data)
   /* fire-and-forget: through ::error */
   bayeux_client_publish (f->client, "/q", NULL);
   test_wait_ms (100);
-  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL), ==, 1);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL), ==, 1);
 
-  test_monitor_set_available (f->monitor, TRUE);
+  test_monitor_set_available (f->x->monitor, TRUE);
   g_assert_true (test_wait_until (tally_done, &t, 5000));
   g_assert_cmpuint (t.ok, ==, 2);
 }
@@ -311,8 +262,8 @@ test_expired (Fixture *f, gconstpointer data)
 
   bayeux_client_set_max_pending_age (f->client, 300);
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
-  test_monitor_set_available (f->monitor, FALSE);
+  fixture_start_connected (f);
+  test_monitor_set_available (f->x->monitor, FALSE);
   start = g_get_monotonic_time ();
   for (int i = 0; i < 3; i++)
     bayeux_client_publish_async (f->client, "/q", NULL, NULL, tally_publish, &t);
@@ -321,8 +272,8 @@ test_expired (Fixture *f, gconstpointer data)
   g_assert_cmpint (t.last_code, ==, BAYEUX_ERROR_EXPIRED);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 290 * 1000);
 
-  test_monitor_set_available (f->monitor, TRUE);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  test_monitor_set_available (f->x->monitor, TRUE);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   test_wait_ms (100);
   g_assert_cmpuint (test_server_count (f->server, "/q"), ==, 0);
 }
@@ -343,7 +294,7 @@ test_suspend (Fixture *f, gconstpointer data)
   gint64 wall = g_get_real_time (), mono = g_get_monotonic_time ();
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   connects = test_server_count (f->server, "/meta/connect");
 
   /* Both clocks moved alike: nothing happens. */
@@ -358,7 +309,7 @@ test_suspend (Fixture *f, gconstpointer data)
   args[0] = f;
   args[1] = GUINT_TO_POINTER (connects + 1);
   g_assert_true (test_wait_until (two_connects_more, args, 1000));
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
 }
 
 /* Storms: a server that fails at once must not make the client spin. */
@@ -456,13 +407,6 @@ test_storm (Fixture *f, gconstpointer data)
 }
 
 static gboolean
-received_one (gpointer data)
-{
-  Fixture *f = data;
-  return f->received > 0;
-}
-
-static gboolean
 handshake_refused_without_advice (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
 {
   JsonObject *m = json_array_get_object_element (request, 0);
@@ -540,7 +484,7 @@ test_backoff (Fixture *f, gconstpointer data)
   for (int i = 0; i < 200; i++)
     {
       g_autoptr(BayeuxClient) c = g_object_new (BAYEUX_TYPE_CLIENT, "url", "http://127.0.0.1:9/x",
-                                                "network-monitor", f->monitor,
+                                                "network-monitor", f->x->monitor,
                                                 "backoff-increment", 1000, NULL);
       gint64 d = bayeux_client_next_failure_delay_for_testing (c);
       g_array_append_val (firsts, d);
@@ -566,7 +510,7 @@ test_subscribe_lost_in_transport (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   test_server_set_timeout (f->server, 300);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_server_queue_raw (f->server, "/meta/subscribe", 500, "down");
   bayeux_client_subscribe_async (f->client, "/lost", NULL, test_store_result, &result);
   test_wait_result (&result, 5000);
@@ -577,7 +521,7 @@ test_subscribe_lost_in_transport (Fixture *f, gconstpointer data)
 
   /* and it works */
   test_server_deliver (f->server, "/lost", "1");
-  g_assert_true (test_wait_until (received_one, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
 }
 
 static void
@@ -588,7 +532,7 @@ test_unsubscribe_lost_in_transport (Fixture *f, gconstpointer data)
 
   test_server_set_timeout (f->server, 300);
   bayeux_client_subscribe (f->client, "/u");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_wait_ms (100);
   test_server_queue_raw (f->server, "/meta/unsubscribe", 502, NULL);
   bayeux_client_unsubscribe_async (f->client, "/u", NULL, test_store_result, &result);
@@ -618,23 +562,20 @@ publish_402_once (TestServer *server, SoupServerMessage *msg, JsonArray *request
 static void
 test_publish_unknown_client (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(BayeuxMessage) reply = NULL;
 
   test_server_set_timeout (f->server, 300);
   bayeux_client_subscribe (f->client, "/p402");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_server_set_hook (f->server, publish_402_once, NULL);
-  bayeux_client_publish_async (f->client, "/p402", NULL, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  reply = bayeux_client_publish_finish (f->client, result, &error);
+  reply = fixture_publish (f, "/p402", NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   g_assert_cmpuint (test_server_count (f->server, "/p402"), ==, 2);
   /* resubscribed before the publish went again: it was delivered */
-  g_assert_true (test_wait_until (received_one, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
 }
 
 static gboolean
@@ -648,13 +589,6 @@ connect_500 (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpo
   return TRUE;
 }
 
-static gboolean
-rehandshaked (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/handshake") >= 2;
-}
-
 static void
 test_max_interval (Fixture *f, gconstpointer data)
 {
@@ -666,7 +600,7 @@ test_max_interval (Fixture *f, gconstpointer data)
                          "\"advice\":{\"reconnect\":\"retry\",\"interval\":0,\"timeout\":1000,\"maxInterval\":500}}]");
   test_server_set_hook (f->server, connect_500, NULL);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (rehandshaked, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/handshake", 2, 5000));
 }
 
 static gboolean
@@ -697,7 +631,7 @@ test_failover (Fixture *f, gconstpointer data)
   test_server_set_timeout (f->server, 30000);
   test_server_set_timeout (b, 30000);
   bayeux_client_subscribe (f->client, "/f");
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   g_assert_cmpstr (bayeux_client_get_current_url (f->client), ==, test_server_get_url (f->server));
 
   test_server_free (f->server);
@@ -706,7 +640,7 @@ test_failover (Fixture *f, gconstpointer data)
   g_assert_cmpuint (test_server_count (b, "/meta/handshake"), ==, 1);
 
   test_server_deliver (b, "/f", "1");
-  g_assert_true (test_wait_until (received_one, f, 3000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 3000));
 
   bayeux_client_stop (f->client);
   test_wait_ms (50);
@@ -738,7 +672,7 @@ test_faye_401 (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   test_server_set_timeout (f->server, 30000);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   test_server_set_hook (f->server, faye_401_once, NULL);
   bayeux_client_subscribe_async (f->client, "/u401", NULL, test_store_result, &result);
   test_wait_result (&result, 5000);
@@ -747,7 +681,7 @@ test_faye_401 (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   g_assert_true (test_server_is_subscribed (f->server, "/u401"));
-  g_assert_cmpuint (count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT), >=, 1);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_UNKNOWN_CLIENT), >=, 1);
 }
 
 typedef struct
@@ -802,13 +736,6 @@ stale_session (TestServer *server, SoupServerMessage *msg, JsonArray *request, g
   return FALSE;
 }
 
-static gboolean
-resubscribed_in_new_session (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (f->server, "/old");
-}
-
 static void
 test_stale_subscribe_reply (Fixture *f, gconstpointer data)
 {
@@ -820,10 +747,10 @@ test_stale_subscribe_reply (Fixture *f, gconstpointer data)
   test_server_set_hook (f->server, stale_session, &h);
   bayeux_client_subscribe (f->client, "/old");
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (resubscribed_in_new_session, f, 5000));
+  g_assert_true (fixture_wait_resubscribed (f, "/old", 5000));
   g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 2);
   test_server_deliver (f->server, "/old", "1");
-  g_assert_true (test_wait_until (received_one, f, 3000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 3000));
   test_server_set_hook (f->server, NULL, NULL);
   g_free (h.id);
   g_free (h.client_id);
@@ -888,7 +815,7 @@ test_keepalive_race (Fixture *f, gconstpointer data)
 
   test_server_set_hook (f->server, close_connection, &race);
   bayeux_client_subscribe_async (f->client, "/race", NULL, test_store_result, &result);
-  start_and_wait_connected (f);
+  fixture_start_connected (f);
   g_assert_true (bayeux_client_subscribe_finish (f->client, test_wait_result (&result, 5000), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
@@ -896,37 +823,27 @@ test_keepalive_race (Fixture *f, gconstpointer data)
   /* The publish goes on the connection the subscribe came back on: a
    * reused one. It is closed under it; the client sends it once more and
    * the application sees nothing of it. */
-  bayeux_client_publish_async (f->client, "/race", one, NULL, test_store_result, &result);
-  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  reply = fixture_publish (f, "/race", one, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
-  g_clear_object (&result);
-  g_assert_true (test_wait_until (received_one, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpuint (race.closed, ==, 1);
   g_assert_cmpuint (race.requests, ==, 2);
   g_assert_cmpuint (f->errors->len, ==, 0);
-  g_assert_cmpuint (f->received, ==, 1);
+  g_assert_cmpuint (f->received->len, ==, 1);
 
   /* Once more, not forever: when the second try is closed as well the
    * publish fails, and the request was sent exactly twice. */
   race.requests = race.closed = 0;
   race.mode = RACE_ALL;
   g_clear_pointer (&reply, bayeux_message_unref);
-  bayeux_client_publish_async (f->client, "/race", one, NULL, test_store_result, &result);
-  reply = bayeux_client_publish_finish (f->client, test_wait_result (&result, 5000), &error);
+  reply = fixture_publish (f, "/race", one, &error);
   g_assert_null (reply);
   g_assert_nonnull (error);
   g_test_message ("closed twice: %s (%s %d)", error->message, g_quark_to_string (error->domain), error->code);
   g_assert_cmpuint (race.requests, ==, 2);
   g_assert_cmpuint (race.closed, ==, 2);
   test_server_set_hook (f->server, NULL, NULL);
-}
-
-static gboolean
-has_error (gpointer data)
-{
-  Fixture *f = data;
-  return f->errors->len > 0;
 }
 
 /* A request whose own new connection is closed without an answer is not the
@@ -942,11 +859,11 @@ test_closed_new_connection (Fixture *f, gconstpointer data)
 
   test_server_set_hook (f->server, close_connection, &race);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   handshakes = race.requests;
   g_assert_cmpuint (handshakes, ==, 1);
   g_assert_cmpuint (race.closed, ==, 1);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpuint (race.requests, ==, 2);
   g_assert_cmpuint (f->errors->len, ==, 1);
   test_server_set_hook (f->server, NULL, NULL);
@@ -957,32 +874,35 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, fn, data) g_test_add ("/bayeux/reliability/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
-  ADD ("network/down-up", test_network_down_up, NULL);
-  ADD ("network/down-at-start", test_network_down_at_start, NULL);
-  ADD ("pending/while-unconnected", test_publish_while_unconnected, NULL);
-  ADD ("pending/queue-full", test_queue_full, NULL);
-  ADD ("pending/expired", test_expired, NULL);
-  ADD ("suspend", test_suspend, NULL);
-  ADD ("storm/http-500", test_storm, &storm_500);
-  ADD ("storm/garbage", test_storm, &storm_garbage);
-  ADD ("storm/connect-unsuccessful", test_storm, &storm_connect_unsuccessful);
-  ADD ("storm/connect-not-held", test_storm, &storm_connect_not_held);
-  ADD ("storm/handshake-refused", test_storm, &storm_handshake_refused);
-  ADD ("storm/connect-unknown-client", test_storm, &storm_connect_unknown);
-  ADD ("storm/subscribe-unknown-client", test_storm, &storm_subscribe_unknown);
-  ADD ("storm/connect-advises-handshake", test_storm, &storm_connect_handshake);
-  ADD ("unknown-client/faye-401", test_faye_401, NULL);
-  ADD ("unknown-client/stale-subscribe-reply", test_stale_subscribe_reply, NULL);
-  ADD ("backoff", test_backoff, NULL);
-  ADD ("lost/subscribe", test_subscribe_lost_in_transport, NULL);
-  ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport, NULL);
-  ADD ("unknown-client/publish", test_publish_unknown_client, NULL);
-  ADD ("max-interval", test_max_interval, NULL);
-  ADD ("failover", test_failover, NULL);
-  ADD ("keepalive-race", test_keepalive_race, NULL);
-  ADD ("closed-new-connection", test_closed_new_connection, NULL);
+#define ADD(path, fn) g_test_add ("/bayeux/reliability/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+#define ADD_STORM(path, storm) \
+  g_test_add ("/bayeux/reliability/storm/" path, Fixture, &storm, fixture_setup, test_storm, fixture_teardown)
+  ADD ("network/down-up", test_network_down_up);
+  ADD ("network/down-at-start", test_network_down_at_start);
+  ADD ("pending/while-unconnected", test_publish_while_unconnected);
+  ADD ("pending/queue-full", test_queue_full);
+  ADD ("pending/expired", test_expired);
+  ADD ("suspend", test_suspend);
+  ADD_STORM ("http-500", storm_500);
+  ADD_STORM ("garbage", storm_garbage);
+  ADD_STORM ("connect-unsuccessful", storm_connect_unsuccessful);
+  ADD_STORM ("connect-not-held", storm_connect_not_held);
+  ADD_STORM ("handshake-refused", storm_handshake_refused);
+  ADD_STORM ("connect-unknown-client", storm_connect_unknown);
+  ADD_STORM ("subscribe-unknown-client", storm_subscribe_unknown);
+  ADD_STORM ("connect-advises-handshake", storm_connect_handshake);
+  ADD ("unknown-client/faye-401", test_faye_401);
+  ADD ("unknown-client/stale-subscribe-reply", test_stale_subscribe_reply);
+  ADD ("backoff", test_backoff);
+  ADD ("lost/subscribe", test_subscribe_lost_in_transport);
+  ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport);
+  ADD ("unknown-client/publish", test_publish_unknown_client);
+  ADD ("max-interval", test_max_interval);
+  ADD ("failover", test_failover);
+  ADD ("keepalive-race", test_keepalive_race);
+  ADD ("closed-new-connection", test_closed_new_connection);
 #undef ADD
+#undef ADD_STORM
 
   return g_test_run ();
 }

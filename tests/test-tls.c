@@ -17,39 +17,15 @@
 
 #include <string.h>
 
-/* The sanitizers' runtime (GCC 12, clang 14) crashes in LeakSanitizer's
- * exit-time scan ("Tracer caught signal 11") once GnuTLS, loaded by the
- * glib-networking module, has used dynamic TLS: not tracking dynamic TLS
- * blocks avoids it (google/sanitizers#1322), and the leak check still runs.
- * ASAN_OPTIONS from the environment is read after these defaults. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-const char *__asan_default_options (void);
-const char *
-__asan_default_options (void)
-{
-  return "intercept_tls_get_addr=0";
-}
-#endif
+typedef ClientFixture Fixture;
 
-typedef struct
+struct _FixtureExtra
 {
   GTlsCertificate *certificate;   /* the server's, with its key */
-  TestServer      *server;
-  BayeuxClient    *client;
-  GPtrArray       *errors;        /* GError* */
-  GArray          *states;        /* BayeuxClientState */
-  GPtrArray       *received;      /* data of the messages on /tls/demo, as text */
   guint            accept_calls;  /* BayeuxClient::accept-certificate emissions */
   GTlsCertificateFlags accept_flags;
   gboolean         accept_same;   /* the certificate offered was the server's */
-} Fixture;
+};
 
 typedef struct
 {
@@ -66,25 +42,7 @@ tls_file (const char *name)
   return g_test_build_filename (G_TEST_DIST, "tls", name, NULL);
 }
 
-static void
-on_error (BayeuxClient  *client,
-          GError        *error,
-          BayeuxMessage *message,
-          Fixture       *f)
-{
-  g_test_message ("error signal: %s (%s %d)", error->message, g_quark_to_string (error->domain), error->code);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-}
-
-static void
-on_state (GObject    *object,
-          GParamSpec *pspec,
-          Fixture    *f)
-{
-  BayeuxClientState state = bayeux_client_get_state (BAYEUX_CLIENT (object));
-  g_array_append_val (f->states, state);
-}
-
+/* f->received: the data of the messages on /tls/demo, as text. */
 static void
 on_message (BayeuxClient  *client,
             BayeuxMessage *message,
@@ -102,13 +60,11 @@ fixture_setup (Fixture       *f,
   g_autofree char *key = tls_file (which->key);
   g_autoptr(GError) error = NULL;
 
-  f->certificate = g_tls_certificate_new_from_files (cert, key, &error);
+  f->x = g_new0 (FixtureExtra, 1);
+  f->x->certificate = g_tls_certificate_new_from_files (cert, key, &error);
   g_assert_no_error (error);
-  f->server = test_server_new_tls (f->certificate);
+  client_fixture_init (f, test_server_new_tls (f->x->certificate));
   g_assert_true (g_str_has_prefix (test_server_get_url (f->server), "https://127.0.0.1:"));
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->states = g_array_new (FALSE, FALSE, sizeof (BayeuxClientState));
-  f->received = g_ptr_array_new_with_free_func (g_free);
 }
 
 /* Creates the client: with @session, or its own default one. */
@@ -125,8 +81,7 @@ fixture_client (Fixture     *f,
    * opens a connection waits for a TLS handshake, which takes half a second
    * under ASan and more under Valgrind. */
   g_object_set (f->client, "max-network-delay", 10000, "backoff-increment", 50, "max-backoff", 200, NULL);
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
-  g_signal_connect (f->client, "notify::state", G_CALLBACK (on_state), f);
+  client_fixture_watch (f);
   g_signal_connect (f->client, "message::/tls/demo", G_CALLBACK (on_message), f);
 }
 
@@ -134,10 +89,7 @@ fixture_client (Fixture     *f,
 static void
 drain_main_loop (void)
 {
-  const char *preload = g_getenv ("LD_PRELOAD");
-  guint ms = preload != NULL && strstr (preload, "vgpreload") != NULL ? 2000 : 200;
-
-  test_wait_ms (ms);
+  test_wait_ms (test_under_valgrind () ? 2000 : 200);
   while (g_main_context_iteration (NULL, FALSE))
     ;
 }
@@ -147,43 +99,16 @@ fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   if (f->client != NULL)
-    {
-      bayeux_client_stop (f->client);
-      g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-      g_object_unref (f->client);
-      g_assert_null (f->client);   /* nothing else holds the client */
-    }
+    bayeux_client_stop (f->client);
+  client_fixture_release (f);
   /* The server is in this process: soup_server_disconnect() closes its
    * connections synchronously, and closing one whose TLS handshake waits
    * for the client would block for good if the client's side of it were
    * still open (its cancelled operations finish in this main loop). */
   drain_main_loop ();
-  test_server_free (f->server);
-  g_object_unref (f->certificate);
-  g_ptr_array_unref (f->errors);
-  g_array_unref (f->states);
-  g_ptr_array_unref (f->received);
-}
-
-static gboolean
-is_connected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
-}
-
-static gboolean
-has_error (gpointer data)
-{
-  Fixture *f = data;
-  return f->errors->len > 0;
-}
-
-static gboolean
-has_received (gpointer data)
-{
-  Fixture *f = data;
-  return f->received->len > 0;
+  client_fixture_teardown (f, data);
+  g_object_unref (f->x->certificate);
+  g_free (f->x);
 }
 
 static gboolean
@@ -220,7 +145,7 @@ assert_refused (Fixture *f)
   guint errors_before, errors_after;
 
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
 
   first = g_ptr_array_index (f->errors, 0);
   g_assert_error (first, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
@@ -248,29 +173,22 @@ assert_refused (Fixture *f)
 static void
 assert_round_trip (Fixture *f)
 {
-  g_autoptr(GAsyncResult) subscribed = NULL;
-  g_autoptr(GAsyncResult) published = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) data = json_from_string ("{\"text\":\"over TLS\"}", NULL);
   g_autoptr(BayeuxMessage) reply = NULL;
 
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_nonnull (bayeux_client_get_client_id (f->client));
 
-  bayeux_client_subscribe_async (f->client, "/tls/demo", NULL, test_store_result, &subscribed);
-  test_wait_result (&subscribed, 5000);
-  g_assert_true (bayeux_client_subscribe_finish (f->client, subscribed, &error));
-  g_assert_no_error (error);
+  fixture_subscribe (f, "/tls/demo");
 
-  bayeux_client_publish_async (f->client, "/tls/demo", data, NULL, test_store_result, &published);
-  test_wait_result (&published, 5000);
-  reply = bayeux_client_publish_finish (f->client, published, &error);
+  reply = fixture_publish (f, "/tls/demo", data, &error);
   g_assert_no_error (error);
   g_assert_nonnull (reply);
   g_assert_true (bayeux_message_get_successful (reply));
 
-  g_assert_true (test_wait_until (has_received, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "{\"text\":\"over TLS\"}");
   g_assert_cmpuint (test_server_count (f->server, "/tls/demo"), ==, 1);
   g_assert_cmpuint (f->errors->len, ==, 0);
@@ -309,10 +227,10 @@ accept_expected (BayeuxClient         *client,
                  GTlsCertificateFlags  errors,
                  Fixture              *f)
 {
-  f->accept_calls++;
-  f->accept_flags = errors;
-  f->accept_same = g_tls_certificate_is_same (certificate, f->certificate);
-  return f->accept_same;   /* pinned: that certificate and no other */
+  f->x->accept_calls++;
+  f->x->accept_flags = errors;
+  f->x->accept_same = g_tls_certificate_is_same (certificate, f->x->certificate);
+  return f->x->accept_same;   /* pinned: that certificate and no other */
 }
 
 static gboolean
@@ -321,9 +239,9 @@ refuse_all (BayeuxClient         *client,
             GTlsCertificateFlags  errors,
             Fixture              *f)
 {
-  f->accept_calls++;
-  f->accept_flags = errors;
-  f->accept_same = g_tls_certificate_is_same (certificate, f->certificate);
+  f->x->accept_calls++;
+  f->x->accept_flags = errors;
+  f->x->accept_same = g_tls_certificate_is_same (certificate, f->x->certificate);
   return FALSE;
 }
 
@@ -335,9 +253,9 @@ test_accept_certificate (Fixture       *f,
   g_signal_connect (f->client, "accept-certificate", G_CALLBACK (accept_expected), f);
   assert_round_trip (f);
 
-  g_assert_cmpuint (f->accept_calls, >=, 1);
-  g_assert_true (f->accept_same);
-  g_assert_true (f->accept_flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
+  g_assert_cmpuint (f->x->accept_calls, >=, 1);
+  g_assert_true (f->x->accept_same);
+  g_assert_true (f->x->accept_flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
 }
 
 static void
@@ -352,10 +270,10 @@ test_accept_certificate_refused (Fixture       *f,
 
   /* The handler was asked, about the server's certificate, once for each
    * attempt. */
-  g_assert_cmpuint (f->accept_calls, >=, 1);
-  g_assert_true (f->accept_same);
-  g_assert_true (f->accept_flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
-  calls = f->accept_calls;
+  g_assert_cmpuint (f->x->accept_calls, >=, 1);
+  g_assert_true (f->x->accept_same);
+  g_assert_true (f->x->accept_flags & G_TLS_CERTIFICATE_UNKNOWN_CA);
+  calls = f->x->accept_calls;
   g_assert_cmpuint (calls, <=, f->errors->len + 2);
 }
 

@@ -8,82 +8,25 @@
 
 #include <string.h>
 
-typedef struct
-{
-  TestServer   *server;
-  BayeuxClient *client;
-  GPtrArray    *errors;      /* GError* */
-  GPtrArray    *received;    /* BayeuxMessage* on /ws/** */
-  GPtrArray    *transports;  /* the transport at each notify::transport */
-} Fixture;
-
-static void
-on_error (BayeuxClient  *client,
-          GError        *error,
-          BayeuxMessage *message,
-          Fixture       *f)
-{
-  g_test_message ("error signal: %s", error->message);
-  g_ptr_array_add (f->errors, g_error_copy (error));
-}
+typedef ClientFixture Fixture;
 
 static void
 on_transport (GObject    *object,
               GParamSpec *pspec,
               Fixture    *f)
 {
-  g_ptr_array_add (f->transports, g_strdup (bayeux_client_get_transport (BAYEUX_CLIENT (object))));
+  g_ptr_array_add (f->log, g_strdup (bayeux_client_get_transport (BAYEUX_CLIENT (object))));
 }
 
-static void
-on_message (BayeuxClient  *client,
-            BayeuxMessage *message,
-            Fixture       *f)
-{
-  g_ptr_array_add (f->received, bayeux_message_ref (message));
-}
-
+/* f->received: the messages on /ws/**; f->log: the transport at each
+ * notify::transport. */
 static void
 fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
-  f->server = test_server_new ();
-  f->client = bayeux_client_new (test_server_get_url (f->server));
-  f->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  f->received = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
-  f->transports = g_ptr_array_new_with_free_func (g_free);
-  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
-  g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
+  client_fixture_setup (f, data);
+  client_fixture_keep_messages (f, "message::/ws/**");
   g_signal_connect (f->client, "notify::transport", G_CALLBACK (on_transport), f);
-  g_signal_connect (f->client, "message::/ws/**", G_CALLBACK (on_message), f);
-}
-
-static void
-fixture_teardown (Fixture       *f,
-                  gconstpointer  data)
-{
-  g_object_add_weak_pointer (G_OBJECT (f->client), (gpointer *) &f->client);
-  g_object_unref (f->client);
-  g_assert_null (f->client);   /* nothing else holds the client */
-  test_wait_ms (10);
-  test_server_free (f->server);
-  g_ptr_array_unref (f->errors);
-  g_ptr_array_unref (f->received);
-  g_ptr_array_unref (f->transports);
-}
-
-static gboolean
-is_connected (gpointer data)
-{
-  Fixture *f = data;
-  return bayeux_client_get_state (f->client) == BAYEUX_CLIENT_STATE_CONNECTED;
-}
-
-static gboolean
-has_errors (gpointer data)
-{
-  Fixture *f = data;
-  return f->errors->len > 0;
 }
 
 typedef struct
@@ -103,7 +46,7 @@ static gboolean
 ws_connections_1 (gpointer data)
 {
   Fixture *f = data;
-  return test_server_ws_connections (f->server) >= 1 && is_connected (f) &&
+  return test_server_ws_connections (f->server) >= 1 && fixture_is_connected (f) &&
          g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") == 0;
 }
 
@@ -111,21 +54,8 @@ static gboolean
 ws_connections_2 (gpointer data)
 {
   Fixture *f = data;
-  return test_server_ws_connections (f->server) >= 2 && is_connected (f) &&
+  return test_server_ws_connections (f->server) >= 2 && fixture_is_connected (f) &&
          g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") == 0;
-}
-
-/* Subscribes to /ws/** and waits for the reply. */
-static void
-subscribe_ws (Fixture *f)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  bayeux_client_subscribe_async (f->client, "/ws/**", NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  g_assert_true (bayeux_client_subscribe_finish (f->client, result, &error));
-  g_assert_no_error (error);
 }
 
 /* Delivers a message and waits for it. */
@@ -147,7 +77,7 @@ start_on_websocket (Fixture *f)
 {
   test_server_set_websocket (f->server, TRUE, TRUE);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
 }
 
@@ -158,25 +88,22 @@ test_websocket_round_trip (Fixture       *f,
                            gconstpointer  data)
 {
   g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) ack = NULL;
   g_autoptr(GError) error = NULL;
   guint frames;
 
   start_on_websocket (f);
-  g_assert_cmpuint (f->transports->len, ==, 1);
-  g_assert_cmpstr (g_ptr_array_index (f->transports, 0), ==, "websocket");
+  g_assert_cmpuint (f->log->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f->log, 0), ==, "websocket");
   g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/connect"), "connectionType"),
                    ==, "websocket");
 
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"hello\":\"socket\"}");
 
   /* A publish to our own subscription: the ack and the delivery come in
    * separate frames, in either order. */
-  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  ack = bayeux_client_publish_finish (f->client, result, &error);
+  ack = fixture_publish (f, "/ws/b", payload, &error);
   g_assert_no_error (error);
   g_assert_nonnull (ack);
   {
@@ -200,11 +127,11 @@ test_websocket_refused_falls_back (Fixture       *f,
 {
   test_server_set_websocket (f->server, TRUE, FALSE);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
   g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/connect"), "connectionType"),
                    ==, "long-polling");
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"over\":\"http\"}");
   g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
   g_assert_cmpuint (f->errors->len, ==, 0);
@@ -217,12 +144,12 @@ test_websocket_not_offered (Fixture       *f,
 {
   test_server_set_websocket (f->server, FALSE, TRUE);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
-  subscribe_ws (f);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"over\":\"http\"}");
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
   g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
-  g_assert_cmpuint (f->transports->len, ==, 0);
+  g_assert_cmpuint (f->log->len, ==, 0);
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
@@ -237,8 +164,8 @@ test_forced_long_polling (Fixture       *f,
   test_server_set_websocket (f->server, TRUE, TRUE);
   bayeux_client_set_transports (f->client, only);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
-  subscribe_ws (f);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"over\":\"http\"}");
   types = json_object_get_array_member (test_server_last (f->server, "/meta/handshake"), "supportedConnectionTypes");
   g_assert_cmpuint (json_array_get_length (types), ==, 1);
@@ -257,7 +184,7 @@ test_websocket_only_not_offered (Fixture       *f,
 
   bayeux_client_set_transports (f->client, only);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (has_errors, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   g_assert_error ((GError *) g_ptr_array_index (f->errors, 0), BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
   g_assert_nonnull (strstr (((GError *) g_ptr_array_index (f->errors, 0))->message, "websocket"));
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
@@ -275,13 +202,13 @@ test_websocket_only_refused (Fixture       *f,
   test_server_set_websocket (f->server, TRUE, FALSE);
   bayeux_client_set_transports (f->client, only);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (has_errors, f, 5000));
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
   test_wait_ms (500);
   g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, 0);
   g_assert_cmpint (bayeux_client_get_state (f->client), !=, BAYEUX_CLIENT_STATE_CONNECTED);
   /* The socket comes back: the client gets there by itself. */
   test_server_set_websocket (f->server, TRUE, TRUE);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
 }
 
@@ -293,7 +220,7 @@ test_websocket_closed_reconnects (Fixture       *f,
                                   gconstpointer  data)
 {
   start_on_websocket (f);
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   test_server_ws_close (f->server);
   g_assert_true (test_wait_until (ws_connections_2, f, 5000));
   deliver_and_receive (f, "{\"after\":\"close\"}");
@@ -322,7 +249,7 @@ test_websocket_bad_frames (Fixture       *f,
 
   bayeux_client_set_max_message_size (f->client, 64 * 1024);
   start_on_websocket (f);
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -340,7 +267,7 @@ test_websocket_bad_frames (Fixture       *f,
       else
         test_server_ws_send_raw (f->server, cases[i].what);
 
-      g_assert_true (test_wait_until (has_errors, f, 5000));
+      g_assert_true (test_wait_until (fixture_has_error, f, 5000));
       for (guint j = 0; j < f->errors->len; j++)
         found |= g_error_matches (g_ptr_array_index (f->errors, j), BAYEUX_ERROR, cases[i].code);
       if (!found)
@@ -348,7 +275,7 @@ test_websocket_bad_frames (Fixture       *f,
 
       /* A new socket; the subscription still delivers. */
       g_assert_cmpuint (f->received->len, ==, 0);   /* the bad frame delivered nothing */
-      g_assert_true (test_wait_until (is_connected, f, 5000));
+      g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
       deliver_and_receive (f, "{\"still\":\"here\"}");
       g_ptr_array_set_size (f->received, 0);
       if (cases[i].closes)
@@ -365,19 +292,16 @@ test_websocket_silent (Fixture       *f,
                        gconstpointer  data)
 {
   g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(BayeuxMessage) ack = NULL;
   g_autoptr(GError) error = NULL;
   gint64 start;
 
   bayeux_client_set_max_network_delay (f->client, 500);
   start_on_websocket (f);
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   test_server_ws_set_silent (f->server, TRUE);
   start = g_get_monotonic_time ();
-  bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
-  test_wait_result (&result, 5000);
-  ack = bayeux_client_publish_finish (f->client, result, &error);
+  ack = fixture_publish (f, "/ws/b", payload, &error);
   g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
   g_assert_null (ack);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 450 * 1000);
@@ -387,25 +311,18 @@ test_websocket_silent (Fixture       *f,
 }
 
 static gboolean
-two_connects (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/meta/connect") >= 2;
-}
-
-static gboolean
 on_long_polling (gpointer data)
 {
   Fixture *f = data;
-  return g_strcmp0 (bayeux_client_get_transport (f->client), "long-polling") == 0 && is_connected (f);
+  return g_strcmp0 (bayeux_client_get_transport (f->client), "long-polling") == 0 && fixture_is_connected (f);
 }
 
 static gboolean
 transport_ever (Fixture    *f,
                 const char *name)
 {
-  for (guint i = 0; i < f->transports->len; i++)
-    if (g_str_equal (g_ptr_array_index (f->transports, i), name))
+  for (guint i = 0; i < f->log->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->log, i), name))
       return TRUE;
   return FALSE;
 }
@@ -419,7 +336,7 @@ test_websocket_worked_no_fallback (Fixture       *f,
 {
   bayeux_client_set_max_network_delay (f->client, 300);
   start_on_websocket (f);
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   test_server_ws_hold_upgrades (f->server, TRUE);
   test_server_ws_close (f->server);
   /* Two opens time out... */
@@ -440,7 +357,7 @@ test_websocket_worked_refused_falls_back (Fixture       *f,
                                           gconstpointer  data)
 {
   start_on_websocket (f);
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   test_server_set_websocket (f->server, TRUE, FALSE);
   test_server_ws_close (f->server);
   g_assert_true (test_wait_until (on_long_polling, f, 5000));
@@ -465,17 +382,10 @@ test_websocket_reconnect_while_opening (Fixture       *f,
   bayeux_client_check_clocks (f->client, wall, monotonic);
   bayeux_client_check_clocks (f->client, wall + 60 * G_USEC_PER_SEC, monotonic + G_USEC_PER_SEC);
   test_server_ws_hold_upgrades (f->server, FALSE);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"after\":\"resume\"}");
-}
-
-static gboolean
-published_b (gpointer data)
-{
-  Fixture *f = data;
-  return test_server_count (f->server, "/ws/b") >= 1;
 }
 
 /* A broken reply to a publish (a field of the wrong type) fails that
@@ -495,10 +405,10 @@ test_websocket_broken_reply (Fixture       *f,
 
   bayeux_client_set_max_network_delay (f->client, 5000);
   start_on_websocket (f);
-  subscribe_ws (f);
+  fixture_subscribe (f, "/ws/**");
   test_server_ws_set_silent (f->server, TRUE);
   bayeux_client_publish_async (f->client, "/ws/b", payload, NULL, test_store_result, &result);
-  g_assert_true (test_wait_until (published_b, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/ws/b", 1, 5000));
   id = json_object_get_string_member (test_server_last (f->server, "/ws/b"), "id");
   broken = g_strdup_printf ("[{\"channel\":\"/ws/b\",\"id\":\"%s\",\"successful\":\"yes\"}]", id);
   start = g_get_monotonic_time ();
@@ -523,7 +433,7 @@ test_websocket_disconnect (Fixture       *f,
 
   start_on_websocket (f);
   /* A poll held by the server, for the disconnect to end. */
-  g_assert_true (test_wait_until (two_connects, f, 5000));
+  g_assert_true (fixture_wait_server_count (f, "/meta/connect", 2, 5000));
   test_wait_ms (50);
   start = g_get_monotonic_time ();
   bayeux_client_disconnect_async (f->client, NULL, test_store_result, &result);
@@ -613,8 +523,8 @@ test_websocket_made_when_offered (Fixture       *f,
   bayeux_client_set_header (f->client, "X-Removed", NULL);
   test_server_set_websocket (f->server, FALSE, TRUE);
   bayeux_client_start (f->client);
-  g_assert_true (test_wait_until (is_connected, f, 5000));
-  subscribe_ws (f);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  fixture_subscribe (f, "/ws/**");
   g_assert_false (soup_session_has_feature (session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER));
 
   /* The server offers it from its next handshake on. */
@@ -641,7 +551,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(path, func) g_test_add ("/bayeux/transports/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) \
+  g_test_add ("/bayeux/transports/" path, Fixture, NULL, fixture_setup, func, client_fixture_teardown)
   ADD ("websocket/round-trip", test_websocket_round_trip);
   ADD ("websocket/refused-falls-back", test_websocket_refused_falls_back);
   ADD ("websocket/not-offered", test_websocket_not_offered);

@@ -92,3 +92,71 @@ guint        test_server_ws_frames      (TestServer *server);   /* frames receiv
 gboolean     test_server_ws_is_open     (TestServer *server);
 const char  *test_server_ws_upgrade_header (TestServer *server, const char *name); /* of the latest accepted upgrade */
 G_END_DECLS
+
+/* The client fixture: a test server, a client on it, and what the client
+ * told the test. Every test-<area>.c that tests a BayeuxClient against the
+ * test server uses it, as its GTest fixture, with `typedef ClientFixture
+ * Fixture;`; a test file with state of its own defines struct
+ * _FixtureExtra and keeps one in @x (its setup allocates it). */
+G_BEGIN_DECLS
+typedef struct _FixtureExtra FixtureExtra;
+
+typedef struct
+{
+  TestServer   *server;
+  BayeuxClient *client;      /* NULL until the test or the setup makes one */
+  GPtrArray    *errors;      /* GError*, one for each ::error */
+  GArray       *error_times; /* gint64: the monotonic time of each */
+  GArray       *states;      /* BayeuxClientState, at each notify::state */
+  GPtrArray    *received;    /* what the test keeps of the messages: strings (g_free), or
+                              * BayeuxMessage* after client_fixture_keep_messages() */
+  GPtrArray    *log;         /* strings (g_free) the test writes down as things happen */
+  FixtureExtra *x;           /* the test file's own state, or NULL */
+} ClientFixture;
+
+/* The usual setup: client_fixture_init() with a new test server, and a
+ * client made with bayeux_client_new() (max-network-delay 2000 ms,
+ * backoff-increment 50 ms, max-backoff 200 ms), watched. */
+void         client_fixture_setup       (ClientFixture *f, gconstpointer data);
+/* client_fixture_release(), then frees the server and the arrays (not @x). */
+void         client_fixture_teardown    (ClientFixture *f, gconstpointer data);
+/* Takes @server and makes the arrays; no client yet. */
+void         client_fixture_init        (ClientFixture *f, TestServer *server);
+/* Records ::error and notify::state of f->client. */
+void         client_fixture_watch       (ClientFixture *f);
+/* Keeps a reference on each message of @detailed_signal ("message",
+ * "message::/ws/**") of f->client in f->received, which must be empty. */
+void         client_fixture_keep_messages (ClientFixture *f, const char *detailed_signal);
+/* Drops f->client (if any) and checks that nothing else held it, then lets
+ * the main loop run for 10 ms. */
+void         client_fixture_release     (ClientFixture *f);
+
+/* Conditions for test_wait_until(), on a ClientFixture. */
+gboolean     fixture_is_connected       (gpointer f);
+gboolean     fixture_is_disconnected    (gpointer f);
+gboolean     fixture_is_unconnected     (gpointer f);
+gboolean     fixture_has_error          (gpointer f);
+gboolean     fixture_has_received       (gpointer f);
+gboolean     fixture_server_holds_connect (gpointer f);
+
+/* Starts the client and waits until it is connected and its connect is
+ * held by the server. */
+void         fixture_start_connected    (ClientFixture *f);
+/* Subscribes and waits for the reply, which must be a success. */
+void         fixture_subscribe          (ClientFixture *f, const char *channel);
+/* Publishes and waits (5 s at most) for the reply: the reply, or NULL with
+ * @error set. */
+BayeuxMessage *fixture_publish          (ClientFixture *f, const char *channel, JsonNode *data, GError **error);
+/* Waits until the server received @n messages or more on @channel (and,
+ * for the _connected variant, the client is connected). */
+gboolean     fixture_wait_server_count  (ClientFixture *f, const char *channel, guint n, guint timeout_ms);
+gboolean     fixture_wait_server_count_connected (ClientFixture *f, const char *channel, guint n,
+                                                  guint timeout_ms);
+/* Subscribes and waits for the reply, which must be a failure: its error. */
+GError      *fixture_subscribe_error    (ClientFixture *f, const char *channel);
+/* Waits until the server received a second /meta/subscribe or more and
+ * holds a subscription to @channel: the client subscribed again. */
+gboolean     fixture_wait_resubscribed  (ClientFixture *f, const char *channel, guint timeout_ms);
+/* How many of the errors match @domain and @code. */
+guint        fixture_count_errors       (ClientFixture *f, GQuark domain, int code);
+G_END_DECLS

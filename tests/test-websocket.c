@@ -17,24 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* The sanitizers' runtime crashes in LeakSanitizer's exit-time scan once
- * GnuTLS has used dynamic TLS (see test-tls.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-#ifdef TEST_ASAN
-const char *__asan_default_options (void);
-const char *
-__asan_default_options (void)
-{
-  return "intercept_tls_get_addr=0";
-}
-#endif
-
 #define MAX_SIZE      (64 * 1024)
 #define OPEN_TIMEOUT  5000
 #define WAIT          5000      /* ms, for anything the test waits for */
