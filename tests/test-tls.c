@@ -221,15 +221,24 @@ test_tls_database (Fixture       *f,
   assert_round_trip (f);
 }
 
+/* Counts an accept-certificate emission and keeps what it offered. */
+static void
+record_offer (Fixture              *f,
+              GTlsCertificate      *certificate,
+              GTlsCertificateFlags  errors)
+{
+  f->x->accept_calls++;
+  f->x->accept_flags = errors;
+  f->x->accept_same = g_tls_certificate_is_same (certificate, f->x->certificate);
+}
+
 static gboolean
 accept_expected (BayeuxClient         *client,
                  GTlsCertificate      *certificate,
                  GTlsCertificateFlags  errors,
                  Fixture              *f)
 {
-  f->x->accept_calls++;
-  f->x->accept_flags = errors;
-  f->x->accept_same = g_tls_certificate_is_same (certificate, f->x->certificate);
+  record_offer (f, certificate, errors);
   return f->x->accept_same;   /* pinned: that certificate and no other */
 }
 
@@ -239,9 +248,7 @@ refuse_all (BayeuxClient         *client,
             GTlsCertificateFlags  errors,
             Fixture              *f)
 {
-  f->x->accept_calls++;
-  f->x->accept_flags = errors;
-  f->x->accept_same = g_tls_certificate_is_same (certificate, f->x->certificate);
+  record_offer (f, certificate, errors);
   return FALSE;
 }
 

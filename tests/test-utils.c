@@ -8,6 +8,10 @@
  * delivery to matching subscriptions.  Tests make it misbehave with knobs
  * (refused channels, raw answers, held-forever polls, forgotten clients) or
  * a hook that answers a request itself, and read back what it received.
+ *
+ * And the client fixture of the test-<area>.c files (ClientFixture): the
+ * server, a client on it, what the client reported, and the waits and steps
+ * the tests share.
  */
 #include "test-utils.h"
 
@@ -1249,7 +1253,7 @@ resubscribed (gpointer data)
 {
   ServerCount *c = data;
 
-  return test_server_count (c->f->server, "/meta/subscribe") >= 2 && test_server_is_subscribed (c->f->server, c->channel);
+  return test_server_count (c->f->server, "/meta/subscribe") >= c->n && test_server_is_subscribed (c->f->server, c->channel);
 }
 
 gboolean

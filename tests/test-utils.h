@@ -1,4 +1,4 @@
-/* test-utils.h: an in-process Bayeux server for the tests
+/* test-utils.h: an in-process Bayeux server and a client fixture for the tests
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
