@@ -10,7 +10,9 @@
 
 typedef struct {
   GMainLoop *loop;
-  int        status;   /* the exit status */
+  int        status;     /* the exit status */
+  gboolean   received;   /* our message came back */
+  gboolean   published;  /* the server confirmed the publish */
 } App;
 
 static void
@@ -26,12 +28,24 @@ disconnected_cb (GObject      *source,
   g_main_loop_quit (app->loop);
 }
 
+/* Done once the message came back and the publish was confirmed (the
+ * delivery may come first: over a WebSocket the server sends them in any
+ * order, and a disconnect fails what still waits for an answer). */
+static void
+maybe_disconnect (BayeuxClient *client,
+                  App          *app)
+{
+  if (app->received && app->published)
+    bayeux_client_disconnect_async (client, NULL, disconnected_cb, app);
+}
+
 /* Each message that arrives on our subscription to CHANNEL. */
 static void
 on_message (BayeuxClient  *client,
             BayeuxMessage *message,
             gpointer       user_data)
 {
+  App *app = user_data;
   JsonNode *data = bayeux_message_get_data (message);   /* owned by message */
   const char *text = NULL;
 
@@ -39,8 +53,8 @@ on_message (BayeuxClient  *client,
     text = json_object_get_string_member_with_default (json_node_get_object (data), "text", NULL);
   g_print ("received \"%s\" on %s\n", text ? text : "?", bayeux_message_get_channel (message));
 
-  /* Done: tell the server goodbye, then quit. */
-  bayeux_client_disconnect_async (client, NULL, disconnected_cb, user_data);
+  app->received = TRUE;
+  maybe_disconnect (client, app);
 }
 
 /* Failures that no _finish function reports: lost connections (the client
@@ -69,7 +83,10 @@ published_cb (GObject      *source,
       g_printerr ("publish: %s\n", error->message);
       app->status = 1;
       g_main_loop_quit (app->loop);
+      return;
     }
+  app->published = TRUE;
+  maybe_disconnect (BAYEUX_CLIENT (source), app);
 }
 
 static void
@@ -101,7 +118,7 @@ main (int   argc,
       char *argv[])
 {
   const char *url = argc > 1 ? argv[1] : "http://127.0.0.1:8000/faye";
-  App app = { g_main_loop_new (NULL, FALSE), 0 };
+  App app = { g_main_loop_new (NULL, FALSE), 0, FALSE, FALSE };
   g_autoptr(BayeuxClient) client = bayeux_client_new (url);
 
   g_signal_connect (client, "message::" CHANNEL, G_CALLBACK (on_message), &app);

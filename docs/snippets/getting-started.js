@@ -21,11 +21,15 @@ function fail(what, error) {
 
 const client = Bayeux.Client.new(url);
 
-// Each message that arrives on our subscription to CHANNEL.
-client.connect(`message::${CHANNEL}`, (_client, message) => {
-    const data = JSON.parse(Json.to_string(message.get_data(), false));
-    print(`received "${data.text}" on ${message.get_channel()}`);
-    // Done: tell the server goodbye, then quit.
+// Done once the message came back and the publish was confirmed (the
+// delivery may come first: over a WebSocket the server sends them in any
+// order, and a disconnect fails what still waits for an answer).
+const waitingFor = new Set(['message', 'publish']);
+function done(what) {
+    waitingFor.delete(what);
+    if (waitingFor.size > 0)
+        return;
+    // Tell the server goodbye, then quit.
     client.disconnect_async(null, (_c, result) => {
         try {
             client.disconnect_finish(result);
@@ -34,6 +38,13 @@ client.connect(`message::${CHANNEL}`, (_client, message) => {
         }
         loop.quit();
     });
+}
+
+// Each message that arrives on our subscription to CHANNEL.
+client.connect(`message::${CHANNEL}`, (_client, message) => {
+    const data = JSON.parse(Json.to_string(message.get_data(), false));
+    print(`received "${data.text}" on ${message.get_channel()}`);
+    done('message');
 });
 
 // Failures that no _finish function reports: lost connections (the client
@@ -55,7 +66,9 @@ client.subscribe_async(CHANNEL, null, (_c, result) => {
             client.publish_finish(res); // the server's reply, a Bayeux.Message
         } catch (error) {
             fail('publish', error);
+            return;
         }
+        done('publish');
     });
 });
 client.start();

@@ -15,6 +15,10 @@ CHANNEL = "/hello"
 url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/faye"
 loop = GLib.MainLoop()
 status = 0
+# Done once the message came back and the publish was confirmed (the
+# delivery may come first: over a WebSocket the server sends them in any
+# order, and a disconnect fails what still waits for an answer).
+waiting_for = {"message", "publish"}
 
 
 def fail(what, error):
@@ -28,8 +32,14 @@ def on_message(client, message):
     # Each message that arrives on our subscription to CHANNEL.
     data = json.loads(Json.to_string(message.get_data(), False))
     print(f'received "{data["text"]}" on {message.get_channel()}')
-    # Done: tell the server goodbye, then quit.
-    client.disconnect_async(None, on_disconnected)
+    done(client, "message")
+
+
+def done(client, what):
+    waiting_for.discard(what)
+    if not waiting_for:
+        # Tell the server goodbye, then quit.
+        client.disconnect_async(None, on_disconnected)
 
 
 def on_disconnected(client, result):
@@ -62,6 +72,8 @@ def on_published(client, result):
         client.publish_finish(result)   # the server's reply, a Bayeux.Message
     except GLib.Error as error:
         fail("publish", error)
+        return
+    done(client, "publish")
 
 
 client = Bayeux.Client.new(url)
