@@ -24,10 +24,15 @@
  * So the long poll never delays a publish and a client never needs more than
  * two connections.
  *
- * Over a WebSocket the slots stay: each holds at most one frame awaiting
- * its replies, which come in any frame, matched by id in the outbox; a
- * frame's request ends when all its messages have replies, or at its
- * deadline (Request.timer). The handshake always goes over HTTP. Messages
+ * Transports are reached only through the private BayeuxTransport
+ * interface (transports/bayeux-transport-private.h), made by name: the
+ * "long-polling" one (self->polling) carries every request when there is
+ * no socket, and the handshake always; the "websocket" one
+ * (self->streaming) is made when a server first offers it. Over the socket
+ * the slots stay: each holds at most one frame awaiting its replies
+ * (stream_request), which come in any frame, matched by id in the outbox;
+ * the transport ends a frame's send when none of its ids is pending any
+ * more (it asks request_pending), or fails it at its deadline. Messages
  * from either transport come in through one function (handle_batch), and
  * each reply is classified once where it is matched (classify_reply).
  */
@@ -43,8 +48,7 @@
 #include "bayeux-subscriptions-private.h"
 #include "bayeux-network-watch-private.h"
 #include "bayeux-task-private.h"
-#include "transports/bayeux-long-polling-private.h"
-#include "transports/bayeux-websocket-private.h"
+#include "transports/bayeux-transport-private.h"
 
 #include <string.h>
 
@@ -151,8 +155,6 @@ typedef struct
   Slot       slot;
   guint      serial;
   GPtrArray *ids;
-  GSource   *timer;   /* WebSocket: the deadline of the replies */
-  GError    *error;   /* WebSocket: the frame could not be sent */
 } Request;
 
 typedef struct
@@ -167,8 +169,8 @@ struct _BayeuxClient
 
   GMainContext      *context;
   SoupSession       *session;
-  BayeuxLongPolling *transport;
-  BayeuxWebSocket   *websocket;
+  BayeuxTransport   *polling;          /* "long-polling": every request can go this way */
+  BayeuxTransport   *streaming;        /* "websocket", made when a server first offers it */
   SoupMessageHeaders *headers;       /* set_header's, shared with both transports */
   GStrv              transports;     /* allowed, in order of preference */
   const char        *transport_name; /* in use (a static string) */
@@ -176,7 +178,7 @@ struct _BayeuxClient
   gboolean           websocket_failed;   /* it could not be opened in this session */
   gboolean           websocket_worked;   /* it was open in this session */
   gboolean           ws_opening;         /* the control slot is opening it */
-  Request           *ws_request[2];      /* the frame awaiting its replies, per slot */
+  Request           *stream_request[2];  /* per slot: the request awaiting replies on the socket */
   char              *url;
   GUri              *uri;          /* of the server in use: url or a fallback */
   GUri              *primary_uri;  /* of url */
@@ -649,7 +651,8 @@ abandon_slot (BayeuxClient *self,
               Slot          slot)
 {
   self->serial[slot]++;
-  g_clear_pointer (&self->ws_request[slot], request_free);
+  /* The transport ends it (cancelled): a request of an older serial. */
+  self->stream_request[slot] = NULL;
   g_cancellable_cancel (self->cancellable[slot]);
   g_object_unref (self->cancellable[slot]);
   self->cancellable[slot] = g_cancellable_new ();
@@ -666,7 +669,7 @@ abandon_control (BayeuxClient *self)
       /* Over a WebSocket, the server may still answer what was given up
        * (Faye answers the held /meta/connect when the disconnect comes):
        * that answer is expected, not an error. */
-      gboolean answer_expected = self->ws_request[SLOT_CONTROL] != NULL;
+      gboolean answer_expected = self->stream_request[SLOT_CONTROL] != NULL;
 
       abandon_slot (self, SLOT_CONTROL);
       bayeux_outbox_abandon_control (self->outbox, answer_expected);
@@ -675,7 +678,7 @@ abandon_control (BayeuxClient *self)
   if (self->ws_opening)
     {
       self->ws_opening = FALSE;
-      bayeux_websocket_close (self->websocket);
+      bayeux_transport_close (self->streaming);
     }
   bayeux_outbox_clear_control (self->outbox);
 }
@@ -722,8 +725,8 @@ stop_internal (BayeuxClient *self,
 
   set_client_id (self, NULL);
   self->immediate_connect = FALSE;
-  if (self->websocket != NULL)
-    bayeux_websocket_close (self->websocket);
+  if (self->streaming != NULL)
+    bayeux_transport_close (self->streaming);
 
   drop_held (self, reason);
   ops = bayeux_outbox_take_pending (self->outbox);
@@ -771,13 +774,9 @@ stop_with_error (BayeuxClient  *self,
 /* ------------------------------------------------------------------------ */
 /* Sending                                                                  */
 
-static void on_request_done (GObject *source, GAsyncResult *result, gpointer user_data);
-
 static void
 request_free (Request *req)
 {
-  g_clear_pointer (&req->timer, destroy_source);
-  g_clear_error (&req->error);
   g_weak_ref_clear (&req->client);
   g_ptr_array_unref (req->ids);
   g_free (req);
@@ -786,31 +785,16 @@ request_free (Request *req)
 static gboolean
 websocket_open (BayeuxClient *self)
 {
-  return self->websocket != NULL && bayeux_websocket_is_open (self->websocket);
+  return self->streaming != NULL && bayeux_transport_is_open (self->streaming);
 }
 
-/* The deadline of a frame's replies, or a frame that could not be sent. */
-static gboolean
-ws_request_timer_cb (gpointer user_data)
-{
-  Request *req = user_data;
-  g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
-  g_autoptr(GError) error = NULL;
+static void     on_send_done    (gpointer user_data, JsonArray *messages, const GError *error);
+static gboolean request_pending (gpointer user_data, const char *id);
 
-  g_clear_pointer (&req->timer, g_source_unref);
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-
-  begin_change (self);
-  if (req->error != NULL)
-    error = g_steal_pointer (&req->error);
-  else
-    error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT, "The server did not answer in time (WebSocket)");
-  /* A socket that does not answer is as good as dead: start again. */
-  websocket_lost (self, error);
-  end_change (self);
-  return G_SOURCE_REMOVE;
-}
+static const BayeuxSendCallbacks send_callbacks = {
+  .done = on_send_done,
+  .pending = request_pending,
+};
 
 /* Sends @body (a JSON array of the messages of @ids) on @slot: over the
  * WebSocket when it is open (except the handshake: @http_only), else in an
@@ -825,6 +809,7 @@ send_request (BayeuxClient *self,
 {
   Request *req = g_new0 (Request, 1);
   g_autoptr(GBytes) bytes = g_string_free_to_bytes (body);
+  BayeuxTransport *transport;
 
   g_weak_ref_init (&req->client, self);
   req->slot = slot;
@@ -839,24 +824,21 @@ send_request (BayeuxClient *self,
         bayeux_debug_wire (">>>", node);
     }
 
+  /* Over the socket the replies come in frames, whenever: the request
+   * ends when each of its messages has its reply (the transport asks
+   * request_pending), or at the deadline. */
   if (!http_only && websocket_open (self))
     {
-      /* The replies come in frames, whenever: the request ends when each
-       * of its messages has its reply, or at the deadline. */
-      g_assert (self->ws_request[slot] == NULL);
-      self->ws_request[slot] = req;
-      if (!bayeux_websocket_send (self->websocket, bytes, &req->error))
-        timeout_ms = 0;   /* fails from the main loop, not from inside this call */
-      req->timer = timeout_ms > 0 ? g_timeout_source_new (timeout_ms) : g_idle_source_new ();
-      g_source_set_callback (req->timer, ws_request_timer_cb, req, NULL);
-      g_source_set_static_name (req->timer, "[bayeux] websocket deadline");
-      g_source_attach (req->timer, self->context);
-      return;
+      g_assert (self->stream_request[slot] == NULL);
+      self->stream_request[slot] = req;
+      transport = self->streaming;
     }
+  else
+    transport = self->polling;
 
   g_main_context_push_thread_default (self->context);
-  bayeux_long_polling_send_async (self->transport, bytes, self->max_message_size, timeout_ms,
-                                  self->cancellable[slot], on_request_done, req);
+  bayeux_transport_send (transport, bytes, ids, self->max_message_size, timeout_ms, self->cancellable[slot],
+                         &send_callbacks, req);
   g_main_context_pop_thread_default (self->context);
 }
 
@@ -2017,18 +1999,18 @@ fail_unanswered (BayeuxClient *self,
     }
 }
 
+/* The transport is done with @user_data, a Request: with the response's
+ * messages, or with all its replies in (no messages, no error), or with
+ * @error. Over the socket, a lost connection was dealt with before (see
+ * websocket_lost): the request is of an older serial then. */
 static void
-on_request_done (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_send_done (gpointer      user_data,
+              JsonArray    *messages,
+              const GError *error)
 {
   Request *req = user_data;
   g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
-  g_autoptr(JsonArray) messages = NULL;
-  g_autoptr(GError) error = NULL;
   guint generation;
-
-  messages = bayeux_long_polling_send_finish (BAYEUX_LONG_POLLING (source), result, &error);
 
   if (self == NULL || !request_current (self, req))
     {
@@ -2036,12 +2018,14 @@ on_request_done (GObject      *source,
       return;
     }
 
+  if (self->stream_request[req->slot] == req)
+    self->stream_request[req->slot] = NULL;
   self->busy[req->slot] = FALSE;
   generation = self->generation;
 
   if (messages != NULL)
     handle_batch (self, req->slot, messages, req);
-  else
+  else if (error != NULL)
     {
       g_debug ("request failed: %s", error->message);
       if (req->slot == SLOT_BATCH)
@@ -2057,47 +2041,50 @@ on_request_done (GObject      *source,
 /* ------------------------------------------------------------------------ */
 /* The WebSocket                                                            */
 
-/* A frame's request is over: all its messages have replies, or @error. */
+/* The socket was lost: the request of @slot on it failed with @error. Its
+ * send is ended by the transport later, as a request of an older serial. */
 static void
-finish_ws_request (BayeuxClient *self,
-                   Slot          slot,
-                   const GError *error)
+finish_stream_request (BayeuxClient *self,
+                       Slot          slot,
+                       const GError *error)
 {
-  Request *req = g_steal_pointer (&self->ws_request[slot]);
+  Request *req = g_steal_pointer (&self->stream_request[slot]);
 
   if (req == NULL)
     return;
   self->busy[slot] = FALSE;
   fail_unanswered (self, req, self->generation, error);
+  if (req->serial == self->serial[slot])
+    self->serial[slot]++;
   if (slot == SLOT_BATCH)
     schedule_flush (self);
-  request_free (req);
 }
 
+/* Whether the reply to @id, of @user_data's request, is still awaited. */
 static gboolean
-all_answered (BayeuxClient *self,
-              Request      *req)
+request_pending (gpointer    user_data,
+                 const char *id)
 {
-  return bayeux_outbox_all_answered (self->outbox, req->ids);
+  Request *req = user_data;
+  g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
+
+  return self != NULL && bayeux_outbox_is_pending (self->outbox, id);
 }
 
+/* A frame: replies may come in any frame, and there is no request to tie
+ * them to but the single /meta/connect outstanding (an id-less connect
+ * reply). Like an HTTP response, a frame's state changes are notified one
+ * by one, not coalesced: an application sees `disconnected` between a
+ * disconnect and a restart. The transport then ends the requests whose
+ * replies are all in. */
 static void
-on_websocket_messages (BayeuxWebSocket *websocket,
+on_websocket_messages (BayeuxTransport *transport,
                        JsonArray       *messages,
                        gpointer         user_data)
 {
   g_autoptr(BayeuxClient) self = g_object_ref (user_data);
 
-  /* Replies may come in any frame: there is no request to tie them to but
-   * the single /meta/connect outstanding (an id-less connect reply). Like
-   * an HTTP response, a frame's state changes are notified one by one, not
-   * coalesced: an application sees `disconnected` between a disconnect and
-   * a restart. */
   handle_batch (self, SLOT_CONTROL, messages, NULL);
-
-  for (Slot slot = SLOT_CONTROL; slot <= SLOT_BATCH; slot++)
-    if (self->ws_request[slot] != NULL && all_answered (self, self->ws_request[slot]))
-      finish_ws_request (self, slot, NULL);
 }
 
 /* The socket closed, failed, or went silent: the requests on it fail as
@@ -2108,7 +2095,7 @@ websocket_lost (BayeuxClient *self,
                 const GError *error)
 {
   g_debug ("WebSocket lost: %s", error->message);
-  if (self->ws_request[SLOT_BATCH] != NULL)
+  if (self->stream_request[SLOT_BATCH] != NULL)
     report_error (self, g_error_copy (error), NULL);
   drop_websocket (self, error);
 }
@@ -2124,16 +2111,16 @@ drop_websocket (BayeuxClient *self,
 
   if (opening)
     abandon_control (self);   /* closes the socket */
-  else if (self->websocket != NULL)
-    bayeux_websocket_close (self->websocket);
-  finish_ws_request (self, SLOT_BATCH, error);
-  finish_ws_request (self, SLOT_CONTROL, error);
+  else if (self->streaming != NULL)
+    bayeux_transport_close (self->streaming);
+  finish_stream_request (self, SLOT_BATCH, error);
+  finish_stream_request (self, SLOT_CONTROL, error);
   if (opening && is_running (self) && self->control_timer == NULL && !self->busy[SLOT_CONTROL])
     schedule_control (self, 0);
 }
 
 static void
-on_websocket_closed (BayeuxWebSocket *websocket,
+on_websocket_closed (BayeuxTransport *transport,
                      const GError    *error,
                      gpointer         user_data)
 {
@@ -2176,12 +2163,12 @@ on_websocket_open (GObject      *source,
   Request *req = user_data;
   g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
   g_autoptr(GError) error = NULL;
-  gboolean opened = bayeux_websocket_open_finish (BAYEUX_WEBSOCKET (source), result, &error);
+  gboolean opened = bayeux_transport_open_finish (BAYEUX_TRANSPORT (source), result, &error);
 
   if (self == NULL || !request_current (self, req))
     {
       if (opened)
-        bayeux_websocket_close (BAYEUX_WEBSOCKET (source));
+        bayeux_transport_close (BAYEUX_TRANSPORT (source));
       request_free (req);
       return;
     }
@@ -2232,13 +2219,13 @@ static gboolean on_transport_accept_certificate (GObject *transport, GTlsCertifi
 static void
 ensure_websocket (BayeuxClient *self)
 {
-  if (self->websocket != NULL)
+  if (self->streaming != NULL)
     return;
-  self->websocket = bayeux_websocket_new (self->session, self->uri, self->headers);
-  g_signal_connect_object (self->websocket, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
+  self->streaming = bayeux_transport_new ("websocket", self->session, self->uri, self->headers);
+  g_signal_connect_object (self->streaming, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
-  g_signal_connect_object (self->websocket, "messages", G_CALLBACK (on_websocket_messages), self, 0);
-  g_signal_connect_object (self->websocket, "closed", G_CALLBACK (on_websocket_closed), self, 0);
+  g_signal_connect_object (self->streaming, "messages", G_CALLBACK (on_websocket_messages), self, 0);
+  g_signal_connect_object (self->streaming, "closed", G_CALLBACK (on_websocket_closed), self, 0);
 }
 
 static void
@@ -2257,7 +2244,7 @@ open_websocket (BayeuxClient *self)
   self->control_sent_at = g_get_monotonic_time ();
 
   g_main_context_push_thread_default (self->context);
-  bayeux_websocket_open_async (self->websocket, self->max_message_size, self->max_network_delay,
+  bayeux_transport_open_async (self->streaming, self->max_message_size, self->max_network_delay,
                                self->cancellable[SLOT_CONTROL], on_websocket_open, req);
   g_main_context_pop_thread_default (self->context);
 }
@@ -2355,13 +2342,13 @@ use_server (BayeuxClient *self,
   g_uri_ref (uri);
   g_clear_pointer (&self->uri, g_uri_unref);
   self->uri = uri;
-  bayeux_long_polling_set_uri (self->transport, uri);
+  bayeux_transport_set_uri (self->polling, uri);
   bayeux_network_watch_set_server (self->network_watch, uri);
   g_free (self->current_url);
   self->current_url = g_uri_to_string (uri);
   /* A socket to the old server is of no use: a poll (or open) on it goes
    * again at once, to the new one; what else waited on it failed. */
-  if (self->ws_request[SLOT_CONTROL] != NULL || self->ws_opening)
+  if (self->stream_request[SLOT_CONTROL] != NULL || self->ws_opening)
     {
       abandon_control (self);
       if (is_running (self))
@@ -2372,8 +2359,8 @@ use_server (BayeuxClient *self,
                                            self->current_url);
     drop_websocket (self, moved);
   }
-  if (self->websocket != NULL)
-    bayeux_websocket_set_uri (self->websocket, uri);
+  if (self->streaming != NULL)
+    bayeux_transport_set_uri (self->streaming, uri);
   g_debug ("server: %s", self->current_url);
   if (!self->disposing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_URL]);
@@ -2590,8 +2577,8 @@ bayeux_client_constructed (GObject *object)
   self->uri = g_uri_ref (self->primary_uri);
   self->current_url = g_uri_to_string (self->uri);
 
-  self->transport = bayeux_long_polling_new (self->session, self->uri, self->headers);
-  g_signal_connect_object (self->transport, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
+  self->polling = bayeux_transport_new ("long-polling", self->session, self->uri, self->headers);
+  g_signal_connect_object (self->polling, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
 
   self->network_watch = bayeux_network_watch_new (object, self->context, self->network_monitor, on_network);
@@ -2614,13 +2601,13 @@ bayeux_client_dispose (GObject *object)
   g_queue_clear_full (&self->errors, error_report_free);
   g_clear_pointer (&self->network_watch, bayeux_network_watch_free);
   g_clear_object (&self->network_monitor);
-  if (self->websocket != NULL)
+  if (self->streaming != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->websocket, self);
-      bayeux_websocket_close (self->websocket);
+      g_signal_handlers_disconnect_by_data (self->streaming, self);
+      bayeux_transport_close (self->streaming);
     }
-  g_clear_object (&self->websocket);
-  g_clear_object (&self->transport);
+  g_clear_object (&self->streaming);
+  g_clear_object (&self->polling);
   g_clear_object (&self->session);
   if (self->extensions != NULL)
     bayeux_extension_chain_remove_all (self->extensions);
@@ -3540,7 +3527,7 @@ bayeux_client_set_fallback_urls (BayeuxClient       *self,
         g_ptr_array_add (self->fallback_uris, uri);
     }
   self->servers_failed = 0;
-  if (self->transport != NULL)
+  if (self->polling != NULL)
     use_server (self, 0);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FALLBACK_URLS]);
 }

@@ -94,8 +94,8 @@ Op           *bayeux_outbox_take_reply        (BayeuxOutbox *self,
                                                gboolean      on_control);
 Op           *bayeux_outbox_take_id           (BayeuxOutbox *self,
                                                const char   *id);
-gboolean      bayeux_outbox_all_answered      (BayeuxOutbox *self,
-                                               GPtrArray    *ids);
+gboolean      bayeux_outbox_is_pending        (BayeuxOutbox *self,
+                                               const char   *id);
 GList        *bayeux_outbox_take_pending      (BayeuxOutbox *self);
 void          bayeux_outbox_stop              (BayeuxOutbox *self);
 

@@ -345,15 +345,12 @@ bayeux_outbox_take_id (BayeuxOutbox *self,
   return op != NULL ? take (self, op) : NULL;
 }
 
-/* Whether none of @ids is pending any more. */
+/* Whether the reply to @id is still awaited. */
 gboolean
-bayeux_outbox_all_answered (BayeuxOutbox *self,
-                            GPtrArray    *ids)
+bayeux_outbox_is_pending (BayeuxOutbox *self,
+                          const char   *id)
 {
-  for (guint i = 0; i < ids->len; i++)
-    if (g_hash_table_contains (self->pending, g_ptr_array_index (ids, i)))
-      return FALSE;
-  return TRUE;
+  return g_hash_table_contains (self->pending, id);
 }
 
 /* Takes every pending op. Returns: (transfer full): a list of Op */

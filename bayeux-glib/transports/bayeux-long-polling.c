@@ -24,6 +24,7 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-long-polling-private.h"
+#include "bayeux-transport-private.h"
 #include "bayeux-json-private.h"
 
 #define READ_CHUNK 16384
@@ -36,14 +37,10 @@ struct _BayeuxLongPolling
   SoupMessageHeaders *headers;   /* the application's (the client's, shared), added to each request */
 };
 
-G_DEFINE_FINAL_TYPE (BayeuxLongPolling, bayeux_long_polling, G_TYPE_OBJECT)
+static void transport_iface_init (BayeuxTransportInterface *iface);
 
-enum {
-  SIGNAL_ACCEPT_CERTIFICATE,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+G_DEFINE_FINAL_TYPE_WITH_CODE (BayeuxLongPolling, bayeux_long_polling, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (BAYEUX_TYPE_TRANSPORT, transport_iface_init))
 
 typedef struct
 {
@@ -53,32 +50,17 @@ typedef struct
   GInputStream *stream;
   GByteArray   *body;
   gsize         max_size;
-  GCancellable *cancellable;        /* ours: cancelled by the deadline or the caller's */
-  GCancellable *caller_cancellable;
-  gulong        caller_handler;
-  GSource      *deadline;
-  guint         timeout_ms;
-  gboolean      timed_out;
+  BayeuxDeadline deadline;
 } Request;
 
 static void
 request_free (Request *req)
 {
-  if (req->deadline != NULL)
-    {
-      g_source_destroy (req->deadline);
-      g_source_unref (req->deadline);
-    }
-  if (req->caller_cancellable != NULL)
-    {
-      g_cancellable_disconnect (req->caller_cancellable, req->caller_handler);
-      g_object_unref (req->caller_cancellable);
-    }
+  bayeux_deadline_clear (&req->deadline);
   g_clear_object (&req->msg);
   g_clear_pointer (&req->request_body, g_bytes_unref);
   g_clear_object (&req->stream);
   g_clear_pointer (&req->body, g_byte_array_unref);
-  g_clear_object (&req->cancellable);
   g_free (req);
 }
 
@@ -98,25 +80,6 @@ static void
 bayeux_long_polling_class_init (BayeuxLongPollingClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = bayeux_long_polling_finalize;
-
-  /* SoupMessage::accept-certificate of each request, passed on to the
-   * client (which owns the public signal). */
-  signals[SIGNAL_ACCEPT_CERTIFICATE] =
-    g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  g_signal_accumulator_true_handled, NULL, NULL,
-                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
-}
-
-static gboolean
-on_accept_certificate (SoupMessage          *msg,
-                       GTlsCertificate      *certificate,
-                       GTlsCertificateFlags  errors,
-                       gpointer              user_data)
-{
-  gboolean accept = FALSE;
-
-  g_signal_emit (user_data, signals[SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
-  return accept;
 }
 
 static void
@@ -124,20 +87,15 @@ bayeux_long_polling_init (BayeuxLongPolling *self)
 {
 }
 
-static void
-copy_header (const char *name,
-             const char *value,
-             gpointer    user_data)
-{
-  soup_message_headers_replace (user_data, name, value);
-}
 
 /* The next requests go to @uri (a fallback server); those in flight are
  * not affected. */
-void
-bayeux_long_polling_set_uri (BayeuxLongPolling *self,
-                             GUri              *uri)
+static void
+set_uri (BayeuxTransport *transport,
+         GUri            *uri)
 {
+  BayeuxLongPolling *self = BAYEUX_LONG_POLLING (transport);
+
   g_uri_ref (uri);
   g_clear_pointer (&self->uri, g_uri_unref);
   self->uri = uri;
@@ -165,11 +123,11 @@ fail (GTask  *task,
 {
   Request *req = g_task_get_task_data (task);
 
-  if (req->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (bayeux_deadline_timed_out (&req->deadline, error))
     {
       g_error_free (error);
       error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
-                           "The server did not answer within %u ms", req->timeout_ms);
+                           "The server did not answer within %u ms", req->deadline.timeout_ms);
     }
   g_task_return_error (task, error);
   g_object_unref (task);
@@ -198,7 +156,7 @@ on_read (GObject      *source,
     {
       if (req->body->len + g_bytes_get_size (chunk) > req->max_size)
         {
-          g_cancellable_cancel (req->cancellable);
+          g_cancellable_cancel (req->deadline.cancellable);
           fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
                                    "Response body larger than the limit of %" G_GSIZE_FORMAT " bytes",
                                    req->max_size));
@@ -228,7 +186,7 @@ read_next (GTask *task)
 
   /* Read one byte past the limit so that an oversized body is noticed. */
   g_input_stream_read_bytes_async (req->stream, MIN (READ_CHUNK, room + 1), G_PRIORITY_DEFAULT,
-                                   req->cancellable, on_read, task);
+                                   req->deadline.cancellable, on_read, task);
 }
 
 static void on_sent (GObject *source, GAsyncResult *result, gpointer user_data);
@@ -254,11 +212,11 @@ send_request (GTask *task)
    * byte of the answer came (is_keepalive_race()). */
   soup_message_add_flags (req->msg, SOUP_MESSAGE_COLLECT_METRICS);
   soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", req->request_body);
-  g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
-  if (self->headers != NULL)
-    soup_message_headers_foreach (self->headers, copy_header, soup_message_get_request_headers (req->msg));
+  g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (bayeux_transport_accept_certificate),
+                           self, 0);
+  bayeux_transport_add_headers (req->msg, self->headers);
 
-  soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->cancellable, on_sent, task);
+  soup_session_send_async (self->session, req->msg, G_PRIORITY_DEFAULT, req->deadline.cancellable, on_sent, task);
 }
 
 /* Whether @error, from sending req->msg, is the keep-alive race: the
@@ -274,7 +232,7 @@ is_keepalive_race (Request      *req,
 {
   SoupMessageMetrics *metrics;
 
-  if (req->resent || g_cancellable_is_cancelled (req->cancellable))
+  if (req->resent || g_cancellable_is_cancelled (req->deadline.cancellable))
     return FALSE;
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) &&
@@ -319,14 +277,14 @@ on_sent (GObject      *source,
     {
       const char *location = soup_message_headers_get_one (soup_message_get_response_headers (req->msg), "Location");
 
-      g_cancellable_cancel (req->cancellable);
+      g_cancellable_cancel (req->deadline.cancellable);
       fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP %u redirect to %s, not followed", status,
                                location ? location : "nowhere"));
       return;
     }
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      g_cancellable_cancel (req->cancellable);
+      g_cancellable_cancel (req->deadline.cancellable);
       fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP error %u %s", status,
                                soup_message_get_reason_phrase (req->msg) ? soup_message_get_reason_phrase (req->msg) : ""));
       return;
@@ -337,7 +295,7 @@ on_sent (GObject      *source,
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       length > (goffset) req->max_size)
     {
-      g_cancellable_cancel (req->cancellable);
+      g_cancellable_cancel (req->deadline.cancellable);
       fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
                                "Response body of %" G_GOFFSET_FORMAT " bytes is larger than the limit of %"
                                G_GSIZE_FORMAT " bytes", length, req->max_size));
@@ -348,26 +306,7 @@ on_sent (GObject      *source,
   read_next (task);
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  Request *req = user_data;
-
-  req->timed_out = TRUE;
-  g_cancellable_cancel (req->cancellable);
-  g_clear_pointer (&req->deadline, g_source_unref);
-  return G_SOURCE_REMOVE;
-}
-
 static void
-on_caller_cancelled (GCancellable *cancellable,
-                     gpointer      user_data)
-{
-  /* May run in another thread: GCancellable is thread-safe. */
-  g_cancellable_cancel (G_CANCELLABLE (user_data));
-}
-
-void
 bayeux_long_polling_send_async (BayeuxLongPolling  *self,
                                 GBytes             *body,
                                 gsize               max_response_size,
@@ -386,27 +325,15 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
 
   req = g_new0 (Request, 1);
   req->max_size = max_response_size;
-  req->timeout_ms = timeout_ms;
-  req->cancellable = g_cancellable_new ();
+  bayeux_deadline_init (&req->deadline, timeout_ms, cancellable, g_task_get_context (task),
+                        "[bayeux] request deadline");
   g_task_set_task_data (task, req, (GDestroyNotify) request_free);
-
-  if (cancellable != NULL)
-    {
-      req->caller_cancellable = g_object_ref (cancellable);
-      req->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
-                                                   g_object_ref (req->cancellable), g_object_unref);
-    }
-
-  req->deadline = g_timeout_source_new (timeout_ms);
-  g_source_set_callback (req->deadline, on_deadline, req, NULL);
-  g_source_set_static_name (req->deadline, "[bayeux] request deadline");
-  g_source_attach (req->deadline, g_task_get_context (task));
 
   req->request_body = g_bytes_ref (body);
   send_request (task);
 }
 
-JsonArray *
+static JsonArray *
 bayeux_long_polling_send_finish (BayeuxLongPolling  *self,
                                  GAsyncResult       *result,
                                  GError            **error)
@@ -414,4 +341,89 @@ bayeux_long_polling_send_finish (BayeuxLongPolling  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* BayeuxTransport: a send is one POST, answered by its response.           */
+
+typedef struct
+{
+  const BayeuxSendCallbacks *callbacks;
+  gpointer                   user_data;
+} Send;
+
+static void
+on_send_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Send *send = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) messages = bayeux_long_polling_send_finish (BAYEUX_LONG_POLLING (source), result, &error);
+
+  send->callbacks->done (send->user_data, messages, error);
+  g_free (send);
+}
+
+static void
+send (BayeuxTransport           *transport,
+      GBytes                    *batch,
+      GPtrArray                 *ids,
+      gsize                      max_size,
+      guint                      timeout_ms,
+      GCancellable              *cancellable,
+      const BayeuxSendCallbacks *callbacks,
+      gpointer                   user_data)
+{
+  Send *call = g_new0 (Send, 1);
+
+  call->callbacks = callbacks;
+  call->user_data = user_data;
+  bayeux_long_polling_send_async (BAYEUX_LONG_POLLING (transport), batch, max_size, timeout_ms, cancellable,
+                                  on_send_done, call);
+}
+
+/* No connection to open or close: each send makes its own request (its
+ * cancellable ends it). */
+static void
+open_async (BayeuxTransport     *transport,
+            gsize                max_message_size,
+            guint                timeout_ms,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (transport, cancellable, callback, user_data);
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+open_finish (BayeuxTransport  *transport,
+             GAsyncResult     *result,
+             GError          **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+close_transport (BayeuxTransport *transport)
+{
+}
+
+static gboolean
+is_open (BayeuxTransport *transport)
+{
+  return TRUE;
+}
+
+static void
+transport_iface_init (BayeuxTransportInterface *iface)
+{
+  iface->set_uri = set_uri;
+  iface->open_async = open_async;
+  iface->open_finish = open_finish;
+  iface->send = send;
+  iface->close = close_transport;
+  iface->is_open = is_open;
 }

@@ -60,6 +60,7 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-websocket-private.h"
+#include "bayeux-transport-private.h"
 #include "bayeux-json-private.h"
 #include "bayeux-debug-private.h"
 
@@ -332,18 +333,17 @@ struct _BayeuxWebSocket
   guint                    in_call;    /* inside one of our calls: ::closed waits */
   GSource                 *closed_idle;
   GError                  *closed_error;
+
+  GQueue                   sends;      /* Send, in the order sent */
+  GSource                  *reap_idle;  /* ends the sends that are over */
 };
 
-G_DEFINE_FINAL_TYPE (BayeuxWebSocket, bayeux_websocket, G_TYPE_OBJECT)
+static void transport_iface_init (BayeuxTransportInterface *iface);
 
-enum {
-  SIGNAL_MESSAGES,
-  SIGNAL_CLOSED,
-  SIGNAL_ACCEPT_CERTIFICATE,
-  N_SIGNALS
-};
+G_DEFINE_FINAL_TYPE_WITH_CODE (BayeuxWebSocket, bayeux_websocket, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (BAYEUX_TYPE_TRANSPORT, transport_iface_init))
 
-static guint signals[N_SIGNALS];
+static void end_sends (BayeuxWebSocket *self, const GError *error);
 
 typedef struct
 {
@@ -351,28 +351,14 @@ typedef struct
   SoupMessage        *msg;
   char               *url;
   gsize               max_message_size;
-  GCancellable       *cancellable;         /* ours: cancelled by the deadline, close() or the caller's */
-  GCancellable       *caller_cancellable;
-  gulong              caller_handler;
-  GSource            *deadline;
-  guint               timeout_ms;
-  gboolean            timed_out;
+  BayeuxDeadline      deadline;            /* its cancellable is also cancelled by close() */
   gboolean            guard_pushed;
 } Open;
 
 static void
 open_free (Open *op)
 {
-  if (op->deadline != NULL)
-    {
-      g_source_destroy (op->deadline);
-      g_source_unref (op->deadline);
-    }
-  if (op->caller_cancellable != NULL)
-    {
-      g_cancellable_disconnect (op->caller_cancellable, op->caller_handler);
-      g_object_unref (op->caller_cancellable);
-    }
+  bayeux_deadline_clear (&op->deadline);
   /* Our got-informational handlers: a 101 cannot come any more, but the
    * message may outlive us in libsoup's queue. */
   g_signal_handlers_disconnect_by_data (op->msg, op);
@@ -380,7 +366,6 @@ open_free (Open *op)
     guard_pop (op->session);
   g_object_unref (op->msg);
   g_object_unref (op->session);
-  g_object_unref (op->cancellable);
   g_free (op->url);
   g_free (op);
 }
@@ -504,7 +489,8 @@ emit_closed_cb (gpointer user_data)
   g_autoptr(GError) error = g_steal_pointer (&self->closed_error);
 
   g_clear_pointer (&self->closed_idle, g_source_unref);
-  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
+  bayeux_transport_emit_closed (BAYEUX_TRANSPORT (self), error);
+  end_sends (self, error);
   g_object_unref (self);
   return G_SOURCE_REMOVE;
 }
@@ -535,9 +521,210 @@ connection_failed (BayeuxWebSocket *self,
     }
 
   g_object_ref (self);
-  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
+  bayeux_transport_emit_closed (BAYEUX_TRANSPORT (self), error);
+  end_sends (self, error);
   g_error_free (error);
   g_object_unref (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sends: a frame each, over once every id it carried is answered          */
+
+/* Replies come in any frame, so a send is not answered by a response of
+ * its own: after each frame, the transport asks the sender which of the
+ * send's ids are still pending; when none is, the send is over. It is
+ * over too, with an error, at its deadline or when its frame could not be
+ * written (the connection is then taken for dead: ::closed), when the
+ * connection is lost (after ::closed), or when it is cancelled or the
+ * transport closed (G_IO_ERROR_CANCELLED, from an idle). */
+typedef struct
+{
+  BayeuxWebSocket           *self;        /* borrowed: the send is in its queue */
+  GPtrArray                 *ids;
+  const BayeuxSendCallbacks *callbacks;
+  gpointer                   user_data;
+  GSource                   *timer;       /* the deadline of its replies, or the idle after a failed write */
+  GError                    *write_error;
+  GCancellable              *cancellable;
+  gulong                     handler;
+  gboolean                   over;
+  GError                    *error;       /* what it ended with, once over */
+} Send;
+
+static void
+send_free (Send *send)
+{
+  if (send->timer != NULL)
+    {
+      g_source_destroy (send->timer);
+      g_source_unref (send->timer);
+    }
+  if (send->cancellable != NULL)
+    {
+      g_cancellable_disconnect (send->cancellable, send->handler);
+      g_object_unref (send->cancellable);
+    }
+  g_ptr_array_unref (send->ids);
+  g_clear_error (&send->write_error);
+  g_clear_error (&send->error);
+  g_free (send);
+}
+
+/* Ends the sends that are over, in the order sent: out of the queue first
+ * (a done may send again, or close), then their done. */
+static void
+reap (BayeuxWebSocket *self)
+{
+  g_autoptr(GPtrArray) over = g_ptr_array_new_with_free_func ((GDestroyNotify) send_free);
+  GList *l = self->sends.head;
+
+  while (l != NULL)
+    {
+      GList *next = l->next;
+      Send *send = l->data;
+
+      if (send->over)
+        {
+          g_queue_delete_link (&self->sends, l);
+          g_ptr_array_add (over, send);
+        }
+      l = next;
+    }
+  for (guint i = 0; i < over->len; i++)
+    {
+      Send *send = g_ptr_array_index (over, i);
+
+      send->callbacks->done (send->user_data, NULL, send->error);
+    }
+}
+
+static gboolean
+reap_cb (gpointer user_data)
+{
+  BayeuxWebSocket *self = g_object_ref (user_data);
+
+  g_clear_pointer (&self->reap_idle, g_source_unref);
+  reap (self);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* @send is over, with @error (nullable: answered); it ends when reaped. */
+static void
+send_over (Send         *send,
+           const GError *error)
+{
+  if (send->over)
+    return;
+  send->over = TRUE;
+  send->error = error ? g_error_copy (error) : NULL;
+  if (send->timer != NULL)
+    {
+      g_source_destroy (send->timer);
+      g_clear_pointer (&send->timer, g_source_unref);
+    }
+}
+
+/* Ends, from an idle, the sends that are over. */
+static void
+reap_later (BayeuxWebSocket *self)
+{
+  if (self->reap_idle != NULL)
+    return;
+  self->reap_idle = g_idle_source_new ();
+  g_source_set_priority (self->reap_idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->reap_idle, reap_cb, self, NULL);
+  g_source_set_static_name (self->reap_idle, "[bayeux] websocket sends");
+  g_source_attach (self->reap_idle, self->context);
+}
+
+/* The connection is gone (after ::closed): every send on it ends now. */
+static void
+end_sends (BayeuxWebSocket *self,
+           const GError    *error)
+{
+  for (GList *l = self->sends.head; l != NULL; l = l->next)
+    send_over (l->data, error);
+  reap (self);
+}
+
+/* After a frame: the sends whose ids are all answered end now. */
+static void
+end_answered_sends (BayeuxWebSocket *self)
+{
+  gboolean any = FALSE;
+
+  for (GList *l = self->sends.head; l != NULL; l = l->next)
+    {
+      Send *send = l->data;
+      gboolean answered = TRUE;
+
+      if (send->over)
+        continue;
+      for (guint i = 0; i < send->ids->len && answered; i++)
+        answered = !send->callbacks->pending (send->user_data, g_ptr_array_index (send->ids, i));
+      if (answered)
+        {
+          send_over (send, NULL);
+          any = TRUE;
+        }
+    }
+  if (any)
+    reap (self);
+}
+
+/* Every send ends with G_IO_ERROR_CANCELLED, from an idle. */
+static void
+cancel_sends (BayeuxWebSocket *self)
+{
+  g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                     "The WebSocket transport was closed");
+
+  for (GList *l = self->sends.head; l != NULL; l = l->next)
+    send_over (l->data, cancelled);
+  if (!g_queue_is_empty (&self->sends))
+    reap_later (self);
+}
+
+/* A send's replies did not come in time, or its frame could not be
+ * written: a socket that does not answer is as good as dead. */
+static gboolean
+send_timer_cb (gpointer user_data)
+{
+  Send *send = user_data;
+  BayeuxWebSocket *self = send->self;
+  GError *error;
+
+  g_clear_pointer (&send->timer, g_source_unref);
+  if (send->write_error != NULL)
+    error = g_steal_pointer (&send->write_error);
+  else
+    error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT, "The server did not answer in time (WebSocket)");
+
+  if (self->conn != NULL)
+    connection_failed (self, error, SOUP_WEBSOCKET_CLOSE_NORMAL, RELEASE_GRACEFUL);
+  else
+    {
+      /* Not open (any more): only this send is concerned. */
+      self->state = STATE_CLOSED;
+      g_object_ref (self);
+      bayeux_transport_emit_closed (BAYEUX_TRANSPORT (self), error);
+      end_sends (self, error);
+      g_error_free (error);
+      g_object_unref (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_send_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  Send *send = user_data;
+  g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The send was cancelled");
+
+  send_over (send, cancelled);
+  reap_later (send->self);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -582,8 +769,9 @@ on_message (SoupWebsocketConnection *conn,
     }
 
   g_object_ref (self);
-  g_signal_emit (self, signals[SIGNAL_MESSAGES], 0, messages);
+  bayeux_transport_emit_messages (BAYEUX_TRANSPORT (self), messages);
   json_array_unref (messages);
+  end_answered_sends (self);
   g_object_unref (self);
 }
 
@@ -641,18 +829,6 @@ on_closed (SoupWebsocketConnection *conn,
 
 /* ------------------------------------------------------------------------ */
 /* Opening                                                                  */
-
-static gboolean
-on_accept_certificate (SoupMessage          *msg,
-                       GTlsCertificate      *certificate,
-                       GTlsCertificateFlags  errors,
-                       gpointer              user_data)
-{
-  gboolean accept = FALSE;
-
-  g_signal_emit (user_data, signals[SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
-  return accept;
-}
 
 static gboolean
 accept_key_valid (SoupMessageHeaders *request,
@@ -763,11 +939,7 @@ on_connected (GObject      *source,
 
   /* Done with the deadline: the task (and so @op) may live on in the
    * caller's hands. */
-  if (op->deadline != NULL)
-    {
-      g_source_destroy (op->deadline);
-      g_clear_pointer (&op->deadline, g_source_unref);
-    }
+  bayeux_deadline_stop (&op->deadline);
 
   if (self->opening != task)
     {
@@ -787,11 +959,11 @@ on_connected (GObject      *source,
   if (conn == NULL)
     {
       self->state = STATE_CLOSED;
-      if (op->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (bayeux_deadline_timed_out (&op->deadline, error))
         {
           g_clear_error (&error);
           error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
-                               "The WebSocket to %s was not open within %u ms", op->url, op->timeout_ms);
+                               "The WebSocket to %s was not open within %u ms", op->url, op->deadline.timeout_ms);
         }
       g_debug ("WebSocket to %s not open: %s", op->url, error->message);
       debug_http ("WebSocket %s not open: %s", op->url, error->message);
@@ -820,33 +992,6 @@ on_connected (GObject      *source,
   g_debug ("WebSocket to %s open", self->url);
   debug_http ("WebSocket %s open", self->url);
   g_task_return_boolean (task, TRUE);
-}
-
-static gboolean
-on_deadline (gpointer user_data)
-{
-  Open *op = user_data;
-
-  op->timed_out = TRUE;
-  g_cancellable_cancel (op->cancellable);
-  g_clear_pointer (&op->deadline, g_source_unref);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_caller_cancelled (GCancellable *cancellable,
-                     gpointer      user_data)
-{
-  /* May run in another thread: GCancellable is thread-safe. */
-  g_cancellable_cancel (G_CANCELLABLE (user_data));
-}
-
-static void
-copy_header (const char *name,
-             const char *value,
-             gpointer    user_data)
-{
-  soup_message_headers_replace (user_data, name, value);
 }
 
 /**
@@ -901,33 +1046,17 @@ bayeux_websocket_open_async (BayeuxWebSocket     *self,
   op->session = g_object_ref (self->session);
   op->url = uri_for_log (uri);
   op->max_message_size = max_message_size;
-  op->timeout_ms = timeout_ms;
-  op->cancellable = g_cancellable_new ();
   op->msg = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
+  bayeux_deadline_init (&op->deadline, timeout_ms, cancellable, self->context, "[bayeux] websocket open deadline");
   g_task_set_task_data (task, op, (GDestroyNotify) open_free);
-
-  if (cancellable != NULL)
-    {
-      op->caller_cancellable = g_object_ref (cancellable);
-      op->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled),
-                                                  g_object_ref (op->cancellable), g_object_unref);
-    }
-
-  if (timeout_ms > 0)
-    {
-      op->deadline = g_timeout_source_new (timeout_ms);
-      g_source_set_callback (op->deadline, on_deadline, op, NULL);
-      g_source_set_static_name (op->deadline, "[bayeux] websocket open deadline");
-      g_source_attach (op->deadline, self->context);
-    }
 
   /* A Bayeux endpoint does not move (see the long-polling transport). */
   soup_message_add_flags (op->msg, SOUP_MESSAGE_NO_REDIRECT);
   soup_message_disable_feature (op->msg, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  g_signal_connect_object (op->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
+  g_signal_connect_object (op->msg, "accept-certificate", G_CALLBACK (bayeux_transport_accept_certificate),
+                           self, 0);
   request = soup_message_get_request_headers (op->msg);
-  if (self->headers != NULL)
-    soup_message_headers_foreach (self->headers, copy_header, request);
+  bayeux_transport_add_headers (op->msg, self->headers);
 
   self->opening = task;
   self->state = STATE_OPENING;
@@ -936,7 +1065,7 @@ bayeux_websocket_open_async (BayeuxWebSocket     *self,
   pushed = guard_push (self->session);
   queued_handler = g_signal_connect (self->session, "request-queued", G_CALLBACK (on_open_queued), op);
   soup_session_websocket_connect_async (self->session, op->msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        op->cancellable, on_connected, task);
+                                        op->deadline.cancellable, on_connected, task);
   g_signal_handler_disconnect (self->session, queued_handler);
   if (pushed)
     guard_pop (self->session);
@@ -1024,13 +1153,14 @@ bayeux_websocket_close (BayeuxWebSocket *self)
       Open *op = g_task_get_task_data (self->opening);
 
       self->opening = NULL;
-      g_cancellable_cancel (op->cancellable);
+      g_cancellable_cancel (op->deadline.cancellable);
     }
   if (self->conn != NULL)
     release_connection (self, SOUP_WEBSOCKET_CLOSE_NORMAL, RELEASE_GRACEFUL);
   if (self->state != STATE_CLOSED)
     g_debug ("WebSocket to %s closed by the client", self->url ? self->url : "the server");
   self->state = STATE_CLOSED;
+  cancel_sends (self);
 }
 
 gboolean
@@ -1089,12 +1219,20 @@ bayeux_websocket_dispose (GObject *object)
       Open *op = g_task_get_task_data (self->opening);
 
       self->opening = NULL;
-      g_cancellable_cancel (op->cancellable);
+      g_cancellable_cancel (op->deadline.cancellable);
     }
   if (self->conn != NULL)
     release_connection (self, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, RELEASE_GRACEFUL);
   self->state = STATE_CLOSED;
   cancel_closed_idle (self);
+  /* The sends end now: no idle may outlive us. */
+  cancel_sends (self);
+  if (self->reap_idle != NULL)
+    {
+      g_source_destroy (self->reap_idle);
+      g_clear_pointer (&self->reap_idle, g_source_unref);
+    }
+  reap (self);
 
   G_OBJECT_CLASS (bayeux_websocket_parent_class)->dispose (object);
 }
@@ -1120,35 +1258,100 @@ bayeux_websocket_class_init (BayeuxWebSocketClass *klass)
 
   object_class->dispose = bayeux_websocket_dispose;
   object_class->finalize = bayeux_websocket_finalize;
-
-  /* One per text frame: its messages, checked (a lone object comes as an
-   * array of one). Transfer none. */
-  signals[SIGNAL_MESSAGES] =
-    g_signal_new ("messages", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, JSON_TYPE_ARRAY);
-
-  /* The connection ended without our asking (never after close()); the
-   * transport is closed and can be opened again. The error (never NULL):
-   * G_IO_ERROR_CONNECTION_CLOSED for a close frame from the server (its
-   * code and reason in the message) or a socket closed without one;
-   * BAYEUX_ERROR_MESSAGE_TOO_LARGE; BAYEUX_ERROR_BAD_RESPONSE for a frame
-   * that is binary, not Bayeux JSON or not valid WebSocket; a read or
-   * write error as GIO gave it. */
-  signals[SIGNAL_CLOSED] =
-    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, G_TYPE_ERROR);
-
-  /* SoupMessage::accept-certificate of the upgrade (wss://). */
-  signals[SIGNAL_ACCEPT_CERTIFICATE] =
-    g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  g_signal_accumulator_true_handled, NULL, NULL,
-                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
 }
 
 static void
 bayeux_websocket_init (BayeuxWebSocket *self)
 {
   self->context = g_main_context_ref_thread_default ();
+  g_queue_init (&self->sends);
+}
+
+/* ------------------------------------------------------------------------ */
+/* BayeuxTransport                                                          */
+
+static void
+set_uri (BayeuxTransport *transport,
+         GUri            *uri)
+{
+  bayeux_websocket_set_uri (BAYEUX_WEBSOCKET (transport), uri);
+}
+
+static void
+open_async (BayeuxTransport     *transport,
+            gsize                max_message_size,
+            guint                timeout_ms,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  bayeux_websocket_open_async (BAYEUX_WEBSOCKET (transport), max_message_size, timeout_ms, cancellable, callback,
+                               user_data);
+}
+
+static gboolean
+open_finish (BayeuxTransport  *transport,
+             GAsyncResult     *result,
+             GError          **error)
+{
+  return bayeux_websocket_open_finish (BAYEUX_WEBSOCKET (transport), result, error);
+}
+
+/* One frame; over once its ids are answered, or with an error (see
+ * Send). A frame that cannot be written fails from the main loop, not
+ * from inside this call. */
+static void
+send (BayeuxTransport           *transport,
+      GBytes                    *batch,
+      GPtrArray                 *ids,
+      gsize                      max_size,
+      guint                      timeout_ms,
+      GCancellable              *cancellable,
+      const BayeuxSendCallbacks *callbacks,
+      gpointer                   user_data)
+{
+  BayeuxWebSocket *self = BAYEUX_WEBSOCKET (transport);
+  Send *send = g_new0 (Send, 1);
+
+  send->self = self;
+  send->ids = g_ptr_array_ref (ids);
+  send->callbacks = callbacks;
+  send->user_data = user_data;
+  g_queue_push_tail (&self->sends, send);
+
+  if (!bayeux_websocket_send (self, batch, &send->write_error))
+    timeout_ms = 0;
+  send->timer = timeout_ms > 0 ? g_timeout_source_new (timeout_ms) : g_idle_source_new ();
+  g_source_set_callback (send->timer, send_timer_cb, send, NULL);
+  g_source_set_static_name (send->timer, "[bayeux] websocket deadline");
+  g_source_attach (send->timer, self->context);
+
+  if (cancellable != NULL)
+    {
+      send->cancellable = g_object_ref (cancellable);
+      send->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_send_cancelled), send, NULL);
+    }
+}
+
+static void
+close_transport (BayeuxTransport *transport)
+{
+  bayeux_websocket_close (BAYEUX_WEBSOCKET (transport));
+}
+
+static gboolean
+is_open (BayeuxTransport *transport)
+{
+  return bayeux_websocket_is_open (BAYEUX_WEBSOCKET (transport));
+}
+
+static void
+transport_iface_init (BayeuxTransportInterface *iface)
+{
+  iface->set_uri = set_uri;
+  iface->open_async = open_async;
+  iface->open_finish = open_finish;
+  iface->send = send;
+  iface->close = close_transport;
+  iface->is_open = is_open;
 }

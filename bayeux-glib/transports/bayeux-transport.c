@@ -1,0 +1,260 @@
+/* bayeux-transport.c: what the client asks of a transport
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The client reaches its transports only through this interface, made by
+ * name (bayeux_transport_new, in bayeux-transport-factory.c, the only file
+ * that names the concrete transports): it names no concrete transport. A transport
+ * moves batches of messages (JSON arrays, serialized) and knows nothing of
+ * the protocol's state:
+ *
+ *  - open: connect where the transport has a connection (the WebSocket);
+ *    a transport without one (long polling) is always open and has no
+ *    open_async;
+ *  - send: one batch, with the ids of the messages it carries and a
+ *    deadline; it ends through BayeuxSendCallbacks.done, once: with the
+ *    response's messages (long polling), or once every id is answered
+ *    (the WebSocket: replies come in any frame, as ::messages, and the
+ *    transport asks its caller which ids are still pending);
+ *  - close; is_open;
+ *  - signals: ::messages (what came other than as a send's response),
+ *    ::closed (a connection lost without our asking: the sends in flight
+ *    on it then end with that error, after ::closed), ::accept-certificate
+ *    (TLS errors on any request, for the application to decide).
+ *
+ * Also the helpers both transports use: a deadline joined with the
+ * caller's cancellable, the application's headers, the certificate
+ * question.
+ */
+#include "bayeux-transport-private.h"
+
+G_DEFINE_INTERFACE (BayeuxTransport, bayeux_transport, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_MESSAGES,
+  SIGNAL_CLOSED,
+  SIGNAL_ACCEPT_CERTIFICATE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+bayeux_transport_default_init (BayeuxTransportInterface *iface)
+{
+  /* Messages that came other than as a send's response (a WebSocket text
+   * frame), checked (a lone object comes as an array of one). Transfer
+   * none. */
+  signals[SIGNAL_MESSAGES] =
+    g_signal_new ("messages", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, JSON_TYPE_ARRAY);
+
+  /* The connection ended without our asking (never after close()); the
+   * transport is closed and can be opened again. The error, never NULL:
+   * G_IO_ERROR_CONNECTION_CLOSED for a close frame from the server (its
+   * code and reason in the message) or a socket closed without one;
+   * BAYEUX_ERROR_MESSAGE_TOO_LARGE; BAYEUX_ERROR_BAD_RESPONSE for a frame
+   * that is binary, not Bayeux JSON or not valid WebSocket;
+   * BAYEUX_ERROR_TIMEOUT when a send's replies did not come in time; a
+   * read or write error as GIO gave it. */
+  signals[SIGNAL_CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /* SoupMessage::accept-certificate of any request (https://, wss://). */
+  signals[SIGNAL_ACCEPT_CERTIFICATE] =
+    g_signal_new ("accept-certificate", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
+                  g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
+}
+
+/* The next requests (or opening) go to @uri (a fallback server); those in
+ * flight are not affected. */
+void
+bayeux_transport_set_uri (BayeuxTransport *self,
+                          GUri            *uri)
+{
+  BAYEUX_TRANSPORT_GET_IFACE (self)->set_uri (self, uri);
+}
+
+/* Opens the connection: see bayeux_websocket_open_async(). */
+void
+bayeux_transport_open_async (BayeuxTransport     *self,
+                             gsize                max_message_size,
+                             guint                timeout_ms,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  BAYEUX_TRANSPORT_GET_IFACE (self)->open_async (self, max_message_size, timeout_ms, cancellable, callback,
+                                                 user_data);
+}
+
+gboolean
+bayeux_transport_open_finish (BayeuxTransport  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  return BAYEUX_TRANSPORT_GET_IFACE (self)->open_finish (self, result, error);
+}
+
+/**
+ * bayeux_transport_send:
+ * @batch: a JSON array of messages, serialized (UTF-8)
+ * @ids: (element-type utf8): the ids of the messages that await a reply
+ * @max_size: the largest response accepted, in bytes
+ * @timeout_ms: the deadline of the response (or of the replies)
+ * @cancellable: (nullable): ends the send (done: G_IO_ERROR_CANCELLED)
+ * @callbacks: (not nullable): how it ends; static or outliving the send
+ *
+ * Sends @batch. @callbacks->done is called once, from the main loop.
+ */
+void
+bayeux_transport_send (BayeuxTransport           *self,
+                       GBytes                    *batch,
+                       GPtrArray                 *ids,
+                       gsize                      max_size,
+                       guint                      timeout_ms,
+                       GCancellable              *cancellable,
+                       const BayeuxSendCallbacks *callbacks,
+                       gpointer                   user_data)
+{
+  BAYEUX_TRANSPORT_GET_IFACE (self)->send (self, batch, ids, max_size, timeout_ms, cancellable, callbacks, user_data);
+}
+
+/* Closes the connection (or gives up the opening): no ::closed follows;
+ * the sends in flight end (done: G_IO_ERROR_CANCELLED) from the main loop. */
+void
+bayeux_transport_close (BayeuxTransport *self)
+{
+  BAYEUX_TRANSPORT_GET_IFACE (self)->close (self);
+}
+
+/* Whether a send goes out now (a transport without a connection always). */
+gboolean
+bayeux_transport_is_open (BayeuxTransport *self)
+{
+  return BAYEUX_TRANSPORT_GET_IFACE (self)->is_open (self);
+}
+
+void
+bayeux_transport_emit_messages (BayeuxTransport *self,
+                                JsonArray       *messages)
+{
+  g_signal_emit (self, signals[SIGNAL_MESSAGES], 0, messages);
+}
+
+void
+bayeux_transport_emit_closed (BayeuxTransport *self,
+                              const GError    *error)
+{
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, error);
+}
+
+/* A SoupMessage::accept-certificate handler (@transport: the user data):
+ * the question goes to the transport's ::accept-certificate. */
+gboolean
+bayeux_transport_accept_certificate (SoupMessage          *msg,
+                                     GTlsCertificate      *certificate,
+                                     GTlsCertificateFlags  errors,
+                                     gpointer              transport)
+{
+  gboolean accept = FALSE;
+
+  g_signal_emit (transport, signals[SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
+  return accept;
+}
+
+static void
+copy_header (const char *name,
+             const char *value,
+             gpointer    user_data)
+{
+  soup_message_headers_replace (user_data, name, value);
+}
+
+/* Adds @headers (nullable: none), as they are now, to @msg's request. */
+void
+bayeux_transport_add_headers (SoupMessage        *msg,
+                              SoupMessageHeaders *headers)
+{
+  if (headers != NULL)
+    soup_message_headers_foreach (headers, copy_header, soup_message_get_request_headers (msg));
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  BayeuxDeadline *self = user_data;
+
+  self->timed_out = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  g_clear_pointer (&self->timer, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_caller_cancelled (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  /* May run in another thread: GCancellable is thread-safe. */
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+/* Starts @self: its cancellable is cancelled after @timeout_ms (0: never)
+ * in @context, or when @caller (nullable) is. */
+void
+bayeux_deadline_init (BayeuxDeadline *self,
+                      guint           timeout_ms,
+                      GCancellable   *caller,
+                      GMainContext   *context,
+                      const char     *name)
+{
+  *self = (BayeuxDeadline) { .cancellable = g_cancellable_new (), .timeout_ms = timeout_ms };
+  if (caller != NULL)
+    {
+      self->caller = g_object_ref (caller);
+      self->handler = g_cancellable_connect (caller, G_CALLBACK (on_caller_cancelled),
+                                             g_object_ref (self->cancellable), g_object_unref);
+    }
+  if (timeout_ms > 0)
+    {
+      self->timer = g_timeout_source_new (timeout_ms);
+      g_source_set_callback (self->timer, on_deadline, self, NULL);
+      g_source_set_static_name (self->timer, name);
+      g_source_attach (self->timer, context);
+    }
+}
+
+/* No deadline any more (the caller's cancellable still counts). */
+void
+bayeux_deadline_stop (BayeuxDeadline *self)
+{
+  if (self->timer != NULL)
+    {
+      g_source_destroy (self->timer);
+      g_clear_pointer (&self->timer, g_source_unref);
+    }
+}
+
+void
+bayeux_deadline_clear (BayeuxDeadline *self)
+{
+  bayeux_deadline_stop (self);
+  if (self->caller != NULL)
+    {
+      g_cancellable_disconnect (self->caller, self->handler);
+      g_clear_object (&self->caller);
+    }
+  g_clear_object (&self->cancellable);
+}
+
+/* Whether @error (a cancellation) came from the deadline. */
+gboolean
+bayeux_deadline_timed_out (BayeuxDeadline *self,
+                           const GError   *error)
+{
+  return self->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
