@@ -499,11 +499,16 @@ test_getters (void)
   g_assert_false (bayeux_json_get_number (object, "absent", &number));
   g_assert_cmpfloat (number, ==, 2.5);
 
-  g_assert_true (bayeux_json_is_true (object, "t"));
-  g_assert_false (bayeux_json_is_true (object, "f"));
-  g_assert_false (bayeux_json_is_true (object, "i"));
-  g_assert_false (bayeux_json_is_true (object, "absent"));
-  g_assert_false (bayeux_json_is_true (NULL, "t"));
+  {
+    /* Only the boolean true is true. */
+    static const struct { const char *name; gboolean expected; } truths[] = {
+      { "t", TRUE }, { "f", FALSE }, { "i", FALSE }, { "absent", FALSE },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (truths); i++)
+      g_assert_cmpint (bayeux_json_is_true (object, truths[i].name), ==, truths[i].expected);
+    g_assert_false (bayeux_json_is_true (NULL, "t"));
+  }
 }
 
 /* bayeux_json_ensure_object() adds an object where there is none or a null,
