@@ -280,7 +280,7 @@ static void schedule_retry   (BayeuxClient *self);
 static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
 static gboolean next_server  (BayeuxClient *self);
-static gboolean op_of_this_session (BayeuxClient *self, Op *op);
+static gboolean op_of_this_session (BayeuxClient *self, BayeuxOp *op);
 static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids, gsize room);
 static void update_watchdog  (BayeuxClient *self);
 static void request_free     (Request *req);
@@ -471,13 +471,13 @@ can_send (BayeuxClient *self)
           self->state == BAYEUX_CLIENT_STATE_CONNECTED);
 }
 
-static void op_drop (BayeuxClient *self, Op *op, const GError *error);
+static void op_drop (BayeuxClient *self, BayeuxOp *op, const GError *error);
 
 static void
 enqueue (BayeuxClient *self,
-         Op           *op)
+         BayeuxOp           *op)
 {
-  if (op->kind == OP_PUBLISH && !can_send (self) && bayeux_outbox_length (self->outbox) >= self->max_pending)
+  if (op->kind == BAYEUX_OP_PUBLISH && !can_send (self) && bayeux_outbox_length (self->outbox) >= self->max_pending)
     {
       g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL,
                                              "%u messages are already waiting to be sent (max-pending)",
@@ -498,7 +498,7 @@ on_expired (gpointer user_data)
 {
   BayeuxClient *self = user_data;
   GQueue *expired;
-  Op *op;
+  BayeuxOp *op;
 
   begin_change (self);
   expired = bayeux_outbox_take_expired (self->outbox, self->max_pending_age);
@@ -518,11 +518,11 @@ on_expired (gpointer user_data)
   end_change (self);
 }
 
-static Op *
+static BayeuxOp *
 new_subscribe_op (BayeuxClient *self,
                   BayeuxSubEntry *sub)
 {
-  Op *op = bayeux_outbox_new_op (self->outbox, OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
+  BayeuxOp *op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
 
   json_object_set_string_member (op->message, "subscription", sub->channel);
   return op;
@@ -609,12 +609,12 @@ schedule_retry (BayeuxClient *self)
  * tasks (or ::error when nobody waits). */
 static void
 op_drop (BayeuxClient *self,
-         Op           *op,
+         BayeuxOp           *op,
          const GError *error)
 {
   switch (op->kind)
     {
-    case OP_PUBLISH:
+    case BAYEUX_OP_PUBLISH:
       if (op->task != NULL)
         bayeux_task_return (op->task, NULL, g_error_copy (error));
       else
@@ -622,12 +622,12 @@ op_drop (BayeuxClient *self,
                                          op->channel, error->message), NULL);
       break;
 
-    case OP_UNSUBSCRIBE:
+    case BAYEUX_OP_UNSUBSCRIBE:
       if (op->task != NULL)
         bayeux_task_return (op->task, NULL, g_error_copy (error));
       break;
 
-    case OP_SUBSCRIBE:
+    case BAYEUX_OP_SUBSCRIBE:
       {
         BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
         if (sub != NULL)
@@ -635,9 +635,9 @@ op_drop (BayeuxClient *self,
       }
       break;
 
-    case OP_HANDSHAKE:
-    case OP_CONNECT:
-    case OP_DISCONNECT:
+    case BAYEUX_OP_HANDSHAKE:
+    case BAYEUX_OP_CONNECT:
+    case BAYEUX_OP_DISCONNECT:
     default:
       break;
     }
@@ -709,7 +709,7 @@ stop_internal (BayeuxClient *self,
   g_autoptr(GError) stopped = NULL;
   g_autoptr(GPtrArray) handshake_tasks = NULL;
   g_autoptr(GList) ops = NULL;
-  Op *op;
+  BayeuxOp *op;
 
   if (reason == NULL)
     reason = stopped = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
@@ -870,14 +870,14 @@ dropped_error (const char *channel,
  * (see commit_op), so that they see it once per sending. */
 static SerializeResult
 serialize_op (BayeuxClient *self,
-              Op           *op,
+              BayeuxOp           *op,
               char        **text_out,
               GError      **error)
 {
   g_autoptr(JsonNode) node = NULL;
   char *text;
 
-  if (self->client_id != NULL && op->kind != OP_HANDSHAKE)
+  if (self->client_id != NULL && op->kind != BAYEUX_OP_HANDSHAKE)
     json_object_set_string_member (op->message, "clientId", self->client_id);
 
   if (!bayeux_extension_chain_is_empty (self->extensions) || op->out != NULL)
@@ -899,7 +899,7 @@ serialize_op (BayeuxClient *self,
           return SERIALIZE_FAILED;
         }
       /* Held across a re-handshake: it leaves in the new session. */
-      if (self->client_id != NULL && op->kind != OP_HANDSHAKE)
+      if (self->client_id != NULL && op->kind != BAYEUX_OP_HANDSHAKE)
         json_object_set_string_member (op->out, "clientId", self->client_id);
       node = json_node_init_object (json_node_alloc (), op->out);
     }
@@ -920,14 +920,14 @@ serialize_op (BayeuxClient *self,
   return SERIALIZED;
 }
 
-static void op_done (BayeuxClient *self, Op *op, BayeuxMessage *reply, const GError *transport_error);
+static void op_done (BayeuxClient *self, BayeuxOp *op, BayeuxMessage *reply, const GError *transport_error);
 
 /* The control op that took the control slot could not be sent (an
  * extension dropped it): the slot is free, and the op fails as if lost in
  * transport (a handshake or connect is retried). Takes @op. */
 static void
 control_op_unsent (BayeuxClient *self,
-                   Op           *op,
+                   BayeuxOp           *op,
                    const GError *error)
 {
   self->busy[SLOT_CONTROL] = FALSE;
@@ -937,7 +937,7 @@ control_op_unsent (BayeuxClient *self,
 
 static void
 send_control_op (BayeuxClient *self,
-                 Op           *op,
+                 BayeuxOp           *op,
                  gboolean      with_outbox,
                  guint         timeout_ms)
 {
@@ -965,7 +965,7 @@ send_control_op (BayeuxClient *self,
       return;
 
     case SERIALIZE_FAILED:
-      if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE) && op->kind == OP_HANDSHAKE)
+      if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE) && op->kind == BAYEUX_OP_HANDSHAKE)
         {
           /* A huge handshake ext: nothing to retry. */
           self->busy[SLOT_CONTROL] = FALSE;
@@ -1000,17 +1000,17 @@ send_control_op (BayeuxClient *self,
   g_string_append (body, text);
   g_string_append_c (body, ']');
   bayeux_outbox_commit (self->outbox, op, ids);
-  send_request (self, SLOT_CONTROL, body, ids, timeout_ms, op->kind == OP_HANDSHAKE);
+  send_request (self, SLOT_CONTROL, body, ids, timeout_ms, op->kind == BAYEUX_OP_HANDSHAKE);
 }
 
 /* A queued op that cannot be sent (too large, dropped by an extension):
  * its call fails; a subscription ends. Takes @op. */
 static void
 fail_unsendable (BayeuxClient *self,
-                 Op           *op,
+                 BayeuxOp           *op,
                  const GError *error)
 {
-  if (op->kind == OP_SUBSCRIBE)
+  if (op->kind == BAYEUX_OP_SUBSCRIBE)
     {
       BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
       if (sub != NULL)
@@ -1021,7 +1021,7 @@ fail_unsendable (BayeuxClient *self,
           bayeux_subscriptions_remove (self->subscriptions, op->channel);
         }
     }
-  else if (op->kind == OP_UNSUBSCRIBE && op->task == NULL)
+  else if (op->kind == BAYEUX_OP_UNSUBSCRIBE && op->task == NULL)
     report_error (self, g_error_new (error->domain, error->code, "Unsubscribe from %s failed: %s",
                                      op->channel, error->message), NULL);
   else
@@ -1037,7 +1037,7 @@ take_batch (BayeuxClient *self,
             GPtrArray    *ids,
             gsize         room)
 {
-  Op *op;
+  BayeuxOp *op;
 
   while ((op = bayeux_outbox_pop (self->outbox)) != NULL)
     {
@@ -1126,7 +1126,7 @@ schedule_flush (BayeuxClient *self)
 static void
 send_handshake (BayeuxClient *self)
 {
-  Op *op = bayeux_outbox_new_op (self->outbox, OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
+  BayeuxOp *op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
   JsonArray *types = json_array_new ();
 
   for (guint i = 0; self->transports[i] != NULL; i++)
@@ -1145,7 +1145,7 @@ send_connect (BayeuxClient *self)
 {
   guint timeout = self->max_network_delay;
   guint generation = self->generation;
-  Op *op;
+  BayeuxOp *op;
 
   if (!websocket_open (self) && g_str_equal (self->transport_name, "websocket"))
     {
@@ -1153,7 +1153,7 @@ send_connect (BayeuxClient *self)
       if (generation != self->generation)
         return;   /* a handler stopped the client */
     }
-  op = bayeux_outbox_new_op (self->outbox, OP_CONNECT, "/meta/connect", NULL, NULL);
+  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_CONNECT, "/meta/connect", NULL, NULL);
 
   json_object_set_string_member (op->message, "connectionType", self->transport_name);
   if (websocket_open (self))
@@ -1285,7 +1285,7 @@ static void
 rehandshake (BayeuxClient *self,
              gint64        delay_ms)
 {
-  Op *op;
+  BayeuxOp *op;
 
   guint generation = self->generation;
 
@@ -1559,7 +1559,7 @@ disconnect_done (BayeuxClient  *self,
 
 static void
 subscribe_done (BayeuxClient  *self,
-                Op            *op,
+                BayeuxOp            *op,
                 BayeuxMessage *reply,
                 Verdict        verdict)
 {
@@ -1606,7 +1606,7 @@ subscribe_done (BayeuxClient  *self,
 
 static void
 unsubscribe_done (BayeuxClient  *self,
-                  Op            *op,
+                  BayeuxOp            *op,
                   BayeuxMessage *reply,
                   Verdict        verdict)
 {
@@ -1628,7 +1628,7 @@ unsubscribe_done (BayeuxClient  *self,
 /* Returns whether the op was taken over (re-queued) rather than done. */
 static gboolean
 publish_done (BayeuxClient  *self,
-              Op            *op,
+              BayeuxOp            *op,
               BayeuxMessage *reply,
               Verdict        verdict)
 {
@@ -1662,7 +1662,7 @@ publish_done (BayeuxClient  *self,
  * re-handshake). */
 static gboolean
 op_of_this_session (BayeuxClient *self,
-                    Op           *op)
+                    BayeuxOp           *op)
 {
   return self->client_id != NULL &&
          g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0;
@@ -1671,7 +1671,7 @@ op_of_this_session (BayeuxClient *self,
 /* A reply, or (with @reply NULL) a transport failure, for @op. Takes @op. */
 static void
 op_done (BayeuxClient  *self,
-         Op            *op,
+         BayeuxOp            *op,
          BayeuxMessage *reply,
          const GError  *transport_error)
 {
@@ -1679,17 +1679,17 @@ op_done (BayeuxClient  *self,
 
   /* A /meta/connect of a session given up since (an extension held its
    * reply across a re-handshake, say) says nothing of this one. */
-  if (op->kind == OP_CONNECT && !op_of_this_session (self, op))
+  if (op->kind == BAYEUX_OP_CONNECT && !op_of_this_session (self, op))
     {
       g_debug ("reply to /meta/connect %s of an earlier session: ignored", op->id);
       bayeux_op_free (op);
       return;
     }
 
-  if (op->kind != OP_HANDSHAKE && op->kind != OP_CONNECT && reply != NULL && op_of_this_session (self, op))
+  if (op->kind != BAYEUX_OP_HANDSHAKE && op->kind != BAYEUX_OP_CONNECT && reply != NULL && op_of_this_session (self, op))
     apply_advice (self, reply);
-  if (verdict == REPLY_UNKNOWN_CLIENT && op->kind != OP_CONNECT && op->kind != OP_DISCONNECT &&
-      op->kind != OP_HANDSHAKE && op_of_this_session (self, op) &&
+  if (verdict == REPLY_UNKNOWN_CLIENT && op->kind != BAYEUX_OP_CONNECT && op->kind != BAYEUX_OP_DISCONNECT &&
+      op->kind != BAYEUX_OP_HANDSHAKE && op_of_this_session (self, op) &&
       (self->state == BAYEUX_CLIENT_STATE_CONNECTED || self->state == BAYEUX_CLIENT_STATE_UNCONNECTED ||
        self->state == BAYEUX_CLIENT_STATE_HANDSHAKING))
     {
@@ -1700,16 +1700,16 @@ op_done (BayeuxClient  *self,
 
   switch (op->kind)
     {
-    case OP_HANDSHAKE:
+    case BAYEUX_OP_HANDSHAKE:
       handshake_done (self, reply, verdict, transport_error);
       break;
-    case OP_CONNECT:
+    case BAYEUX_OP_CONNECT:
       connect_done (self, reply, verdict, transport_error);
       break;
-    case OP_DISCONNECT:
+    case BAYEUX_OP_DISCONNECT:
       disconnect_done (self, reply, verdict, transport_error);
       break;
-    case OP_SUBSCRIBE:
+    case BAYEUX_OP_SUBSCRIBE:
       if (reply != NULL)
         subscribe_done (self, op, reply, verdict);
       else
@@ -1724,7 +1724,7 @@ op_done (BayeuxClient  *self,
             }
         }
       break;
-    case OP_UNSUBSCRIBE:
+    case BAYEUX_OP_UNSUBSCRIBE:
       if (reply != NULL)
         unsubscribe_done (self, op, reply, verdict);
       else
@@ -1734,7 +1734,7 @@ op_done (BayeuxClient  *self,
           return;
         }
       break;
-    case OP_PUBLISH:
+    case BAYEUX_OP_PUBLISH:
       if (reply != NULL)
         {
           if (publish_done (self, op, reply, verdict))
@@ -1785,7 +1785,7 @@ dispatch (BayeuxClient  *self,
 static void
 finish_incoming (BayeuxClient  *self,
                  BayeuxMessage *message,
-                 Op            *op)
+                 BayeuxOp            *op)
 {
   if (op == NULL)
     {
@@ -1806,12 +1806,12 @@ finish_incoming (BayeuxClient  *self,
  * Takes @op. */
 static void
 on_incoming_dropped (BayeuxClient *self,
-                     Op           *op,
+                     BayeuxOp           *op,
                      const char   *channel)
 {
   g_autoptr(GError) error = dropped_error (channel, TRUE);
 
-  if (OP_IS_CONTROL (op))
+  if (BAYEUX_OP_IS_CONTROL (op))
     op_done (self, op, NULL, error);
   else
     fail_unsendable (self, op, error);
@@ -1820,7 +1820,7 @@ on_incoming_dropped (BayeuxClient *self,
 /* A hook stopped the client: the reply's request failed with it. */
 static void
 on_incoming_stopped (BayeuxClient *self,
-                     Op           *op)
+                     BayeuxOp           *op)
 {
   g_autoptr(GError) stopped = NULL;
 
@@ -1835,7 +1835,7 @@ on_incoming_stopped (BayeuxClient *self,
 static void
 on_incoming_done (BayeuxClient  *self,
                   BayeuxMessage *message,
-                  Op            *op,
+                  BayeuxOp            *op,
                   const GError  *error)
 {
   if (message == NULL)
@@ -1851,7 +1851,7 @@ on_incoming_done (BayeuxClient  *self,
 
 /* The op that @element, a reply that failed its checks, was meant for: it
  * has `successful` and the `id` of one of our pending requests. */
-static Op *
+static BayeuxOp *
 take_op_for_broken_reply (BayeuxClient *self,
                           JsonNode     *element)
 {
@@ -1880,7 +1880,7 @@ handle_incoming (BayeuxClient *self,
 {
   g_autoptr(GError) bad = NULL;
   g_autoptr(BayeuxMessage) message = bayeux_message_new_parsed (element, &bad);
-  Op *op = NULL;
+  BayeuxOp *op = NULL;
 
   if (message == NULL)
     {
@@ -1989,7 +1989,7 @@ fail_unanswered (BayeuxClient *self,
                                       "The server's response has no reply to our request");
   for (guint i = 0; i < req->ids->len; i++)
     {
-      Op *op;
+      BayeuxOp *op;
 
       if (!request_current (self, req) || generation != self->generation)
         break;
@@ -2125,8 +2125,16 @@ on_websocket_closed (BayeuxTransport *transport,
                      gpointer         user_data)
 {
   g_autoptr(BayeuxClient) self = g_object_ref (user_data);
+  /* A socket that went silent (the transport's deadline: a timer) is
+   * handled as timers are, its notifications held to the end; a socket the
+   * server closed is handled as a response is, each transition notified. */
+  gboolean timer = g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
 
+  if (timer)
+    begin_change (self);
   websocket_lost (self, error);
+  if (timer)
+    end_change (self);
 }
 
 static void
@@ -2267,7 +2275,7 @@ disconnect_idle_cb (gpointer user_data)
 static void
 begin_disconnect (BayeuxClient *self)
 {
-  Op *op;
+  BayeuxOp *op;
 
   if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTING)
     return;
@@ -2306,7 +2314,7 @@ begin_disconnect (BayeuxClient *self)
   /* End the long poll at once: do not wait for its timeout. */
   abandon_control (self);
   self->generation++;
-  op = bayeux_outbox_new_op (self->outbox, OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
+  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_DISCONNECT, "/meta/disconnect", NULL, NULL);
   send_control_op (self, op, TRUE, self->max_network_delay);
 }
 
@@ -2480,7 +2488,7 @@ update_watchdog (BayeuxClient *self)
 /* An extension released the outgoing @op it held. */
 static void
 on_outgoing_released (BayeuxClient *self,
-                      Op           *op,
+                      BayeuxOp           *op,
                       gboolean      control,
                       gboolean      drop)
 {
@@ -3289,7 +3297,7 @@ bayeux_client_set_transports (BayeuxClient       *self,
 
   for (gsize i = 0; transports[i] != NULL; i++)
     {
-      if (!g_str_equal (transports[i], "websocket") && !g_str_equal (transports[i], "long-polling"))
+      if (!bayeux_transport_name_known (transports[i]))
         g_warning ("BayeuxClient: unknown transport “%s” left out", transports[i]);
       else if (!g_ptr_array_find_with_equal_func (names, transports[i], g_str_equal, NULL))
         g_ptr_array_add (names, g_strdup (transports[i]));
@@ -4171,7 +4179,7 @@ unsubscribe_internal (BayeuxClient *self,
   GError *error = NULL;
   BayeuxSubEntry *sub;
   gboolean known_to_server;
-  Op *op;
+  BayeuxOp *op;
 
   if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
     {
@@ -4203,7 +4211,7 @@ unsubscribe_internal (BayeuxClient *self,
       return;
     }
 
-  op = bayeux_outbox_new_op (self->outbox, OP_UNSUBSCRIBE, "/meta/unsubscribe", channel, task);
+  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_UNSUBSCRIBE, "/meta/unsubscribe", channel, task);
   json_object_set_string_member (op->message, "subscription", channel);
   enqueue (self, op);
 }
@@ -4303,7 +4311,7 @@ publish_internal (BayeuxClient *self,
                   GTask        *task)
 {
   GError *error = NULL;
-  Op *op;
+  BayeuxOp *op;
 
   if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
     {
@@ -4311,7 +4319,7 @@ publish_internal (BayeuxClient *self,
       return;
     }
 
-  op = bayeux_outbox_new_op (self->outbox, OP_PUBLISH, NULL, channel, task);
+  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_PUBLISH, NULL, channel, task);
   json_object_set_member (op->message, "data",
                           data ? bayeux_json_deep_copy (data) : empty_object_node ());
   enqueue (self, op);

@@ -26,20 +26,20 @@ typedef struct
    * request it answers. */
   void  (*incoming_done)     (BayeuxClient  *client,
                               BayeuxMessage *message,
-                              Op            *op,
+                              BayeuxOp            *op,
                               const GError  *error);
   /* An extension dropped the reply to @op, on @channel. */
   void  (*incoming_dropped)  (BayeuxClient  *client,
-                              Op            *op,
+                              BayeuxOp            *op,
                               const char    *channel);
   /* A hook stopped the client while the reply to @op (nullable) went
    * through. */
   void  (*incoming_stopped)  (BayeuxClient  *client,
-                              Op            *op);
+                              BayeuxOp            *op);
   /* An extension released the outgoing @op it held (the control op, or
    * one of a batch), to go on or (@drop) to be dropped. */
   void  (*outgoing_released) (BayeuxClient  *client,
-                              Op            *op,
+                              BayeuxOp            *op,
                               gboolean       control,
                               gboolean       drop);
 } BayeuxChainCallbacks;
@@ -60,13 +60,13 @@ gboolean               bayeux_extension_chain_is_empty     (BayeuxExtensionChain
 gboolean               bayeux_extension_chain_in_outgoing  (BayeuxExtensionChain       *self);
 
 BayeuxExtensionResult  bayeux_extension_chain_run_outgoing (BayeuxExtensionChain       *self,
-                                                            Op                         *op);
+                                                            BayeuxOp                         *op);
 void                   bayeux_extension_chain_hold_control (BayeuxExtensionChain       *self,
-                                                            Op                         *op);
+                                                            BayeuxOp                         *op);
 void                   bayeux_extension_chain_drop_control (BayeuxExtensionChain       *self);
 void                   bayeux_extension_chain_run_incoming (BayeuxExtensionChain       *self,
                                                             BayeuxMessage              *message,
-                                                            Op                         *op);
+                                                            BayeuxOp                         *op);
 gboolean               bayeux_extension_chain_release      (BayeuxExtensionChain       *self,
                                                             JsonObject                 *message,
                                                             gboolean                    drop);

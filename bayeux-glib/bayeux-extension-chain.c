@@ -28,7 +28,7 @@ typedef struct
   GPtrArray       *chain;        /* incoming: the extensions it goes through (a snapshot) */
   gboolean         release_drop; /* released: to be dropped */
   guint            next;         /* incoming: the next extension to run in chain */
-  Op              *op;           /* outgoing: the op; incoming: the op a reply answers */
+  BayeuxOp              *op;           /* outgoing: the op; incoming: the op a reply answers */
   BayeuxMessage   *message;      /* incoming */
 } Held;
 
@@ -54,6 +54,8 @@ held_free (Held *held)
   g_free (held);
 }
 
+/* A chain of no extension, for @client (not referenced: it owns the
+ * chain), its released messages going on from @context. */
 BayeuxExtensionChain *
 bayeux_extension_chain_new (BayeuxClient               *client,
                             GMainContext               *context,
@@ -118,6 +120,7 @@ bayeux_extension_chain_remove_all (BayeuxExtensionChain *self)
     bayeux_extension_chain_remove (self, g_ptr_array_index (self->extensions, self->extensions->len - 1));
 }
 
+/* Whether @extension is one of the chain's (one removed is skipped). */
 gboolean
 bayeux_extension_chain_contains (BayeuxExtensionChain *self,
                                  BayeuxExtension      *extension)
@@ -135,6 +138,7 @@ bayeux_extension_chain_list (BayeuxExtensionChain *self)
   return copy;
 }
 
+/* Whether there is no extension. */
 gboolean
 bayeux_extension_chain_is_empty (BayeuxExtensionChain *self)
 {
@@ -165,7 +169,7 @@ snapshot (BayeuxExtensionChain *self)
  * checks the client's generation). */
 BayeuxExtensionResult
 bayeux_extension_chain_run_outgoing (BayeuxExtensionChain *self,
-                                     Op                   *op)
+                                     BayeuxOp                   *op)
 {
   guint generation = self->callbacks->generation (self->client);
 
@@ -211,7 +215,7 @@ bayeux_extension_chain_run_outgoing (BayeuxExtensionChain *self,
 /* The held @op is the control op: the control slot waits for it. */
 void
 bayeux_extension_chain_hold_control (BayeuxExtensionChain *self,
-                                     Op                   *op)
+                                     BayeuxOp                   *op)
 {
   self->held_control = g_hash_table_lookup (self->held, op->out);
 }
@@ -235,7 +239,7 @@ static void
 drop_incoming (BayeuxExtensionChain *self,
                Held                 *held)
 {
-  Op *op = g_steal_pointer (&held->op);
+  BayeuxOp *op = g_steal_pointer (&held->op);
 
   if (op != NULL)
     self->callbacks->incoming_dropped (self->client, op, bayeux_message_get_channel (held->message));
@@ -252,7 +256,7 @@ run_incoming (BayeuxExtensionChain *self,
   JsonObject *object = bayeux_message_get_object (held->message);
   g_autoptr(BayeuxMessage) checked = NULL;
   g_autoptr(GError) error = NULL;
-  Op *op;
+  BayeuxOp *op;
 
   if (held->chain == NULL)
     held->chain = snapshot (self);
@@ -299,7 +303,7 @@ run_incoming (BayeuxExtensionChain *self,
 void
 bayeux_extension_chain_run_incoming (BayeuxExtensionChain *self,
                                      BayeuxMessage        *message,
-                                     Op                   *op)
+                                     BayeuxOp                   *op)
 {
   Held *held = g_new0 (Held, 1);
 
@@ -316,7 +320,7 @@ release_one (BayeuxExtensionChain *self,
 
   if (held->outgoing)
     {
-      Op *op = held->op;
+      BayeuxOp *op = held->op;
       gboolean control = held == self->held_control;
 
       held_free (held);
@@ -375,7 +379,7 @@ bayeux_extension_chain_release (BayeuxExtensionChain *self,
 }
 
 /* Ends every hold (the client stops). Returns: (transfer full): the ops
- * of the held messages (Op, to be completed by the caller) */
+ * of the held messages (BayeuxOp, to be completed by the caller) */
 GList *
 bayeux_extension_chain_take_held (BayeuxExtensionChain *self)
 {

@@ -12,18 +12,18 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  OP_HANDSHAKE,
-  OP_CONNECT,
-  OP_DISCONNECT,
-  OP_SUBSCRIBE,
-  OP_UNSUBSCRIBE,
-  OP_PUBLISH,
-} OpKind;
+  BAYEUX_OP_HANDSHAKE,
+  BAYEUX_OP_CONNECT,
+  BAYEUX_OP_DISCONNECT,
+  BAYEUX_OP_SUBSCRIBE,
+  BAYEUX_OP_UNSUBSCRIBE,
+  BAYEUX_OP_PUBLISH,
+} BayeuxOpKind;
 
 /* One request message, from the time it is queued to its reply. */
 typedef struct
 {
-  OpKind      kind;
+  BayeuxOpKind      kind;
   char       *id;
   char       *channel;   /* the subscription, or the channel published to */
   JsonObject *message;
@@ -34,24 +34,24 @@ typedef struct
   gint        ext_next;  /* the next outgoing extension to run in chain (counting down) */
   gboolean    with_outbox; /* a control op: take the outbox along */
   guint       timeout_ms;  /* a control op: its deadline */
-} Op;
+} BayeuxOp;
 
 /* A control op: handshake, connect or disconnect (one at a time). */
-#define OP_IS_CONTROL(op) ((op)->kind == OP_HANDSHAKE || (op)->kind == OP_CONNECT || (op)->kind == OP_DISCONNECT)
+#define BAYEUX_OP_IS_CONTROL(op) ((op)->kind == BAYEUX_OP_HANDSHAKE || (op)->kind == BAYEUX_OP_CONNECT || (op)->kind == BAYEUX_OP_DISCONNECT)
 
 typedef struct _BayeuxOutbox BayeuxOutbox;
 
 /* The outbox's expiry timer fired (see bayeux_outbox_take_expired). */
 typedef void (*BayeuxExpiryFunc) (gpointer user_data);
 
-void          bayeux_op_free                  (Op           *op);
+void          bayeux_op_free                  (BayeuxOp           *op);
 
 BayeuxOutbox *bayeux_outbox_new               (GMainContext *context,
                                                BayeuxExpiryFunc expired,
                                                gpointer      user_data);
 void          bayeux_outbox_free              (BayeuxOutbox *self);
-Op           *bayeux_outbox_new_op            (BayeuxOutbox *self,
-                                               OpKind        kind,
+BayeuxOp           *bayeux_outbox_new_op            (BayeuxOutbox *self,
+                                               BayeuxOpKind        kind,
                                                const char   *meta_channel,
                                                const char   *channel,
                                                GTask        *task);
@@ -59,15 +59,15 @@ Op           *bayeux_outbox_new_op            (BayeuxOutbox *self,
 /* The queue (to leave in the next batch) and the deferred (to be sent again
  * once connected). */
 void          bayeux_outbox_push              (BayeuxOutbox *self,
-                                               Op           *op);
+                                               BayeuxOp           *op);
 void          bayeux_outbox_push_front        (BayeuxOutbox *self,
-                                               Op           *op);
-Op           *bayeux_outbox_pop               (BayeuxOutbox *self);
+                                               BayeuxOp           *op);
+BayeuxOp           *bayeux_outbox_pop               (BayeuxOutbox *self);
 gboolean      bayeux_outbox_is_empty          (BayeuxOutbox *self);
 guint         bayeux_outbox_length            (BayeuxOutbox *self);
 void          bayeux_outbox_defer             (BayeuxOutbox *self,
-                                               Op           *op);
-Op           *bayeux_outbox_pop_deferred      (BayeuxOutbox *self);
+                                               BayeuxOp           *op);
+BayeuxOp           *bayeux_outbox_pop_deferred      (BayeuxOutbox *self);
 void          bayeux_outbox_resume            (BayeuxOutbox *self,
                                                GQueue       *first);
 
@@ -79,20 +79,20 @@ GQueue       *bayeux_outbox_take_expired      (BayeuxOutbox *self,
 
 /* Sent ops, awaiting their replies. */
 void          bayeux_outbox_commit            (BayeuxOutbox *self,
-                                               Op           *op,
+                                               BayeuxOp           *op,
                                                GPtrArray    *ids);
 void          bayeux_outbox_set_control       (BayeuxOutbox *self,
-                                               Op           *op);
+                                               BayeuxOp           *op);
 void          bayeux_outbox_clear_control     (BayeuxOutbox *self);
 gboolean      bayeux_outbox_has_control       (BayeuxOutbox *self);
 void          bayeux_outbox_abandon_control   (BayeuxOutbox *self,
                                                gboolean      answer_expected);
 gboolean      bayeux_outbox_forget_abandoned  (BayeuxOutbox *self,
                                                const char   *id);
-Op           *bayeux_outbox_take_reply        (BayeuxOutbox *self,
+BayeuxOp           *bayeux_outbox_take_reply        (BayeuxOutbox *self,
                                                BayeuxMessage *reply,
                                                gboolean      on_control);
-Op           *bayeux_outbox_take_id           (BayeuxOutbox *self,
+BayeuxOp           *bayeux_outbox_take_id           (BayeuxOutbox *self,
                                                const char   *id);
 gboolean      bayeux_outbox_is_pending        (BayeuxOutbox *self,
                                                const char   *id);

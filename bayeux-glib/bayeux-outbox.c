@@ -26,9 +26,9 @@ struct _BayeuxOutbox
   BayeuxExpiryFunc  expired;
   gpointer          user_data;
   guint64           next_id;
-  GQueue            queue;       /* Op, queued for the batch slot */
-  GQueue            deferred;    /* Op (unsubscribes) to send again once connected */
-  GHashTable       *pending;     /* id → Op, sent and awaiting a reply */
+  GQueue            queue;       /* BayeuxOp, queued for the batch slot */
+  GQueue            deferred;    /* BayeuxOp (unsubscribes) to send again once connected */
+  GHashTable       *pending;     /* id → BayeuxOp, sent and awaiting a reply */
   char             *control_id;  /* of the control op in flight */
   GHashTable       *abandoned;   /* ids of control ops given up whose answer may come */
   GSource          *expiry_timer;
@@ -37,7 +37,7 @@ struct _BayeuxOutbox
 /* Frees @op (its task, if any, must have returned or be returned by the
  * caller: the op only holds a reference). */
 void
-bayeux_op_free (Op *op)
+bayeux_op_free (BayeuxOp *op)
 {
   g_free (op->id);
   g_free (op->channel);
@@ -48,6 +48,8 @@ bayeux_op_free (Op *op)
   g_free (op);
 }
 
+/* A new outbox; @expired is called (with @user_data) from @context when
+ * its expiry timer fires. */
 BayeuxOutbox *
 bayeux_outbox_new (GMainContext     *context,
                    BayeuxExpiryFunc  expired,
@@ -82,14 +84,14 @@ bayeux_outbox_free (BayeuxOutbox *self)
 
 /* A new op with the next id, its message holding `channel` (@meta_channel,
  * or @channel) and `id`. */
-Op *
+BayeuxOp *
 bayeux_outbox_new_op (BayeuxOutbox *self,
-                      OpKind        kind,
+                      BayeuxOpKind        kind,
                       const char   *meta_channel,
                       const char   *channel,
                       GTask        *task)
 {
-  Op *op = g_new0 (Op, 1);
+  BayeuxOp *op = g_new0 (BayeuxOp, 1);
 
   op->kind = kind;
   op->id = g_strdup_printf ("%" G_GUINT64_FORMAT, ++self->next_id);
@@ -102,9 +104,10 @@ bayeux_outbox_new_op (BayeuxOutbox *self,
   return op;
 }
 
+/* Queues @op (taken) last, for the next batch. */
 void
 bayeux_outbox_push (BayeuxOutbox *self,
-                    Op           *op)
+                    BayeuxOp           *op)
 {
   g_queue_push_tail (&self->queue, op);
 }
@@ -112,23 +115,26 @@ bayeux_outbox_push (BayeuxOutbox *self,
 /* First in line: @op was due before what is queued now. */
 void
 bayeux_outbox_push_front (BayeuxOutbox *self,
-                          Op           *op)
+                          BayeuxOp           *op)
 {
   g_queue_push_head (&self->queue, op);
 }
 
-Op *
+/* The next queued op (transfer full), or NULL. */
+BayeuxOp *
 bayeux_outbox_pop (BayeuxOutbox *self)
 {
   return g_queue_pop_head (&self->queue);
 }
 
+/* Whether nothing is queued. */
 gboolean
 bayeux_outbox_is_empty (BayeuxOutbox *self)
 {
   return g_queue_is_empty (&self->queue);
 }
 
+/* How many ops are queued. */
 guint
 bayeux_outbox_length (BayeuxOutbox *self)
 {
@@ -138,12 +144,13 @@ bayeux_outbox_length (BayeuxOutbox *self)
 /* @op, lost in transport, is sent again once connected (resume). */
 void
 bayeux_outbox_defer (BayeuxOutbox *self,
-                     Op           *op)
+                     BayeuxOp           *op)
 {
   g_queue_push_tail (&self->deferred, op);
 }
 
-Op *
+/* The next deferred op (transfer full), or NULL. */
+BayeuxOp *
 bayeux_outbox_pop_deferred (BayeuxOutbox *self)
 {
   return g_queue_pop_head (&self->deferred);
@@ -155,7 +162,7 @@ void
 bayeux_outbox_resume (BayeuxOutbox *self,
                       GQueue       *first)
 {
-  Op *op;
+  BayeuxOp *op;
 
   while ((op = g_queue_pop_head (&self->deferred)) != NULL)
     g_queue_push_tail (first, op);
@@ -187,8 +194,8 @@ bayeux_outbox_schedule_expiry (BayeuxOutbox *self,
 
   for (GList *l = self->queue.head; l != NULL; l = l->next)
     {
-      Op *op = l->data;
-      if (op->kind == OP_PUBLISH)
+      BayeuxOp *op = l->data;
+      if (op->kind == BAYEUX_OP_PUBLISH)
         {
           oldest = op->queued_at;
           break;
@@ -206,7 +213,7 @@ bayeux_outbox_schedule_expiry (BayeuxOutbox *self,
 
 /* Takes the queued publishes older than @max_age_ms, in order.
  * Subscribe and unsubscribe requests never expire: they leave once
- * connected. Returns: (transfer full): a queue of Op, maybe empty */
+ * connected. Returns: (transfer full): a queue of BayeuxOp, maybe empty */
 GQueue *
 bayeux_outbox_take_expired (BayeuxOutbox *self,
                             guint         max_age_ms)
@@ -218,9 +225,9 @@ bayeux_outbox_take_expired (BayeuxOutbox *self,
   while (l != NULL)
     {
       GList *next = l->next;
-      Op *op = l->data;
+      BayeuxOp *op = l->data;
 
-      if (op->kind == OP_PUBLISH && op->queued_at <= limit)
+      if (op->kind == BAYEUX_OP_PUBLISH && op->queued_at <= limit)
         {
           g_queue_delete_link (&self->queue, l);
           g_queue_push_tail (expired, op);
@@ -233,7 +240,7 @@ bayeux_outbox_take_expired (BayeuxOutbox *self,
 /* @op leaves in a request (whose ids are @ids): it awaits its reply. */
 void
 bayeux_outbox_commit (BayeuxOutbox *self,
-                      Op           *op,
+                      BayeuxOp           *op,
                       GPtrArray    *ids)
 {
   g_clear_pointer (&op->out, json_object_unref);
@@ -246,7 +253,7 @@ bayeux_outbox_commit (BayeuxOutbox *self,
  * it). */
 void
 bayeux_outbox_set_control (BayeuxOutbox *self,
-                           Op           *op)
+                           BayeuxOp           *op)
 {
   g_free (self->control_id);
   self->control_id = g_strdup (op->id);
@@ -259,6 +266,7 @@ bayeux_outbox_clear_control (BayeuxOutbox *self)
   g_clear_pointer (&self->control_id, g_free);
 }
 
+/* Whether a control op is in flight. */
 gboolean
 bayeux_outbox_has_control (BayeuxOutbox *self)
 {
@@ -293,12 +301,12 @@ bayeux_outbox_forget_abandoned (BayeuxOutbox *self,
   return id != NULL && g_hash_table_remove (self->abandoned, id);
 }
 
-static Op *
+static BayeuxOp *
 take (BayeuxOutbox *self,
-      Op           *op)
+      BayeuxOp           *op)
 {
   g_hash_table_steal (self->pending, op->id);
-  if (OP_IS_CONTROL (op))
+  if (BAYEUX_OP_IS_CONTROL (op))
     g_clear_pointer (&self->control_id, g_free);
   return op;
 }
@@ -308,27 +316,27 @@ take (BayeuxOutbox *self,
  * only where it cannot be ambiguous: a /meta/connect reply that came where
  * the control op can be answered (@on_control), for the single outstanding
  * /meta/connect. Returns: (transfer full) (nullable): the op */
-Op *
+BayeuxOp *
 bayeux_outbox_take_reply (BayeuxOutbox  *self,
                           BayeuxMessage *reply,
                           gboolean       on_control)
 {
   const char *id = bayeux_message_get_id (reply);
-  Op *op = NULL;
+  BayeuxOp *op = NULL;
 
   if (id != NULL)
     {
       op = g_hash_table_lookup (self->pending, id);
       if (op != NULL &&
           g_strcmp0 (json_object_get_string_member (op->message, "channel"), bayeux_message_get_channel (reply)) != 0 &&
-          op->kind != OP_PUBLISH)
+          op->kind != BAYEUX_OP_PUBLISH)
         op = NULL;
     }
   else if (g_str_equal (bayeux_message_get_channel (reply), "/meta/connect") && on_control &&
            self->control_id != NULL)
     {
       op = g_hash_table_lookup (self->pending, self->control_id);
-      if (op != NULL && op->kind != OP_CONNECT)
+      if (op != NULL && op->kind != BAYEUX_OP_CONNECT)
         op = NULL;
     }
 
@@ -336,11 +344,11 @@ bayeux_outbox_take_reply (BayeuxOutbox  *self,
 }
 
 /* Takes the pending op @id. Returns: (transfer full) (nullable): the op */
-Op *
+BayeuxOp *
 bayeux_outbox_take_id (BayeuxOutbox *self,
                        const char   *id)
 {
-  Op *op = id != NULL ? g_hash_table_lookup (self->pending, id) : NULL;
+  BayeuxOp *op = id != NULL ? g_hash_table_lookup (self->pending, id) : NULL;
 
   return op != NULL ? take (self, op) : NULL;
 }
@@ -353,7 +361,7 @@ bayeux_outbox_is_pending (BayeuxOutbox *self,
   return g_hash_table_contains (self->pending, id);
 }
 
-/* Takes every pending op. Returns: (transfer full): a list of Op */
+/* Takes every pending op. Returns: (transfer full): a list of BayeuxOp */
 GList *
 bayeux_outbox_take_pending (BayeuxOutbox *self)
 {

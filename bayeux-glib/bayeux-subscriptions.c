@@ -70,6 +70,7 @@ listener_unref (Listener *listener)
   g_free (listener);
 }
 
+/* An empty table, with no listener. */
 BayeuxSubscriptions *
 bayeux_subscriptions_new (void)
 {

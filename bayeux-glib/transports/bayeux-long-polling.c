@@ -366,7 +366,7 @@ on_send_done (GObject      *source,
 }
 
 static void
-send (BayeuxTransport           *transport,
+transport_send (BayeuxTransport           *transport,
       GBytes                    *batch,
       GPtrArray                 *ids,
       gsize                      max_size,
@@ -423,7 +423,7 @@ transport_iface_init (BayeuxTransportInterface *iface)
   iface->set_uri = set_uri;
   iface->open_async = open_async;
   iface->open_finish = open_finish;
-  iface->send = send;
+  iface->send = transport_send;
   iface->close = close_transport;
   iface->is_open = is_open;
 }

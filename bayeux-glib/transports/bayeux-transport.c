@@ -9,8 +9,8 @@
  * the protocol's state:
  *
  *  - open: connect where the transport has a connection (the WebSocket);
- *    a transport without one (long polling) is always open and has no
- *    open_async;
+ *    a transport without one (long polling) is always open, and its open
+ *    succeeds at once;
  *  - send: one batch, with the ids of the messages it carries and a
  *    deadline; it ends through BayeuxSendCallbacks.done, once: with the
  *    response's messages (long polling), or once every id is answered
@@ -92,6 +92,7 @@ bayeux_transport_open_async (BayeuxTransport     *self,
                                                  user_data);
 }
 
+/* Completes bayeux_transport_open_async(): whether it is open. */
 gboolean
 bayeux_transport_open_finish (BayeuxTransport  *self,
                               GAsyncResult     *result,
@@ -139,6 +140,7 @@ bayeux_transport_is_open (BayeuxTransport *self)
   return BAYEUX_TRANSPORT_GET_IFACE (self)->is_open (self);
 }
 
+/* For implementations: ::messages. */
 void
 bayeux_transport_emit_messages (BayeuxTransport *self,
                                 JsonArray       *messages)
@@ -146,6 +148,7 @@ bayeux_transport_emit_messages (BayeuxTransport *self,
   g_signal_emit (self, signals[SIGNAL_MESSAGES], 0, messages);
 }
 
+/* For implementations: ::closed (then end the sends on the connection). */
 void
 bayeux_transport_emit_closed (BayeuxTransport *self,
                               const GError    *error)
@@ -239,6 +242,7 @@ bayeux_deadline_stop (BayeuxDeadline *self)
     }
 }
 
+/* Ends @self: no timer, the caller's cancellable let go. */
 void
 bayeux_deadline_clear (BayeuxDeadline *self)
 {

@@ -552,22 +552,22 @@ typedef struct
 } Send;
 
 static void
-send_free (Send *send)
+send_free (Send *call)
 {
-  if (send->timer != NULL)
+  if (call->timer != NULL)
     {
-      g_source_destroy (send->timer);
-      g_source_unref (send->timer);
+      g_source_destroy (call->timer);
+      g_source_unref (call->timer);
     }
-  if (send->cancellable != NULL)
+  if (call->cancellable != NULL)
     {
-      g_cancellable_disconnect (send->cancellable, send->handler);
-      g_object_unref (send->cancellable);
+      g_cancellable_disconnect (call->cancellable, call->handler);
+      g_object_unref (call->cancellable);
     }
-  g_ptr_array_unref (send->ids);
-  g_clear_error (&send->write_error);
-  g_clear_error (&send->error);
-  g_free (send);
+  g_ptr_array_unref (call->ids);
+  g_clear_error (&call->write_error);
+  g_clear_error (&call->error);
+  g_free (call);
 }
 
 /* Ends the sends that are over, in the order sent: out of the queue first
@@ -581,20 +581,20 @@ reap (BayeuxWebSocket *self)
   while (l != NULL)
     {
       GList *next = l->next;
-      Send *send = l->data;
+      Send *call = l->data;
 
-      if (send->over)
+      if (call->over)
         {
           g_queue_delete_link (&self->sends, l);
-          g_ptr_array_add (over, send);
+          g_ptr_array_add (over, call);
         }
       l = next;
     }
   for (guint i = 0; i < over->len; i++)
     {
-      Send *send = g_ptr_array_index (over, i);
+      Send *call = g_ptr_array_index (over, i);
 
-      send->callbacks->done (send->user_data, NULL, send->error);
+      call->callbacks->done (call->user_data, NULL, call->error);
     }
 }
 
@@ -611,17 +611,17 @@ reap_cb (gpointer user_data)
 
 /* @send is over, with @error (nullable: answered); it ends when reaped. */
 static void
-send_over (Send         *send,
+send_over (Send         *call,
            const GError *error)
 {
-  if (send->over)
+  if (call->over)
     return;
-  send->over = TRUE;
-  send->error = error ? g_error_copy (error) : NULL;
-  if (send->timer != NULL)
+  call->over = TRUE;
+  call->error = error ? g_error_copy (error) : NULL;
+  if (call->timer != NULL)
     {
-      g_source_destroy (send->timer);
-      g_clear_pointer (&send->timer, g_source_unref);
+      g_source_destroy (call->timer);
+      g_clear_pointer (&call->timer, g_source_unref);
     }
 }
 
@@ -656,16 +656,16 @@ end_answered_sends (BayeuxWebSocket *self)
 
   for (GList *l = self->sends.head; l != NULL; l = l->next)
     {
-      Send *send = l->data;
+      Send *call = l->data;
       gboolean answered = TRUE;
 
-      if (send->over)
+      if (call->over)
         continue;
-      for (guint i = 0; i < send->ids->len && answered; i++)
-        answered = !send->callbacks->pending (send->user_data, g_ptr_array_index (send->ids, i));
+      for (guint i = 0; i < call->ids->len && answered; i++)
+        answered = !call->callbacks->pending (call->user_data, g_ptr_array_index (call->ids, i));
       if (answered)
         {
-          send_over (send, NULL);
+          send_over (call, NULL);
           any = TRUE;
         }
     }
@@ -691,13 +691,13 @@ cancel_sends (BayeuxWebSocket *self)
 static gboolean
 send_timer_cb (gpointer user_data)
 {
-  Send *send = user_data;
-  BayeuxWebSocket *self = send->self;
+  Send *call = user_data;
+  BayeuxWebSocket *self = call->self;
   GError *error;
 
-  g_clear_pointer (&send->timer, g_source_unref);
-  if (send->write_error != NULL)
-    error = g_steal_pointer (&send->write_error);
+  g_clear_pointer (&call->timer, g_source_unref);
+  if (call->write_error != NULL)
+    error = g_steal_pointer (&call->write_error);
   else
     error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT, "The server did not answer in time (WebSocket)");
 
@@ -705,7 +705,8 @@ send_timer_cb (gpointer user_data)
     connection_failed (self, error, SOUP_WEBSOCKET_CLOSE_NORMAL, RELEASE_GRACEFUL);
   else
     {
-      /* Not open (any more): only this send is concerned. */
+      /* No connection any more (its ::closed is to come, or came while
+       * this send's frame was failing): the sends end here. */
       self->state = STATE_CLOSED;
       g_object_ref (self);
       bayeux_transport_emit_closed (BAYEUX_TRANSPORT (self), error);
@@ -720,11 +721,11 @@ static void
 on_send_cancelled (GCancellable *cancellable,
                    gpointer      user_data)
 {
-  Send *send = user_data;
+  Send *call = user_data;
   g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The send was cancelled");
 
-  send_over (send, cancelled);
-  reap_later (send->self);
+  send_over (call, cancelled);
+  reap_later (call->self);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1301,7 +1302,7 @@ open_finish (BayeuxTransport  *transport,
  * Send). A frame that cannot be written fails from the main loop, not
  * from inside this call. */
 static void
-send (BayeuxTransport           *transport,
+transport_send (BayeuxTransport           *transport,
       GBytes                    *batch,
       GPtrArray                 *ids,
       gsize                      max_size,
@@ -1311,25 +1312,25 @@ send (BayeuxTransport           *transport,
       gpointer                   user_data)
 {
   BayeuxWebSocket *self = BAYEUX_WEBSOCKET (transport);
-  Send *send = g_new0 (Send, 1);
+  Send *call = g_new0 (Send, 1);
 
-  send->self = self;
-  send->ids = g_ptr_array_ref (ids);
-  send->callbacks = callbacks;
-  send->user_data = user_data;
-  g_queue_push_tail (&self->sends, send);
+  call->self = self;
+  call->ids = g_ptr_array_ref (ids);
+  call->callbacks = callbacks;
+  call->user_data = user_data;
+  g_queue_push_tail (&self->sends, call);
 
-  if (!bayeux_websocket_send (self, batch, &send->write_error))
+  if (!bayeux_websocket_send (self, batch, &call->write_error))
     timeout_ms = 0;
-  send->timer = timeout_ms > 0 ? g_timeout_source_new (timeout_ms) : g_idle_source_new ();
-  g_source_set_callback (send->timer, send_timer_cb, send, NULL);
-  g_source_set_static_name (send->timer, "[bayeux] websocket deadline");
-  g_source_attach (send->timer, self->context);
+  call->timer = timeout_ms > 0 ? g_timeout_source_new (timeout_ms) : g_idle_source_new ();
+  g_source_set_callback (call->timer, send_timer_cb, call, NULL);
+  g_source_set_static_name (call->timer, "[bayeux] websocket deadline");
+  g_source_attach (call->timer, self->context);
 
   if (cancellable != NULL)
     {
-      send->cancellable = g_object_ref (cancellable);
-      send->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_send_cancelled), send, NULL);
+      call->cancellable = g_object_ref (cancellable);
+      call->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_send_cancelled), call, NULL);
     }
 }
 
@@ -1351,7 +1352,7 @@ transport_iface_init (BayeuxTransportInterface *iface)
   iface->set_uri = set_uri;
   iface->open_async = open_async;
   iface->open_finish = open_finish;
-  iface->send = send;
+  iface->send = transport_send;
   iface->close = close_transport;
   iface->is_open = is_open;
 }
