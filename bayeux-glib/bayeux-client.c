@@ -47,7 +47,9 @@
 #include "bayeux-outbox-private.h"
 #include "bayeux-subscriptions-private.h"
 #include "bayeux-network-watch-private.h"
+#include "bayeux-servers-private.h"
 #include "bayeux-task-private.h"
+#include "transports/bayeux-transport-policy-private.h"
 #include "transports/bayeux-transport-private.h"
 
 #include <string.h>
@@ -172,20 +174,12 @@ struct _BayeuxClient
   BayeuxTransport   *polling;          /* "long-polling": every request can go this way */
   BayeuxTransport   *streaming;        /* "websocket", made when a server first offers it */
   SoupMessageHeaders *headers;       /* set_header's, shared with both transports */
-  GStrv              transports;     /* allowed, in order of preference */
   const char        *transport_name; /* in use (a static string) */
-  gboolean           websocket_offered;  /* by the server, in the last handshake reply */
-  gboolean           websocket_failed;   /* it could not be opened in this session */
-  gboolean           websocket_worked;   /* it was open in this session */
+  BayeuxTransportPolicy *policy;        /* allowed, offered, and whether the WebSocket works */
   gboolean           ws_opening;         /* the control slot is opening it */
   Request           *stream_request[2];  /* per slot: the request awaiting replies on the socket */
   char              *url;
-  GUri              *uri;          /* of the server in use: url or a fallback */
-  GUri              *primary_uri;  /* of url */
-  GStrv              fallback_urls;
-  GPtrArray         *fallback_uris; /* GUri */
-  guint              server;        /* 0: url, i > 0: fallback_uris[i - 1] */
-  char              *current_url;
+  BayeuxServers     *servers;       /* the url and the fallback urls, one in use */
 
   BayeuxClientState  state;
   char              *client_id;
@@ -222,7 +216,6 @@ struct _BayeuxClient
   gint64             control_sent_at;
   guint              response_deliveries;
   guint              early_connects;
-  guint              servers_failed;   /* in a row, across the server list */
   guint              rehandshakes;     /* since a long poll was last held */
   guint              batch_depth;      /* batch_begin without batch_end yet */
   GSource           *error_idle;
@@ -1129,8 +1122,10 @@ send_handshake (BayeuxClient *self)
   BayeuxOp *op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_HANDSHAKE, "/meta/handshake", NULL, NULL);
   JsonArray *types = json_array_new ();
 
-  for (guint i = 0; self->transports[i] != NULL; i++)
-    json_array_add_string_element (types, self->transports[i]);
+  const char * const *allowed = bayeux_transport_policy_get_allowed (self->policy);
+
+  for (guint i = 0; allowed[i] != NULL; i++)
+    json_array_add_string_element (types, allowed[i]);
   json_object_set_string_member (op->message, "version", "1.0");
   json_object_set_string_member (op->message, "minimumVersion", "1.0");
   json_object_set_array_member (op->message, "supportedConnectionTypes", types);
@@ -1330,9 +1325,8 @@ handshake_done (BayeuxClient  *self,
 {
   g_autoptr(GPtrArray) tasks = NULL;
   const char *client_id;
-  JsonNode *types;
-  gboolean long_polling = FALSE;
-  gboolean websocket = FALSE;
+  gboolean offered;
+  gboolean websocket;
   guint generation = self->generation;
 
   if (reply != NULL)
@@ -1356,27 +1350,15 @@ handshake_done (BayeuxClient  *self,
       return;
     }
 
-  self->servers_failed = 0;
+  bayeux_servers_succeeded (self->servers);
   client_id = bayeux_message_get_client_id (reply);
-  types = json_object_get_member (bayeux_message_get_object (reply), "supportedConnectionTypes");
-  if (types != NULL && JSON_NODE_HOLDS_ARRAY (types))
+  offered = bayeux_transport_policy_offered (self->policy,
+                                             json_object_get_member (bayeux_message_get_object (reply),
+                                                                     "supportedConnectionTypes"),
+                                             &websocket);
+  if (client_id == NULL || client_id[0] == '\0' || !offered)
     {
-      JsonArray *array = json_node_get_array (types);
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *type = json_array_get_element (array, i);
-          if (json_node_get_value_type (type) != G_TYPE_STRING)
-            continue;
-          if (g_str_equal (json_node_get_string (type), "long-polling"))
-            long_polling = transport_allowed (self, "long-polling");
-          else if (g_str_equal (json_node_get_string (type), "websocket"))
-            websocket = transport_allowed (self, "websocket");
-        }
-    }
-
-  if (client_id == NULL || client_id[0] == '\0' || !(long_polling || websocket))
-    {
-      g_autofree char *allowed = g_strjoinv (", ", self->transports);
+      g_autofree char *allowed = g_strjoinv (", ", (GStrv) bayeux_transport_policy_get_allowed (self->policy));
 
       if (client_id == NULL || client_id[0] == '\0')
         report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
@@ -1388,10 +1370,7 @@ handshake_done (BayeuxClient  *self,
       return;
     }
 
-  /* Each session tries the WebSocket again, if the server offers it. */
-  self->websocket_offered = websocket;
-  self->websocket_failed = FALSE;
-  self->websocket_worked = FALSE;
+  bayeux_transport_policy_start_session (self->policy, websocket);
   if (!want_websocket (self))
     {
       g_autoptr(GError) gone = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
@@ -1458,7 +1437,7 @@ connect_done (BayeuxClient  *self,
       if (!self->immediate_connect && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
         self->rehandshakes = 0;   /* a poll was held: the session works */
       self->immediate_connect = FALSE;
-      self->servers_failed = 0;
+      bayeux_servers_succeeded (self->servers);
       if (self->early_connects <= EARLY_CONNECTS_TOLERATED && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
         self->advice.backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
@@ -2152,14 +2131,14 @@ static gboolean
 transport_allowed (BayeuxClient *self,
                    const char   *name)
 {
-  return g_strv_contains ((const char * const *) self->transports, name);
+  return bayeux_transport_policy_allows (self->policy, name);
 }
 
 /* Whether the next /meta/connect should go over a WebSocket. */
 static gboolean
 want_websocket (BayeuxClient *self)
 {
-  return self->websocket_offered && !self->websocket_failed && transport_allowed (self, "websocket");
+  return bayeux_transport_policy_want_websocket (self->policy);
 }
 
 
@@ -2188,17 +2167,16 @@ on_websocket_open (GObject      *source,
     {
       guint generation = self->generation;
 
-      self->websocket_worked = TRUE;
+      bayeux_transport_policy_opened (self->policy);
       set_transport_name (self, "websocket");
       if (generation == self->generation)   /* else a handler stopped the client */
         send_connect (self);
     }
-  else if (!self->websocket_worked || error->domain == SOUP_WEBSOCKET_ERROR)
+  else if (bayeux_transport_policy_open_failed (self->policy, error))
     {
       /* The server (or a proxy) does not let WebSockets through: long
        * polling for the rest of the session. */
       g_debug ("WebSocket refused (%s): falling back to long polling", error->message);
-      self->websocket_failed = TRUE;
       if (transport_allowed (self, "long-polling"))
         {
           guint generation = self->generation;
@@ -2229,7 +2207,8 @@ ensure_websocket (BayeuxClient *self)
 {
   if (self->streaming != NULL)
     return;
-  self->streaming = bayeux_transport_new ("websocket", self->session, self->uri, self->headers);
+  self->streaming = bayeux_transport_new ("websocket", self->session, bayeux_servers_get_uri (self->servers),
+                                          self->headers);
   g_signal_connect_object (self->streaming, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
   g_signal_connect_object (self->streaming, "messages", G_CALLBACK (on_websocket_messages), self, 0);
@@ -2321,39 +2300,17 @@ begin_disconnect (BayeuxClient *self)
 /* ------------------------------------------------------------------------ */
 /* Servers: the url, then the fallback urls                                 */
 
-static GUri *
-parse_server_url (const char  *url,
-                  GError     **error)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, error);
-
-  if (uri == NULL)
-    return NULL;
-  if (g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
-      (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
-    {
-      g_set_error (error, G_URI_ERROR, G_URI_ERROR_BAD_SCHEME, "not an http or https URL");
-      return NULL;
-    }
-  return g_steal_pointer (&uri);
-}
-
 static void
 use_server (BayeuxClient *self,
             guint         server)
 {
-  GUri *uri = server == 0 ? self->primary_uri : g_ptr_array_index (self->fallback_uris, server - 1);
+  GUri *uri;
 
-  if (server == self->server && uri == self->uri)
+  if (!bayeux_servers_select (self->servers, server))
     return;
-  self->server = server;
-  g_uri_ref (uri);
-  g_clear_pointer (&self->uri, g_uri_unref);
-  self->uri = uri;
+  uri = bayeux_servers_get_uri (self->servers);
   bayeux_transport_set_uri (self->polling, uri);
   bayeux_network_watch_set_server (self->network_watch, uri);
-  g_free (self->current_url);
-  self->current_url = g_uri_to_string (uri);
   /* A socket to the old server is of no use: a poll (or open) on it goes
    * again at once, to the new one; what else waited on it failed. */
   if (self->stream_request[SLOT_CONTROL] != NULL || self->ws_opening)
@@ -2364,12 +2321,12 @@ use_server (BayeuxClient *self,
     }
   {
     g_autoptr(GError) moved = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED, "Moved to another server: %s",
-                                           self->current_url);
+                                           bayeux_servers_get_url (self->servers));
     drop_websocket (self, moved);
   }
   if (self->streaming != NULL)
     bayeux_transport_set_uri (self->streaming, uri);
-  g_debug ("server: %s", self->current_url);
+  g_debug ("server: %s", bayeux_servers_get_url (self->servers));
   if (!self->disposing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_URL]);
 }
@@ -2380,12 +2337,10 @@ use_server (BayeuxClient *self,
 static gboolean
 next_server (BayeuxClient *self)
 {
-  guint n = 1 + (self->fallback_uris ? self->fallback_uris->len : 0);
-
-  if (n == 1)
+  if (bayeux_servers_count (self->servers) == 1)
     return TRUE;
-  use_server (self, (self->server + 1) % n);
-  return ++self->servers_failed >= n;
+  use_server (self, bayeux_servers_next_index (self->servers));
+  return bayeux_servers_failed (self->servers);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2574,25 +2529,17 @@ bayeux_client_constructed (GObject *object)
   /* BAYEUX_DEBUG=http: on the application's session too (once). */
   bayeux_debug_attach_logger (self->session);
 
-  if (self->url != NULL)
-    self->primary_uri = parse_server_url (self->url, &error);
-  if (self->primary_uri == NULL)
-    {
-      g_critical ("BayeuxClient: “%s” is not a valid http or https URL%s%s", self->url ? self->url : "(null)",
-                  error ? ": " : "", error ? error->message : "");
-      self->primary_uri = g_uri_parse ("http://invalid.invalid/", SOUP_HTTP_URI_FLAGS, NULL);
-    }
-  self->uri = g_uri_ref (self->primary_uri);
-  self->current_url = g_uri_to_string (self->uri);
+  self->servers = bayeux_servers_new (self->url);
 
-  self->polling = bayeux_transport_new ("long-polling", self->session, self->uri, self->headers);
+  self->polling = bayeux_transport_new ("long-polling", self->session, bayeux_servers_get_uri (self->servers),
+                                        self->headers);
   g_signal_connect_object (self->polling, "accept-certificate", G_CALLBACK (on_transport_accept_certificate),
                            self, 0);
 
   self->network_watch = bayeux_network_watch_new (object, self->context, self->network_monitor, on_network);
   if (self->network_monitor == NULL)
     self->network_monitor = g_object_ref (g_network_monitor_get_default ());
-  bayeux_network_watch_set_server (self->network_watch, self->uri);
+  bayeux_network_watch_set_server (self->network_watch, bayeux_servers_get_uri (self->servers));
   bayeux_network_watch_check (self->network_watch);
 }
 
@@ -2635,17 +2582,13 @@ bayeux_client_finalize (GObject *object)
   g_clear_pointer (&self->headers, soup_message_headers_unref);
   g_clear_pointer (&self->outbox, bayeux_outbox_free);
   g_clear_pointer (&self->extensions, bayeux_extension_chain_free);
-  g_clear_pointer (&self->transports, g_strfreev);
+  g_clear_pointer (&self->policy, bayeux_transport_policy_free);
   g_clear_pointer (&self->handshake_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->disconnect_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->handshake_ext, json_node_unref);
   g_clear_object (&self->cancellable[SLOT_CONTROL]);
   g_clear_object (&self->cancellable[SLOT_BATCH]);
-  g_clear_pointer (&self->uri, g_uri_unref);
-  g_clear_pointer (&self->primary_uri, g_uri_unref);
-  g_clear_pointer (&self->fallback_uris, g_ptr_array_unref);
-  g_clear_pointer (&self->fallback_urls, g_strfreev);
-  g_free (self->current_url);
+  g_clear_pointer (&self->servers, bayeux_servers_free);
   g_clear_pointer (&self->clock_watch, bayeux_clock_watch_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->client_id);
@@ -2704,13 +2647,13 @@ bayeux_client_get_property (GObject    *object,
       g_value_set_object (value, self->network_monitor);
       break;
     case PROP_FALLBACK_URLS:
-      g_value_set_boxed (value, self->fallback_urls);
+      g_value_set_boxed (value, bayeux_client_get_fallback_urls (self));
       break;
     case PROP_CURRENT_URL:
-      g_value_set_string (value, self->current_url);
+      g_value_set_string (value, bayeux_client_get_current_url (self));
       break;
     case PROP_TRANSPORTS:
-      g_value_set_boxed (value, self->transports);
+      g_value_set_boxed (value, bayeux_client_get_transports (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -3117,7 +3060,7 @@ bayeux_client_init (BayeuxClient *self)
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->cancellable[SLOT_CONTROL] = g_cancellable_new ();
   self->cancellable[SLOT_BATCH] = g_cancellable_new ();
-  self->transports = g_strsplit ("websocket long-polling", " ", -1);
+  self->policy = bayeux_transport_policy_new ();
   self->transport_name = "long-polling";
 }
 
@@ -3272,7 +3215,7 @@ bayeux_client_get_transports (BayeuxClient *self)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
 
-  return (const char * const *) self->transports;
+  return bayeux_transport_policy_get_allowed (self->policy);
 }
 
 /**
@@ -3289,28 +3232,15 @@ void
 bayeux_client_set_transports (BayeuxClient       *self,
                               const char * const *transports)
 {
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_auto(GStrv) known = NULL;
+  GStrv known;
 
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (transports != NULL);
 
-  for (gsize i = 0; transports[i] != NULL; i++)
-    {
-      if (!bayeux_transport_name_known (transports[i]))
-        g_warning ("BayeuxClient: unknown transport “%s” left out", transports[i]);
-      else if (!g_ptr_array_find_with_equal_func (names, transports[i], g_str_equal, NULL))
-        g_ptr_array_add (names, g_strdup (transports[i]));
-    }
-  g_return_if_fail (names->len > 0);
-  g_ptr_array_add (names, NULL);
-  known = (GStrv) g_ptr_array_free (g_steal_pointer (&names), FALSE);
-
-  if (self->transports != NULL && g_strv_equal ((const char * const *) self->transports,
-                                                (const char * const *) known))
+  known = bayeux_transport_policy_known (transports);
+  g_return_if_fail (known != NULL);
+  if (!bayeux_transport_policy_set_allowed (self->policy, known))
     return;
-  g_strfreev (self->transports);
-  self->transports = g_steal_pointer (&known);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORTS]);
 }
 
@@ -3495,7 +3425,7 @@ bayeux_client_get_fallback_urls (BayeuxClient *self)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
 
-  return (const char * const *) self->fallback_urls;
+  return bayeux_servers_get_fallback_urls (self->servers);
 }
 
 /**
@@ -3516,25 +3446,8 @@ bayeux_client_set_fallback_urls (BayeuxClient       *self,
 {
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
 
-  if ((urls == NULL || urls[0] == NULL) ? self->fallback_urls == NULL
-                                        : (self->fallback_urls != NULL &&
-                                           g_strv_equal ((const char * const *) self->fallback_urls, urls)))
+  if (!bayeux_servers_set_fallbacks (self->servers, urls))
     return;
-  g_clear_pointer (&self->fallback_urls, g_strfreev);
-  g_clear_pointer (&self->fallback_uris, g_ptr_array_unref);
-  self->fallback_urls = (urls == NULL || urls[0] == NULL) ? NULL : g_strdupv ((char **) urls);
-  self->fallback_uris = g_ptr_array_new_with_free_func ((GDestroyNotify) g_uri_unref);
-  for (gsize i = 0; urls != NULL && urls[i] != NULL; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      GUri *uri = parse_server_url (urls[i], &error);
-
-      if (uri == NULL)
-        g_warning ("BayeuxClient: fallback URL “%s” left out: %s", urls[i], error->message);
-      else
-        g_ptr_array_add (self->fallback_uris, uri);
-    }
-  self->servers_failed = 0;
   if (self->polling != NULL)
     use_server (self, 0);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FALLBACK_URLS]);
@@ -3555,7 +3468,7 @@ bayeux_client_get_current_url (BayeuxClient *self)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
 
-  return self->current_url;
+  return bayeux_servers_get_url (self->servers);
 }
 
 /**
