@@ -2503,7 +2503,6 @@ static void
 bayeux_client_constructed (GObject *object)
 {
   BayeuxClient *self = BAYEUX_CLIENT (object);
-  g_autoptr(GError) error = NULL;
 
   G_OBJECT_CLASS (bayeux_client_parent_class)->constructed (object);
 
