@@ -39,6 +39,7 @@
 #include "bayeux-glib.h"
 #include "bayeux-channel-private.h"
 #include "bayeux-advice-private.h"
+#include "bayeux-batch-private.h"
 #include "bayeux-client-private.h"
 #include "bayeux-clock-watch-private.h"
 #include "bayeux-debug-private.h"
@@ -274,7 +275,6 @@ static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
 static gboolean next_server  (BayeuxClient *self);
 static gboolean op_of_this_session (BayeuxClient *self, BayeuxOp *op);
-static void take_batch       (BayeuxClient *self, GString *body, GPtrArray *ids, gsize room);
 static void update_watchdog  (BayeuxClient *self);
 static void request_free     (Request *req);
 static void websocket_lost   (BayeuxClient *self, const GError *error);
@@ -835,83 +835,67 @@ send_request (BayeuxClient *self,
   g_main_context_pop_thread_default (self->context);
 }
 
-typedef enum {
-  SERIALIZED,
-  SERIALIZE_FAILED,   /* too large, or dropped by an extension */
-  SERIALIZE_HELD,     /* an extension holds it */
-  SERIALIZE_STOPPED,  /* an extension's hook stopped the client */
-} SerializeResult;
-
 static GError *
 stopped_error (void)
 {
   return g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client was stopped");
 }
 
-/* An extension dropped a message on @channel (@reply: the server's reply). */
-static GError *
-dropped_error (const char *channel,
-               gboolean    reply)
+/* A queued op that cannot be sent (too large, dropped by an extension):
+ * its call fails; a subscription ends. Takes @op. */
+static void
+fail_unsendable (BayeuxClient *self,
+                 BayeuxOp           *op,
+                 const GError *error)
 {
-  return reply ? g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the reply on %s", channel)
-               : g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the %s message", channel);
-}
-
-/* Serializes @op with our clientId, through the outgoing extensions. Fails
- * when it is larger than max-message-size on its own, or an extension
- * dropped it. The extensions' copy stays in op->out until the op is sent
- * (see commit_op), so that they see it once per sending. */
-static SerializeResult
-serialize_op (BayeuxClient *self,
-              BayeuxOp           *op,
-              char        **text_out,
-              GError      **error)
-{
-  g_autoptr(JsonNode) node = NULL;
-  char *text;
-
-  if (self->client_id != NULL && op->kind != BAYEUX_OP_HANDSHAKE)
-    json_object_set_string_member (op->message, "clientId", self->client_id);
-
-  if (!bayeux_extension_chain_is_empty (self->extensions) || op->out != NULL)
+  if (op->kind == BAYEUX_OP_SUBSCRIBE)
     {
-      guint generation = self->generation;
-      BayeuxExtensionResult result = bayeux_extension_chain_run_outgoing (self->extensions, op);
-
-      if (result == BAYEUX_EXTENSION_HOLD)
-        return SERIALIZE_HELD;
-      if (generation != self->generation)
+      BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
+      if (sub != NULL)
         {
-          g_clear_pointer (&op->out, json_object_unref);
-          return SERIALIZE_STOPPED;
+          if (sub->waiting->len == 0)
+            report_error (self, g_error_copy (error), NULL);
+          bayeux_task_return_all (sub->waiting, error);
+          bayeux_subscriptions_remove (self->subscriptions, op->channel);
         }
-      if (result == BAYEUX_EXTENSION_DROP)
-        {
-          g_clear_pointer (&op->out, json_object_unref);
-          g_propagate_error (error, dropped_error (json_object_get_string_member (op->message, "channel"), FALSE));
-          return SERIALIZE_FAILED;
-        }
-      /* Held across a re-handshake: it leaves in the new session. */
-      if (self->client_id != NULL && op->kind != BAYEUX_OP_HANDSHAKE)
-        json_object_set_string_member (op->out, "clientId", self->client_id);
-      node = json_node_init_object (json_node_alloc (), op->out);
     }
+  else if (op->kind == BAYEUX_OP_UNSUBSCRIBE && op->task == NULL)
+    report_error (self, g_error_new (error->domain, error->code, "Unsubscribe from %s failed: %s",
+                                     op->channel, error->message), NULL);
   else
-    node = json_node_init_object (json_node_alloc (), op->message);
-
-  text = json_to_string (node, FALSE);
-  if (strlen (text) + 2 > self->max_message_size)
-    {
-      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
-                   "A %s message of %" G_GSIZE_FORMAT " bytes is larger than max-message-size (%u bytes)",
-                   json_object_get_string_member (op->message, "channel"), strlen (text), self->max_message_size);
-      g_free (text);
-      g_clear_pointer (&op->out, json_object_unref);
-      return SERIALIZE_FAILED;
-    }
-  *text_out = text;
-  return SERIALIZED;
+    op_drop (self, op, error);
+  bayeux_op_free (op);
 }
+
+static const char *
+get_client_id (BayeuxClient *self)
+{
+  return self->client_id;
+}
+
+static guint
+get_max_message_size (BayeuxClient *self)
+{
+  return self->max_message_size;
+}
+
+/* A hook stopped the client while @op went through a batch. */
+static void
+batch_stopped (BayeuxClient *self,
+               BayeuxOp     *op)
+{
+  g_autoptr(GError) stopped = stopped_error ();
+
+  op_drop (self, op, stopped);
+  bayeux_op_free (op);
+}
+
+static const BayeuxBatchCallbacks batch_callbacks = {
+  .client_id = get_client_id,
+  .max_size = get_max_message_size,
+  .unsendable = fail_unsendable,
+  .stopped = batch_stopped,
+};
 
 static void op_done (BayeuxClient *self, BayeuxOp *op, BayeuxMessage *reply, const GError *transport_error);
 
@@ -947,17 +931,17 @@ send_control_op (BayeuxClient *self,
   self->busy[SLOT_CONTROL] = TRUE;
   bayeux_outbox_set_control (self->outbox, op);
 
-  switch (serialize_op (self, op, &text, &error))
+  switch (bayeux_batch_serialize (self->extensions, op, self->client_id, self->max_message_size, &text, &error))
     {
-    case SERIALIZE_HELD:
+    case BAYEUX_SERIALIZE_HELD:
       bayeux_extension_chain_hold_control (self->extensions, op);
       return;
 
-    case SERIALIZE_STOPPED:
+    case BAYEUX_SERIALIZE_STOPPED:
       bayeux_op_free (op);
       return;
 
-    case SERIALIZE_FAILED:
+    case BAYEUX_SERIALIZE_FAILED:
       if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE) && op->kind == BAYEUX_OP_HANDSHAKE)
         {
           /* A huge handshake ext: nothing to retry. */
@@ -970,7 +954,7 @@ send_control_op (BayeuxClient *self,
         control_op_unsent (self, op, error);
       return;
 
-    case SERIALIZED:
+    case BAYEUX_SERIALIZED:
     default:
       break;
     }
@@ -979,7 +963,8 @@ send_control_op (BayeuxClient *self,
   /* A disconnect takes what is still queued along, before it. */
   if (with_outbox)
     {
-      take_batch (self, body, ids, self->max_message_size - MIN (strlen (text) + 1, self->max_message_size));
+      bayeux_batch_take (self->outbox, self->extensions, &batch_callbacks, self, body, ids,
+                         self->max_message_size - MIN (strlen (text) + 1, self->max_message_size));
       if (generation != self->generation)
         {
           /* A hook stopped the client. */
@@ -994,84 +979,6 @@ send_control_op (BayeuxClient *self,
   g_string_append_c (body, ']');
   bayeux_outbox_commit (self->outbox, op, ids);
   send_request (self, SLOT_CONTROL, body, ids, timeout_ms, op->kind == BAYEUX_OP_HANDSHAKE);
-}
-
-/* A queued op that cannot be sent (too large, dropped by an extension):
- * its call fails; a subscription ends. Takes @op. */
-static void
-fail_unsendable (BayeuxClient *self,
-                 BayeuxOp           *op,
-                 const GError *error)
-{
-  if (op->kind == BAYEUX_OP_SUBSCRIBE)
-    {
-      BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
-      if (sub != NULL)
-        {
-          if (sub->waiting->len == 0)
-            report_error (self, g_error_copy (error), NULL);
-          bayeux_task_return_all (sub->waiting, error);
-          bayeux_subscriptions_remove (self->subscriptions, op->channel);
-        }
-    }
-  else if (op->kind == BAYEUX_OP_UNSUBSCRIBE && op->task == NULL)
-    report_error (self, g_error_new (error->domain, error->code, "Unsubscribe from %s failed: %s",
-                                     op->channel, error->message), NULL);
-  else
-    op_drop (self, op, error);
-  bayeux_op_free (op);
-}
-
-/* Moves ops from the outbox into @body (an open JSON array) and @ids, as
- * many as fit in @room bytes; drops those too large to be sent at all. */
-static void
-take_batch (BayeuxClient *self,
-            GString      *body,
-            GPtrArray    *ids,
-            gsize         room)
-{
-  BayeuxOp *op;
-
-  while ((op = bayeux_outbox_pop (self->outbox)) != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *text = NULL;
-
-      switch (serialize_op (self, op, &text, &error))
-        {
-        case SERIALIZE_HELD:
-          continue;
-
-        case SERIALIZE_STOPPED:
-          {
-            g_autoptr(GError) stopped = stopped_error ();
-            op_drop (self, op, stopped);
-            bayeux_op_free (op);
-          }
-          return;
-
-        case SERIALIZE_FAILED:
-          fail_unsendable (self, op, error);
-          continue;
-
-        case SERIALIZED:
-        default:
-          break;
-        }
-
-      /* Split batches that would be larger than max-message-size; the
-       * extensions' copy (op->out) waits for the next batch. */
-      if (body->len + strlen (text) + 2 > room && ids->len > 0)
-        {
-          bayeux_outbox_push_front (self->outbox, op);
-          break;
-        }
-
-      if (ids->len > 0)
-        g_string_append_c (body, ',');
-      g_string_append (body, text);
-      bayeux_outbox_commit (self->outbox, op, ids);
-    }
 }
 
 static gboolean
@@ -1090,7 +997,7 @@ flush_idle_cb (gpointer user_data)
   ids = g_ptr_array_new_with_free_func (g_free);
   body = g_string_new ("[");
   generation = self->generation;
-  take_batch (self, body, ids, self->max_message_size);
+  bayeux_batch_take (self->outbox, self->extensions, &batch_callbacks, self, body, ids, self->max_message_size);
   g_string_append_c (body, ']');
 
   if (ids->len == 0 || generation != self->generation)
@@ -1788,7 +1695,7 @@ on_incoming_dropped (BayeuxClient *self,
                      BayeuxOp           *op,
                      const char   *channel)
 {
-  g_autoptr(GError) error = dropped_error (channel, TRUE);
+  g_autoptr(GError) error = bayeux_extension_chain_dropped_error (channel, TRUE);
 
   if (BAYEUX_OP_IS_CONTROL (op))
     op_done (self, op, NULL, error);
@@ -2449,7 +2356,7 @@ on_outgoing_released (BayeuxClient *self,
 {
   if (drop)
     {
-      g_autoptr(GError) error = dropped_error (json_object_get_string_member (op->message, "channel"), FALSE);
+      g_autoptr(GError) error = bayeux_extension_chain_dropped_error (json_object_get_string_member (op->message, "channel"), FALSE);
 
       if (control)
         control_op_unsent (self, op, error);

@@ -60,7 +60,8 @@ gboolean               bayeux_extension_chain_is_empty     (BayeuxExtensionChain
 gboolean               bayeux_extension_chain_in_outgoing  (BayeuxExtensionChain       *self);
 
 BayeuxExtensionResult  bayeux_extension_chain_run_outgoing (BayeuxExtensionChain       *self,
-                                                            BayeuxOp                         *op);
+                                                            BayeuxOp                   *op,
+                                                            gboolean                   *stopped);
 void                   bayeux_extension_chain_hold_control (BayeuxExtensionChain       *self,
                                                             BayeuxOp                         *op);
 void                   bayeux_extension_chain_drop_control (BayeuxExtensionChain       *self);
@@ -70,6 +71,8 @@ void                   bayeux_extension_chain_run_incoming (BayeuxExtensionChain
 gboolean               bayeux_extension_chain_release      (BayeuxExtensionChain       *self,
                                                             JsonObject                 *message,
                                                             gboolean                    drop);
+GError                *bayeux_extension_chain_dropped_error (const char               *channel,
+                                                             gboolean                  reply);
 GList                 *bayeux_extension_chain_take_held    (BayeuxExtensionChain       *self);
 
 G_END_DECLS

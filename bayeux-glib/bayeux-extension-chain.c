@@ -19,6 +19,7 @@
  */
 #include "bayeux-extension-chain-private.h"
 #include "bayeux-message-private.h"
+#include "bayeux-error.h"
 
 /* A message an extension holds. */
 typedef struct
@@ -165,14 +166,15 @@ snapshot (BayeuxExtensionChain *self)
 
 /* Runs the outgoing extensions on a copy of @op's message (op->out), from
  * where a hold left off. HOLD: the chain holds @op until it is released.
- * A hook that stopped the client ends the run (CONTINUE: the caller
- * checks the client's generation). */
+ * A hook that stopped the client ends the run: *@stopped. */
 BayeuxExtensionResult
 bayeux_extension_chain_run_outgoing (BayeuxExtensionChain *self,
-                                     BayeuxOp                   *op)
+                                     BayeuxOp             *op,
+                                     gboolean             *stopped)
 {
   guint generation = self->callbacks->generation (self->client);
 
+  *stopped = FALSE;
   if (op->out == NULL)
     {
       g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), op->message);
@@ -195,7 +197,10 @@ bayeux_extension_chain_run_outgoing (BayeuxExtensionChain *self,
       result = bayeux_extension_outgoing (extension, self->client, op->out);
       self->in_outgoing--;
       if (generation != self->callbacks->generation (self->client))
-        return BAYEUX_EXTENSION_CONTINUE;
+        {
+          *stopped = TRUE;
+          return BAYEUX_EXTENSION_CONTINUE;
+        }
       if (result == BAYEUX_EXTENSION_HOLD)
         {
           Held *held = g_new0 (Held, 1);
@@ -405,4 +410,14 @@ bayeux_extension_chain_take_held (BayeuxExtensionChain *self)
       held_free (held);
     }
   return g_list_reverse (ops);
+}
+
+/* The failure of a message an extension dropped, on @channel (@reply: the
+ * server's reply, else ours). */
+GError *
+bayeux_extension_chain_dropped_error (const char *channel,
+                                      gboolean    reply)
+{
+  return reply ? g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the reply on %s", channel)
+               : g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DROPPED, "An extension dropped the %s message", channel);
 }

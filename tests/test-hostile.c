@@ -801,14 +801,7 @@ reset_peak_rss (void)
 static gboolean
 instrumented (void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-  return TRUE;
-#elif defined(__has_feature)
-# if __has_feature(address_sanitizer)
-  return TRUE;
-# endif
-#endif
-  return test_under_valgrind ();
+  return TEST_UNDER_ASAN || test_under_valgrind ();
 }
 
 static void

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "test-asan.h"
 #include <bayeux-glib/bayeux-glib.h>
 
 G_BEGIN_DECLS

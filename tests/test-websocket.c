@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #define MAX_SIZE      (64 * 1024)
-#define OPEN_TIMEOUT  5000
+#define OPEN_TIMEOUT  test_scaled_ms (5000)   /* for opens that must succeed */
 #define WAIT          5000      /* ms, for anything the test waits for */
 #define KiB           1024
 #define MiB           (1024 * 1024)

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "interop-utils.h"
+#include "../test-asan.h"
 
 /* The client's recovery settings in these tests. */
 #define BACKOFF_INCREMENT_MS     200
@@ -43,19 +44,6 @@
 #define BATCH_TIMEOUT_MS         6000  /* for the peer's BATCH line (it waits 5 s at most
                                           * for replies), then for our client to receive it */
 #define RSS_GROWTH_LIMIT_KB      (8 * 1024)
-
-/* AddressSanitizer keeps freed memory in quarantine (up to 256 MiB): the
- * resident size then grows without a leak, and is not checked. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
 
 /* What our client did and received ---------------------------------------- */
 
@@ -672,7 +660,9 @@ test_soak (Fixture       *fx,
   g_assert_cmpuint (acked->len, >=, soak.n_batches * SOAK_BATCH * 9 / 10);
   g_assert_cmpint (bayeux_client_get_state (fx->client), ==, BAYEUX_CLIENT_STATE_CONNECTED);
   g_assert_cmpuint (rss_start, >, 0);
-  if (UNDER_ASAN)
+  /* AddressSanitizer keeps freed memory in quarantine (up to 256 MiB): the
+   * resident size then grows without a leak, and is not checked. */
+  if (TEST_UNDER_ASAN)
     g_test_message ("VmRSS growth not checked under AddressSanitizer");
   else
     g_assert_cmpuint (rss_end, <, rss_start + RSS_GROWTH_LIMIT_KB);
