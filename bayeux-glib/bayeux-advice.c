@@ -32,7 +32,7 @@ bayeux_advice_restart (BayeuxAdvice *self)
 /* Appends @error (taken) to *@errors, made when needed. */
 static void
 add_error (GPtrArray **errors,
-           GError     *error)
+           GError    *error)
 {
   if (*errors == NULL)
     *errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
@@ -44,10 +44,10 @@ add_error (GPtrArray **errors,
  * an error appended to @errors, and *out untouched. Large values are
  * bounded so that a hostile server cannot make us wait for years. */
 static gboolean
-get_ms (JsonObject  *advice,
-        const char  *name,
-        GPtrArray  **errors,
-        gint64      *out)
+get_ms (JsonObject *advice,
+        const char *name,
+        GPtrArray **errors,
+        gint64     *out)
 {
   double value = -1;
 

@@ -31,12 +31,12 @@
  *   hook stopped the client; @op is the caller's still)
  */
 BayeuxSerializeResult
-bayeux_batch_serialize (BayeuxExtensionChain  *extensions,
-                        BayeuxOp              *op,
-                        const char            *client_id,
-                        guint                  max_size,
-                        char                 **text_out,
-                        GError               **error)
+bayeux_batch_serialize (BayeuxExtensionChain *extensions,
+                        BayeuxOp             *op,
+                        const char           *client_id,
+                        guint                 max_size,
+                        char                **text_out,
+                        GError              **error)
 {
   g_autoptr(JsonNode) node = NULL;
   char *text;

@@ -4,14 +4,17 @@
  *
  * Architecture (bayeux-glib/README.md draws it): this file keeps the
  * session state machine (handshake, the /meta/connect loop, advice applied,
- * re-handshakes, stop and disconnect), serializing and batching, transport
- * choice and failover, the GObject and the public API. The rest lives in
- * private rooms that answer it by return value or through callbacks it
- * hands in, never by calling it by name: the outbox (ops from queued to
- * answered, reply matching by id), the subscriptions (table, dispatch,
- * listeners), the extension chain (hooks, holds, release), the advice and
- * backoff, the clock and network watches, the task helpers; and below, the
- * transports (transports/), which only move batches.
+ * re-handshakes, stop and disconnect), the slots and what goes in them,
+ * opening and losing the WebSocket, switching servers, the GObject and the
+ * public API. The rest lives in private rooms that answer it by return
+ * value or through callbacks it hands in, never by calling it by name: the
+ * application's calls and what replies mean for them, serializing and
+ * batching, the outbox (ops from queued to answered, reply matching by id),
+ * the subscriptions (table, dispatch, listeners), the extension chain
+ * (hooks, holds, release), the advice and backoff, the servers, the clock
+ * and network watches, the task helpers and ordered error reports; and
+ * below, the transport policy and the transports (transports/), which only
+ * move batches.
  *
  * The client has two "slots", each holding at most one request:
  *
@@ -40,6 +43,7 @@
 #include "bayeux-channel-private.h"
 #include "bayeux-advice-private.h"
 #include "bayeux-batch-private.h"
+#include "bayeux-calls-private.h"
 #include "bayeux-client-private.h"
 #include "bayeux-clock-watch-private.h"
 #include "bayeux-debug-private.h"
@@ -160,12 +164,6 @@ typedef struct
   GPtrArray *ids;
 } Request;
 
-typedef struct
-{
-  GError        *error;
-  BayeuxMessage *message;
-} ErrorReport;
-
 struct _BayeuxClient
 {
   GObject            parent_instance;
@@ -205,6 +203,7 @@ struct _BayeuxClient
   BayeuxSubscriptions *subscriptions;     /* the application's, and listeners */
   gboolean           resubscribe_needed;
   BayeuxOutbox      *outbox;              /* ops queued, deferred, and sent awaiting a reply */
+  BayeuxCalls        calls;              /* the application's calls (their room's view of us) */
 
   GCancellable      *cancellable[2];
   gboolean           busy[2];
@@ -219,8 +218,7 @@ struct _BayeuxClient
   guint              early_connects;
   guint              rehandshakes;     /* since a long poll was last held */
   guint              batch_depth;      /* batch_begin without batch_end yet */
-  GSource           *error_idle;
-  GQueue             errors;              /* ErrorReport */
+  BayeuxReports     *reports;             /* for ::error, in order */
 
   GPtrArray         *handshake_tasks;
   GPtrArray         *disconnect_tasks;
@@ -280,8 +278,6 @@ static void request_free     (Request *req);
 static void websocket_lost   (BayeuxClient *self, const GError *error);
 static void drop_websocket   (BayeuxClient *self, const GError *error);
 static gboolean websocket_open (BayeuxClient *self);
-static gboolean want_websocket (BayeuxClient *self);
-static gboolean transport_allowed (BayeuxClient *self, const char *name);
 static void open_websocket   (BayeuxClient *self);
 static void set_transport_name (BayeuxClient *self, const char *name);
 
@@ -296,31 +292,12 @@ destroy_source (gpointer source)
 /* Signals                                                                  */
 
 static void
-error_report_free (gpointer data)
+emit_error (GObject       *owner,
+            const GError  *error,
+            BayeuxMessage *message)
 {
-  ErrorReport *report = data;
-
-  g_error_free (report->error);
-  g_clear_pointer (&report->message, bayeux_message_unref);
-  g_free (report);
+  g_signal_emit (owner, signals[SIGNAL_ERROR], 0, error, message);
 }
-
-static gboolean
-emit_errors_idle (gpointer user_data)
-{
-  BayeuxClient *self = g_object_ref (user_data);
-  ErrorReport *report;
-
-  g_clear_pointer (&self->error_idle, g_source_unref);
-  while ((report = g_queue_pop_head (&self->errors)) != NULL)
-    {
-      g_signal_emit (self, signals[SIGNAL_ERROR], 0, report->error, report->message);
-      error_report_free (report);
-    }
-  g_object_unref (self);
-  return G_SOURCE_REMOVE;
-}
-
 
 /* Reports through ::error, always from an idle of the client's context (so
  * never from inside a public call), in the order reported. Takes @error. */
@@ -329,28 +306,14 @@ report_error (BayeuxClient  *self,
               GError        *error,
               BayeuxMessage *message)
 {
-  ErrorReport *report;
-
-  if (self->disposing)
+  if (self->disposing || self->reports == NULL)
     {
       g_error_free (error);
       return;
     }
 
   g_debug ("error: %s", error->message);
-  report = g_new0 (ErrorReport, 1);
-  report->error = error;
-  report->message = message ? bayeux_message_ref (message) : NULL;
-  g_queue_push_tail (&self->errors, report);
-
-  if (self->error_idle == NULL)
-    {
-      self->error_idle = g_idle_source_new ();
-      g_source_set_priority (self->error_idle, G_PRIORITY_DEFAULT);
-      g_source_set_callback (self->error_idle, emit_errors_idle, self, NULL);
-      g_source_set_static_name (self->error_idle, "[bayeux] error");
-      g_source_attach (self->error_idle, self->context);
-    }
+  bayeux_reports_add (self->reports, error, message);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -464,18 +427,17 @@ can_send (BayeuxClient *self)
           self->state == BAYEUX_CLIENT_STATE_CONNECTED);
 }
 
-static void op_drop (BayeuxClient *self, BayeuxOp *op, const GError *error);
 
 static void
 enqueue (BayeuxClient *self,
-         BayeuxOp           *op)
+         BayeuxOp     *op)
 {
   if (op->kind == BAYEUX_OP_PUBLISH && !can_send (self) && bayeux_outbox_length (self->outbox) >= self->max_pending)
     {
       g_autoptr(GError) error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL,
                                              "%u messages are already waiting to be sent (max-pending)",
                                              self->max_pending);
-      op_drop (self, op, error);
+      bayeux_calls_drop (&self->calls, op, error);
       bayeux_op_free (op);
       return;
     }
@@ -502,31 +464,13 @@ on_expired (gpointer user_data)
 
       while ((op = g_queue_pop_head (expired)) != NULL)
         {
-          op_drop (self, op, error);
+          bayeux_calls_drop (&self->calls, op, error);
           bayeux_op_free (op);
         }
     }
   g_queue_free (expired);
   bayeux_outbox_schedule_expiry (self->outbox, self->max_pending_age);
   end_change (self);
-}
-
-static BayeuxOp *
-new_subscribe_op (BayeuxClient *self,
-                  BayeuxSubEntry *sub)
-{
-  BayeuxOp *op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
-
-  json_object_set_string_member (op->message, "subscription", sub->channel);
-  return op;
-}
-
-static void
-send_subscribe (BayeuxClient *self,
-                BayeuxSubEntry *sub)
-{
-  sub->in_flight = TRUE;
-  enqueue (self, new_subscribe_op (self, sub));
 }
 
 /* Sends what the last transport failures (or a re-handshake) left over,
@@ -552,7 +496,7 @@ resume (BayeuxClient *self,
 
       self->resubscribe_needed = FALSE;
       for (guint i = 0; i < unsent->len; i++)
-        g_queue_push_tail (&first, new_subscribe_op (self, g_ptr_array_index (unsent, i)));
+        g_queue_push_tail (&first, bayeux_calls_subscribe_op (&self->calls, g_ptr_array_index (unsent, i)));
     }
 
   bayeux_outbox_resume (self->outbox, &first);
@@ -594,46 +538,6 @@ schedule_retry (BayeuxClient *self)
   g_source_set_callback (self->retry_timer, retry_cb, self, NULL);
   g_source_set_static_name (self->retry_timer, "[bayeux] retry");
   g_source_attach (self->retry_timer, self->context);
-}
-
-/* Completes an op that will get no answer from the server: the client is
- * stopping, or its message cannot be sent. Fire-and-forget publishes and
- * unsubscribes report through ::error; subscriptions through their waiting
- * tasks (or ::error when nobody waits). */
-static void
-op_drop (BayeuxClient *self,
-         BayeuxOp           *op,
-         const GError *error)
-{
-  switch (op->kind)
-    {
-    case BAYEUX_OP_PUBLISH:
-      if (op->task != NULL)
-        bayeux_task_return (op->task, NULL, g_error_copy (error));
-      else
-        report_error (self, g_error_new (error->domain, error->code, "Publish to %s failed: %s",
-                                         op->channel, error->message), NULL);
-      break;
-
-    case BAYEUX_OP_UNSUBSCRIBE:
-      if (op->task != NULL)
-        bayeux_task_return (op->task, NULL, g_error_copy (error));
-      break;
-
-    case BAYEUX_OP_SUBSCRIBE:
-      {
-        BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
-        if (sub != NULL)
-          sub->in_flight = FALSE;
-      }
-      break;
-
-    case BAYEUX_OP_HANDSHAKE:
-    case BAYEUX_OP_CONNECT:
-    case BAYEUX_OP_DISCONNECT:
-    default:
-      break;
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -686,7 +590,7 @@ drop_held (BayeuxClient *self,
 
   for (GList *l = ops; l != NULL; l = l->next)
     {
-      op_drop (self, l->data, reason);
+      bayeux_calls_drop (&self->calls, l->data, reason);
       bayeux_op_free (l->data);
     }
   g_list_free (ops);
@@ -725,17 +629,17 @@ stop_internal (BayeuxClient *self,
   ops = bayeux_outbox_take_pending (self->outbox);
   for (GList *l = ops; l; l = l->next)
     {
-      op_drop (self, l->data, reason);
+      bayeux_calls_drop (&self->calls, l->data, reason);
       bayeux_op_free (l->data);
     }
   while ((op = bayeux_outbox_pop (self->outbox)) != NULL)
     {
-      op_drop (self, op, reason);
+      bayeux_calls_drop (&self->calls, op, reason);
       bayeux_op_free (op);
     }
   while ((op = bayeux_outbox_pop_deferred (self->outbox)) != NULL)
     {
-      op_drop (self, op, reason);
+      bayeux_calls_drop (&self->calls, op, reason);
       bayeux_op_free (op);
     }
 
@@ -845,26 +749,10 @@ stopped_error (void)
  * its call fails; a subscription ends. Takes @op. */
 static void
 fail_unsendable (BayeuxClient *self,
-                 BayeuxOp           *op,
+                 BayeuxOp     *op,
                  const GError *error)
 {
-  if (op->kind == BAYEUX_OP_SUBSCRIBE)
-    {
-      BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
-      if (sub != NULL)
-        {
-          if (sub->waiting->len == 0)
-            report_error (self, g_error_copy (error), NULL);
-          bayeux_task_return_all (sub->waiting, error);
-          bayeux_subscriptions_remove (self->subscriptions, op->channel);
-        }
-    }
-  else if (op->kind == BAYEUX_OP_UNSUBSCRIBE && op->task == NULL)
-    report_error (self, g_error_new (error->domain, error->code, "Unsubscribe from %s failed: %s",
-                                     op->channel, error->message), NULL);
-  else
-    op_drop (self, op, error);
-  bayeux_op_free (op);
+  bayeux_calls_unsendable (&self->calls, op, error);
 }
 
 static const char *
@@ -886,7 +774,7 @@ batch_stopped (BayeuxClient *self,
 {
   g_autoptr(GError) stopped = stopped_error ();
 
-  op_drop (self, op, stopped);
+  bayeux_calls_drop (&self->calls, op, stopped);
   bayeux_op_free (op);
 }
 
@@ -904,7 +792,7 @@ static void op_done (BayeuxClient *self, BayeuxOp *op, BayeuxMessage *reply, con
  * transport (a handshake or connect is retried). Takes @op. */
 static void
 control_op_unsent (BayeuxClient *self,
-                   BayeuxOp           *op,
+                   BayeuxOp     *op,
                    const GError *error)
 {
   self->busy[SLOT_CONTROL] = FALSE;
@@ -914,7 +802,7 @@ control_op_unsent (BayeuxClient *self,
 
 static void
 send_control_op (BayeuxClient *self,
-                 BayeuxOp           *op,
+                 BayeuxOp     *op,
                  gboolean      with_outbox,
                  guint         timeout_ms)
 {
@@ -1088,7 +976,7 @@ control_timer_cb_step (BayeuxClient *self)
       set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
       send_handshake (self);
     }
-  else if (!websocket_open (self) && (want_websocket (self) || !transport_allowed (self, "long-polling")))
+  else if (!websocket_open (self) && (bayeux_transport_policy_want_websocket (self->policy) || !bayeux_transport_policy_allows (self->policy, "long-polling")))
     open_websocket (self);   /* then the connect, over it or by long polling */
   else
     send_connect (self);
@@ -1130,58 +1018,6 @@ schedule_control (BayeuxClient *self,
 
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                  */
-
-/* The server no longer knows our client id: "402::Unknown client" (the
- * Bayeux spec, CometD), or Faye's "401:<id>:Unknown client". */
-static gboolean
-is_unknown_client (BayeuxMessage *reply)
-{
-  const char *text = reply ? bayeux_message_get_error (reply) : NULL;
-
-  if (text == NULL)
-    return FALSE;
-  if (g_str_has_prefix (text, "402:"))
-    return TRUE;
-  if (g_str_has_prefix (text, "401:"))
-    {
-      g_autofree char *lower = g_ascii_strdown (text, -1);
-      return strstr (lower, "unknown client") != NULL;
-    }
-  return FALSE;
-}
-
-/* What a reply says, classified once, where it is matched to its
- * request: the handlers below act on this, not on the error string. */
-typedef enum {
-  REPLY_NONE,            /* no reply: the transport failed */
-  REPLY_OK,              /* successful */
-  REPLY_UNKNOWN_CLIENT,  /* the server forgot our session */
-  REPLY_REFUSED,         /* any other failure */
-} Verdict;
-
-static Verdict
-classify_reply (BayeuxMessage *reply)
-{
-  if (reply == NULL)
-    return REPLY_NONE;
-  if (bayeux_message_get_successful (reply))
-    return REPLY_OK;
-  return is_unknown_client (reply) ? REPLY_UNKNOWN_CLIENT : REPLY_REFUSED;
-}
-
-static GError *
-server_error (BayeuxMessage *reply,
-              Verdict        verdict,
-              gint           code,
-              const char    *what)
-{
-  const char *text = bayeux_message_get_error (reply);
-
-  if (verdict == REPLY_UNKNOWN_CLIENT)
-    code = BAYEUX_ERROR_UNKNOWN_CLIENT;
-  return g_error_new (BAYEUX_ERROR, code, "%s: %s", what, text ? text : "the server gave no reason");
-}
-
 
 static void
 rehandshake (BayeuxClient *self,
@@ -1227,7 +1063,7 @@ rehandshake_as_advised (BayeuxClient *self)
 static void
 handshake_done (BayeuxClient  *self,
                 BayeuxMessage *reply,
-                Verdict        verdict,
+                BayeuxVerdict  verdict,
                 const GError  *transport_error)
 {
   g_autoptr(GPtrArray) tasks = NULL;
@@ -1239,10 +1075,10 @@ handshake_done (BayeuxClient  *self,
   if (reply != NULL)
     apply_advice (self, reply);
 
-  if (transport_error != NULL || verdict != REPLY_OK)
+  if (transport_error != NULL || verdict != BAYEUX_REPLY_OK)
     {
       GError *error = transport_error ? g_error_copy (transport_error)
-                                      : server_error (reply, verdict, BAYEUX_ERROR_HANDSHAKE_DENIED, "Handshake denied");
+                                      : bayeux_reply_error (reply, verdict, BAYEUX_ERROR_HANDSHAKE_DENIED, "Handshake denied");
 
       if (self->advice.reconnect == BAYEUX_RECONNECT_NONE)
         {
@@ -1278,7 +1114,7 @@ handshake_done (BayeuxClient  *self,
     }
 
   bayeux_transport_policy_start_session (self->policy, websocket);
-  if (!want_websocket (self))
+  if (!bayeux_transport_policy_want_websocket (self->policy))
     {
       g_autoptr(GError) gone = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
                                                     "The server no longer offers the WebSocket transport");
@@ -1319,7 +1155,7 @@ handshake_done (BayeuxClient  *self,
 static void
 connect_done (BayeuxClient  *self,
               BayeuxMessage *reply,
-              Verdict        verdict,
+              BayeuxVerdict  verdict,
               const GError  *transport_error)
 {
   gboolean advised = FALSE;
@@ -1330,7 +1166,7 @@ connect_done (BayeuxClient  *self,
   if (reply != NULL)
     advised = apply_advice (self, reply);
 
-  if (transport_error == NULL && verdict == REPLY_OK)
+  if (transport_error == NULL && verdict == BAYEUX_REPLY_OK)
     {
       gint64 took = g_get_monotonic_time () - self->control_sent_at;
       /* Early: nothing came and the poll was not held (half the advised
@@ -1372,7 +1208,7 @@ connect_done (BayeuxClient  *self,
 
   {
     GError *error = transport_error ? g_error_copy (transport_error)
-                                    : server_error (reply, verdict, BAYEUX_ERROR_FAILED, "Connect failed");
+                                    : bayeux_reply_error (reply, verdict, BAYEUX_ERROR_FAILED, "Connect failed");
     gboolean expired = self->unconnected_since != 0 && self->advice.max_interval > 0 &&
                        g_get_monotonic_time () - self->unconnected_since > self->advice.max_interval * 1000;
 
@@ -1383,7 +1219,7 @@ connect_done (BayeuxClient  *self,
       }
 
     report_error (self, error, reply);
-    if (verdict == REPLY_UNKNOWN_CLIENT || self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE || expired)
+    if (verdict == BAYEUX_REPLY_UNKNOWN_CLIENT || self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE || expired)
       {
         /* The first time since a long poll worked, at once (after the
          * advised interval): the server said what to do. Again and again,
@@ -1412,7 +1248,7 @@ connect_done (BayeuxClient  *self,
 static void
 disconnect_done (BayeuxClient  *self,
                  BayeuxMessage *reply,
-                 Verdict        verdict,
+                 BayeuxVerdict  verdict,
                  const GError  *transport_error)
 {
   g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->disconnect_tasks);
@@ -1421,8 +1257,8 @@ disconnect_done (BayeuxClient  *self,
 
   if (transport_error != NULL)
     error = g_error_copy (transport_error);
-  else if (verdict == REPLY_REFUSED)
-    error = server_error (reply, verdict, BAYEUX_ERROR_FAILED, "Disconnect failed");
+  else if (verdict == BAYEUX_REPLY_REFUSED)
+    error = bayeux_reply_error (reply, verdict, BAYEUX_ERROR_FAILED, "Disconnect failed");
 
   self->disconnect_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->restart_after_disconnect = FALSE;
@@ -1443,112 +1279,11 @@ disconnect_done (BayeuxClient  *self,
     start_internal (self);
 }
 
-static void
-subscribe_done (BayeuxClient  *self,
-                BayeuxOp            *op,
-                BayeuxMessage *reply,
-                Verdict        verdict)
-{
-  BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
-
-  /* A reply for a session the server has since forgotten (the client
-   * handshook again meanwhile) says nothing of the subscription in this
-   * one: it is sent again, and that answer counts. */
-  if (!op_of_this_session (self, op))
-    return;
-
-  if (verdict == REPLY_OK)
-    {
-      if (sub != NULL)
-        {
-          sub->confirmed = TRUE;
-          sub->in_flight = FALSE;
-          bayeux_task_return_all (sub->waiting, NULL);
-        }
-      return;
-    }
-
-  if (verdict == REPLY_UNKNOWN_CLIENT)
-    {
-      /* Sent again after the re-handshake. */
-      if (sub != NULL)
-        sub->in_flight = FALSE;
-      return;
-    }
-
-  /* A server refusal ends the subscription. */
-  if (sub != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *what = g_strdup_printf ("Subscription to %s refused", op->channel);
-
-      error = server_error (reply, verdict, BAYEUX_ERROR_REFUSED, what);
-      if (sub->waiting->len == 0)
-        report_error (self, g_error_copy (error), reply);
-      bayeux_task_return_all (sub->waiting, error);
-      bayeux_subscriptions_remove (self->subscriptions, op->channel);
-    }
-}
-
-static void
-unsubscribe_done (BayeuxClient  *self,
-                  BayeuxOp            *op,
-                  BayeuxMessage *reply,
-                  Verdict        verdict)
-{
-  GError *error = NULL;
-
-  /* An unknown client has no subscription left: that is success. */
-  if (verdict == REPLY_REFUSED)
-    {
-      g_autofree char *what = g_strdup_printf ("Unsubscribe from %s refused", op->channel);
-      error = server_error (reply, verdict, BAYEUX_ERROR_REFUSED, what);
-    }
-
-  if (op->task != NULL)
-    bayeux_task_return (op->task, NULL, error);
-  else if (error != NULL)
-    report_error (self, error, reply);
-}
-
-/* Returns whether the op was taken over (re-queued) rather than done. */
-static gboolean
-publish_done (BayeuxClient  *self,
-              BayeuxOp            *op,
-              BayeuxMessage *reply,
-              Verdict        verdict)
-{
-  GError *error;
-  g_autofree char *what = NULL;
-
-  if (verdict == REPLY_OK)
-    {
-      bayeux_task_return (op->task, reply, NULL);
-      return FALSE;
-    }
-
-  if (verdict == REPLY_UNKNOWN_CLIENT && self->state != BAYEUX_CLIENT_STATE_DISCONNECTING)
-    {
-      /* Published under a session the server forgot: it will leave again
-       * with the next session. */
-      bayeux_outbox_push (self->outbox, op);
-      return TRUE;
-    }
-
-  what = g_strdup_printf ("Publish to %s refused", op->channel);
-  error = server_error (reply, verdict, BAYEUX_ERROR_REFUSED, what);
-  if (op->task != NULL)
-    bayeux_task_return (op->task, NULL, error);
-  else
-    report_error (self, error, reply);
-  return FALSE;
-}
-
 /* Whether @op was sent in the session we have now (not before a
  * re-handshake). */
 static gboolean
 op_of_this_session (BayeuxClient *self,
-                    BayeuxOp           *op)
+                    BayeuxOp     *op)
 {
   return self->client_id != NULL &&
          g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0;
@@ -1557,11 +1292,11 @@ op_of_this_session (BayeuxClient *self,
 /* A reply, or (with @reply NULL) a transport failure, for @op. Takes @op. */
 static void
 op_done (BayeuxClient  *self,
-         BayeuxOp            *op,
+         BayeuxOp      *op,
          BayeuxMessage *reply,
          const GError  *transport_error)
 {
-  Verdict verdict = classify_reply (reply);
+  BayeuxVerdict verdict = bayeux_reply_classify (reply);
 
   /* A /meta/connect of a session given up since (an extension held its
    * reply across a re-handshake, say) says nothing of this one. */
@@ -1574,12 +1309,12 @@ op_done (BayeuxClient  *self,
 
   if (op->kind != BAYEUX_OP_HANDSHAKE && op->kind != BAYEUX_OP_CONNECT && reply != NULL && op_of_this_session (self, op))
     apply_advice (self, reply);
-  if (verdict == REPLY_UNKNOWN_CLIENT && op->kind != BAYEUX_OP_CONNECT && op->kind != BAYEUX_OP_DISCONNECT &&
+  if (verdict == BAYEUX_REPLY_UNKNOWN_CLIENT && op->kind != BAYEUX_OP_CONNECT && op->kind != BAYEUX_OP_DISCONNECT &&
       op->kind != BAYEUX_OP_HANDSHAKE && op_of_this_session (self, op) &&
       (self->state == BAYEUX_CLIENT_STATE_CONNECTED || self->state == BAYEUX_CLIENT_STATE_UNCONNECTED ||
        self->state == BAYEUX_CLIENT_STATE_HANDSHAKING))
     {
-      report_error (self, server_error (reply, verdict, BAYEUX_ERROR_UNKNOWN_CLIENT, "The server does not know this client"),
+      report_error (self, bayeux_reply_error (reply, verdict, BAYEUX_ERROR_UNKNOWN_CLIENT, "The server does not know this client"),
                     reply);
       rehandshake_as_advised (self);
     }
@@ -1596,9 +1331,7 @@ op_done (BayeuxClient  *self,
       disconnect_done (self, reply, verdict, transport_error);
       break;
     case BAYEUX_OP_SUBSCRIBE:
-      if (reply != NULL)
-        subscribe_done (self, op, reply, verdict);
-      else
+      if (reply == NULL)
         {
           /* Lost in transport: kept, and sent again once connected. */
           BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, op->channel);
@@ -1609,10 +1342,15 @@ op_done (BayeuxClient  *self,
               schedule_retry (self);
             }
         }
+      /* A reply for a session the server has since forgotten (the client
+       * handshook again meanwhile) says nothing of the subscription in this
+       * one: it is sent again, and that answer counts. */
+      else if (op_of_this_session (self, op))
+        bayeux_calls_subscribed (&self->calls, op, reply, verdict);
       break;
     case BAYEUX_OP_UNSUBSCRIBE:
       if (reply != NULL)
-        unsubscribe_done (self, op, reply, verdict);
+        bayeux_calls_unsubscribed (&self->calls, op, reply, verdict);
       else
         {
           bayeux_outbox_defer (self->outbox, op);
@@ -1623,11 +1361,12 @@ op_done (BayeuxClient  *self,
     case BAYEUX_OP_PUBLISH:
       if (reply != NULL)
         {
-          if (publish_done (self, op, reply, verdict))
+          if (bayeux_calls_published (&self->calls, op, reply, verdict,
+                                      self->state != BAYEUX_CLIENT_STATE_DISCONNECTING))
             return;
         }
       else
-        op_drop (self, op, transport_error);
+        bayeux_calls_drop (&self->calls, op, transport_error);
       break;
     default:
       g_assert_not_reached ();
@@ -1671,7 +1410,7 @@ dispatch (BayeuxClient  *self,
 static void
 finish_incoming (BayeuxClient  *self,
                  BayeuxMessage *message,
-                 BayeuxOp            *op)
+                 BayeuxOp      *op)
 {
   if (op == NULL)
     {
@@ -1692,7 +1431,7 @@ finish_incoming (BayeuxClient  *self,
  * Takes @op. */
 static void
 on_incoming_dropped (BayeuxClient *self,
-                     BayeuxOp           *op,
+                     BayeuxOp     *op,
                      const char   *channel)
 {
   g_autoptr(GError) error = bayeux_extension_chain_dropped_error (channel, TRUE);
@@ -1706,14 +1445,14 @@ on_incoming_dropped (BayeuxClient *self,
 /* A hook stopped the client: the reply's request failed with it. */
 static void
 on_incoming_stopped (BayeuxClient *self,
-                     BayeuxOp           *op)
+                     BayeuxOp     *op)
 {
   g_autoptr(GError) stopped = NULL;
 
   if (op == NULL)
     return;
   stopped = stopped_error ();
-  op_drop (self, op, stopped);
+  bayeux_calls_drop (&self->calls, op, stopped);
   bayeux_op_free (op);
 }
 
@@ -1721,7 +1460,7 @@ on_incoming_stopped (BayeuxClient *self,
 static void
 on_incoming_done (BayeuxClient  *self,
                   BayeuxMessage *message,
-                  BayeuxOp            *op,
+                  BayeuxOp      *op,
                   const GError  *error)
 {
   if (message == NULL)
@@ -1733,28 +1472,6 @@ on_incoming_done (BayeuxClient  *self,
       return;
     }
   finish_incoming (self, message, op);
-}
-
-/* The op that @element, a reply that failed its checks, was meant for: it
- * has `successful` and the `id` of one of our pending requests. */
-static BayeuxOp *
-take_op_for_broken_reply (BayeuxClient *self,
-                          JsonNode     *element)
-{
-  JsonNode *id_node;
-  g_autofree char *id = NULL;
-
-  if (!JSON_NODE_HOLDS_OBJECT (element) ||
-      !json_object_has_member (json_node_get_object (element), "successful"))
-    return NULL;
-  id_node = json_object_get_member (json_node_get_object (element), "id");
-  if (id_node == NULL || !JSON_NODE_HOLDS_VALUE (id_node))
-    return NULL;
-  if (json_node_get_value_type (id_node) == G_TYPE_STRING)
-    id = g_strdup (json_node_get_string (id_node));
-  else if (json_node_get_value_type (id_node) == G_TYPE_INT64)
-    id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id_node));
-  return bayeux_outbox_take_id (self->outbox, id);
 }
 
 /* One message from the server (an element of a response or a frame),
@@ -1772,7 +1489,7 @@ handle_incoming (BayeuxClient *self,
     {
       /* A broken reply to one of our requests fails that request now (over
        * a WebSocket nothing else would end it before its deadline). */
-      op = take_op_for_broken_reply (self, element);
+      op = bayeux_outbox_take_for_broken (self->outbox, element);
       if (op != NULL)
         op_done (self, op, NULL, bad);
       report_error (self, g_steal_pointer (&bad), NULL);
@@ -2034,21 +1751,6 @@ set_transport_name (BayeuxClient *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
 }
 
-static gboolean
-transport_allowed (BayeuxClient *self,
-                   const char   *name)
-{
-  return bayeux_transport_policy_allows (self->policy, name);
-}
-
-/* Whether the next /meta/connect should go over a WebSocket. */
-static gboolean
-want_websocket (BayeuxClient *self)
-{
-  return bayeux_transport_policy_want_websocket (self->policy);
-}
-
-
 static void
 on_websocket_open (GObject      *source,
                    GAsyncResult *result,
@@ -2084,7 +1786,7 @@ on_websocket_open (GObject      *source,
       /* The server (or a proxy) does not let WebSockets through: long
        * polling for the rest of the session. */
       g_debug ("WebSocket refused (%s): falling back to long polling", error->message);
-      if (transport_allowed (self, "long-polling"))
+      if (bayeux_transport_policy_allows (self->policy, "long-polling"))
         {
           guint generation = self->generation;
 
@@ -2093,12 +1795,12 @@ on_websocket_open (GObject      *source,
             send_connect (self);
         }
       else
-        connect_done (self, NULL, REPLY_NONE, error);
+        connect_done (self, NULL, BAYEUX_REPLY_NONE, error);
     }
   else
     {
       /* It worked before: the server is away, as a long poll would find. */
-      connect_done (self, NULL, REPLY_NONE, error);
+      connect_done (self, NULL, BAYEUX_REPLY_NONE, error);
     }
 }
 
@@ -2184,7 +1886,7 @@ begin_disconnect (BayeuxClient *self)
   if (self->client_id == NULL)
     {
       /* Nothing to tell the server. */
-      disconnect_done (self, NULL, REPLY_NONE, NULL);
+      disconnect_done (self, NULL, BAYEUX_REPLY_NONE, NULL);
       return;
     }
 
@@ -2192,7 +1894,7 @@ begin_disconnect (BayeuxClient *self)
     {
       g_autoptr(GError) error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_NETWORK_UNAVAILABLE,
                                                      "The server could not be told: the network is unavailable");
-      disconnect_done (self, NULL, REPLY_NONE, error);
+      disconnect_done (self, NULL, BAYEUX_REPLY_NONE, error);
       return;
     }
 
@@ -2350,7 +2052,7 @@ update_watchdog (BayeuxClient *self)
 /* An extension released the outgoing @op it held. */
 static void
 on_outgoing_released (BayeuxClient *self,
-                      BayeuxOp           *op,
+                      BayeuxOp     *op,
                       gboolean      control,
                       gboolean      drop)
 {
@@ -2389,6 +2091,12 @@ static const BayeuxChainCallbacks chain_callbacks = {
   .outgoing_released = on_outgoing_released,
 };
 
+static const BayeuxCallsCallbacks calls_callbacks = {
+  .report = report_error,
+  .enqueue = enqueue,
+  .session_ready = session_ready,
+};
+
 /* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
 
@@ -2416,7 +2124,9 @@ bayeux_client_constructed (GObject *object)
   self->context = g_main_context_ref_thread_default ();
   self->clock_watch = bayeux_clock_watch_new (object, self->context, on_suspended);
   self->outbox = bayeux_outbox_new (self->context, on_expired, self);
+  self->reports = bayeux_reports_new (object, self->context, emit_error);
   self->extensions = bayeux_extension_chain_new (self, self->context, &chain_callbacks);
+  self->calls = (BayeuxCalls) { self, self->subscriptions, self->outbox, &calls_callbacks };
 
   if (self->session == NULL)
     {
@@ -2458,8 +2168,7 @@ bayeux_client_dispose (GObject *object)
   g_clear_pointer (&self->disconnect_idle, destroy_source);
   if (self->context != NULL)
     stop_internal (self, NULL);
-  g_clear_pointer (&self->error_idle, destroy_source);
-  g_queue_clear_full (&self->errors, error_report_free);
+  g_clear_pointer (&self->reports, bayeux_reports_free);
   g_clear_pointer (&self->network_watch, bayeux_network_watch_free);
   g_clear_object (&self->network_monitor);
   if (self->streaming != NULL)
@@ -3851,56 +3560,15 @@ bayeux_client_handshake_async (BayeuxClient        *self,
  * Since: 1.0
  */
 gboolean
-bayeux_client_handshake_finish (BayeuxClient  *self,
-                                GAsyncResult  *result,
-                                GError       **error)
+bayeux_client_handshake_finish (BayeuxClient *self,
+                                GAsyncResult *result,
+                                GError      **error)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_handshake_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* Reports a failure of a call: through its task, or ::error (deferred). */
-static void
-fail_call (BayeuxClient *self,
-           GTask        *task,
-           GError       *error)
-{
-  if (task != NULL)
-    bayeux_task_return (task, NULL, error);
-  else
-    report_error (self, error, NULL);
-}
-
-static void
-subscribe_internal (BayeuxClient *self,
-                    const char   *channel,
-                    GTask        *task)
-{
-  GError *error = NULL;
-  BayeuxSubEntry *sub;
-
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
-    {
-      fail_call (self, task, error);
-      return;
-    }
-
-  sub = bayeux_subscriptions_add (self->subscriptions, channel);
-
-  if (sub->confirmed)
-    {
-      if (task != NULL)
-        bayeux_task_return (task, NULL, NULL);
-      return;
-    }
-
-  if (task != NULL)
-    g_ptr_array_add (sub->waiting, g_object_ref (task));
-  if (!sub->in_flight && session_ready (self))
-    send_subscribe (self, sub);
 }
 
 /**
@@ -3925,7 +3593,7 @@ bayeux_client_subscribe (BayeuxClient *self,
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (channel != NULL);
 
-  subscribe_internal (self, channel, NULL);
+  bayeux_calls_subscribe (&self->calls, channel, NULL);
 }
 
 /**
@@ -3962,7 +3630,7 @@ bayeux_client_subscribe_async (BayeuxClient        *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = bayeux_task_new (self, bayeux_client_subscribe_async, FALSE, cancellable, callback, user_data);
-  subscribe_internal (self, channel, task);
+  bayeux_calls_subscribe (&self->calls, channel, task);
 }
 
 /**
@@ -3979,60 +3647,15 @@ bayeux_client_subscribe_async (BayeuxClient        *self,
  * Since: 1.0
  */
 gboolean
-bayeux_client_subscribe_finish (BayeuxClient  *self,
-                                GAsyncResult  *result,
-                                GError       **error)
+bayeux_client_subscribe_finish (BayeuxClient *self,
+                                GAsyncResult *result,
+                                GError      **error)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_subscribe_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-unsubscribe_internal (BayeuxClient *self,
-                      const char   *channel,
-                      GTask        *task)
-{
-  GError *error = NULL;
-  BayeuxSubEntry *sub;
-  gboolean known_to_server;
-  BayeuxOp *op;
-
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
-    {
-      fail_call (self, task, error);
-      return;
-    }
-
-  sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
-  if (sub == NULL)
-    {
-      fail_call (self, task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
-                                          "Not subscribed to %s", channel));
-      return;
-    }
-
-  known_to_server = (sub->confirmed || sub->in_flight) && session_ready (self);
-  {
-    g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
-                                          "Unsubscribed from %s before the server confirmed the subscription",
-                                          channel);
-    bayeux_task_return_all (sub->waiting, gone);
-  }
-  bayeux_subscriptions_remove (self->subscriptions, channel);
-
-  if (!known_to_server)
-    {
-      if (task != NULL)
-        bayeux_task_return (task, NULL, NULL);
-      return;
-    }
-
-  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_UNSUBSCRIBE, "/meta/unsubscribe", channel, task);
-  json_object_set_string_member (op->message, "subscription", channel);
-  enqueue (self, op);
 }
 
 /**
@@ -4054,7 +3677,7 @@ bayeux_client_unsubscribe (BayeuxClient *self,
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (channel != NULL);
 
-  unsubscribe_internal (self, channel, NULL);
+  bayeux_calls_unsubscribe (&self->calls, channel, NULL);
 }
 
 /**
@@ -4087,7 +3710,7 @@ bayeux_client_unsubscribe_async (BayeuxClient        *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = bayeux_task_new (self, bayeux_client_unsubscribe_async, FALSE, cancellable, callback, user_data);
-  unsubscribe_internal (self, channel, task);
+  bayeux_calls_unsubscribe (&self->calls, channel, task);
 }
 
 /**
@@ -4103,45 +3726,15 @@ bayeux_client_unsubscribe_async (BayeuxClient        *self,
  * Since: 1.0
  */
 gboolean
-bayeux_client_unsubscribe_finish (BayeuxClient  *self,
-                                  GAsyncResult  *result,
-                                  GError       **error)
+bayeux_client_unsubscribe_finish (BayeuxClient *self,
+                                  GAsyncResult *result,
+                                  GError      **error)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_unsubscribe_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static JsonNode *
-empty_object_node (void)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_node_take_object (node, json_object_new ());
-  return node;
-}
-
-static void
-publish_internal (BayeuxClient *self,
-                  const char   *channel,
-                  JsonNode     *data,
-                  GTask        *task)
-{
-  GError *error = NULL;
-  BayeuxOp *op;
-
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
-    {
-      fail_call (self, task, error);
-      return;
-    }
-
-  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_PUBLISH, NULL, channel, task);
-  json_object_set_member (op->message, "data",
-                          data ? bayeux_json_deep_copy (data) : empty_object_node ());
-  enqueue (self, op);
 }
 
 /**
@@ -4164,7 +3757,7 @@ bayeux_client_publish (BayeuxClient *self,
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
   g_return_if_fail (channel != NULL);
 
-  publish_internal (self, channel, data, NULL);
+  bayeux_calls_publish (&self->calls, channel, data, NULL);
 }
 
 /**
@@ -4197,7 +3790,7 @@ bayeux_client_publish_async (BayeuxClient        *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = bayeux_task_new (self, bayeux_client_publish_async, TRUE, cancellable, callback, user_data);
-  publish_internal (self, channel, data, task);
+  bayeux_calls_publish (&self->calls, channel, data, task);
 }
 
 /**
@@ -4215,9 +3808,9 @@ bayeux_client_publish_async (BayeuxClient        *self,
  * Since: 1.0
  */
 BayeuxMessage *
-bayeux_client_publish_finish (BayeuxClient  *self,
-                              GAsyncResult  *result,
-                              GError       **error)
+bayeux_client_publish_finish (BayeuxClient *self,
+                              GAsyncResult *result,
+                              GError      **error)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
@@ -4271,7 +3864,7 @@ bayeux_client_call_async (BayeuxClient        *self,
     bayeux_task_fail_after (task, timeout_ms,
                             g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
                                          "No answer to the remote call within %u ms", timeout_ms));
-  publish_internal (self, channel, data, task);
+  bayeux_calls_publish (&self->calls, channel, data, task);
 }
 
 /**
@@ -4288,9 +3881,9 @@ bayeux_client_call_async (BayeuxClient        *self,
  * Since: 1.0
  */
 JsonNode *
-bayeux_client_call_finish (BayeuxClient  *self,
-                           GAsyncResult  *result,
-                           GError       **error)
+bayeux_client_call_finish (BayeuxClient *self,
+                           GAsyncResult *result,
+                           GError      **error)
 {
   g_autoptr(BayeuxMessage) reply = NULL;
   JsonNode *data;
@@ -4364,9 +3957,9 @@ bayeux_client_disconnect_async (BayeuxClient        *self,
  * Since: 1.0
  */
 gboolean
-bayeux_client_disconnect_finish (BayeuxClient  *self,
-                                 GAsyncResult  *result,
-                                 GError       **error)
+bayeux_client_disconnect_finish (BayeuxClient *self,
+                                 GAsyncResult *result,
+                                 GError      **error)
 {
   g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);

@@ -44,35 +44,35 @@ typedef struct
                               gboolean       drop);
 } BayeuxChainCallbacks;
 
-BayeuxExtensionChain  *bayeux_extension_chain_new          (BayeuxClient               *client,
-                                                            GMainContext               *context,
-                                                            const BayeuxChainCallbacks *callbacks);
-void                   bayeux_extension_chain_free         (BayeuxExtensionChain       *self);
-void                   bayeux_extension_chain_add          (BayeuxExtensionChain       *self,
-                                                            BayeuxExtension            *extension);
-gboolean               bayeux_extension_chain_remove       (BayeuxExtensionChain       *self,
-                                                            BayeuxExtension            *extension);
-void                   bayeux_extension_chain_remove_all   (BayeuxExtensionChain       *self);
-gboolean               bayeux_extension_chain_contains     (BayeuxExtensionChain       *self,
-                                                            BayeuxExtension            *extension);
-GPtrArray             *bayeux_extension_chain_list         (BayeuxExtensionChain       *self);
-gboolean               bayeux_extension_chain_is_empty     (BayeuxExtensionChain       *self);
-gboolean               bayeux_extension_chain_in_outgoing  (BayeuxExtensionChain       *self);
+BayeuxExtensionChain *bayeux_extension_chain_new         (BayeuxClient               *client,
+                                                          GMainContext               *context,
+                                                          const BayeuxChainCallbacks *callbacks);
+void                  bayeux_extension_chain_free        (BayeuxExtensionChain       *self);
+void                  bayeux_extension_chain_add         (BayeuxExtensionChain       *self,
+                                                          BayeuxExtension            *extension);
+gboolean              bayeux_extension_chain_remove      (BayeuxExtensionChain       *self,
+                                                          BayeuxExtension            *extension);
+void                  bayeux_extension_chain_remove_all  (BayeuxExtensionChain       *self);
+gboolean              bayeux_extension_chain_contains    (BayeuxExtensionChain       *self,
+                                                          BayeuxExtension            *extension);
+GPtrArray            *bayeux_extension_chain_list        (BayeuxExtensionChain       *self);
+gboolean              bayeux_extension_chain_is_empty    (BayeuxExtensionChain       *self);
+gboolean              bayeux_extension_chain_in_outgoing (BayeuxExtensionChain       *self);
 
-BayeuxExtensionResult  bayeux_extension_chain_run_outgoing (BayeuxExtensionChain       *self,
-                                                            BayeuxOp                   *op,
-                                                            gboolean                   *stopped);
-void                   bayeux_extension_chain_hold_control (BayeuxExtensionChain       *self,
-                                                            BayeuxOp                         *op);
-void                   bayeux_extension_chain_drop_control (BayeuxExtensionChain       *self);
-void                   bayeux_extension_chain_run_incoming (BayeuxExtensionChain       *self,
-                                                            BayeuxMessage              *message,
-                                                            BayeuxOp                         *op);
-gboolean               bayeux_extension_chain_release      (BayeuxExtensionChain       *self,
-                                                            JsonObject                 *message,
-                                                            gboolean                    drop);
-GError                *bayeux_extension_chain_dropped_error (const char               *channel,
-                                                             gboolean                  reply);
-GList                 *bayeux_extension_chain_take_held    (BayeuxExtensionChain       *self);
+BayeuxExtensionResult  bayeux_extension_chain_run_outgoing  (BayeuxExtensionChain *self,
+                                                             BayeuxOp             *op,
+                                                             gboolean             *stopped);
+void                   bayeux_extension_chain_hold_control  (BayeuxExtensionChain *self,
+                                                             BayeuxOp             *op);
+void                   bayeux_extension_chain_drop_control  (BayeuxExtensionChain *self);
+void                   bayeux_extension_chain_run_incoming  (BayeuxExtensionChain *self,
+                                                             BayeuxMessage        *message,
+                                                             BayeuxOp             *op);
+gboolean               bayeux_extension_chain_release       (BayeuxExtensionChain *self,
+                                                             JsonObject           *message,
+                                                             gboolean              drop);
+GError                *bayeux_extension_chain_dropped_error (const char           *channel,
+                                                             gboolean              reply);
+GList                 *bayeux_extension_chain_take_held     (BayeuxExtensionChain *self);
 
 G_END_DECLS

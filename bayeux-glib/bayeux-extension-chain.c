@@ -220,7 +220,7 @@ bayeux_extension_chain_run_outgoing (BayeuxExtensionChain *self,
 /* The held @op is the control op: the control slot waits for it. */
 void
 bayeux_extension_chain_hold_control (BayeuxExtensionChain *self,
-                                     BayeuxOp                   *op)
+                                     BayeuxOp             *op)
 {
   self->held_control = g_hash_table_lookup (self->held, op->out);
 }
@@ -308,7 +308,7 @@ run_incoming (BayeuxExtensionChain *self,
 void
 bayeux_extension_chain_run_incoming (BayeuxExtensionChain *self,
                                      BayeuxMessage        *message,
-                                     BayeuxOp                   *op)
+                                     BayeuxOp             *op)
 {
   Held *held = g_new0 (Held, 1);
 

@@ -44,59 +44,61 @@ typedef struct _BayeuxOutbox BayeuxOutbox;
 /* The outbox's expiry timer fired (see bayeux_outbox_take_expired). */
 typedef void (*BayeuxExpiryFunc) (gpointer user_data);
 
-void          bayeux_op_free                  (BayeuxOp           *op);
+void bayeux_op_free (BayeuxOp *op);
 
-BayeuxOutbox *bayeux_outbox_new               (GMainContext *context,
-                                               BayeuxExpiryFunc expired,
-                                               gpointer      user_data);
-void          bayeux_outbox_free              (BayeuxOutbox *self);
-BayeuxOp           *bayeux_outbox_new_op            (BayeuxOutbox *self,
-                                               BayeuxOpKind        kind,
-                                               const char   *meta_channel,
-                                               const char   *channel,
-                                               GTask        *task);
+BayeuxOutbox *bayeux_outbox_new    (GMainContext     *context,
+                                    BayeuxExpiryFunc  expired,
+                                    gpointer          user_data);
+void          bayeux_outbox_free   (BayeuxOutbox     *self);
+BayeuxOp     *bayeux_outbox_new_op (BayeuxOutbox     *self,
+                                    BayeuxOpKind      kind,
+                                    const char       *meta_channel,
+                                    const char       *channel,
+                                    GTask            *task);
 
 /* The queue (to leave in the next batch) and the deferred (to be sent again
  * once connected). */
-void          bayeux_outbox_push              (BayeuxOutbox *self,
-                                               BayeuxOp           *op);
-void          bayeux_outbox_push_front        (BayeuxOutbox *self,
-                                               BayeuxOp           *op);
-BayeuxOp           *bayeux_outbox_pop               (BayeuxOutbox *self);
-gboolean      bayeux_outbox_is_empty          (BayeuxOutbox *self);
-guint         bayeux_outbox_length            (BayeuxOutbox *self);
-void          bayeux_outbox_defer             (BayeuxOutbox *self,
-                                               BayeuxOp           *op);
-BayeuxOp           *bayeux_outbox_pop_deferred      (BayeuxOutbox *self);
-void          bayeux_outbox_resume            (BayeuxOutbox *self,
-                                               GQueue       *first);
+void      bayeux_outbox_push         (BayeuxOutbox *self,
+                                      BayeuxOp     *op);
+void      bayeux_outbox_push_front   (BayeuxOutbox *self,
+                                      BayeuxOp     *op);
+BayeuxOp *bayeux_outbox_pop          (BayeuxOutbox *self);
+gboolean  bayeux_outbox_is_empty     (BayeuxOutbox *self);
+guint     bayeux_outbox_length       (BayeuxOutbox *self);
+void      bayeux_outbox_defer        (BayeuxOutbox *self,
+                                      BayeuxOp     *op);
+BayeuxOp *bayeux_outbox_pop_deferred (BayeuxOutbox *self);
+void      bayeux_outbox_resume       (BayeuxOutbox *self,
+                                      GQueue       *first);
 
 /* Expiry of the queued publishes. */
-void          bayeux_outbox_schedule_expiry   (BayeuxOutbox *self,
-                                               guint         max_age_ms);
-GQueue       *bayeux_outbox_take_expired      (BayeuxOutbox *self,
-                                               guint         max_age_ms);
+void    bayeux_outbox_schedule_expiry (BayeuxOutbox *self,
+                                       guint         max_age_ms);
+GQueue *bayeux_outbox_take_expired    (BayeuxOutbox *self,
+                                       guint         max_age_ms);
 
 /* Sent ops, awaiting their replies. */
-void          bayeux_outbox_commit            (BayeuxOutbox *self,
-                                               BayeuxOp           *op,
-                                               GPtrArray    *ids);
-void          bayeux_outbox_set_control       (BayeuxOutbox *self,
-                                               BayeuxOp           *op);
-void          bayeux_outbox_clear_control     (BayeuxOutbox *self);
-gboolean      bayeux_outbox_has_control       (BayeuxOutbox *self);
-void          bayeux_outbox_abandon_control   (BayeuxOutbox *self,
-                                               gboolean      answer_expected);
-gboolean      bayeux_outbox_forget_abandoned  (BayeuxOutbox *self,
-                                               const char   *id);
-BayeuxOp           *bayeux_outbox_take_reply        (BayeuxOutbox *self,
-                                               BayeuxMessage *reply,
-                                               gboolean      on_control);
-BayeuxOp           *bayeux_outbox_take_id           (BayeuxOutbox *self,
-                                               const char   *id);
-gboolean      bayeux_outbox_is_pending        (BayeuxOutbox *self,
-                                               const char   *id);
-GList        *bayeux_outbox_take_pending      (BayeuxOutbox *self);
-void          bayeux_outbox_stop              (BayeuxOutbox *self);
+void      bayeux_outbox_commit           (BayeuxOutbox  *self,
+                                          BayeuxOp      *op,
+                                          GPtrArray     *ids);
+void      bayeux_outbox_set_control      (BayeuxOutbox  *self,
+                                          BayeuxOp      *op);
+void      bayeux_outbox_clear_control    (BayeuxOutbox  *self);
+gboolean  bayeux_outbox_has_control      (BayeuxOutbox  *self);
+void      bayeux_outbox_abandon_control  (BayeuxOutbox  *self,
+                                          gboolean       answer_expected);
+gboolean  bayeux_outbox_forget_abandoned (BayeuxOutbox  *self,
+                                          const char    *id);
+BayeuxOp *bayeux_outbox_take_reply       (BayeuxOutbox  *self,
+                                          BayeuxMessage *reply,
+                                          gboolean       on_control);
+BayeuxOp *bayeux_outbox_take_for_broken  (BayeuxOutbox  *self,
+                                          JsonNode      *element);
+BayeuxOp *bayeux_outbox_take_id          (BayeuxOutbox  *self,
+                                          const char    *id);
+gboolean  bayeux_outbox_is_pending       (BayeuxOutbox  *self,
+                                          const char    *id);
+GList    *bayeux_outbox_take_pending     (BayeuxOutbox  *self);
+void      bayeux_outbox_stop             (BayeuxOutbox  *self);
 
 G_END_DECLS

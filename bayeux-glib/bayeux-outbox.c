@@ -86,7 +86,7 @@ bayeux_outbox_free (BayeuxOutbox *self)
  * or @channel) and `id`. */
 BayeuxOp *
 bayeux_outbox_new_op (BayeuxOutbox *self,
-                      BayeuxOpKind        kind,
+                      BayeuxOpKind  kind,
                       const char   *meta_channel,
                       const char   *channel,
                       GTask        *task)
@@ -107,7 +107,7 @@ bayeux_outbox_new_op (BayeuxOutbox *self,
 /* Queues @op (taken) last, for the next batch. */
 void
 bayeux_outbox_push (BayeuxOutbox *self,
-                    BayeuxOp           *op)
+                    BayeuxOp     *op)
 {
   g_queue_push_tail (&self->queue, op);
 }
@@ -115,7 +115,7 @@ bayeux_outbox_push (BayeuxOutbox *self,
 /* First in line: @op was due before what is queued now. */
 void
 bayeux_outbox_push_front (BayeuxOutbox *self,
-                          BayeuxOp           *op)
+                          BayeuxOp     *op)
 {
   g_queue_push_head (&self->queue, op);
 }
@@ -144,7 +144,7 @@ bayeux_outbox_length (BayeuxOutbox *self)
 /* @op, lost in transport, is sent again once connected (resume). */
 void
 bayeux_outbox_defer (BayeuxOutbox *self,
-                     BayeuxOp           *op)
+                     BayeuxOp     *op)
 {
   g_queue_push_tail (&self->deferred, op);
 }
@@ -240,7 +240,7 @@ bayeux_outbox_take_expired (BayeuxOutbox *self,
 /* @op leaves in a request (whose ids are @ids): it awaits its reply. */
 void
 bayeux_outbox_commit (BayeuxOutbox *self,
-                      BayeuxOp           *op,
+                      BayeuxOp     *op,
                       GPtrArray    *ids)
 {
   g_clear_pointer (&op->out, json_object_unref);
@@ -253,7 +253,7 @@ bayeux_outbox_commit (BayeuxOutbox *self,
  * it). */
 void
 bayeux_outbox_set_control (BayeuxOutbox *self,
-                           BayeuxOp           *op)
+                           BayeuxOp     *op)
 {
   g_free (self->control_id);
   self->control_id = g_strdup (op->id);
@@ -303,7 +303,7 @@ bayeux_outbox_forget_abandoned (BayeuxOutbox *self,
 
 static BayeuxOp *
 take (BayeuxOutbox *self,
-      BayeuxOp           *op)
+      BayeuxOp     *op)
 {
   g_hash_table_steal (self->pending, op->id);
   if (BAYEUX_OP_IS_CONTROL (op))
@@ -351,6 +351,29 @@ bayeux_outbox_take_id (BayeuxOutbox *self,
   BayeuxOp *op = id != NULL ? g_hash_table_lookup (self->pending, id) : NULL;
 
   return op != NULL ? take (self, op) : NULL;
+}
+
+/* Takes the op that @element, a reply that failed its checks, was meant
+ * for: it has `successful` and the `id` (a string or an integer) of one of
+ * ours. Returns: (transfer full) (nullable): the op */
+BayeuxOp *
+bayeux_outbox_take_for_broken (BayeuxOutbox *self,
+                               JsonNode     *element)
+{
+  JsonNode *id_node;
+  g_autofree char *id = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (element) ||
+      !json_object_has_member (json_node_get_object (element), "successful"))
+    return NULL;
+  id_node = json_object_get_member (json_node_get_object (element), "id");
+  if (id_node == NULL || !JSON_NODE_HOLDS_VALUE (id_node))
+    return NULL;
+  if (json_node_get_value_type (id_node) == G_TYPE_STRING)
+    id = g_strdup (json_node_get_string (id_node));
+  else if (json_node_get_value_type (id_node) == G_TYPE_INT64)
+    id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id_node));
+  return bayeux_outbox_take_id (self, id);
 }
 
 /* Whether the reply to @id is still awaited. */

@@ -10,18 +10,18 @@ G_BEGIN_DECLS
 
 typedef struct _BayeuxServers BayeuxServers;
 
-BayeuxServers      *bayeux_servers_new               (const char         *url);
-void                bayeux_servers_free              (BayeuxServers      *self);
-gboolean            bayeux_servers_set_fallbacks     (BayeuxServers      *self,
-                                                      const char * const *urls);
+BayeuxServers *bayeux_servers_new           (const char         *url);
+void           bayeux_servers_free          (BayeuxServers      *self);
+gboolean       bayeux_servers_set_fallbacks (BayeuxServers      *self,
+                                             const char * const *urls);
 const char * const *bayeux_servers_get_fallback_urls (BayeuxServers      *self);
-GUri               *bayeux_servers_get_uri           (BayeuxServers      *self);
-const char         *bayeux_servers_get_url           (BayeuxServers      *self);
-gboolean            bayeux_servers_select            (BayeuxServers      *self,
-                                                      guint               index);
-guint               bayeux_servers_count             (BayeuxServers      *self);
-guint               bayeux_servers_next_index        (BayeuxServers      *self);
-gboolean            bayeux_servers_failed            (BayeuxServers      *self);
-void                bayeux_servers_succeeded         (BayeuxServers      *self);
+GUri       *bayeux_servers_get_uri    (BayeuxServers *self);
+const char *bayeux_servers_get_url    (BayeuxServers *self);
+gboolean    bayeux_servers_select     (BayeuxServers *self,
+                                       guint          index);
+guint       bayeux_servers_count      (BayeuxServers *self);
+guint       bayeux_servers_next_index (BayeuxServers *self);
+gboolean    bayeux_servers_failed     (BayeuxServers *self);
+void        bayeux_servers_succeeded  (BayeuxServers *self);
 
 G_END_DECLS

@@ -30,8 +30,8 @@ struct _BayeuxServers
 
 /* @url as an http or https GUri, or NULL with @error. */
 static GUri *
-parse_url (const char  *url,
-           GError     **error)
+parse_url (const char *url,
+           GError    **error)
 {
   g_autoptr(GUri) uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, error);
 

@@ -42,17 +42,17 @@ gboolean             bayeux_subscriptions_dispatch         (BayeuxSubscriptions 
                                                             BayeuxEmitFunc       emit);
 guint                bayeux_subscriptions_get_last_lookups (BayeuxSubscriptions *self);
 
-guint                bayeux_subscriptions_add_listener     (BayeuxSubscriptions *self,
-                                                            const char          *pattern,
-                                                            BayeuxMessageFunc    func,
-                                                            gpointer             user_data,
-                                                            GDestroyNotify       notify);
-gboolean             bayeux_subscriptions_remove_listener  (BayeuxSubscriptions *self,
-                                                            guint                id);
-void                 bayeux_subscriptions_remove_listeners (BayeuxSubscriptions *self);
-void                 bayeux_subscriptions_call_listeners   (BayeuxSubscriptions *self,
-                                                            BayeuxClient        *client,
-                                                            const char          *pattern,
-                                                            BayeuxMessage       *message);
+guint    bayeux_subscriptions_add_listener     (BayeuxSubscriptions *self,
+                                                const char          *pattern,
+                                                BayeuxMessageFunc    func,
+                                                gpointer             user_data,
+                                                GDestroyNotify       notify);
+gboolean bayeux_subscriptions_remove_listener  (BayeuxSubscriptions *self,
+                                                guint                id);
+void     bayeux_subscriptions_remove_listeners (BayeuxSubscriptions *self);
+void     bayeux_subscriptions_call_listeners   (BayeuxSubscriptions *self,
+                                                BayeuxClient        *client,
+                                                const char          *pattern,
+                                                BayeuxMessage       *message);
 
 G_END_DECLS

@@ -25,4 +25,20 @@ void   bayeux_task_fail_after (GTask               *task,
 void   bayeux_task_return_all (GPtrArray           *tasks,
                                const GError        *error);
 
+/* Failures reported to the application, in order, from an idle. */
+typedef struct _BayeuxReports BayeuxReports;
+
+/* Reports @error (with @message, nullable) to the application. */
+typedef void (*BayeuxReportFunc) (GObject       *owner,
+                                  const GError  *error,
+                                  BayeuxMessage *message);
+
+BayeuxReports *bayeux_reports_new  (GObject          *owner,
+                                    GMainContext     *context,
+                                    BayeuxReportFunc  func);
+void           bayeux_reports_free (BayeuxReports    *self);
+void           bayeux_reports_add  (BayeuxReports    *self,
+                                    GError           *error,
+                                    BayeuxMessage    *message);
+
 G_END_DECLS

@@ -1,8 +1,9 @@
-/* bayeux-task.c: GTasks that return exactly once
+/* bayeux-task.c: back to the application, from an idle: GTasks that
+ * return exactly once, and failure reports in order
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A room of the client (see the top of bayeux-client.c): it knows GIO and
+ * A room of the client (see bayeux-glib/README.md): it knows GIO and
  * BayeuxMessage, nothing of the client.
  *
  * Every async call of the client returns exactly once: with the server's
@@ -227,4 +228,97 @@ bayeux_task_fail_after (GTask  *task,
   g_source_set_static_name (timer, "[bayeux] remote call timeout");
   g_source_attach (timer, g_task_get_context (task));
   g_object_set_data_full (G_OBJECT (task), TASK_TIMER, timer, destroy_source);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Failure reports: in the order reported, always from an idle of the
+ * owner's context (so never from inside a public call).                    */
+
+typedef struct
+{
+  GError        *error;
+  BayeuxMessage *message;
+} Report;
+
+struct _BayeuxReports
+{
+  GObject          *owner;   /* not referenced: it owns the reports; held while they go out */
+  GMainContext     *context;
+  BayeuxReportFunc  func;
+  GQueue            queue;   /* Report */
+  GSource          *idle;
+};
+
+static void
+report_free (gpointer data)
+{
+  Report *report = data;
+
+  g_error_free (report->error);
+  g_clear_pointer (&report->message, bayeux_message_unref);
+  g_free (report);
+}
+
+static gboolean
+reports_idle_cb (gpointer user_data)
+{
+  BayeuxReports *self = user_data;
+  GObject *owner = g_object_ref (self->owner);
+  Report *report;
+
+  g_clear_pointer (&self->idle, g_source_unref);
+  while ((report = g_queue_pop_head (&self->queue)) != NULL)
+    {
+      self->func (owner, report->error, report->message);
+      report_free (report);
+    }
+  g_object_unref (owner);
+  return G_SOURCE_REMOVE;
+}
+
+/* Reports for @owner, told through @func from idles of @context. */
+BayeuxReports *
+bayeux_reports_new (GObject          *owner,
+                    GMainContext     *context,
+                    BayeuxReportFunc  func)
+{
+  BayeuxReports *self = g_new0 (BayeuxReports, 1);
+
+  self->owner = owner;
+  self->context = g_main_context_ref (context);
+  self->func = func;
+  g_queue_init (&self->queue);
+  return self;
+}
+
+/* Drops the reports not yet told, and frees @self. */
+void
+bayeux_reports_free (BayeuxReports *self)
+{
+  if (self->idle != NULL)
+    destroy_source (self->idle);
+  g_queue_clear_full (&self->queue, report_free);
+  g_main_context_unref (self->context);
+  g_free (self);
+}
+
+/* Reports @error (taken) with @message (nullable), after those before it. */
+void
+bayeux_reports_add (BayeuxReports *self,
+                    GError        *error,
+                    BayeuxMessage *message)
+{
+  Report *report = g_new0 (Report, 1);
+
+  report->error = error;
+  report->message = message ? bayeux_message_ref (message) : NULL;
+  g_queue_push_tail (&self->queue, report);
+  if (self->idle == NULL)
+    {
+      self->idle = g_idle_source_new ();
+      g_source_set_priority (self->idle, G_PRIORITY_DEFAULT);
+      g_source_set_callback (self->idle, reports_idle_cb, self, NULL);
+      g_source_set_static_name (self->idle, "[bayeux] error");
+      g_source_attach (self->idle, self->context);
+    }
 }

@@ -367,13 +367,13 @@ on_send_done (GObject      *source,
 
 static void
 transport_send (BayeuxTransport           *transport,
-      GBytes                    *batch,
-      GPtrArray                 *ids,
-      gsize                      max_size,
-      guint                      timeout_ms,
-      GCancellable              *cancellable,
-      const BayeuxSendCallbacks *callbacks,
-      gpointer                   user_data)
+                GBytes                    *batch,
+                GPtrArray                 *ids,
+                gsize                      max_size,
+                guint                      timeout_ms,
+                GCancellable              *cancellable,
+                const BayeuxSendCallbacks *callbacks,
+                gpointer                   user_data)
 {
   Send *call = g_new0 (Send, 1);
 

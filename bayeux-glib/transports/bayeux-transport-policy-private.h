@@ -10,22 +10,22 @@ G_BEGIN_DECLS
 
 typedef struct _BayeuxTransportPolicy BayeuxTransportPolicy;
 
-BayeuxTransportPolicy *bayeux_transport_policy_new            (void);
-void                   bayeux_transport_policy_free           (BayeuxTransportPolicy *self);
-GStrv                  bayeux_transport_policy_known          (const char * const    *names);
-gboolean               bayeux_transport_policy_set_allowed    (BayeuxTransportPolicy *self,
-                                                               GStrv                  names);
+BayeuxTransportPolicy *bayeux_transport_policy_new         (void);
+void                   bayeux_transport_policy_free        (BayeuxTransportPolicy *self);
+GStrv                  bayeux_transport_policy_known       (const char * const    *names);
+gboolean               bayeux_transport_policy_set_allowed (BayeuxTransportPolicy *self,
+                                                            GStrv                  names);
 const char * const    *bayeux_transport_policy_get_allowed    (BayeuxTransportPolicy *self);
-gboolean               bayeux_transport_policy_allows         (BayeuxTransportPolicy *self,
-                                                               const char            *name);
-gboolean               bayeux_transport_policy_offered        (BayeuxTransportPolicy *self,
-                                                               JsonNode              *types,
-                                                               gboolean              *websocket);
-void                   bayeux_transport_policy_start_session  (BayeuxTransportPolicy *self,
-                                                               gboolean               websocket);
-gboolean               bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self);
-void                   bayeux_transport_policy_opened         (BayeuxTransportPolicy *self);
-gboolean               bayeux_transport_policy_open_failed    (BayeuxTransportPolicy *self,
-                                                               const GError          *error);
+gboolean bayeux_transport_policy_allows         (BayeuxTransportPolicy *self,
+                                                 const char            *name);
+gboolean bayeux_transport_policy_offered        (BayeuxTransportPolicy *self,
+                                                 JsonNode              *types,
+                                                 gboolean              *websocket);
+void     bayeux_transport_policy_start_session  (BayeuxTransportPolicy *self,
+                                                 gboolean               websocket);
+gboolean bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self);
+void     bayeux_transport_policy_opened         (BayeuxTransportPolicy *self);
+gboolean bayeux_transport_policy_open_failed    (BayeuxTransportPolicy *self,
+                                                 const GError          *error);
 
 G_END_DECLS

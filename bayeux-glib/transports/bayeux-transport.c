@@ -94,9 +94,9 @@ bayeux_transport_open_async (BayeuxTransport     *self,
 
 /* Completes bayeux_transport_open_async(): whether it is open. */
 gboolean
-bayeux_transport_open_finish (BayeuxTransport  *self,
-                              GAsyncResult     *result,
-                              GError          **error)
+bayeux_transport_open_finish (BayeuxTransport *self,
+                              GAsyncResult    *result,
+                              GError         **error)
 {
   return BAYEUX_TRANSPORT_GET_IFACE (self)->open_finish (self, result, error);
 }

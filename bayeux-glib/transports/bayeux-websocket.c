@@ -1303,13 +1303,13 @@ open_finish (BayeuxTransport  *transport,
  * from inside this call. */
 static void
 transport_send (BayeuxTransport           *transport,
-      GBytes                    *batch,
-      GPtrArray                 *ids,
-      gsize                      max_size,
-      guint                      timeout_ms,
-      GCancellable              *cancellable,
-      const BayeuxSendCallbacks *callbacks,
-      gpointer                   user_data)
+                GBytes                    *batch,
+                GPtrArray                 *ids,
+                gsize                      max_size,
+                guint                      timeout_ms,
+                GCancellable              *cancellable,
+                const BayeuxSendCallbacks *callbacks,
+                gpointer                   user_data)
 {
   BayeuxWebSocket *self = BAYEUX_WEBSOCKET (transport);
   Send *call = g_new0 (Send, 1);

@@ -1,0 +1,86 @@
+/* bayeux-calls-private.h: the application's calls, from the call to its
+ * answer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "bayeux-client.h"
+#include "bayeux-outbox-private.h"
+#include "bayeux-subscriptions-private.h"
+
+G_BEGIN_DECLS
+
+/* What a reply says, classified once, where it is matched to its request. */
+typedef enum {
+  BAYEUX_REPLY_NONE,            /* no reply: the transport failed */
+  BAYEUX_REPLY_OK,              /* successful */
+  BAYEUX_REPLY_UNKNOWN_CLIENT,  /* the server forgot our session */
+  BAYEUX_REPLY_REFUSED,         /* any other failure */
+} BayeuxVerdict;
+
+BayeuxVerdict  bayeux_reply_classify (BayeuxMessage *reply);
+GError        *bayeux_reply_error    (BayeuxMessage *reply,
+                                      BayeuxVerdict  verdict,
+                                      gint           code,
+                                      const char    *what);
+
+/* What the calls ask of the client. */
+typedef struct
+{
+  /* Reports @error (taken) through ::error, from an idle. */
+  void     (*report)        (BayeuxClient  *client,
+                             GError        *error,
+                             BayeuxMessage *message);
+  /* Queues @op (taken) to be sent, or fails it (max-pending). */
+  void     (*enqueue)       (BayeuxClient  *client,
+                             BayeuxOp      *op);
+  /* Whether the server knows us: a session to subscribe in. */
+  gboolean (*session_ready) (BayeuxClient  *client);
+} BayeuxCallsCallbacks;
+
+typedef struct
+{
+  BayeuxClient               *client;
+  BayeuxSubscriptions        *subscriptions;
+  BayeuxOutbox               *outbox;
+  const BayeuxCallsCallbacks *callbacks;
+} BayeuxCalls;
+
+void      bayeux_calls_subscribe    (BayeuxCalls    *self,
+                                     const char     *channel,
+                                     GTask          *task);
+void      bayeux_calls_unsubscribe  (BayeuxCalls    *self,
+                                     const char     *channel,
+                                     GTask          *task);
+void      bayeux_calls_publish      (BayeuxCalls    *self,
+                                     const char     *channel,
+                                     JsonNode       *data,
+                                     GTask          *task);
+void      bayeux_calls_fail         (BayeuxCalls    *self,
+                                     GTask          *task,
+                                     GError         *error);
+BayeuxOp *bayeux_calls_subscribe_op (BayeuxCalls    *self,
+                                     BayeuxSubEntry *sub);
+
+void     bayeux_calls_drop         (BayeuxCalls   *self,
+                                    BayeuxOp      *op,
+                                    const GError  *error);
+void     bayeux_calls_unsendable   (BayeuxCalls   *self,
+                                    BayeuxOp      *op,
+                                    const GError  *error);
+void     bayeux_calls_subscribed   (BayeuxCalls   *self,
+                                    BayeuxOp      *op,
+                                    BayeuxMessage *reply,
+                                    BayeuxVerdict  verdict);
+void     bayeux_calls_unsubscribed (BayeuxCalls   *self,
+                                    BayeuxOp      *op,
+                                    BayeuxMessage *reply,
+                                    BayeuxVerdict  verdict);
+gboolean bayeux_calls_published    (BayeuxCalls   *self,
+                                    BayeuxOp      *op,
+                                    BayeuxMessage *reply,
+                                    BayeuxVerdict  verdict,
+                                    gboolean       may_resend);
+
+G_END_DECLS
