@@ -22,9 +22,9 @@
 # short fan-out steps. --scenarios takes a comma-separated subset of
 # pingpong,fanout,many,idle,parse,soup. --transports takes a subset of
 # long-polling,websocket (both by default): the WebSocket rows (ping-pong
-# and fan-out on Faye) are run with --transport websocket; ours are
-# reported as not available while BayeuxClient has no `transports`
-# property (bayeux-bench exits 77 then). --callgrind also profiles our
+# and fan-out on Faye) are run with --transport websocket (a transport
+# our client did not have would be reported as not available: bayeux-bench
+# exits 77 then). --callgrind also profiles our
 # ping-pong (200 round trips) with valgrind --tool=callgrind and writes
 # callgrind-pingpong.txt (callgrind_annotate) to OUT. --perf also profiles
 # our fan-out subscriber process (perf record, on cometd-nodejs-server at

@@ -155,8 +155,8 @@ end
 # are off to save time (the main build covers them); the library, tests,
 # examples, tools and bench programs are all compiled, and -Dinterop=enabled
 # so that the interop tests' C programs are too (it needs node, not the npm
-# packages: nothing runs). About 53 s from scratch on 2 cores shared with
-# other builds, seconds when nothing changed.
+# packages: nothing runs). 53 to 160 s from scratch on 2 cores (measured
+# with other builds running), seconds when nothing changed.
 begin variants
 variant_options=(
   -Dwerror=true
