@@ -36,8 +36,8 @@ typedef struct
 
 BayeuxSerializeResult bayeux_batch_serialize (BayeuxExtensionChain       *extensions,
                                               BayeuxOp                   *op,
-                                              const char                 *client_id,
-                                              guint                       max_size,
+                                              const BayeuxBatchCallbacks *callbacks,
+                                              BayeuxClient               *client,
                                               char                      **text,
                                               GError                    **error);
 gboolean              bayeux_batch_take      (BayeuxOutbox               *outbox,

@@ -20,8 +20,8 @@
 
 /**
  * bayeux_batch_serialize:
- * @client_id: (nullable): the session's client id (not put in a handshake)
- * @max_size: max-message-size, in bytes
+ * @callbacks: the client's session id and max-message-size, read as the op
+ *   goes (a hook may change them)
  * @text: (out): the message's JSON text, when serialized
  *
  * Serializes @op through the outgoing extensions.
@@ -31,14 +31,16 @@
  *   hook stopped the client; @op is the caller's still)
  */
 BayeuxSerializeResult
-bayeux_batch_serialize (BayeuxExtensionChain *extensions,
-                        BayeuxOp             *op,
-                        const char           *client_id,
-                        guint                 max_size,
-                        char                **text_out,
-                        GError              **error)
+bayeux_batch_serialize (BayeuxExtensionChain        *extensions,
+                        BayeuxOp                    *op,
+                        const BayeuxBatchCallbacks  *callbacks,
+                        BayeuxClient                *client,
+                        char                       **text_out,
+                        GError                     **error)
 {
   g_autoptr(JsonNode) node = NULL;
+  const char *client_id = callbacks->client_id (client);
+  guint max_size;
   char *text;
 
   if (client_id != NULL && op->kind != BAYEUX_OP_HANDSHAKE)
@@ -64,6 +66,7 @@ bayeux_batch_serialize (BayeuxExtensionChain *extensions,
           return BAYEUX_SERIALIZE_FAILED;
         }
       /* Held across a re-handshake: it leaves in the new session. */
+      client_id = callbacks->client_id (client);
       if (client_id != NULL && op->kind != BAYEUX_OP_HANDSHAKE)
         json_object_set_string_member (op->out, "clientId", client_id);
       node = json_node_init_object (json_node_alloc (), op->out);
@@ -72,6 +75,7 @@ bayeux_batch_serialize (BayeuxExtensionChain *extensions,
     node = json_node_init_object (json_node_alloc (), op->message);
 
   text = json_to_string (node, FALSE);
+  max_size = callbacks->max_size (client);
   if (strlen (text) + 2 > max_size)
     {
       g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
@@ -112,8 +116,7 @@ bayeux_batch_take (BayeuxOutbox               *outbox,
       g_autoptr(GError) error = NULL;
       g_autofree char *text = NULL;
 
-      switch (bayeux_batch_serialize (extensions, op, callbacks->client_id (client), callbacks->max_size (client),
-                                      &text, &error))
+      switch (bayeux_batch_serialize (extensions, op, callbacks, client, &text, &error))
         {
         case BAYEUX_SERIALIZE_HELD:
           continue;

@@ -57,9 +57,6 @@ void      bayeux_calls_publish      (BayeuxCalls    *self,
                                      const char     *channel,
                                      JsonNode       *data,
                                      GTask          *task);
-void      bayeux_calls_fail         (BayeuxCalls    *self,
-                                     GTask          *task,
-                                     GError         *error);
 BayeuxOp *bayeux_calls_subscribe_op (BayeuxCalls    *self,
                                      BayeuxSubEntry *sub);
 

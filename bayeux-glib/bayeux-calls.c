@@ -65,7 +65,7 @@ bayeux_reply_error (BayeuxMessage *reply,
 }
 
 /* Fails a call: through its task, or ::error (deferred). Takes @error. */
-void
+static void
 bayeux_calls_fail (BayeuxCalls *self,
                    GTask       *task,
                    GError      *error)

@@ -263,21 +263,13 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void schedule_control (BayeuxClient *self, gint64 delay_ms);
 static void schedule_flush   (BayeuxClient *self);
-static void stop_internal    (BayeuxClient *self, const GError *reason);
-static void rehandshake      (BayeuxClient *self, gint64 delay_ms);
 static void begin_disconnect (BayeuxClient *self);
-static void schedule_retry   (BayeuxClient *self);
 static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
 static gboolean next_server  (BayeuxClient *self);
-static gboolean op_of_this_session (BayeuxClient *self, BayeuxOp *op);
 static void update_watchdog  (BayeuxClient *self);
-static void request_free     (Request *req);
-static void websocket_lost   (BayeuxClient *self, const GError *error);
 static void drop_websocket   (BayeuxClient *self, const GError *error);
-static gboolean websocket_open (BayeuxClient *self);
 static void open_websocket   (BayeuxClient *self);
 static void set_transport_name (BayeuxClient *self, const char *name);
 
@@ -809,7 +801,6 @@ send_control_op (BayeuxClient *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *text = NULL;
-  guint generation = self->generation;
   GString *body;
 
   op->with_outbox = with_outbox;
@@ -819,7 +810,7 @@ send_control_op (BayeuxClient *self,
   self->busy[SLOT_CONTROL] = TRUE;
   bayeux_outbox_set_control (self->outbox, op);
 
-  switch (bayeux_batch_serialize (self->extensions, op, self->client_id, self->max_message_size, &text, &error))
+  switch (bayeux_batch_serialize (self->extensions, op, &batch_callbacks, self, &text, &error))
     {
     case BAYEUX_SERIALIZE_HELD:
       bayeux_extension_chain_hold_control (self->extensions, op);
@@ -851,9 +842,8 @@ send_control_op (BayeuxClient *self,
   /* A disconnect takes what is still queued along, before it. */
   if (with_outbox)
     {
-      bayeux_batch_take (self->outbox, self->extensions, &batch_callbacks, self, body, ids,
-                         self->max_message_size - MIN (strlen (text) + 1, self->max_message_size));
-      if (generation != self->generation)
+      if (!bayeux_batch_take (self->outbox, self->extensions, &batch_callbacks, self, body, ids,
+                              self->max_message_size - MIN (strlen (text) + 1, self->max_message_size)))
         {
           /* A hook stopped the client. */
           g_string_free (body, TRUE);
@@ -874,7 +864,7 @@ flush_idle_cb (gpointer user_data)
 {
   BayeuxClient *self = user_data;
   g_autoptr(GPtrArray) ids = NULL;
-  guint generation;
+  gboolean stopped;
   GString *body;
 
   g_clear_pointer (&self->flush_idle, g_source_unref);
@@ -884,11 +874,11 @@ flush_idle_cb (gpointer user_data)
 
   ids = g_ptr_array_new_with_free_func (g_free);
   body = g_string_new ("[");
-  generation = self->generation;
-  bayeux_batch_take (self->outbox, self->extensions, &batch_callbacks, self, body, ids, self->max_message_size);
+  stopped = !bayeux_batch_take (self->outbox, self->extensions, &batch_callbacks, self, body, ids,
+                                self->max_message_size);
   g_string_append_c (body, ']');
 
-  if (ids->len == 0 || generation != self->generation)
+  if (ids->len == 0 || stopped)
     {
       g_string_free (body, TRUE);
       return G_SOURCE_REMOVE;
@@ -1946,10 +1936,12 @@ use_server (BayeuxClient *self,
 static gboolean
 next_server (BayeuxClient *self)
 {
-  if (bayeux_servers_count (self->servers) == 1)
+  guint n = bayeux_servers_count (self->servers);
+
+  if (n == 1)
     return TRUE;
   use_server (self, bayeux_servers_next_index (self->servers));
-  return bayeux_servers_failed (self->servers);
+  return bayeux_servers_failed (self->servers, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2126,7 +2118,13 @@ bayeux_client_constructed (GObject *object)
   self->outbox = bayeux_outbox_new (self->context, on_expired, self);
   self->reports = bayeux_reports_new (object, self->context, emit_error);
   self->extensions = bayeux_extension_chain_new (self, self->context, &chain_callbacks);
-  self->calls = (BayeuxCalls) { self, self->subscriptions, self->outbox, &calls_callbacks };
+  /* The rooms it points to live until finalize, as it does. */
+  self->calls = (BayeuxCalls) {
+    .client = self,
+    .subscriptions = self->subscriptions,
+    .outbox = self->outbox,
+    .callbacks = &calls_callbacks,
+  };
 
   if (self->session == NULL)
     {
@@ -2168,7 +2166,8 @@ bayeux_client_dispose (GObject *object)
   g_clear_pointer (&self->disconnect_idle, destroy_source);
   if (self->context != NULL)
     stop_internal (self, NULL);
-  g_clear_pointer (&self->reports, bayeux_reports_free);
+  if (self->reports != NULL)
+    bayeux_reports_clear (self->reports);
   g_clear_pointer (&self->network_watch, bayeux_network_watch_free);
   g_clear_object (&self->network_monitor);
   if (self->streaming != NULL)
@@ -2204,6 +2203,7 @@ bayeux_client_finalize (GObject *object)
   g_clear_object (&self->cancellable[SLOT_CONTROL]);
   g_clear_object (&self->cancellable[SLOT_BATCH]);
   g_clear_pointer (&self->servers, bayeux_servers_free);
+  g_clear_pointer (&self->reports, bayeux_reports_free);
   g_clear_pointer (&self->clock_watch, bayeux_clock_watch_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->client_id);
@@ -3060,6 +3060,9 @@ bayeux_client_set_fallback_urls (BayeuxClient       *self,
                                  const char * const *urls)
 {
   g_return_if_fail (BAYEUX_IS_CLIENT (self));
+
+  /* (fallback-urls is set after constructed: not a construct property) */
+  g_return_if_fail (self->servers != NULL);
 
   if (!bayeux_servers_set_fallbacks (self->servers, urls))
     return;

@@ -21,7 +21,8 @@ gboolean    bayeux_servers_select     (BayeuxServers *self,
                                        guint          index);
 guint       bayeux_servers_count      (BayeuxServers *self);
 guint       bayeux_servers_next_index (BayeuxServers *self);
-gboolean    bayeux_servers_failed     (BayeuxServers *self);
+gboolean    bayeux_servers_failed     (BayeuxServers *self,
+                                       guint          count);
 void        bayeux_servers_succeeded  (BayeuxServers *self);
 
 G_END_DECLS

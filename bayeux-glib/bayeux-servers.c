@@ -10,7 +10,7 @@
  * `fallback-urls`, in order. One is in use. After a transport failure of a
  * handshake or connect the client goes on with the next one at once, round
  * the list; once every server failed in a row since the last success, it
- * waits the backoff before the next try (select_next says so).
+ * waits the backoff before the next try (bayeux_servers_failed says so).
  */
 #include "bayeux-servers-private.h"
 
@@ -169,13 +169,15 @@ bayeux_servers_next_index (BayeuxServers *self)
   return (self->index + 1) % bayeux_servers_count (self);
 }
 
-/* A transport failure of a handshake or connect. Returns whether every
- * server failed in a row since the last success (the retry then waits the
- * backoff; a switch to another server does not). */
+/* A transport failure of a handshake or connect, when there were @count
+ * servers. Returns whether every one failed in a row since the last
+ * success (the retry then waits the backoff; a switch to another server
+ * does not). */
 gboolean
-bayeux_servers_failed (BayeuxServers *self)
+bayeux_servers_failed (BayeuxServers *self,
+                       guint          count)
 {
-  return ++self->failed >= bayeux_servers_count (self);
+  return ++self->failed >= count;
 }
 
 /* A handshake or connect worked: the failures are forgotten. */

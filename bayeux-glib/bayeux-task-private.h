@@ -36,6 +36,7 @@ typedef void (*BayeuxReportFunc) (GObject       *owner,
 BayeuxReports *bayeux_reports_new  (GObject          *owner,
                                     GMainContext     *context,
                                     BayeuxReportFunc  func);
+void           bayeux_reports_clear (BayeuxReports    *self);
 void           bayeux_reports_free (BayeuxReports    *self);
 void           bayeux_reports_add  (BayeuxReports    *self,
                                     GError           *error,

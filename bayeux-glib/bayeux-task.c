@@ -291,13 +291,20 @@ bayeux_reports_new (GObject          *owner,
   return self;
 }
 
-/* Drops the reports not yet told, and frees @self. */
+/* Drops the reports not yet told (the owner is being disposed): an
+ * emission under way stops after the report being told. */
+void
+bayeux_reports_clear (BayeuxReports *self)
+{
+  g_clear_pointer (&self->idle, destroy_source);
+  g_queue_clear_full (&self->queue, report_free);
+}
+
+/* Frees @self (when the owner is finalized: nothing is being told). */
 void
 bayeux_reports_free (BayeuxReports *self)
 {
-  if (self->idle != NULL)
-    destroy_source (self->idle);
-  g_queue_clear_full (&self->queue, report_free);
+  bayeux_reports_clear (self);
   g_main_context_unref (self->context);
   g_free (self);
 }

@@ -925,7 +925,8 @@ under_valgrind (void)
 
 /* Under Valgrind everything is ~20 times slower, under AddressSanitizer
  * (full stack traces for each allocation) several times: deadlines for the
- * test's own waits (never the client's) are stretched. On a busy 2-core
+ * test's own waits are stretched (and, through test_scaled_ms(), the
+ * generous ones a test gives the library for what must succeed). On a busy 2-core
  * machine a 5 s wait for a case that takes 1.7 s under ASan was seen to
  * run out. */
 static guint
