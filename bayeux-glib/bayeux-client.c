@@ -46,6 +46,7 @@
 #include "bayeux-calls-private.h"
 #include "bayeux-client-private.h"
 #include "bayeux-clock-watch-private.h"
+#include "bayeux-context-private.h"
 #include "bayeux-debug-private.h"
 #include "bayeux-extension-chain-private.h"
 #include "bayeux-message-private.h"
@@ -104,9 +105,10 @@
  * A client belongs to the thread-default [struct@GLib.MainContext] of the
  * thread that creates it, as a [class@Soup.Session] does: every signal and
  * every async callback is dispatched there, and its methods must be called
- * from that thread. An application may run a client on a worker thread:
- * push a context with [method@GLib.MainContext.push_thread_default], create
- * the client, and run a loop on that context.
+ * from that thread (a call from another thread, while the context runs,
+ * is refused with a critical). An application may run a client on a worker
+ * thread: push a context with [method@GLib.MainContext.push_thread_default],
+ * create the client, and run a loop on that context.
  *
  * ## Lifetime
  *
@@ -2737,7 +2739,7 @@ bayeux_client_new_with_session (const char  *url,
 const char *
 bayeux_client_get_url (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return self->url;
 }
@@ -2755,7 +2757,7 @@ bayeux_client_get_url (BayeuxClient *self)
 SoupSession *
 bayeux_client_get_session (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return self->session;
 }
@@ -2773,7 +2775,7 @@ bayeux_client_get_session (BayeuxClient *self)
 BayeuxClientState
 bayeux_client_get_state (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), BAYEUX_CLIENT_STATE_DISCONNECTED);
+  BAYEUX_CLIENT_CHECK_VAL (self, BAYEUX_CLIENT_STATE_DISCONNECTED);
 
   return self->state;
 }
@@ -2791,7 +2793,7 @@ bayeux_client_get_state (BayeuxClient *self)
 const char *
 bayeux_client_get_client_id (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return self->client_id;
 }
@@ -2809,7 +2811,7 @@ bayeux_client_get_client_id (BayeuxClient *self)
 const char *
 bayeux_client_get_transport (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return self->transport_name;
 }
@@ -2828,7 +2830,7 @@ bayeux_client_get_transport (BayeuxClient *self)
 const char * const *
 bayeux_client_get_transports (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return bayeux_transport_policy_get_allowed (self->policy);
 }
@@ -2849,7 +2851,7 @@ bayeux_client_set_transports (BayeuxClient       *self,
 {
   GStrv known;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (transports != NULL);
 
   known = bayeux_transport_policy_known (transports);
@@ -2863,7 +2865,7 @@ bayeux_client_set_transports (BayeuxClient       *self,
   guint                                                                      \
   bayeux_client_get_##name (BayeuxClient *self)                              \
   {                                                                          \
-    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), 0);                       \
+    BAYEUX_CLIENT_CHECK_VAL (self, 0);                                       \
     return self->name;                                                       \
   }                                                                          \
   void                                                                       \
@@ -2871,7 +2873,7 @@ bayeux_client_set_transports (BayeuxClient       *self,
                             guint         name)                              \
   {                                                                          \
     GParamSpecUInt *pspec;                                                   \
-    g_return_if_fail (BAYEUX_IS_CLIENT (self));                              \
+    BAYEUX_CLIENT_CHECK (self);                                              \
     pspec = G_PARAM_SPEC_UINT (properties[PROP]);                            \
     name = CLAMP (name, pspec->minimum, pspec->maximum);                     \
     if (self->name == name)                                                  \
@@ -3019,7 +3021,7 @@ DEFINE_UINT_PROPERTY (max_pending_age, PROP_MAX_PENDING_AGE)
 GNetworkMonitor *
 bayeux_client_get_network_monitor (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return self->network_monitor;
 }
@@ -3038,7 +3040,7 @@ bayeux_client_get_network_monitor (BayeuxClient *self)
 const char * const *
 bayeux_client_get_fallback_urls (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return bayeux_servers_get_fallback_urls (self->servers);
 }
@@ -3059,7 +3061,7 @@ void
 bayeux_client_set_fallback_urls (BayeuxClient       *self,
                                  const char * const *urls)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
 
   /* (fallback-urls is set after constructed: not a construct property) */
   g_return_if_fail (self->servers != NULL);
@@ -3084,7 +3086,7 @@ bayeux_client_set_fallback_urls (BayeuxClient       *self,
 const char *
 bayeux_client_get_current_url (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return bayeux_servers_get_url (self->servers);
 }
@@ -3102,7 +3104,7 @@ bayeux_client_get_current_url (BayeuxClient *self)
 JsonNode *
 bayeux_client_get_handshake_ext (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   return self->handshake_ext;
 }
@@ -3121,7 +3123,7 @@ void
 bayeux_client_set_handshake_ext (BayeuxClient *self,
                                  JsonNode     *ext)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
 
   if (ext == NULL && self->handshake_ext == NULL)
@@ -3149,7 +3151,7 @@ bayeux_client_set_header (BayeuxClient *self,
                           const char   *name,
                           const char   *value)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (name != NULL && name[0] != '\0');
 
   /* Shared with both transports: the next requests and upgrades carry it. */
@@ -3176,7 +3178,7 @@ void
 bayeux_client_add_extension (BayeuxClient    *self,
                              BayeuxExtension *extension)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (BAYEUX_IS_EXTENSION (extension));
   g_return_if_fail (!bayeux_extension_chain_contains (self->extensions, extension));
 
@@ -3197,7 +3199,7 @@ void
 bayeux_client_remove_extension (BayeuxClient    *self,
                                 BayeuxExtension *extension)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (BAYEUX_IS_EXTENSION (extension));
 
   if (!bayeux_extension_chain_remove (self->extensions, extension))
@@ -3218,7 +3220,7 @@ bayeux_client_remove_extension (BayeuxClient    *self,
 GPtrArray *
 bayeux_client_get_extensions (BayeuxClient *self)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
 
   /* The elements are borrowed: (transfer container). */
   return bayeux_extension_chain_list (self->extensions);
@@ -3247,7 +3249,7 @@ bayeux_client_release_message (BayeuxClient *self,
                                JsonObject   *message,
                                gboolean      drop)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (message != NULL);
 
   /* It goes on from the main loop, not from inside this call. */
@@ -3270,7 +3272,7 @@ bayeux_client_release_message (BayeuxClient *self,
 void
 bayeux_client_batch_begin (BayeuxClient *self)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
 
   self->batch_depth++;
 }
@@ -3287,7 +3289,7 @@ bayeux_client_batch_begin (BayeuxClient *self)
 void
 bayeux_client_batch_end (BayeuxClient *self)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (self->batch_depth > 0);
 
   if (--self->batch_depth == 0)
@@ -3310,7 +3312,7 @@ bayeux_client_batch (BayeuxClient    *self,
                      BayeuxBatchFunc  func,
                      gpointer         user_data)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (func != NULL);
 
   bayeux_client_batch_begin (self);
@@ -3361,7 +3363,7 @@ bayeux_client_add_listener (BayeuxClient      *self,
                             gpointer           user_data,
                             GDestroyNotify     notify)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), 0);
+  BAYEUX_CLIENT_CHECK_VAL (self, 0);
   g_return_val_if_fail (channel != NULL, 0);
   g_return_val_if_fail (func != NULL, 0);
   g_return_val_if_fail (!self->disposing, 0);
@@ -3384,7 +3386,7 @@ void
 bayeux_client_remove_listener (BayeuxClient *self,
                                guint         listener_id)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
 
   if (!bayeux_subscriptions_remove_listener (self->subscriptions, listener_id))
     g_warning ("%s: no listener %u on client %p", G_STRFUNC, listener_id, (void *) self);
@@ -3406,7 +3408,7 @@ gboolean
 bayeux_client_is_subscribed (BayeuxClient *self,
                              const char   *channel)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (channel != NULL, FALSE);
 
   return bayeux_subscriptions_lookup (self->subscriptions, channel) != NULL;
@@ -3427,7 +3429,7 @@ bayeux_client_is_subscribed (BayeuxClient *self,
 void
 bayeux_client_start (BayeuxClient *self)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
 
   if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTING)
     {
@@ -3475,7 +3477,7 @@ start_internal (BayeuxClient *self)
 void
 bayeux_client_stop (BayeuxClient *self)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
 
   begin_change (self);
   self->restart_after_disconnect = FALSE;
@@ -3499,7 +3501,7 @@ bayeux_client_stop (BayeuxClient *self)
 void
 bayeux_client_reconnect (BayeuxClient *self)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
 
   if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTED)
     {
@@ -3539,7 +3541,7 @@ bayeux_client_handshake_async (BayeuxClient        *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = bayeux_task_new (self, bayeux_client_handshake_async, FALSE, cancellable, callback, user_data);
@@ -3567,7 +3569,7 @@ bayeux_client_handshake_finish (BayeuxClient *self,
                                 GAsyncResult *result,
                                 GError      **error)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_handshake_async, FALSE);
 
@@ -3593,7 +3595,7 @@ void
 bayeux_client_subscribe (BayeuxClient *self,
                          const char   *channel)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
 
   bayeux_calls_subscribe (&self->calls, channel, NULL);
@@ -3628,7 +3630,7 @@ bayeux_client_subscribe_async (BayeuxClient        *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -3654,7 +3656,7 @@ bayeux_client_subscribe_finish (BayeuxClient *self,
                                 GAsyncResult *result,
                                 GError      **error)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_subscribe_async, FALSE);
 
@@ -3677,7 +3679,7 @@ void
 bayeux_client_unsubscribe (BayeuxClient *self,
                            const char   *channel)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
 
   bayeux_calls_unsubscribe (&self->calls, channel, NULL);
@@ -3708,7 +3710,7 @@ bayeux_client_unsubscribe_async (BayeuxClient        *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -3733,7 +3735,7 @@ bayeux_client_unsubscribe_finish (BayeuxClient *self,
                                   GAsyncResult *result,
                                   GError      **error)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_unsubscribe_async, FALSE);
 
@@ -3757,7 +3759,7 @@ bayeux_client_publish (BayeuxClient *self,
                        const char   *channel,
                        JsonNode     *data)
 {
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
 
   bayeux_calls_publish (&self->calls, channel, data, NULL);
@@ -3788,7 +3790,7 @@ bayeux_client_publish_async (BayeuxClient        *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -3815,7 +3817,7 @@ bayeux_client_publish_finish (BayeuxClient *self,
                               GAsyncResult *result,
                               GError      **error)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_async, NULL);
 
@@ -3851,7 +3853,7 @@ bayeux_client_call_async (BayeuxClient        *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -3891,7 +3893,7 @@ bayeux_client_call_finish (BayeuxClient *self,
   g_autoptr(BayeuxMessage) reply = NULL;
   JsonNode *data;
 
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_call_async, NULL);
 
@@ -3928,7 +3930,7 @@ bayeux_client_disconnect_async (BayeuxClient        *self,
 {
   g_autoptr(GTask) task = NULL;
 
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));
+  BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = bayeux_task_new (self, bayeux_client_disconnect_async, FALSE, cancellable, callback, user_data);
@@ -3964,7 +3966,7 @@ bayeux_client_disconnect_finish (BayeuxClient *self,
                                  GAsyncResult *result,
                                  GError      **error)
 {
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_disconnect_async, FALSE);
 

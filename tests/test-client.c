@@ -1660,6 +1660,67 @@ test_listener_unknown (void)
   g_test_trap_assert_stderr ("*no listener 1 on client*no listener 12345*");
 }
 
+/* A call from another thread while the client's thread runs its main
+ * context: refused with a critical naming the rule, no crash, the client
+ * untouched (it was stopping, or connecting, from the wrong thread before:
+ * GLib's acquired_context assertion aborted the process). */
+typedef struct
+{
+  BayeuxClient *client;
+  gint          done;
+} WrongThread;
+
+static gpointer
+wrong_thread_func (gpointer data)
+{
+  WrongThread *w = data;
+
+  bayeux_client_stop (w->client);
+  bayeux_client_publish (w->client, "/wrong/thread", NULL);
+  bayeux_client_subscribe (w->client, "/wrong/thread");
+  (void) bayeux_client_get_state (w->client);
+  g_atomic_int_set (&w->done, 1);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static void
+test_wrong_thread (void)
+{
+  if (g_test_subprocess ())
+    {
+      TestServer *server = test_server_new ();
+      BayeuxClient *client = bayeux_client_new (test_server_get_url (server));
+      WrongThread w = { client, 0 };
+      g_autoptr(GThread) thread = NULL;
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+      bayeux_client_start (client);
+      while (bayeux_client_get_state (client) != BAYEUX_CLIENT_STATE_CONNECTED)
+        g_main_context_iteration (NULL, TRUE);
+      /* The main thread owns the context while it iterates. */
+      g_main_context_acquire (NULL);
+      thread = g_thread_new ("wrong", wrong_thread_func, &w);
+      while (!g_atomic_int_get (&w.done))
+        g_main_context_iteration (NULL, TRUE);
+      g_thread_join (g_steal_pointer (&thread));
+      g_main_context_release (NULL);
+      /* Nothing was done: still connected, not subscribed. */
+      g_assert_cmpint (bayeux_client_get_state (client), ==, BAYEUX_CLIENT_STATE_CONNECTED);
+      g_assert_false (bayeux_client_is_subscribed (client, "/wrong/thread"));
+      g_object_unref (client);
+      test_server_free (server);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*bayeux_client_stop: called from another thread than its main context's*"
+                             "*bayeux_client_publish: called from another thread*"
+                             "*bayeux_client_subscribe: called from another thread*"
+                             "*bayeux_client_get_state: called from another thread*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1717,6 +1778,7 @@ main (int argc, char **argv)
   ADD ("remote-call", test_remote_call);
   ADD ("listeners", test_listeners);
   g_test_add_func ("/bayeux/client/listener-unknown", test_listener_unknown);
+  g_test_add_func ("/bayeux/client/wrong-thread", test_wrong_thread);
 #undef ADD
 
   return g_test_run ();

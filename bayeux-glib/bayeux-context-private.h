@@ -1,0 +1,56 @@
+/* bayeux-context-private.h: the thread rule of BayeuxClient
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A client belongs to the main context it was created in: it is used from
+ * the thread that runs that context. A call from another thread while the
+ * context's own thread runs it would race with the client's callbacks (and
+ * trips GLib's own checks): every public entry point refuses it with a
+ * critical that names the rule, never a crash.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Whether the calling thread may use what belongs to @context: it runs
+ * (owns) @context, or nobody does and it may take it. */
+static inline gboolean
+bayeux_context_usable (GMainContext *context)
+{
+  if (context == NULL || g_main_context_is_owner (context))
+    return TRUE;
+  if (!g_main_context_acquire (context))
+    return FALSE;
+  g_main_context_release (context);
+  return TRUE;
+}
+
+#define BAYEUX_THREAD_RULE "called from another thread than its main context's: a BayeuxClient is used from " \
+                           "the thread that runs the main context it was created in (see “Main context” in its " \
+                           "documentation)"
+
+/* The checks at a public entry point of BayeuxClient: @self is a client,
+ * and the caller may use it; else a critical, and return (@val). */
+#define BAYEUX_CLIENT_CHECK_VAL(self, val)                              \
+  G_STMT_START {                                                        \
+    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                \
+    if (G_UNLIKELY (!bayeux_context_usable ((self)->context)))          \
+      {                                                                 \
+        g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);              \
+        return (val);                                                   \
+      }                                                                 \
+  } G_STMT_END
+
+#define BAYEUX_CLIENT_CHECK(self)                                       \
+  G_STMT_START {                                                        \
+    g_return_if_fail (BAYEUX_IS_CLIENT (self));                         \
+    if (G_UNLIKELY (!bayeux_context_usable ((self)->context)))          \
+      {                                                                 \
+        g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);              \
+        return;                                                         \
+      }                                                                 \
+  } G_STMT_END
+
+G_END_DECLS
