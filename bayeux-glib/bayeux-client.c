@@ -2344,7 +2344,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * BayeuxClient:url:
    *
    * The server's Bayeux endpoint, an `http` or `https` URL such as
-   * `https://example.org/cometd`.
+   * `https://example.org/cometd`, read back as given (password included).
    *
    * Since: 1.0
    */
@@ -2562,8 +2562,8 @@ bayeux_client_class_init (BayeuxClientClass *klass)
   /**
    * BayeuxClient:current-url:
    *
-   * The endpoint in use: [property@Client:url], or one of
-   * [property@Client:fallback-urls] after a failover.
+   * The endpoint in use, [property@Client:url] or a fallback, without any
+   * password (`http://user@host/…`), as logs and errors name it.
    *
    * Since: 1.0
    */

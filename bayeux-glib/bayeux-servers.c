@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
+#include <string.h>
 
 struct _BayeuxServers
 {
@@ -56,7 +57,33 @@ use (BayeuxServers *self,
   g_clear_pointer (&self->uri, g_uri_unref);
   self->uri = uri;
   g_free (self->url);
-  self->url = g_uri_to_string (uri);
+  /* Shown, logged and put in errors: never the password. */
+  self->url = g_uri_to_string_partial (uri, G_URI_HIDE_PASSWORD | G_URI_HIDE_AUTH_PARAMS);
+}
+
+/* @text (a URL that may not parse, or a message that quotes it) with the
+ * user information of @url (user:password@) left out. */
+static char *
+redact (const char *text,
+        const char *url)
+{
+  const char *start = url ? strstr (url, "://") : NULL;
+  const char *end, *at = NULL;
+  g_autofree char *userinfo = NULL;
+  g_auto(GStrv) parts = NULL;
+
+  if (start == NULL)
+    return g_strdup (text);
+  start += 3;
+  end = start + strcspn (start, "/?#");
+  for (const char *p = start; p < end; p++)
+    if (*p == '@')
+      at = p;
+  if (at == NULL)
+    return g_strdup (text);
+  userinfo = g_strndup (start, at + 1 - start);
+  parts = g_strsplit (text, userinfo, -1);
+  return g_strjoinv ("…@", parts);
 }
 
 /* Servers with @url (nullable) in use. A URL that is not a valid http or
@@ -72,8 +99,11 @@ bayeux_servers_new (const char *url)
     self->primary = parse_url (url, &error);
   if (self->primary == NULL)
     {
-      g_critical ("BayeuxClient: “%s” is not a valid http or https URL%s%s", url ? url : "(null)",
-                  error ? ": " : "", error ? error->message : "");
+      g_autofree char *shown = redact (url ? url : "(null)", url);
+      g_autofree char *why = error ? redact (error->message, url) : NULL;
+
+      g_critical ("BayeuxClient: “%s” is not a valid http or https URL%s%s", shown, why ? ": " : "",
+                  why ? why : "");
       self->primary = g_uri_parse ("http://invalid.invalid/", SOUP_HTTP_URI_FLAGS, NULL);
     }
   self->fallbacks = g_ptr_array_new_with_free_func ((GDestroyNotify) g_uri_unref);
@@ -112,7 +142,12 @@ bayeux_servers_set_fallbacks (BayeuxServers      *self,
       GUri *uri = parse_url (urls[i], &error);
 
       if (uri == NULL)
-        g_warning ("BayeuxClient: fallback URL “%s” left out: %s", urls[i], error->message);
+        {
+          g_autofree char *shown = redact (urls[i], urls[i]);
+          g_autofree char *why = redact (error->message, urls[i]);
+
+          g_warning ("BayeuxClient: fallback URL “%s” left out: %s", shown, why);
+        }
       else
         g_ptr_array_add (self->fallbacks, uri);
     }
@@ -134,7 +169,7 @@ bayeux_servers_get_uri (BayeuxServers *self)
   return self->uri;
 }
 
-/* The server in use, as a string. */
+/* The server in use, as a string without its password (shown and logged). */
 const char *
 bayeux_servers_get_url (BayeuxServers *self)
 {

@@ -1721,6 +1721,89 @@ test_wrong_thread (void)
                              "*bayeux_client_get_state: called from another thread*");
 }
 
+/* No password of a URL in a log (every debug flag on), an error or
+ * current-url: the server is named without it everywhere (issue 11,
+ * point 10). A dead first server with a password, a fallback with one, an
+ * invalid fallback with one; the client fails over and connects. */
+#define SECRET "s3cr3t-Pa55"
+
+static GString *captured_logs;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].value != NULL)
+      {
+        const char *text = fields[i].value;
+        g_string_append_len (captured_logs, text, fields[i].length < 0 ? (gssize) strlen (text) : fields[i].length);
+        g_string_append_c (captured_logs, '\n');
+      }
+  return G_LOG_WRITER_HANDLED;
+}
+
+static void
+collect_error (BayeuxClient  *client,
+               GError        *error,
+               BayeuxMessage *message,
+               gpointer       user_data)
+{
+  g_string_append_printf (user_data, "%s\n", error->message);
+}
+
+static void
+test_no_password (void)
+{
+  if (g_test_subprocess ())
+    {
+      TestServer *server;
+      g_autoptr(GUri) good = NULL;
+      g_autofree char *fallback = NULL;
+      g_autofree char *current = NULL;
+      g_autoptr(GString) errors = g_string_new (NULL);
+      BayeuxClient *client;
+      const char *fallbacks[3] = { NULL, "ht tp://eve:" SECRET "@bad host/", NULL };
+
+      g_setenv ("BAYEUX_DEBUG", "all", TRUE);
+      g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+      captured_logs = g_string_new (NULL);
+      g_log_set_writer_func (capture_writer, NULL, NULL);
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+
+      server = test_server_new ();
+      good = g_uri_parse (test_server_get_url (server), G_URI_FLAGS_NONE, NULL);
+      fallback = g_strdup_printf ("http://carol:" SECRET "@127.0.0.1:%d%s", g_uri_get_port (good),
+                                  g_uri_get_path (good));
+      fallbacks[0] = fallback;
+      client = bayeux_client_new ("http://bob:" SECRET "@127.0.0.1:9/bayeux");
+      g_signal_connect (client, "error", G_CALLBACK (collect_error), errors);
+      bayeux_client_set_fallback_urls (client, fallbacks);
+      bayeux_client_start (client);
+      while (bayeux_client_get_state (client) != BAYEUX_CLIENT_STATE_CONNECTED)
+        g_main_context_iteration (NULL, TRUE);
+      g_object_get (client, "current-url", &current, NULL);
+      g_object_unref (client);
+      test_server_free (server);
+
+      /* It did fail over, and said so in the logs. */
+      g_assert_nonnull (strstr (captured_logs->str, "server: http://carol@127.0.0.1:"));
+      g_assert_nonnull (strstr (current, "carol@127.0.0.1"));
+      g_assert_cmpuint (errors->len, >, 0);
+      g_assert_null (strstr (current, SECRET));
+      g_assert_null (strstr (errors->str, SECRET));
+      if (strstr (captured_logs->str, SECRET) != NULL)
+        g_error ("a password in the logs:\n%s", captured_logs->str);
+      g_string_free (captured_logs, TRUE);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1779,6 +1862,7 @@ main (int argc, char **argv)
   ADD ("listeners", test_listeners);
   g_test_add_func ("/bayeux/client/listener-unknown", test_listener_unknown);
   g_test_add_func ("/bayeux/client/wrong-thread", test_wrong_thread);
+  g_test_add_func ("/bayeux/client/no-password", test_no_password);
 #undef ADD
 
   return g_test_run ();
