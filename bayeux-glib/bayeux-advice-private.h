@@ -14,6 +14,12 @@ typedef enum {
   BAYEUX_RECONNECT_NONE,
 } BayeuxReconnect;
 
+/* The bounds of the advised durations (ms): a hostile or broken server
+ * cannot silence the client for longer. */
+#define BAYEUX_ADVICE_MAX_INTERVAL      (5 * 60 * 1000)
+#define BAYEUX_ADVICE_MAX_TIMEOUT       (10 * 60 * 1000)
+#define BAYEUX_ADVICE_MAX_MAX_INTERVAL  (60 * 60 * 1000)
+
 /* The latest advice (newer replaces older, field by field) and the
  * backoff it adds to after failures. Durations in milliseconds. */
 typedef struct
@@ -23,6 +29,7 @@ typedef struct
   gint64          timeout;
   gint64          max_interval;
   guint           backoff;
+  double          out_of_range[3];  /* per duration: the last value reported as too large, 0 none */
 } BayeuxAdvice;
 
 void     bayeux_advice_init               (BayeuxAdvice *self,

@@ -41,11 +41,14 @@ add_error (GPtrArray **errors,
 
 /* Reads the duration @name of @advice. Absent: FALSE, *out untouched.
  * Present but not a number of milliseconds (a string, a negative number):
- * an error appended to @errors, and *out untouched. Large values are
- * bounded so that a hostile server cannot make us wait for years. */
+ * an error appended to @errors, and *out untouched. A value above @max is
+ * bounded to it, so that a hostile server cannot make us wait for days,
+ * and reported once (again only when the server changes it). */
 static gboolean
 get_ms (JsonObject *advice,
         const char *name,
+        gint64      max,
+        double     *reported,
         GPtrArray **errors,
         gint64     *out)
 {
@@ -62,7 +65,18 @@ get_ms (JsonObject *advice,
       return FALSE;
     }
 
-  *out = (gint64) MIN (value, (double) G_MAXINT32);
+  if (value > (double) max)
+    {
+      if (value != *reported)
+        add_error (errors, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                        "Bad advice from the server: “%s” of %.0f ms is out of range; %"
+                                        G_GINT64_FORMAT " ms used instead", name, value, max));
+      *reported = value;
+      *out = max;
+      return TRUE;
+    }
+  *reported = 0;
+  *out = (gint64) value;
   return TRUE;
 }
 
@@ -80,9 +94,10 @@ bayeux_advice_apply (BayeuxAdvice *self,
   if (advice == NULL)
     return FALSE;
 
-  get_ms (advice, "interval", errors, &self->interval);
-  get_ms (advice, "timeout", errors, &self->timeout);
-  get_ms (advice, "maxInterval", errors, &self->max_interval);
+  get_ms (advice, "interval", BAYEUX_ADVICE_MAX_INTERVAL, &self->out_of_range[0], errors, &self->interval);
+  get_ms (advice, "timeout", BAYEUX_ADVICE_MAX_TIMEOUT, &self->out_of_range[1], errors, &self->timeout);
+  get_ms (advice, "maxInterval", BAYEUX_ADVICE_MAX_MAX_INTERVAL, &self->out_of_range[2], errors,
+          &self->max_interval);
 
   if (!json_object_has_member (advice, "reconnect"))
     return FALSE;

@@ -603,6 +603,37 @@ test_max_interval (Fixture *f, gconstpointer data)
   g_assert_true (fixture_wait_server_count (f, "/meta/handshake", 2, 5000));
 }
 
+/* Absurd advised delays (issue 11, point 3): interval 1e12 ms used to
+ * silence the client for 24.8 days. Each is bounded (docs/states.md) and
+ * reported once, not at every reply that repeats it; the client stays
+ * connected and keeps polling. */
+static void
+test_advice_out_of_range (Fixture *f, gconstpointer data)
+{
+  const char *absurd = "\"advice\":{\"reconnect\":\"retry\",\"interval\":1e12,\"timeout\":1e12,"
+                       "\"maxInterval\":1e15}";
+  g_autofree char *handshake = g_strdup_printf (
+    "[{\"channel\":\"/meta/handshake\",\"id\":\"1\",\"successful\":true,\"clientId\":\"x1\","
+    "\"version\":\"1.0\",\"supportedConnectionTypes\":[\"long-polling\"],%s}]", absurd);
+  g_autofree char *connect = g_strdup_printf (
+    "[{\"channel\":\"/meta/connect\",\"id\":\"2\",\"successful\":true,\"clientId\":\"x1\",%s}]", absurd);
+  gint64 delay;
+
+  g_object_set (f->client, "backoff-increment", 1000, "max-backoff", 1000, NULL);
+  test_server_queue_raw (f->server, "/meta/handshake", 200, handshake);
+  test_server_queue_raw (f->server, "/meta/connect", 200, connect);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  /* The handshake's advice and the connect's, the same: one report each. */
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE), ==, 3);
+  for (guint i = 0; i < f->errors->len; i++)
+    g_assert_nonnull (strstr (((GError *) g_ptr_array_index (f->errors, i))->message, "out of range"));
+  /* The next retry waits the bounded interval and the backoff, no more. */
+  delay = bayeux_client_next_failure_delay_for_testing (f->client);
+  g_assert_cmpint (delay, <=, 5 * 60 * 1000 + 1000);
+  g_assert_cmpint (delay, >=, 5 * 60 * 1000);
+}
+
 static gboolean
 on_server_b (gpointer data)
 {
@@ -898,6 +929,7 @@ main (int argc, char **argv)
   ADD ("lost/unsubscribe", test_unsubscribe_lost_in_transport);
   ADD ("unknown-client/publish", test_publish_unknown_client);
   ADD ("max-interval", test_max_interval);
+  ADD ("advice/out-of-range", test_advice_out_of_range);
   ADD ("failover", test_failover);
   ADD ("keepalive-race", test_keepalive_race);
   ADD ("closed-new-connection", test_closed_new_connection);
