@@ -275,13 +275,6 @@ static void drop_websocket   (BayeuxClient *self, const GError *error);
 static void open_websocket   (BayeuxClient *self);
 static void set_transport_name (BayeuxClient *self, const char *name);
 
-static void
-destroy_source (gpointer source)
-{
-  g_source_destroy (source);
-  g_source_unref (source);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Signals                                                                  */
 
@@ -553,7 +546,7 @@ abandon_slot (BayeuxClient *self,
 static void
 abandon_control (BayeuxClient *self)
 {
-  g_clear_pointer (&self->control_timer, destroy_source);
+  g_clear_pointer (&self->control_timer, bayeux_source_destroy);
   bayeux_extension_chain_drop_control (self->extensions);
   if (self->busy[SLOT_CONTROL])
     {
@@ -610,9 +603,9 @@ stop_internal (BayeuxClient *self,
   abandon_control (self);
   if (self->busy[SLOT_BATCH])
     abandon_slot (self, SLOT_BATCH);
-  g_clear_pointer (&self->flush_idle, destroy_source);
+  g_clear_pointer (&self->flush_idle, bayeux_source_destroy);
   bayeux_outbox_stop (self->outbox);
-  g_clear_pointer (&self->retry_timer, destroy_source);
+  g_clear_pointer (&self->retry_timer, bayeux_source_destroy);
 
   set_client_id (self, NULL);
   self->immediate_connect = FALSE;
@@ -992,7 +985,7 @@ static void
 schedule_control (BayeuxClient *self,
                   gint64        delay_ms)
 {
-  g_clear_pointer (&self->control_timer, destroy_source);
+  g_clear_pointer (&self->control_timer, bayeux_source_destroy);
 
   self->control_timer = delay_ms > 0 ? g_timeout_source_new ((guint) delay_ms) : g_idle_source_new ();
   /* The next long poll, due at once, waits for what the messages of the
@@ -1138,7 +1131,7 @@ handshake_done (BayeuxClient  *self,
       return;
     }
 
-  g_clear_pointer (&self->retry_timer, destroy_source);
+  g_clear_pointer (&self->retry_timer, bayeux_source_destroy);
   resume (self, FALSE);
   schedule_control (self, 0);
   schedule_flush (self);
@@ -2165,7 +2158,7 @@ bayeux_client_dispose (GObject *object)
   BayeuxClient *self = BAYEUX_CLIENT (object);
 
   self->disposing = TRUE;
-  g_clear_pointer (&self->disconnect_idle, destroy_source);
+  g_clear_pointer (&self->disconnect_idle, bayeux_source_destroy);
   if (self->context != NULL)
     stop_internal (self, NULL);
   if (self->reports != NULL)

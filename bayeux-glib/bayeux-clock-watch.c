@@ -16,6 +16,7 @@
  * compares the clocks every few seconds.
  */
 #include "bayeux-clock-watch-private.h"
+#include "bayeux-context-private.h"
 
 #ifdef __linux__
 #include <errno.h>
@@ -180,8 +181,7 @@ shared_remove (BayeuxClockWatch *self)
   if (shared != NULL && g_ptr_array_remove_fast (shared->watches, self) && shared->watches->len == 0)
     {
       g_hash_table_remove (shared_watches, self->context);
-      g_source_destroy (shared->source);
-      g_source_unref (shared->source);
+      bayeux_source_destroy (shared->source);
       close (shared->fd);
       g_ptr_array_unref (shared->watches);
       g_free (shared);
@@ -258,11 +258,7 @@ bayeux_clock_watch_set_active (BayeuxClockWatch *self,
         shared_remove (self);
 #endif
       self->shared = FALSE;
-      if (self->watchdog != NULL)
-        {
-          g_source_destroy (self->watchdog);
-          g_clear_pointer (&self->watchdog, g_source_unref);
-        }
+      g_clear_pointer (&self->watchdog, bayeux_source_destroy);
     }
 }
 

@@ -1,4 +1,5 @@
-/* bayeux-context-private.h: the thread rule of BayeuxClient
+/* bayeux-context-private.h: main-context helpers: the thread rule of
+ * BayeuxClient, and letting a source go
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -13,6 +14,15 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
+
+/* Destroys @source and drops the caller's reference: a GDestroyNotify for
+ * g_clear_pointer (&source, bayeux_source_destroy). */
+static inline void
+bayeux_source_destroy (gpointer source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
 
 /* Whether the calling thread may use what belongs to @context: it runs
  * (owns) @context, or nobody does and it may take it. */

@@ -18,6 +18,7 @@
  * the extension after the one that held it.
  */
 #include "bayeux-extension-chain-private.h"
+#include "bayeux-context-private.h"
 #include "bayeux-message-private.h"
 #include "bayeux-error.h"
 
@@ -395,11 +396,7 @@ bayeux_extension_chain_take_held (BayeuxExtensionChain *self)
   g_hash_table_steal_all (self->held);
   while ((released = g_queue_pop_head (&self->released)) != NULL)
     all = g_list_prepend (all, released);
-  if (self->release_idle != NULL)
-    {
-      g_source_destroy (self->release_idle);
-      g_clear_pointer (&self->release_idle, g_source_unref);
-    }
+  g_clear_pointer (&self->release_idle, bayeux_source_destroy);
   self->held_control = NULL;
   for (GList *l = all; l != NULL; l = l->next)
     {

@@ -16,6 +16,7 @@
  * abandoned ids, so that the late answer is ignored, not an error.
  */
 #include "bayeux-outbox-private.h"
+#include "bayeux-context-private.h"
 
 /* The abandoned ids kept at most (a late answer comes soon or never). */
 #define MAX_ABANDONED 16
@@ -398,9 +399,5 @@ bayeux_outbox_take_pending (BayeuxOutbox *self)
 void
 bayeux_outbox_stop (BayeuxOutbox *self)
 {
-  if (self->expiry_timer != NULL)
-    {
-      g_source_destroy (self->expiry_timer);
-      g_clear_pointer (&self->expiry_timer, g_source_unref);
-    }
+  g_clear_pointer (&self->expiry_timer, bayeux_source_destroy);
 }

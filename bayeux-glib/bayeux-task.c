@@ -16,19 +16,13 @@
  * consistent.
  */
 #include "bayeux-task-private.h"
+#include "bayeux-context-private.h"
 
 #define TASK_RETURNED "bayeux-returned"
 #define TASK_HANDLER  "bayeux-cancel-handler"
 #define TASK_TIMER    "bayeux-timer"
 #define TASK_MESSAGE  "bayeux-returns-message"
 #define TASK_TIMEOUT  "bayeux-timeout-error"
-
-static void
-destroy_source (gpointer source)
-{
-  g_source_destroy (source);
-  g_source_unref (source);
-}
 
 /* Whether @task may return now (it has not yet); if so it is marked
  * returned, and its cancel handler and timer go. */
@@ -227,7 +221,7 @@ bayeux_task_fail_after (GTask  *task,
   g_source_set_callback (timer, timeout_cb, task, NULL);
   g_source_set_static_name (timer, "[bayeux] remote call timeout");
   g_source_attach (timer, g_task_get_context (task));
-  g_object_set_data_full (G_OBJECT (task), TASK_TIMER, timer, destroy_source);
+  g_object_set_data_full (G_OBJECT (task), TASK_TIMER, timer, bayeux_source_destroy);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -296,7 +290,7 @@ bayeux_reports_new (GObject          *owner,
 void
 bayeux_reports_clear (BayeuxReports *self)
 {
-  g_clear_pointer (&self->idle, destroy_source);
+  g_clear_pointer (&self->idle, bayeux_source_destroy);
   g_queue_clear_full (&self->queue, report_free);
 }
 

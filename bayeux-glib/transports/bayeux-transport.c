@@ -27,6 +27,7 @@
  * question.
  */
 #include "bayeux-transport-private.h"
+#include "bayeux-context-private.h"
 
 G_DEFINE_INTERFACE (BayeuxTransport, bayeux_transport, G_TYPE_OBJECT)
 
@@ -235,11 +236,7 @@ bayeux_deadline_init (BayeuxDeadline *self,
 void
 bayeux_deadline_stop (BayeuxDeadline *self)
 {
-  if (self->timer != NULL)
-    {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
-    }
+  g_clear_pointer (&self->timer, bayeux_source_destroy);
 }
 
 /* Ends @self: no timer, the caller's cancellable let go. */

@@ -59,6 +59,7 @@
  * empty one: see ensure_extension_manager().
  */
 #include "bayeux-glib.h"
+#include "bayeux-context-private.h"
 #include "bayeux-websocket-private.h"
 #include "bayeux-transport-private.h"
 #include "bayeux-json-private.h"
@@ -474,11 +475,7 @@ release_connection (BayeuxWebSocket *self,
 static void
 cancel_closed_idle (BayeuxWebSocket *self)
 {
-  if (self->closed_idle != NULL)
-    {
-      g_source_destroy (self->closed_idle);
-      g_clear_pointer (&self->closed_idle, g_source_unref);
-    }
+  g_clear_pointer (&self->closed_idle, bayeux_source_destroy);
   g_clear_error (&self->closed_error);
 }
 
@@ -554,11 +551,7 @@ typedef struct
 static void
 send_free (Send *call)
 {
-  if (call->timer != NULL)
-    {
-      g_source_destroy (call->timer);
-      g_source_unref (call->timer);
-    }
+  g_clear_pointer (&call->timer, bayeux_source_destroy);
   if (call->cancellable != NULL)
     {
       g_cancellable_disconnect (call->cancellable, call->handler);
@@ -618,11 +611,7 @@ send_over (Send         *call,
     return;
   call->over = TRUE;
   call->error = error ? g_error_copy (error) : NULL;
-  if (call->timer != NULL)
-    {
-      g_source_destroy (call->timer);
-      g_clear_pointer (&call->timer, g_source_unref);
-    }
+  g_clear_pointer (&call->timer, bayeux_source_destroy);
 }
 
 /* Ends, from an idle, the sends that are over. */
@@ -1228,11 +1217,7 @@ bayeux_websocket_dispose (GObject *object)
   cancel_closed_idle (self);
   /* The sends end now: no idle may outlive us. */
   cancel_sends (self);
-  if (self->reap_idle != NULL)
-    {
-      g_source_destroy (self->reap_idle);
-      g_clear_pointer (&self->reap_idle, g_source_unref);
-    }
+  g_clear_pointer (&self->reap_idle, bayeux_source_destroy);
   reap (self);
 
   G_OBJECT_CLASS (bayeux_websocket_parent_class)->dispose (object);
