@@ -24,6 +24,9 @@ GError        *bayeux_reply_error    (BayeuxMessage *reply,
                                       BayeuxVerdict  verdict,
                                       gint           code,
                                       const char    *what);
+gboolean       bayeux_reply_answers  (BayeuxOp       *op,
+                                      BayeuxMessage  *reply,
+                                      GError        **error);
 
 /* What the calls ask of the client. */
 typedef struct

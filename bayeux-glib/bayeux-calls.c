@@ -64,6 +64,38 @@ bayeux_reply_error (BayeuxMessage *reply,
   return g_error_new (BAYEUX_ERROR, code, "%s: %s", what, text ? text : "the server gave no reason");
 }
 
+/* Whether @reply, matched to @op by its id and channel, answers what @op
+ * asked: a /meta/subscribe or /meta/unsubscribe reply that names a
+ * subscription (a string, or an array of one) must name @op's. A reply
+ * about another channel is no answer to ours (the server mixed up its
+ * replies, or is hostile): trusting it would mark a subscription that the
+ * server does not hold as confirmed, and nothing would ever arrive. */
+gboolean
+bayeux_reply_answers (BayeuxOp       *op,
+                      BayeuxMessage  *reply,
+                      GError        **error)
+{
+  JsonObject *object;
+  JsonArray *array;
+  const char *named;
+
+  if (op->kind != BAYEUX_OP_SUBSCRIBE && op->kind != BAYEUX_OP_UNSUBSCRIBE)
+    return TRUE;
+  object = bayeux_message_get_object (reply);
+  if (!json_object_has_member (object, "subscription"))
+    return TRUE;
+  array = bayeux_json_get_array (object, "subscription");
+  named = array != NULL ? (json_array_get_length (array) == 1 ? json_array_get_string_element (array, 0) : NULL)
+                        : bayeux_json_get_string (object, "subscription");
+  if (g_strcmp0 (named, op->channel) == 0)
+    return TRUE;
+
+  g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+               "The reply to %s %s for %s is about another subscription: taken as no reply",
+               json_object_get_string_member (op->message, "channel"), op->id, op->channel);
+  return FALSE;
+}
+
 /* Fails a call: through its task, or ::error (deferred). Takes @error. */
 static void
 bayeux_calls_fail (BayeuxCalls *self,

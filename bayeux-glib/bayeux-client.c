@@ -1508,6 +1508,12 @@ handle_incoming (BayeuxClient *self,
                                            bayeux_message_get_channel (message)), message);
           return;
         }
+      if (!bayeux_reply_answers (op, message, &bad))
+        {
+          op_done (self, op, NULL, bad);   /* as if lost: sent again */
+          report_error (self, g_steal_pointer (&bad), message);
+          return;
+        }
     }
 
   if (!bayeux_extension_chain_is_empty (self->extensions))

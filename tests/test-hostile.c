@@ -32,9 +32,11 @@ typedef enum {
   ON_CONNECT,     /* the next /meta/connect of a connected client */
   ON_HANDSHAKE,   /* the re-handshake after the server forgot the client */
   ON_SUBSCRIBE,   /* a /meta/subscribe sent while connected */
+  ON_UNSUBSCRIBE, /* a /meta/unsubscribe sent while connected (its own test) */
 } Target;
 
-static const char *target_channels[] = { "/meta/connect", "/meta/handshake", "/meta/subscribe" };
+static const char *target_channels[] = { "/meta/connect", "/meta/handshake", "/meta/subscribe",
+                                        "/meta/unsubscribe" };
 
 typedef ClientFixture Fixture;
 typedef struct _HostileCase HostileCase;
@@ -594,6 +596,9 @@ arm_and_trigger (Fixture *f)
     case ON_SUBSCRIBE:
       bayeux_client_subscribe (f->client, SECOND);
       break;
+    case ON_UNSUBSCRIBE:
+      bayeux_client_unsubscribe (f->client, SECOND);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -937,6 +942,15 @@ static const HostileCase cases[] = {
   { "reply/missing-id-subscribe", ON_SUBSCRIBE, respond_raw, 200,
     "[{\"channel\":\"/meta/subscribe\",\"clientId\":\"$CLIENT\",\"successful\":true,\"subscription\":\"$SUB\"}]",
     .code = BAYEUX_ERROR_BAD_RESPONSE },
+  /* The right id, another channel: no answer to ours (sent again). */
+  { "reply/other-subscription", ON_SUBSCRIBE, respond_raw, 200,
+    "[{\"channel\":\"/meta/subscribe\",\"id\":\"$ID\",\"clientId\":\"$CLIENT\",\"successful\":true,"
+    "\"subscription\":\"/hostile/other\"}]",
+    .times = 2, .code = BAYEUX_ERROR_BAD_RESPONSE },
+  { "reply/other-subscription-array", ON_SUBSCRIBE, respond_raw, 200,
+    "[{\"channel\":\"/meta/subscribe\",\"id\":\"$ID\",\"clientId\":\"$CLIENT\",\"successful\":true,"
+    "\"subscription\":[\"$SUB\",\"/hostile/other\"]}]",
+    .code = BAYEUX_ERROR_BAD_RESPONSE },
   { "reply/missing-id-handshake", ON_HANDSHAKE, respond_raw, 200,
     "[{\"channel\":\"/meta/handshake\",\"successful\":true,\"clientId\":\"evil\",\"version\":\"1.0\","
     "\"supportedConnectionTypes\":[\"long-polling\"]}]",
@@ -949,6 +963,40 @@ static const HostileCase cases[] = {
   { "redirect/307-handshake", ON_HANDSHAKE, respond_redirect, 307,
     .code = BAYEUX_ERROR_HTTP, .check = check_not_followed },
 };
+
+static const HostileCase unsubscribe_case = {
+  "reply/other-unsubscription", ON_UNSUBSCRIBE, respond_raw, 200,
+  "[{\"channel\":\"/meta/unsubscribe\",\"id\":\"$ID\",\"clientId\":\"$CLIENT\",\"successful\":true,"
+  "\"subscription\":\"/hostile/other\"}]",
+  .times = 2, .code = BAYEUX_ERROR_BAD_RESPONSE,
+};
+
+static gboolean
+second_unsubscribed (gpointer data)
+{
+  Fixture *f = data;
+
+  return !test_server_is_subscribed (f->server, SECOND) && f->x->remaining == 0;
+}
+
+/* An unsubscribe answered about another channel is sent again (after the
+ * backoff) until the server answers it: the server must not keep sending
+ * what the application no longer wants. */
+static void
+test_unsubscribe_other (Fixture       *f,
+                        gconstpointer  data)
+{
+  start_connected (f);
+  fixture_subscribe (f, SECOND);
+  g_assert_true (test_server_is_subscribed (f->server, SECOND));
+  arm_and_trigger (f);
+  wait_expected_error (f, 5000);
+  g_assert_true (test_wait_until (second_unsubscribed, f, 5000));
+  g_test_message ("%u faulty answers, %u errors; the server no longer holds %s", f->x->served, f->errors->len,
+                  SECOND);
+  g_assert_true (test_wait_until (connected_and_subscribed, f, 5000));
+  g_assert_false (bayeux_client_is_subscribed (f->client, SECOND));
+}
 
 static const HostileCase memory_case = {
   "memory/endless-50mb", ON_CONNECT, respond_chunked, .body_size = 50 * 1000 * 1000,
@@ -974,6 +1022,8 @@ main (int    argc,
       g_autofree char *path = g_strconcat ("/bayeux/hostile/", cases[i].path, NULL);
       g_test_add (path, Fixture, &cases[i], fixture_setup, test_fault, fixture_teardown);
     }
+  g_test_add ("/bayeux/hostile/reply/other-unsubscription", Fixture, &unsubscribe_case, fixture_setup,
+              test_unsubscribe_other, fixture_teardown);
   g_test_add ("/bayeux/hostile/memory/endless-50mb", Fixture, &memory_case, fixture_setup, test_memory,
               fixture_teardown);
 
