@@ -1561,8 +1561,10 @@ handle_batch (BayeuxClient *self,
         self->response_deliveries++;
     }
 
+  bayeux_reports_begin_burst (self->reports);   /* one ::error for each kind of failure in it */
   for (guint i = 0; i < length && generation == self->generation && (req == NULL || request_current (self, req)); i++)
     handle_incoming (self, slot, json_array_get_element (messages, i));
+  bayeux_reports_end_burst (self->reports);
 }
 
 /* Whatever a request's response left unanswered failed: with @error (the
@@ -2602,7 +2604,9 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * fire-and-forget calls, bad input from the server, messages that match
    * no subscription. Failures of `_async` calls are reported by their
    * `_finish` function instead. Always emitted from the main loop, never
-   * from inside a call into the client.
+   * from inside a call into the client. Failures of one kind (domain and
+   * code) in one response or frame are emitted once, with the first's
+   * message and "(and N more: …)" the first few other reasons appended.
    *
    * Since: 1.0
    */

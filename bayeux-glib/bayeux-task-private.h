@@ -41,5 +41,7 @@ void           bayeux_reports_free (BayeuxReports    *self);
 void           bayeux_reports_add  (BayeuxReports    *self,
                                     GError           *error,
                                     BayeuxMessage    *message);
+void           bayeux_reports_begin_burst (BayeuxReports *self);
+void           bayeux_reports_end_burst   (BayeuxReports *self);
 
 G_END_DECLS

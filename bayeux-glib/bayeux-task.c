@@ -226,12 +226,27 @@ bayeux_task_fail_after (GTask  *task,
 
 /* ------------------------------------------------------------------------ */
 /* Failure reports: in the order reported, always from an idle of the
- * owner's context (so never from inside a public call).                    */
+ * owner's context (so never from inside a public call).
+ *
+ * Within a burst (one response or frame from the server, however it is
+ * sliced), failures of the same domain and code are told as one: the
+ * first, with how many more there were and the first few of their reasons.
+ * A response of 500,000 bad elements is one ::error, not 500,000, and the
+ * reports held at any time are bounded by the kinds of failure, not by
+ * what the server sends.                                                   */
+
+/* The reasons of merged failures kept, and how long each may be. */
+#define MAX_MORE_REASONS  3
+#define MAX_REASON_CHARS  160
+/* Reports held at most; beyond it a report joins the newest one. */
+#define MAX_REPORTS       64
 
 typedef struct
 {
   GError        *error;
   BayeuxMessage *message;
+  guint          more;      /* failures merged into this one */
+  GString       *reasons;   /* the first MAX_MORE_REASONS of theirs, or NULL */
 } Report;
 
 struct _BayeuxReports
@@ -241,6 +256,8 @@ struct _BayeuxReports
   BayeuxReportFunc  func;
   GQueue            queue;   /* Report */
   GSource          *idle;
+  guint             burst;   /* depth of begin_burst() calls */
+  guint             held;    /* reports of the queue's head made before the burst */
 };
 
 static void
@@ -250,7 +267,25 @@ report_free (gpointer data)
 
   g_error_free (report->error);
   g_clear_pointer (&report->message, bayeux_message_unref);
+  if (report->reasons != NULL)
+    g_string_free (report->reasons, TRUE);
   g_free (report);
+}
+
+/* The text told for @report: its own, and what was merged into it. */
+static void
+report_seal (Report *report)
+{
+  char *text;
+
+  if (report->more == 0)
+    return;
+  text = g_strdup_printf ("%s (and %u more: %s%s)", report->error->message,
+                          report->more, report->reasons->str,
+                          report->more > MAX_MORE_REASONS ? "; …" : "");
+  g_free (report->error->message);
+  report->error->message = text;
+  report->more = 0;
 }
 
 static gboolean
@@ -261,13 +296,29 @@ reports_idle_cb (gpointer user_data)
   Report *report;
 
   g_clear_pointer (&self->idle, g_source_unref);
-  while ((report = g_queue_pop_head (&self->queue)) != NULL)
+  /* During a burst, only the reports from before it go. */
+  while ((self->burst == 0 || self->held > 0) && (report = g_queue_pop_head (&self->queue)) != NULL)
     {
+      if (self->burst > 0)
+        self->held--;
+      report_seal (report);
       self->func (owner, report->error, report->message);
       report_free (report);
     }
   g_object_unref (owner);
   return G_SOURCE_REMOVE;
+}
+
+static void
+reports_schedule (BayeuxReports *self)
+{
+  if (self->idle != NULL || g_queue_is_empty (&self->queue) || (self->burst > 0 && self->held == 0))
+    return;
+  self->idle = g_idle_source_new ();
+  g_source_set_priority (self->idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->idle, reports_idle_cb, self, NULL);
+  g_source_set_static_name (self->idle, "[bayeux] error");
+  g_source_attach (self->idle, self->context);
 }
 
 /* Reports for @owner, told through @func from idles of @context. */
@@ -292,6 +343,7 @@ bayeux_reports_clear (BayeuxReports *self)
 {
   g_clear_pointer (&self->idle, bayeux_source_destroy);
   g_queue_clear_full (&self->queue, report_free);
+  self->held = 0;
 }
 
 /* Frees @self (when the owner is finalized: nothing is being told). */
@@ -303,23 +355,73 @@ bayeux_reports_free (BayeuxReports *self)
   g_free (self);
 }
 
-/* Reports @error (taken) with @message (nullable), after those before it. */
+/* Merges @error (taken) into @report. */
+static void
+report_merge (Report *report,
+              GError *error)
+{
+  if (report->reasons == NULL)
+    report->reasons = g_string_new (NULL);
+  if (report->more < MAX_MORE_REASONS)
+    {
+      g_autofree char *reason = g_utf8_substring (error->message, 0,
+                                                  MIN (g_utf8_strlen (error->message, -1), MAX_REASON_CHARS));
+      g_string_append_printf (report->reasons, "%s%s", report->more > 0 ? "; " : "", reason);
+    }
+  report->more++;
+  g_error_free (error);
+}
+
+/* Reports @error (taken) with @message (nullable), after those before it;
+ * during a burst, a failure like one already reported in it joins that
+ * one. */
 void
 bayeux_reports_add (BayeuxReports *self,
                     GError        *error,
                     BayeuxMessage *message)
 {
-  Report *report = g_new0 (Report, 1);
+  Report *report;
 
+  if (self->burst > 0)
+    for (GList *l = g_queue_peek_nth_link (&self->queue, self->held); l != NULL; l = l->next)
+      {
+        report = l->data;
+        if (report->error->domain == error->domain && report->error->code == error->code)
+          {
+            report_merge (report, error);
+            return;
+          }
+      }
+  if (g_queue_get_length (&self->queue) >= MAX_REPORTS)
+    {
+      report_merge (g_queue_peek_tail (&self->queue), error);
+      return;
+    }
+
+  report = g_new0 (Report, 1);
   report->error = error;
   report->message = message ? bayeux_message_ref (message) : NULL;
   g_queue_push_tail (&self->queue, report);
-  if (self->idle == NULL)
+  reports_schedule (self);
+}
+
+/* The failures reported until the matching end_burst() come from one
+ * response: they are told once it is over, those of a kind as one. */
+void
+bayeux_reports_begin_burst (BayeuxReports *self)
+{
+  if (self->burst++ == 0)
+    self->held = g_queue_get_length (&self->queue);
+}
+
+void
+bayeux_reports_end_burst (BayeuxReports *self)
+{
+  g_return_if_fail (self->burst > 0);
+
+  if (--self->burst == 0)
     {
-      self->idle = g_idle_source_new ();
-      g_source_set_priority (self->idle, G_PRIORITY_DEFAULT);
-      g_source_set_callback (self->idle, reports_idle_cb, self, NULL);
-      g_source_set_static_name (self->idle, "[bayeux] error");
-      g_source_attach (self->idle, self->context);
+      self->held = 0;
+      reports_schedule (self);
     }
 }

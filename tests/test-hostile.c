@@ -244,6 +244,28 @@ respond_raw (Fixture           *f,
     soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
+/* The connect reply, then @body_size elements that are no messages and as
+ * many messages on a channel nobody subscribed to. */
+static void
+respond_flood (Fixture           *f,
+               SoupServerMessage *msg,
+               JsonObject        *request)
+{
+  static const char unwanted[] = ",{\"channel\":\"/hostile/nobody\",\"data\":{}}";
+  g_autofree char *reply = expand (f->x->c->body, request);
+  GString *body = g_string_sized_new (f->x->c->body_size * (sizeof unwanted + 2));
+
+  g_string_append_printf (body, "[%s", reply);
+  for (guint64 i = 0; i < f->x->c->body_size; i++)
+    g_string_append (body, ",1");
+  for (guint64 i = 0; i < f->x->c->body_size; i++)
+    g_string_append (body, unwanted);
+  g_string_append_c (body, ']');
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body->str, body->len);
+  g_string_free (body, TRUE);
+}
+
 static void
 respond_deep (Fixture           *f,
               SoupServerMessage *msg,
@@ -998,6 +1020,72 @@ test_unsubscribe_other (Fixture       *f,
   g_assert_false (bayeux_client_is_subscribed (f->client, SECOND));
 }
 
+static HostileCase flood_case = {
+  "errors/flood", ON_CONNECT, respond_flood, 200, CONNECT_REPLY "}", .body_size = 20000,
+  .code = BAYEUX_ERROR_BAD_RESPONSE,
+};
+
+typedef struct
+{
+  gint64 last;
+  gint64 longest;
+} LagProbe;
+
+static gboolean
+lag_probe_cb (gpointer user_data)
+{
+  LagProbe *probe = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (probe->last != 0)
+    probe->longest = MAX (probe->longest, now - probe->last);
+  probe->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static guint
+count_messages_containing (Fixture    *f,
+                           const char *text)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->errors->len; i++)
+    if (strstr (((GError *) g_ptr_array_index (f->errors, i))->message, text) != NULL)
+      n++;
+  return n;
+}
+
+/* A response of many bad elements, and of many messages nobody asked for,
+ * is one ::error for each kind (with a count and the first reasons), not
+ * one for each element. */
+static void
+test_error_flood (Fixture       *f,
+                  gconstpointer  data)
+{
+  LagProbe probe = { 0 };
+  guint probe_id;
+  g_autofree char *more = g_strdup_printf ("(and %" G_GUINT64_FORMAT " more: ", flood_case.body_size - 1);
+
+  /* The measure was made with the limit raised to take it all. */
+  bayeux_client_set_max_message_size (f->client, MAX (bayeux_client_get_max_message_size (f->client),
+                                                      (guint) MIN (flood_case.body_size * 64, G_MAXINT32)));
+  start_connected (f);
+  probe_id = g_timeout_add (5, lag_probe_cb, &probe);
+  arm_and_trigger (f);
+  wait_expected_error (f, 20000);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  test_wait_ms (test_scaled_ms (300));
+  g_source_remove (probe_id);
+  g_test_message ("%" G_GUINT64_FORMAT " elements that are no messages and as many unwanted messages in one "
+                  "response: %u ::error emissions; the main loop blocked at most %" G_GINT64_FORMAT " ms",
+                  flood_case.body_size, f->errors->len, probe.longest / 1000);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE), ==, 1);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_FAILED), ==, 1);
+  g_assert_cmpuint (count_messages_containing (f, more), ==, 2);
+  g_assert_cmpuint (f->errors->len, ==, 2);
+  assert_recovers (f, g_get_monotonic_time ());
+}
+
 static const HostileCase memory_case = {
   "memory/endless-50mb", ON_CONNECT, respond_chunked, .body_size = 50 * 1000 * 1000,
   .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE,
@@ -1024,6 +1112,10 @@ main (int    argc,
     }
   g_test_add ("/bayeux/hostile/reply/other-unsubscription", Fixture, &unsubscribe_case, fixture_setup,
               test_unsubscribe_other, fixture_teardown);
+  if (g_getenv ("BAYEUX_TEST_FLOOD") != NULL)   /* for measuring: elements of each kind */
+    flood_case.body_size = g_ascii_strtoull (g_getenv ("BAYEUX_TEST_FLOOD"), NULL, 10);
+  g_test_add ("/bayeux/hostile/errors/flood", Fixture, &flood_case, fixture_setup, test_error_flood,
+              fixture_teardown);
   g_test_add ("/bayeux/hostile/memory/endless-50mb", Fixture, &memory_case, fixture_setup, test_memory,
               fixture_teardown);
 
