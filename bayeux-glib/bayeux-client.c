@@ -521,10 +521,8 @@ schedule_retry (BayeuxClient *self)
   if (self->retry_timer != NULL)
     return;
 
-  self->retry_timer = g_timeout_source_new ((guint) next_failure_delay (self));
-  g_source_set_callback (self->retry_timer, retry_cb, self, NULL);
-  g_source_set_static_name (self->retry_timer, "[bayeux] retry");
-  g_source_attach (self->retry_timer, self->context);
+  self->retry_timer = bayeux_source_attach (self->context, (guint) next_failure_delay (self), G_PRIORITY_DEFAULT,
+                                            retry_cb, self, NULL, "[bayeux] retry");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -889,11 +887,8 @@ schedule_flush (BayeuxClient *self)
   if (self->flush_idle != NULL || self->busy[SLOT_BATCH])
     return;
 
-  self->flush_idle = g_idle_source_new ();
-  g_source_set_priority (self->flush_idle, G_PRIORITY_DEFAULT);
-  g_source_set_callback (self->flush_idle, flush_idle_cb, self, NULL);
-  g_source_set_static_name (self->flush_idle, "[bayeux] flush");
-  g_source_attach (self->flush_idle, self->context);
+  self->flush_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, flush_idle_cb, self, NULL,
+                                           "[bayeux] flush");
 }
 
 static void
@@ -1867,11 +1862,8 @@ begin_disconnect (BayeuxClient *self)
     {
       if (self->disconnect_idle == NULL)
         {
-          self->disconnect_idle = g_idle_source_new ();
-          g_source_set_priority (self->disconnect_idle, G_PRIORITY_DEFAULT);
-          g_source_set_callback (self->disconnect_idle, disconnect_idle_cb, self, NULL);
-          g_source_set_static_name (self->disconnect_idle, "[bayeux] disconnect");
-          g_source_attach (self->disconnect_idle, self->context);
+          self->disconnect_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, disconnect_idle_cb,
+                                                        self, NULL, "[bayeux] disconnect");
         }
       return;
     }

@@ -24,6 +24,27 @@ bayeux_source_destroy (gpointer source)
   g_source_unref (source);
 }
 
+/* A source calling @func (@data, freed with @notify) from @context, at
+ * @priority: a timer of @delay_ms, or an idle with @delay_ms 0. @name is
+ * static. Returns: (transfer full): the source, attached */
+static inline GSource *
+bayeux_source_attach (GMainContext   *context,
+                      guint           delay_ms,
+                      gint            priority,
+                      GSourceFunc     func,
+                      gpointer        data,
+                      GDestroyNotify  notify,
+                      const char     *name)
+{
+  GSource *source = delay_ms > 0 ? g_timeout_source_new (delay_ms) : g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, data, notify);
+  g_source_set_static_name (source, name);
+  g_source_attach (source, context);
+  return source;
+}
+
 /* Whether the calling thread may use what belongs to @context: it runs
  * (owns) @context, or nobody does and it may take it. */
 static inline gboolean

@@ -375,11 +375,8 @@ bayeux_extension_chain_release (BayeuxExtensionChain *self,
   g_queue_push_tail (&self->released, held);
   if (self->release_idle == NULL)
     {
-      self->release_idle = g_idle_source_new ();
-      g_source_set_priority (self->release_idle, G_PRIORITY_DEFAULT);
-      g_source_set_callback (self->release_idle, release_idle_cb, self, NULL);
-      g_source_set_static_name (self->release_idle, "[bayeux] released");
-      g_source_attach (self->release_idle, self->context);
+      self->release_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, release_idle_cb, self, NULL,
+                                                 "[bayeux] released");
     }
   return TRUE;
 }

@@ -206,10 +206,8 @@ bayeux_outbox_schedule_expiry (BayeuxOutbox *self,
     return;
 
   delay = oldest + (gint64) max_age_ms * 1000 - g_get_monotonic_time ();
-  self->expiry_timer = g_timeout_source_new ((guint) CLAMP (delay / 1000 + 1, 1, G_MAXINT32));
-  g_source_set_callback (self->expiry_timer, expiry_cb, self, NULL);
-  g_source_set_static_name (self->expiry_timer, "[bayeux] expiry");
-  g_source_attach (self->expiry_timer, self->context);
+  self->expiry_timer = bayeux_source_attach (self->context, (guint) CLAMP (delay / 1000 + 1, 1, G_MAXINT32),
+                                             G_PRIORITY_DEFAULT, expiry_cb, self, NULL, "[bayeux] expiry");
 }
 
 /* Takes the queued publishes older than @max_age_ms, in order.

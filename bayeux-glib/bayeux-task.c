@@ -102,11 +102,8 @@ bayeux_task_return (GTask         *task,
   c->task = g_object_ref (task);
   c->error = error;
   c->message = (message != NULL && error == NULL) ? bayeux_message_ref (message) : NULL;
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, complete_idle, c, completion_free);
-  g_source_set_static_name (source, "[bayeux] complete");
-  g_source_attach (source, g_task_get_context (task));
+  source = bayeux_source_attach (g_task_get_context (task), 0, G_PRIORITY_DEFAULT, complete_idle, c, completion_free,
+                                 "[bayeux] complete");
   g_source_unref (source);
 }
 
@@ -147,11 +144,9 @@ on_task_cancelled (GCancellable *cancellable,
                    gpointer      user_data)
 {
   /* May run in any thread: hop to the task's context. */
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_callback (source, return_cancelled_idle, g_object_ref (user_data), g_object_unref);
-  g_source_set_static_name (source, "[bayeux] cancel");
-  g_source_attach (source, g_task_get_context (G_TASK (user_data)));
+  GSource *source = bayeux_source_attach (g_task_get_context (G_TASK (user_data)), 0, G_PRIORITY_DEFAULT_IDLE,
+                                          return_cancelled_idle, g_object_ref (user_data), g_object_unref,
+                                          "[bayeux] cancel");
   g_source_unref (source);
 }
 
@@ -314,11 +309,8 @@ reports_schedule (BayeuxReports *self)
 {
   if (self->idle != NULL || g_queue_is_empty (&self->queue) || (self->burst > 0 && self->held == 0))
     return;
-  self->idle = g_idle_source_new ();
-  g_source_set_priority (self->idle, G_PRIORITY_DEFAULT);
-  g_source_set_callback (self->idle, reports_idle_cb, self, NULL);
-  g_source_set_static_name (self->idle, "[bayeux] error");
-  g_source_attach (self->idle, self->context);
+  self->idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, reports_idle_cb, self, NULL,
+                                     "[bayeux] error");
 }
 
 /* Reports for @owner, told through @func from idles of @context. */

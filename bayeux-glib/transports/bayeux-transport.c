@@ -225,10 +225,7 @@ bayeux_deadline_init (BayeuxDeadline *self,
     }
   if (timeout_ms > 0)
     {
-      self->timer = g_timeout_source_new (timeout_ms);
-      g_source_set_callback (self->timer, on_deadline, self, NULL);
-      g_source_set_static_name (self->timer, name);
-      g_source_attach (self->timer, context);
+      self->timer = bayeux_source_attach (context, timeout_ms, G_PRIORITY_DEFAULT, on_deadline, self, NULL, name);
     }
 }
 

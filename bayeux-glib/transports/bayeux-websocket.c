@@ -426,12 +426,8 @@ unref_connection_later (SoupWebsocketConnection *conn,
                         GMainContext            *context,
                         int                      priority)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, priority);
-  g_source_set_callback (source, unref_connection_cb, conn, NULL);
-  g_source_set_static_name (source, "[bayeux] websocket release");
-  g_source_attach (source, context);
+  GSource *source = bayeux_source_attach (context, 0, priority, unref_connection_cb, conn, NULL,
+                                          "[bayeux] websocket release");
   g_source_unref (source);
 }
 
@@ -510,10 +506,8 @@ connection_failed (BayeuxWebSocket *self,
   if (self->in_call > 0)
     {
       self->closed_error = error;
-      self->closed_idle = g_idle_source_new ();
-      g_source_set_callback (self->closed_idle, emit_closed_cb, self, NULL);
-      g_source_set_static_name (self->closed_idle, "[bayeux] websocket closed");
-      g_source_attach (self->closed_idle, self->context);
+      self->closed_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT_IDLE, emit_closed_cb, self, NULL,
+                                                "[bayeux] websocket closed");
       return;
     }
 
@@ -620,11 +614,8 @@ reap_later (BayeuxWebSocket *self)
 {
   if (self->reap_idle != NULL)
     return;
-  self->reap_idle = g_idle_source_new ();
-  g_source_set_priority (self->reap_idle, G_PRIORITY_DEFAULT);
-  g_source_set_callback (self->reap_idle, reap_cb, self, NULL);
-  g_source_set_static_name (self->reap_idle, "[bayeux] websocket sends");
-  g_source_attach (self->reap_idle, self->context);
+  self->reap_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, reap_cb, self, NULL,
+                                          "[bayeux] websocket sends");
 }
 
 /* The connection is gone (after ::closed): every send on it ends now. */
