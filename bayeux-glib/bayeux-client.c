@@ -49,6 +49,7 @@
 #include "bayeux-context-private.h"
 #include "bayeux-debug-private.h"
 #include "bayeux-extension-chain-private.h"
+#include "bayeux-inbox-private.h"
 #include "bayeux-message-private.h"
 #include "bayeux-outbox-private.h"
 #include "bayeux-subscriptions-private.h"
@@ -221,6 +222,7 @@ struct _BayeuxClient
   guint              rehandshakes;     /* since a long poll was last held */
   guint              batch_depth;      /* batch_begin without batch_end yet */
   BayeuxReports     *reports;             /* for ::error, in order */
+  BayeuxInbox       *inbox;               /* what came, handled in order, in slices */
 
   GPtrArray         *handshake_tasks;
   GPtrArray         *disconnect_tasks;
@@ -670,7 +672,7 @@ websocket_open (BayeuxClient *self)
   return self->streaming != NULL && bayeux_transport_is_open (self->streaming);
 }
 
-static void     on_send_done    (gpointer user_data, JsonArray *messages, const GError *error);
+static void     on_send_done    (gpointer user_data, BayeuxElements *messages, const GError *error);
 static gboolean request_pending (gpointer user_data, const char *id);
 
 static const BayeuxSendCallbacks send_callbacks = {
@@ -1156,12 +1158,15 @@ connect_done (BayeuxClient  *self,
                        ((self->advice.timeout > 0 && took < self->advice.timeout * 1000 / 2) ||
                         took + self->advice.interval * 1000 < MIN_CONNECT_CYCLE_US);
 
+      bayeux_transport_policy_connected (self->policy, websocket_open (self), !early && !self->immediate_connect);
+
       self->early_connects = early ? self->early_connects + 1 : 0;
       if (!self->immediate_connect && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
         self->rehandshakes = 0;   /* a poll was held: the session works */
       self->immediate_connect = FALSE;
       bayeux_servers_succeeded (self->servers);
-      if (self->early_connects <= EARLY_CONNECTS_TOLERATED && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
+      if (self->early_connects <= EARLY_CONNECTS_TOLERATED && bayeux_transport_policy_settled (self->policy) &&
+          !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
         self->advice.backoff = 0;
       set_state (self, BAYEUX_CLIENT_STATE_CONNECTED);
       if (generation != self->generation)
@@ -1527,40 +1532,113 @@ request_current (BayeuxClient *self,
   return req->serial == self->serial[req->slot];
 }
 
-/* The one way in for messages from the server, from any transport: a
- * whole HTTP response to @req (the request of @slot), or (@req NULL) a
- * WebSocket frame, whose replies may answer either slot. A handler may
- * stop or disconnect the client (or the request be given up): then the
- * rest of the batch is of no concern. */
-static void
-handle_batch (BayeuxClient *self,
-              Slot          slot,
-              JsonArray    *messages,
-              Request      *req)
+/* A response or frame being handled: @req (the request of @slot) for an
+ * HTTP response, NULL for a WebSocket frame, whose replies may answer
+ * either slot. */
+typedef struct
 {
-  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), messages);
-  guint generation = self->generation;
-  guint length = json_array_get_length (messages);
+  Slot     slot;
+  Request *req;
+  guint    generation;
+} Incoming;
 
-  bayeux_debug_wire ("<<<", node);
+static void fail_unanswered (BayeuxClient *self, Request *req, guint generation, const GError *error);
 
+static void
+incoming_free (gpointer data)
+{
+  Incoming *in = data;
+
+  g_clear_pointer (&in->req, request_free);
+  g_free (in);
+}
+
+/* The one way in for messages from the server, from any transport, each
+ * parsed when its turn comes (the inbox room: in order, in slices). */
+static void
+handle_batch (BayeuxClient   *self,
+              Slot            slot,
+              BayeuxElements *messages,
+              Request        *req)
+{
+  Incoming *in = g_new0 (Incoming, 1);
+
+  in->slot = slot;
+  in->req = req;
+  in->generation = self->generation;
+  bayeux_inbox_push (self->inbox, messages, in);
+}
+
+static void
+on_incoming_begin (GObject        *owner,
+                   BayeuxElements *messages,
+                   gpointer        batch)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (owner);
+  Incoming *in = batch;
+
+  if (messages != NULL && (bayeux_debug_flags () & BAYEUX_DEBUG_WIRE))
+    {
+      g_autoptr(JsonArray) array = bayeux_elements_to_array (messages, NULL);
+      g_autoptr(JsonNode) node = array ? json_node_init_array (json_node_alloc (), array) : NULL;
+      if (node != NULL)
+        bayeux_debug_wire ("<<<", node);
+    }
   /* Deliveries (messages without `successful`) make a /meta/connect not
    * "early" (see connect_done): those of its own response, or, over a
    * WebSocket, those since it was sent (send_connect starts the count). */
-  if (req != NULL)
+  if (in->req != NULL)
     self->response_deliveries = 0;
-  for (guint i = 0; i < length; i++)
-    {
-      JsonNode *element = json_array_get_element (messages, i);
-      if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
-        self->response_deliveries++;
-    }
-
+  self->response_deliveries += messages ? bayeux_elements_get_deliveries (messages) : 0;
   bayeux_reports_begin_burst (self->reports);   /* one ::error for each kind of failure in it */
-  for (guint i = 0; i < length && generation == self->generation && (req == NULL || request_current (self, req)); i++)
-    handle_incoming (self, slot, json_array_get_element (messages, i));
-  bayeux_reports_end_burst (self->reports);
 }
+
+/* A handler may stop or disconnect the client (or the request be given
+ * up): then the rest of the batch is of no concern. */
+static gboolean
+on_incoming_element (GObject      *owner,
+                     JsonNode     *element,
+                     const GError *error,
+                     gpointer      batch)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (owner);
+  Incoming *in = batch;
+
+  if (in->generation != self->generation || (in->req != NULL && !request_current (self, in->req)))
+    return FALSE;
+  if (element != NULL)
+    handle_incoming (self, in->slot, element);
+  else
+    report_error (self, g_error_copy (error), NULL);
+  return TRUE;
+}
+
+/* What a response left unanswered failed; over a WebSocket, the sends
+ * whose replies are all in end. */
+static void
+on_incoming_end (GObject  *owner,
+                 gpointer  batch)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (owner);
+  Incoming *in = batch;
+
+  bayeux_reports_end_burst (self->reports);
+  if (in->req != NULL)
+    {
+      fail_unanswered (self, in->req, in->generation, NULL);
+      if (in->slot == SLOT_BATCH)
+        schedule_flush (self);
+    }
+  else if (self->streaming != NULL)
+    bayeux_transport_check_answered (self->streaming);
+  incoming_free (in);
+}
+
+static const BayeuxInboxCallbacks inbox_callbacks = {
+  .begin = on_incoming_begin,
+  .element = on_incoming_element,
+  .end = on_incoming_end,
+};
 
 /* Whatever a request's response left unanswered failed: with @error (the
  * request failed) or as a bad response. */
@@ -1595,8 +1673,8 @@ fail_unanswered (BayeuxClient *self,
  * @error. Over the socket, a lost connection was dealt with before (see
  * websocket_lost): the request is of an older serial then. */
 static void
-on_send_done (gpointer      user_data,
-              JsonArray    *messages,
+on_send_done (gpointer        user_data,
+              BayeuxElements *messages,
               const GError *error)
 {
   Request *req = user_data;
@@ -1615,8 +1693,11 @@ on_send_done (gpointer      user_data,
   generation = self->generation;
 
   if (messages != NULL)
-    handle_batch (self, req->slot, messages, req);
-  else if (error != NULL)
+    {
+      handle_batch (self, req->slot, messages, req);   /* it ends @req */
+      return;
+    }
+  if (error != NULL)
     {
       g_debug ("request failed: %s", error->message);
       if (req->slot == SLOT_BATCH)
@@ -1631,6 +1712,18 @@ on_send_done (gpointer      user_data,
 
 /* ------------------------------------------------------------------------ */
 /* The WebSocket                                                            */
+
+/* The WebSocket is given up for @retry_in_s s after @error: said once. */
+static void
+report_fallback (BayeuxClient *self,
+                 const GError *error,
+                 guint         retry_in_s)
+{
+  if (bayeux_transport_policy_allows (self->policy, "long-polling"))
+    report_error (self, g_error_new (error->domain, error->code, "The WebSocket does not work with this server "
+                                     "(%s): long polling, and the WebSocket again in %u s", error->message,
+                                     retry_in_s), NULL);
+}
 
 /* The socket was lost: the request of @slot on it failed with @error. Its
  * send is ended by the transport later, as a request of an older serial. */
@@ -1670,7 +1763,7 @@ request_pending (gpointer    user_data,
  * replies are all in. */
 static void
 on_websocket_messages (BayeuxTransport *transport,
-                       JsonArray       *messages,
+                       BayeuxElements  *messages,
                        gpointer         user_data)
 {
   g_autoptr(BayeuxClient) self = g_object_ref (user_data);
@@ -1680,15 +1773,26 @@ on_websocket_messages (BayeuxTransport *transport,
 
 /* The socket closed, failed, or went silent: the requests on it fail as
  * requests do when their connection is lost, and the next /meta/connect
- * opens a new one. */
+ * opens a new one, or goes by long polling if the WebSocket is given up.
+ * The loss is reported once (by the connect it fails, if one was out); the
+ * next connect waits the backoff, which only a connect held over a new
+ * socket resets (bayeux_transport_policy_settled). */
 static void
 websocket_lost (BayeuxClient *self,
                 const GError *error)
 {
+  guint retry_in_s = 0;
+  gboolean given_up = bayeux_transport_policy_lost (self->policy, &retry_in_s);
+  gboolean connect_out = self->stream_request[SLOT_CONTROL] != NULL;
+
   g_debug ("WebSocket lost: %s", error->message);
-  if (self->stream_request[SLOT_BATCH] != NULL)
+  if (!connect_out)
     report_error (self, g_error_copy (error), NULL);
+  if (given_up)
+    report_fallback (self, error, retry_in_s);
   drop_websocket (self, error);
+  if (!connect_out && self->control_timer != NULL && is_running (self))
+    schedule_control (self, given_up ? 0 : next_failure_delay (self));
 }
 
 /* Closes the socket (if open or opening): the requests on it fail with
@@ -1748,6 +1852,7 @@ on_websocket_open (GObject      *source,
   g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
   g_autoptr(GError) error = NULL;
   gboolean opened = bayeux_transport_open_finish (BAYEUX_TRANSPORT (source), result, &error);
+  guint retry_in_s = 0;
 
   if (self == NULL || !request_current (self, req))
     {
@@ -1764,16 +1869,15 @@ on_websocket_open (GObject      *source,
     {
       guint generation = self->generation;
 
-      bayeux_transport_policy_opened (self->policy);
       set_transport_name (self, "websocket");
       if (generation == self->generation)   /* else a handler stopped the client */
         send_connect (self);
     }
-  else if (bayeux_transport_policy_open_failed (self->policy, error))
+  else if (bayeux_transport_policy_open_failed (self->policy, error, &retry_in_s))
     {
       /* The server (or a proxy) does not let WebSockets through: long
-       * polling for the rest of the session. */
-      g_debug ("WebSocket refused (%s): falling back to long polling", error->message);
+       * polling for a while, as the application asked (no error). */
+      g_debug ("WebSocket refused (%s): long polling, the WebSocket again in %u s", error->message, retry_in_s);
       if (bayeux_transport_policy_allows (self->policy, "long-polling"))
         {
           guint generation = self->generation;
@@ -2112,6 +2216,7 @@ bayeux_client_constructed (GObject *object)
   self->clock_watch = bayeux_clock_watch_new (object, self->context, on_suspended);
   self->outbox = bayeux_outbox_new (self->context, on_expired, self);
   self->reports = bayeux_reports_new (object, self->context, emit_error);
+  self->inbox = bayeux_inbox_new (object, self->context, &inbox_callbacks, incoming_free);
   self->extensions = bayeux_extension_chain_new (self, self->context, &chain_callbacks);
   /* The rooms it points to live until finalize, as it does. */
   self->calls = (BayeuxCalls) {
@@ -2163,6 +2268,8 @@ bayeux_client_dispose (GObject *object)
     stop_internal (self, NULL);
   if (self->reports != NULL)
     bayeux_reports_clear (self->reports);
+  if (self->inbox != NULL)
+    bayeux_inbox_clear (self->inbox);
   g_clear_pointer (&self->network_watch, bayeux_network_watch_free);
   g_clear_object (&self->network_monitor);
   if (self->streaming != NULL)
@@ -2199,6 +2306,7 @@ bayeux_client_finalize (GObject *object)
   g_clear_object (&self->cancellable[SLOT_BATCH]);
   g_clear_pointer (&self->servers, bayeux_servers_free);
   g_clear_pointer (&self->reports, bayeux_reports_free);
+  g_clear_pointer (&self->inbox, bayeux_inbox_free);
   g_clear_pointer (&self->clock_watch, bayeux_clock_watch_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->client_id);

@@ -27,6 +27,38 @@ JsonArray  *bayeux_json_parse_messages (const char  *data,
                                         gsize        length,
                                         GError     **error);
 
+/* A response body (or frame) split into its elements, each parsed only
+ * when it is asked for: the body is kept as it came (no copy), with the
+ * span of each element, so that a response costs about its own size in
+ * memory however many messages it holds, and a parse tree lives only
+ * while its message is handled. */
+typedef struct _BayeuxElements BayeuxElements;
+
+/* @body (a reference is taken): an array of messages, or one message
+ * object. The whole body is checked to be UTF-8 and well nested (depth,
+ * brackets, strings, commas between elements); each element is checked
+ * when it is parsed. NULL with BAYEUX_ERROR_BAD_RESPONSE otherwise. */
+BayeuxElements *bayeux_elements_split          (GBytes          *body,
+                                                GError         **error);
+/* Elements already parsed (@array, a reference is taken). */
+BayeuxElements *bayeux_elements_new_from_array (JsonArray       *array);
+BayeuxElements *bayeux_elements_ref            (BayeuxElements  *self);
+void            bayeux_elements_unref          (BayeuxElements  *self);
+guint           bayeux_elements_get_length     (BayeuxElements  *self);
+/* How many elements are objects without a `successful` member: the
+ * messages delivered rather than replies. */
+guint           bayeux_elements_get_deliveries (BayeuxElements  *self);
+/* Element @index, parsed (transfer full), or NULL with
+ * BAYEUX_ERROR_BAD_RESPONSE when it is not valid JSON. */
+JsonNode       *bayeux_elements_parse          (BayeuxElements  *self,
+                                                guint            index,
+                                                GError         **error);
+/* All of them, as an array; NULL when one is not valid JSON. */
+JsonArray      *bayeux_elements_to_array       (BayeuxElements  *self,
+                                                GError         **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BayeuxElements, bayeux_elements_unref)
+
 /* A copy of @node that shares nothing with it (json_node_copy() shares
  * objects and arrays in json-glib 1.6). */
 JsonNode   *bayeux_json_deep_copy      (JsonNode    *node);

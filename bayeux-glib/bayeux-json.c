@@ -490,6 +490,289 @@ bayeux_json_parse_messages (const char *data,
   return NULL;
 }
 
+/* Elements */
+
+typedef struct
+{
+  gsize offset;
+  gsize length;
+} Span;
+
+struct _BayeuxElements
+{
+  gatomicrefcount ref_count;
+  GBytes         *body;        /* or NULL: */
+  JsonArray      *array;       /* elements already parsed */
+  GArray         *spans;       /* Span, of each element in @body */
+  guint           deliveries;
+};
+
+/* Skips a string, s->p on its opening quote; whether it is the member name
+ * "successful" (escapes are not looked into: no server escapes it). */
+static gboolean
+skip_string (Scanner  *s,
+             gboolean *successful)
+{
+  const char *start = ++s->p;
+
+  while (s->p < s->end && *s->p != '"')
+    s->p += *s->p == '\\' ? 2 : 1;
+  if (s->p >= s->end)
+    {
+      s->p = s->end;
+      s->why = "an unterminated string";
+      return FALSE;
+    }
+  *successful = s->p - start == 10 && memcmp (start, "successful", 10) == 0;
+  s->p++;
+  return TRUE;
+}
+
+/* Skips one value, s->p on its first byte, checking only what the split
+ * needs: nesting (bounded, brackets matched), strings closed. Adds 1 to
+ * *@deliveries for an object without a `successful` member. */
+static gboolean
+skip_value (Scanner *s,
+            guint   *deliveries)
+{
+  char closing[BAYEUX_MAX_JSON_DEPTH];
+  guint depth = 0;
+  gboolean top_object = s->p < s->end && *s->p == '{';
+  gboolean has_successful = FALSE;
+
+  while (s->p < s->end)
+    {
+      char c = *s->p;
+
+      if (c == '"')
+        {
+          gboolean successful;
+          if (!skip_string (s, &successful))
+            return FALSE;
+          /* A member name of the element itself (depth 1, then ':'). */
+          if (successful && depth == 1 && top_object)
+            {
+              Scanner after = *s;
+              skip_space (&after);
+              has_successful |= after.p < after.end && *after.p == ':';
+            }
+        }
+      else if (c == '[' || c == '{')
+        {
+          if (depth == BAYEUX_MAX_JSON_DEPTH)
+            {
+              s->why = "nesting deeper than the limit";
+              return FALSE;
+            }
+          closing[depth++] = c == '[' ? ']' : '}';
+          s->p++;
+        }
+      else if (c == ']' || c == '}')
+        {
+          if (depth == 0)
+            break;   /* the end of the enclosing array */
+          if (c != closing[depth - 1])
+            {
+              s->why = "a mismatched closing bracket";
+              return FALSE;
+            }
+          s->p++;
+          depth--;
+        }
+      else if (c == ',' && depth == 0)
+        break;
+      else
+        s->p++;
+      if (depth == 0 && (c == ']' || c == '}' || c == '"'))
+        break;
+    }
+  if (depth > 0)
+    {
+      s->why = "an unterminated array or object";
+      return FALSE;
+    }
+  if (top_object && !has_successful)
+    (*deliveries)++;
+  return TRUE;
+}
+
+BayeuxElements *
+bayeux_elements_split (GBytes  *body,
+                       GError **error)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (body, &length);
+  Scanner scanner = { data, data + length, NULL };
+  Scanner *s = &scanner;
+  g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  guint deliveries = 0;
+  const char *invalid;
+  BayeuxElements *self;
+
+  if (length == 0)
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Bad response: empty body");
+      return NULL;
+    }
+  if (!g_utf8_validate_len (data, length, &invalid))
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                   "Bad response: not valid UTF-8 at byte %" G_GSIZE_FORMAT, (gsize) (invalid - data));
+      return NULL;
+    }
+
+  skip_space (s);
+  if (s->p < s->end && *s->p == '{')
+    {
+      /* One message object: an array of one. */
+      Span span = { 0, 0 };
+
+      span.offset = (gsize) (s->p - data);
+      if (!skip_value (s, &deliveries))
+        goto bad;
+      span.length = (gsize) (s->p - data) - span.offset;
+      g_array_append_val (spans, span);
+    }
+  else if (s->p < s->end && *s->p == '[')
+    {
+      s->p++;
+      skip_space (s);
+      if (s->p < s->end && *s->p == ']')
+        s->p++;
+      else
+        for (;;)
+          {
+            Span span = { (gsize) (s->p - data), 0 };
+
+            if (s->p >= s->end || *s->p == ',' || *s->p == ']')
+              {
+                s->why = "a missing array element";
+                goto bad;
+              }
+            if (!skip_value (s, &deliveries))
+              goto bad;
+            span.length = (gsize) (s->p - data) - span.offset;
+            g_array_append_val (spans, span);
+            skip_space (s);
+            if (s->p < s->end && *s->p == ',')
+              {
+                s->p++;
+                skip_space (s);
+                continue;
+              }
+            if (s->p < s->end && *s->p == ']')
+              {
+                s->p++;
+                break;
+              }
+            s->why = "a missing ',' or ']'";
+            goto bad;
+          }
+    }
+  else
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                           "Bad response: not an array of Bayeux messages");
+      return NULL;
+    }
+  skip_space (s);
+  if (s->p != s->end)
+    {
+      s->why = "data after the JSON value";
+      goto bad;
+    }
+
+  self = g_new0 (BayeuxElements, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->body = g_bytes_ref (body);
+  self->spans = g_steal_pointer (&spans);
+  self->deliveries = deliveries;
+  return self;
+
+bad:
+  g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Bad response: not JSON: %s at byte %" G_GSIZE_FORMAT,
+               s->why ? s->why : "a syntax error", (gsize) (s->p - data));
+  return NULL;
+}
+
+BayeuxElements *
+bayeux_elements_new_from_array (JsonArray *array)
+{
+  BayeuxElements *self = g_new0 (BayeuxElements, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->array = json_array_ref (array);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
+        self->deliveries++;
+    }
+  return self;
+}
+
+BayeuxElements *
+bayeux_elements_ref (BayeuxElements *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+void
+bayeux_elements_unref (BayeuxElements *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_clear_pointer (&self->body, g_bytes_unref);
+  g_clear_pointer (&self->array, json_array_unref);
+  g_clear_pointer (&self->spans, g_array_unref);
+  g_free (self);
+}
+
+guint
+bayeux_elements_get_length (BayeuxElements *self)
+{
+  return self->array != NULL ? json_array_get_length (self->array) : self->spans->len;
+}
+
+guint
+bayeux_elements_get_deliveries (BayeuxElements *self)
+{
+  return self->deliveries;
+}
+
+JsonNode *
+bayeux_elements_parse (BayeuxElements *self,
+                       guint           index,
+                       GError        **error)
+{
+  const Span *span;
+
+  if (self->array != NULL)
+    return json_node_ref (json_array_get_element (self->array, index));
+  span = &g_array_index (self->spans, Span, index);
+  return bayeux_json_parse ((const char *) g_bytes_get_data (self->body, NULL) + span->offset, span->length, error);
+}
+
+JsonArray *
+bayeux_elements_to_array (BayeuxElements *self,
+                          GError        **error)
+{
+  g_autoptr(JsonArray) array = NULL;
+
+  if (self->array != NULL)
+    return json_array_ref (self->array);
+  array = json_array_sized_new (self->spans->len);
+  for (guint i = 0; i < self->spans->len; i++)
+    {
+      JsonNode *element = bayeux_elements_parse (self, i, error);
+      if (element == NULL)
+        return NULL;
+      json_array_add_element (array, element);
+    }
+  return g_steal_pointer (&array);
+}
+
 /* The copy */
 
 /* Keeps the order of members. */

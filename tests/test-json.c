@@ -452,6 +452,109 @@ test_random (void)
     }
 }
 
+/* bayeux_elements_split() then bayeux_elements_to_array() must agree with
+ * parsing the whole body at once: the same tree when that parses (an array,
+ * or one object made an array of one), a BAD_RESPONSE otherwise (from the
+ * split, or from the element that is bad); and the count of deliveries
+ * (objects without `successful`) must be the tree's. */
+static void
+check_split (const char *text,
+             gsize       length)
+{
+  g_autoptr(GBytes) body = g_bytes_new (text, length);
+  g_autoptr(GError) whole_error = NULL;
+  g_autoptr(JsonNode) whole = bayeux_json_parse (text, length, &whole_error);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxElements) elements = bayeux_elements_split (body, &error);
+  g_autoptr(JsonArray) array = elements ? bayeux_elements_to_array (elements, &error) : NULL;
+  gboolean whole_ok = whole != NULL && (JSON_NODE_HOLDS_ARRAY (whole) || JSON_NODE_HOLDS_OBJECT (whole));
+
+  if (!whole_ok)
+    {
+      g_assert_null (array);
+      g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_nonnull (array);
+  {
+    g_autoptr(JsonNode) got = json_node_init_array (json_node_alloc (), array);
+    g_autoptr(JsonNode) want = NULL;
+    guint deliveries = 0;
+
+    json_node_seal (got);
+
+    if (JSON_NODE_HOLDS_ARRAY (whole))
+      want = json_node_ref (whole);
+    else
+      {
+        g_autoptr(JsonArray) one = json_array_new ();
+        json_array_add_element (one, json_node_ref (whole));
+        want = json_node_init_array (json_node_alloc (), one);
+        json_node_seal (want);
+      }
+    assert_same (got, want, "$");
+    for (guint i = 0; i < json_array_get_length (json_node_get_array (want)); i++)
+      {
+        JsonNode *e = json_array_get_element (json_node_get_array (want), i);
+        if (JSON_NODE_HOLDS_OBJECT (e) && !json_object_has_member (json_node_get_object (e), "successful"))
+          deliveries++;
+      }
+    g_assert_cmpuint (bayeux_elements_get_deliveries (elements), ==, deliveries);
+  }
+}
+
+static void
+test_elements (void)
+{
+  static const char * const cases[] = {
+    "[]", " [ ] ", "{}", "[1]", "[1,2,3]", "[ {\"a\" : [1, {\"b\": \"]}\\\"[\"}]} , 2 ]",
+    "[{\"successful\":true},{\"channel\":\"/a\"},{\"x\":{\"successful\":1}}]",
+    "{\"channel\":\"/meta/connect\",\"successful\":true}", "[\"successful\"]",
+    "[1 2]", "[1,]", "[,1]", "[1}", "[{]", "[{}", "[\"abc", "[1] x", "", "  ", "42", "\"[]\"", "null",
+    "[{\"channel\":\"\\ud800\"}]", "[{\"a\" \"b\"}]", "[tru]", "[\"\xc3\x28\"]", "[[[[]]]]", "[{\"a\":1}  ,  {}]",
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GString) deep = g_string_new ("[");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    check_split (cases[i], strlen (cases[i]));
+
+  /* Nesting past the limit is refused by the split, before any parse. */
+  for (guint i = 0; i < BAYEUX_MAX_JSON_DEPTH + 1; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < BAYEUX_MAX_JSON_DEPTH + 1; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, ']');
+  {
+    g_autoptr(GBytes) body = g_bytes_new (deep->str, deep->len);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BayeuxElements) elements = bayeux_elements_split (body, &error);
+
+    g_assert_null (elements);
+    g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+  }
+
+  /* Random arrays of random values, whole and cut short. */
+  for (guint i = 0; i < (g_test_thorough () ? 20000u : 2000u); i++)
+    {
+      guint n = (guint) g_rand_int_range (rand, 0, 6);
+
+      g_string_assign (text, "[");
+      for (guint j = 0; j < n; j++)
+        {
+          if (j > 0)
+            g_string_append_c (text, ',');
+          random_value (text, rand, 1);
+        }
+      g_string_append_c (text, ']');
+      check_split (text->str, text->len);
+      if (text->len > 1)
+        check_split (text->str, (gsize) g_rand_int_range (rand, 1, (gint32) text->len));
+    }
+}
+
 /* The typed getters read a member only when it has the expected type, leave
  * the out value alone otherwise, and take a NULL object. */
 static void
@@ -546,6 +649,7 @@ main (int    argc,
   g_test_add_func ("/bayeux/json/depth", test_depth);
   g_test_add_func ("/bayeux/json/corpus", test_corpus);
   g_test_add_func ("/bayeux/json/random", test_random);
+  g_test_add_func ("/bayeux/json/elements", test_elements);
   g_test_add_func ("/bayeux/json/getters", test_getters);
   g_test_add_func ("/bayeux/json/ensure-object", test_ensure_object);
 

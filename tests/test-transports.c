@@ -545,6 +545,92 @@ test_websocket_made_when_offered (Fixture       *f,
   deliver_and_receive (f, "{\"over\":\"socket\"}");
 }
 
+/* A server that closes each socket (1011) right after a good /meta/connect
+ * reply (issue 11, point 1: 3,732 opens in 20 s, none reported): each loss
+ * is reported once, and the opens are paced by the backoff, which a
+ * connect answered at once over the new socket does not reset. */
+static void
+test_websocket_lost_bounded (Fixture       *f,
+                             gconstpointer  data)
+{
+  /* BAYEUX_TEST_WS_STORM_MS: measure for that long, with the defaults. */
+  const char *measure = g_getenv ("BAYEUX_TEST_WS_STORM_MS");
+  const guint window_ms = measure ? (guint) g_ascii_strtoull (measure, NULL, 10) : 2000;
+  guint opens;
+
+  if (measure == NULL)
+    g_object_set (f->client, "backoff-increment", 100, "max-backoff", 400, NULL);
+  else
+    g_object_set (f->client, "backoff-increment", 1000, "max-backoff", 30000, "max-network-delay", 10000, NULL);
+  start_on_websocket (f);
+  fixture_subscribe (f, "/ws/**");
+  g_ptr_array_set_size (f->errors, 0);
+  opens = test_server_ws_connections (f->server);
+  /* Each connect answered at once, then the socket closed. */
+  test_server_set_timeout (f->server, g_getenv ("BAYEUX_TEST_WS_HOLD_MS") ?
+                           (guint) g_ascii_strtoull (g_getenv ("BAYEUX_TEST_WS_HOLD_MS"), NULL, 10) : 0);
+  test_server_ws_set_fault (f->server, TEST_WS_CLOSE_AFTER_CONNECT);
+  test_server_release (f->server);
+  test_wait_ms (window_ms);
+  opens = test_server_ws_connections (f->server) - opens;
+  g_test_message ("sockets closed after each good reply: %u opened and %u errors in %u ms", opens, f->errors->len,
+                  window_ms);
+  /* Backoff steps of 100, 200, 300, 400, 400 … ms (jittered to 75 %). */
+  if (measure != NULL)
+    return;
+  g_assert_cmpuint (opens, >=, 2);
+  g_assert_cmpuint (opens, <=, 12);
+  /* Each lost socket said once: the one lost with the window still open
+   * may not be yet. */
+  g_assert_cmpuint (f->errors->len + 1, >=, opens);
+  g_assert_cmpuint (f->errors->len, <=, opens + 1);
+  g_assert_false (transport_ever (f, "long-polling"));   /* they worked */
+
+  test_server_ws_set_fault (f->server, TEST_WS_FAULT_NONE);
+  test_server_set_timeout (f->server, 1000);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  deliver_and_receive (f, "{\"after\":\"the storm\"}");
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
+/* Sockets that open and close (1011) before any reply (issue 11, point 2:
+ * the client stayed unconnected while long polling worked): three that did
+ * not carry a successful /meta/connect, then long polling, said once; the
+ * WebSocket is not tried again at once. */
+static void
+test_websocket_unworking_falls_back (Fixture       *f,
+                                     gconstpointer  data)
+{
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  test_server_ws_set_fault (f->server, TEST_WS_CLOSE_ON_OPEN);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (on_long_polling, f, 10000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  g_test_message ("%u sockets opened before long polling; %u errors", test_server_ws_connections (f->server),
+                  f->errors->len);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 3);
+  g_assert_cmpuint (fixture_count_errors_containing (f, "does not work with this server"), ==, 1);
+  fixture_subscribe (f, "/ws/**");
+  deliver_and_receive (f, "{\"over\":\"http\"}");
+  test_wait_ms (300);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 3);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+}
+
+/* A binary frame is not Bayeux: BAD_RESPONSE, and a new socket. */
+static void
+test_websocket_binary_frame (Fixture       *f,
+                             gconstpointer  data)
+{
+  start_on_websocket (f);
+  fixture_subscribe (f, "/ws/**");
+  test_server_ws_send_binary (f->server, "[{\"channel\":\"/ws/a\",\"data\":{}}]");
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE), ==, 1);
+  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
+  deliver_and_receive (f, "{\"after\":\"binary\"}");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -567,6 +653,9 @@ main (int   argc,
   ADD ("websocket/reconnect-while-opening", test_websocket_reconnect_while_opening);
   ADD ("websocket/broken-reply", test_websocket_broken_reply);
   ADD ("websocket/made-when-offered", test_websocket_made_when_offered);
+  ADD ("websocket/lost-bounded", test_websocket_lost_bounded);
+  ADD ("websocket/unworking-falls-back", test_websocket_unworking_falls_back);
+  ADD ("websocket/binary-frame", test_websocket_binary_frame);
   ADD ("long-polling/forced", test_forced_long_polling);
   ADD ("property", test_transports_property);
   g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);

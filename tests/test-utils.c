@@ -74,6 +74,7 @@ struct _TestServer
   gboolean           ws_accept;      /* upgrades are accepted */
   gboolean           ws_silent;      /* frames are read, never answered */
   gboolean           ws_hold_upgrades; /* upgrade requests get no answer */
+  TestWsFault        ws_fault;
   SoupMessageHeaders *ws_upgrade_headers; /* of the latest upgrade request */
   SoupWebsocketConnection *ws;       /* the latest connection */
   JsonObject        *ws_held_reply;  /* its held /meta/connect */
@@ -332,18 +333,25 @@ ws_send (TestServer *self,
   g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), replies);
   g_autofree char *text = json_to_string (node, FALSE);
   gint64 now = g_get_monotonic_time ();
+  gboolean connected = FALSE;
 
   for (guint i = 0; i < json_array_get_length (replies); i++)
     {
       JsonObject *reply = json_array_get_object_element (replies, i);
       gint64 *t = g_new (gint64, 1);
 
+      connected |= g_strcmp0 (json_object_get_string_member_with_default (reply, "channel", ""), "/meta/connect") == 0 &&
+                   json_object_get_boolean_member_with_default (reply, "successful", FALSE);
       *t = now;
       g_hash_table_insert (self->last_reply_time,
                            g_strdup (json_object_get_string_member_with_default (reply, "channel", "?")), t);
     }
   if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (self->ws, text);
+    {
+      soup_websocket_connection_send_text (self->ws, text);
+      if (connected && self->ws_fault == TEST_WS_CLOSE_AFTER_CONNECT)
+        soup_websocket_connection_close (self->ws, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "after a good reply");
+    }
 }
 
 static void
@@ -468,6 +476,16 @@ on_ws_closed (SoupWebsocketConnection *connection,
     }
 }
 
+static gboolean
+ws_close_at_once_cb (gpointer user_data)
+{
+  SoupWebsocketConnection *connection = user_data;
+
+  if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "at once");
+  return G_SOURCE_REMOVE;
+}
+
 static void
 ws_callback (SoupServer              *server,
              SoupServerMessage       *msg,
@@ -485,6 +503,8 @@ ws_callback (SoupServer              *server,
   soup_websocket_connection_set_max_incoming_payload_size (connection, 16 * 1024 * 1024);
   g_signal_connect (connection, "message", G_CALLBACK (on_ws_message), self);
   g_signal_connect (connection, "closed", G_CALLBACK (on_ws_closed), self);
+  if (self->ws_fault == TEST_WS_CLOSE_ON_OPEN)
+    g_idle_add_full (G_PRIORITY_DEFAULT, ws_close_at_once_cb, g_object_ref (connection), g_object_unref);
 }
 
 void
@@ -518,6 +538,15 @@ test_server_ws_close (TestServer *self)
 }
 
 void test_server_ws_set_silent (TestServer *self, gboolean silent) { self->ws_silent = silent; }
+void test_server_ws_set_fault (TestServer *self, TestWsFault fault) { self->ws_fault = fault; }
+
+void
+test_server_ws_send_binary (TestServer *self,
+                            const char *bytes)
+{
+  if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_binary (self->ws, bytes, strlen (bytes));
+}
 void test_server_ws_hold_upgrades (TestServer *self, gboolean hold_) { self->ws_hold_upgrades = hold_; }
 
 const char *
@@ -1278,5 +1307,17 @@ fixture_count_errors (ClientFixture *f,
 
   for (guint i = 0; i < f->errors->len; i++)
     n += g_error_matches (g_ptr_array_index (f->errors, i), domain, code);
+  return n;
+}
+
+guint
+fixture_count_errors_containing (ClientFixture *f,
+                                 const char    *text)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->errors->len; i++)
+    if (strstr (((GError *) g_ptr_array_index (f->errors, i))->message, text) != NULL)
+      n++;
   return n;
 }

@@ -87,6 +87,13 @@ void         test_server_set_websocket  (TestServer *server, gboolean offer, gbo
 void         test_server_ws_send_raw    (TestServer *server, const char *text);
 void         test_server_ws_close       (TestServer *server);   /* 1001, going away */
 void         test_server_ws_set_silent  (TestServer *server, gboolean silent); /* read frames, never answer */
+typedef enum {
+  TEST_WS_FAULT_NONE,
+  TEST_WS_CLOSE_AFTER_CONNECT,  /* close (1011) right after each successful /meta/connect reply */
+  TEST_WS_CLOSE_ON_OPEN,        /* close (1011) each socket as soon as it is open */
+} TestWsFault;
+void         test_server_ws_set_fault   (TestServer *server, TestWsFault fault);
+void         test_server_ws_send_binary (TestServer *server, const char *bytes);
 void         test_server_ws_hold_upgrades (TestServer *server, gboolean hold); /* upgrades get no answer */
 guint        test_server_ws_connections (TestServer *server);   /* upgrades accepted */
 guint        test_server_ws_frames      (TestServer *server);   /* frames received */
@@ -160,4 +167,6 @@ GError      *fixture_subscribe_error    (ClientFixture *f, const char *channel);
 gboolean     fixture_wait_resubscribed  (ClientFixture *f, const char *channel, guint timeout_ms);
 /* How many of the errors match @domain and @code. */
 guint        fixture_count_errors       (ClientFixture *f, GQuark domain, int code);
+/* How many of the errors' messages contain @text. */
+guint        fixture_count_errors_containing (ClientFixture *f, const char *text);
 G_END_DECLS

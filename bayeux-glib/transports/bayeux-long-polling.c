@@ -13,7 +13,8 @@
  *    with BAYEUX_ERROR_MESSAGE_TOO_LARGE before more than the limit is read;
  *  - hostile JSON is rejected before it is parsed too deep (json-glib's
  *    parser recurses; a body of a million '[' would exhaust the stack): the
- *    body is parsed by bayeux_json_parse_messages() (bayeux-json.c);
+ *    body is split into its elements by bayeux_elements_split()
+ *    (bayeux-json.c), each parsed when the client handles it;
  *  - the keep-alive race is not an error: a server or proxy may close an
  *    idle kept-alive connection just as a request goes out on it.  libsoup
  *    retries that case for GET but never for POST, so the request failed
@@ -144,7 +145,8 @@ on_read (GObject      *source,
   Request *req = g_task_get_task_data (task);
   GError *error = NULL;
   g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-  JsonArray *messages;
+  g_autoptr(GBytes) body = NULL;
+  BayeuxElements *messages;
 
   if (chunk == NULL)
     {
@@ -167,14 +169,15 @@ on_read (GObject      *source,
       return;
     }
 
-  messages = bayeux_json_parse_messages ((const char *) req->body->data, req->body->len, &error);
+  body = g_byte_array_free_to_bytes (g_steal_pointer (&req->body));
+  messages = bayeux_elements_split (body, &error);
   if (messages == NULL)
     {
       fail (task, error);
       return;
     }
 
-  g_task_return_pointer (task, messages, (GDestroyNotify) json_array_unref);
+  g_task_return_pointer (task, messages, (GDestroyNotify) bayeux_elements_unref);
   g_object_unref (task);
 }
 
@@ -333,7 +336,7 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
   send_request (task);
 }
 
-static JsonArray *
+static BayeuxElements *
 bayeux_long_polling_send_finish (BayeuxLongPolling  *self,
                                  GAsyncResult       *result,
                                  GError            **error)
@@ -359,7 +362,7 @@ on_send_done (GObject      *source,
 {
   Send *send = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonArray) messages = bayeux_long_polling_send_finish (BAYEUX_LONG_POLLING (source), result, &error);
+  g_autoptr(BayeuxElements) messages = bayeux_long_polling_send_finish (BAYEUX_LONG_POLLING (source), result, &error);
 
   send->callbacks->done (send->user_data, messages, error);
   g_free (send);

@@ -24,8 +24,14 @@ gboolean bayeux_transport_policy_offered        (BayeuxTransportPolicy *self,
 void     bayeux_transport_policy_start_session  (BayeuxTransportPolicy *self,
                                                  gboolean               websocket);
 gboolean bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self);
-void     bayeux_transport_policy_opened         (BayeuxTransportPolicy *self);
+void     bayeux_transport_policy_connected      (BayeuxTransportPolicy *self,
+                                                 gboolean               websocket,
+                                                 gboolean               held);
+gboolean bayeux_transport_policy_settled        (BayeuxTransportPolicy *self);
 gboolean bayeux_transport_policy_open_failed    (BayeuxTransportPolicy *self,
-                                                 const GError          *error);
+                                                 const GError          *error,
+                                                 guint                 *retry_in_s);
+gboolean bayeux_transport_policy_lost           (BayeuxTransportPolicy *self,
+                                                 guint                 *retry_in_s);
 
 G_END_DECLS

@@ -9,23 +9,40 @@
  * The application allows some transports (the `transports` property, in
  * order of preference); each handshake reply says which ones the server
  * offers (`supportedConnectionTypes`). The client connects over a
- * WebSocket when both allow it and it has not failed in this session,
- * else by long polling. A WebSocket that could not be opened before it
- * ever worked, or whose upgrade the server (or a proxy) refused, is given
- * up for the rest of the session; one that worked and then could not be
- * opened again means the server is away, as a long poll would find.
+ * WebSocket when both allow it and it is not given up, else by long
+ * polling.
+ *
+ * A WebSocket works once a /meta/connect over it succeeded: a socket that
+ * opens and then closes, or stays silent, before that did not work. After
+ * MAX_UNWORKING sockets in a row that did not work (one, for a refused
+ * upgrade, or on a later try), the WebSocket is given up: long polling,
+ * and the WebSocket is tried again after GIVE_UP_FIRST_S seconds, twice as
+ * long after each give-up in a row (up to GIVE_UP_MAX_S). A socket lost
+ * after it worked counts against the backoff (bayeux_transport_policy_
+ * settled() is FALSE) until a connect over a new one has been held: a
+ * server that closes each socket after a good reply cannot make the client
+ * open sockets at any rate.
  */
 #include "bayeux-transport-policy-private.h"
 #include "bayeux-transport-private.h"
 
 #include <libsoup/soup.h>
 
+/* Sockets that may fail to work before the WebSocket is given up. */
+#define MAX_UNWORKING    3
+/* How long it is given up for: the first time, and at most (seconds). */
+#define GIVE_UP_FIRST_S  60
+#define GIVE_UP_MAX_S    3600
+
 struct _BayeuxTransportPolicy
 {
-  GStrv    allowed;   /* known names, in order of preference */
-  gboolean offered;   /* the WebSocket, allowed and offered in the last handshake reply */
-  gboolean failed;    /* it could not be opened in this session */
-  gboolean worked;    /* it was open in this session */
+  GStrv    allowed;    /* known names, in order of preference */
+  gboolean offered;    /* the WebSocket, allowed and offered in the last handshake reply */
+  gboolean worked;     /* a connect over it succeeded in this session */
+  guint    unworking;  /* sockets in a row that failed before one worked */
+  guint    losses;     /* sockets lost in a row since a connect was held over one */
+  guint    give_ups;   /* in a row, without the WebSocket working in between */
+  gint64   retry_at;   /* monotonic µs: given up until then */
 };
 
 /* Both transports allowed, WebSocket first. */
@@ -122,14 +139,13 @@ bayeux_transport_policy_offered (BayeuxTransportPolicy *self,
   return long_polling || *websocket;
 }
 
-/* A new session, whose server offers the WebSocket or not: each session
- * tries it again. */
+/* A new session, whose server offers the WebSocket or not: it must work
+ * again over a new socket (a given-up WebSocket stays given up). */
 void
 bayeux_transport_policy_start_session (BayeuxTransportPolicy *self,
                                        gboolean               websocket)
 {
   self->offered = websocket;
-  self->failed = FALSE;
   self->worked = FALSE;
 }
 
@@ -137,26 +153,93 @@ bayeux_transport_policy_start_session (BayeuxTransportPolicy *self,
 gboolean
 bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self)
 {
-  return self->offered && !self->failed && bayeux_transport_policy_allows (self, "websocket");
+  return self->offered && g_get_monotonic_time () >= self->retry_at &&
+         bayeux_transport_policy_allows (self, "websocket");
 }
 
-/* The WebSocket is open. */
+/* A /meta/connect succeeded, over the WebSocket (@websocket) or not;
+ * @held: the server held it (a long poll, not an immediate answer): the
+ * connection is settled. */
 void
-bayeux_transport_policy_opened (BayeuxTransportPolicy *self)
+bayeux_transport_policy_connected (BayeuxTransportPolicy *self,
+                                   gboolean               websocket,
+                                   gboolean               held)
 {
-  self->worked = TRUE;
+  if (websocket)
+    {
+      self->worked = TRUE;
+      self->unworking = 0;
+      self->give_ups = 0;
+    }
+  if (held)
+    self->losses = 0;
+}
+
+/* Whether no socket was lost since a connect was held over one: a
+ * successful connect may then reset the backoff. */
+gboolean
+bayeux_transport_policy_settled (BayeuxTransportPolicy *self)
+{
+  return self->losses == 0;
+}
+
+/* Gives the WebSocket up (long polling) for a while; *@retry_in_s: how
+ * long. */
+static void
+give_up (BayeuxTransportPolicy *self,
+         guint                 *retry_in_s)
+{
+  guint seconds = GIVE_UP_FIRST_S;
+
+  for (guint i = 0; i < self->give_ups && seconds < GIVE_UP_MAX_S; i++)
+    seconds *= 2;
+  seconds = MIN (seconds, GIVE_UP_MAX_S);
+  self->give_ups++;
+  self->unworking = 0;
+  self->retry_at = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  *retry_in_s = seconds;
+}
+
+/* A socket that did not work (@refused: its upgrade was refused). Returns
+ * whether the WebSocket is given up now. */
+static gboolean
+did_not_work (BayeuxTransportPolicy *self,
+              gboolean               refused,
+              guint                 *retry_in_s)
+{
+  if (self->worked)
+    return FALSE;
+  if (refused || self->give_ups > 0 || ++self->unworking >= MAX_UNWORKING)
+    {
+      give_up (self, retry_in_s);
+      return TRUE;
+    }
+  return FALSE;
 }
 
 /* The WebSocket could not be opened (@error). Returns TRUE when it is
- * given up for the session (long polling from now on): it never worked in
+ * given up (long polling, for *@retry_in_s seconds): it never worked in
  * this session, or the upgrade was refused; FALSE when it worked before
  * (the server is away: a connect failure). */
 gboolean
 bayeux_transport_policy_open_failed (BayeuxTransportPolicy *self,
-                                     const GError          *error)
+                                     const GError          *error,
+                                     guint                 *retry_in_s)
 {
   if (self->worked && error->domain != SOUP_WEBSOCKET_ERROR)
     return FALSE;
-  self->failed = TRUE;
-  return TRUE;
+  self->worked = FALSE;
+  return did_not_work (self, TRUE, retry_in_s);
+}
+
+/* An open socket closed, failed or went silent (not by the client's
+ * will). Returns TRUE when the WebSocket is given up now (for *@retry_in_s
+ * seconds): it was the MAX_UNWORKING-th in a row that never carried a
+ * successful connect. */
+gboolean
+bayeux_transport_policy_lost (BayeuxTransportPolicy *self,
+                              guint                 *retry_in_s)
+{
+  self->losses++;
+  return did_not_work (self, FALSE, retry_in_s);
 }

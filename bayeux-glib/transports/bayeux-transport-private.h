@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include "bayeux-json-private.h"
 
 G_BEGIN_DECLS
 
@@ -23,7 +24,7 @@ typedef struct
    * when every id it carried is answered (a transport where replies come
    * as ::messages), or with @error. Cancelled: G_IO_ERROR_CANCELLED. */
   void     (*done)    (gpointer      user_data,
-                       JsonArray    *messages,
+                       BayeuxElements *messages,
                        const GError *error);
   /* Whether the reply to @id is still awaited (asked, by a transport where
    * replies come as ::messages, after each of them). */
@@ -56,6 +57,10 @@ struct _BayeuxTransportInterface
                            gpointer                   user_data);
   void     (*close)       (BayeuxTransport           *self);
   gboolean (*is_open)     (BayeuxTransport           *self);
+  /* Optional: the client has handled replies since the last ::messages
+   * (it handles a long frame in slices): the sends whose replies are all
+   * in end now. */
+  void     (*check_answered) (BayeuxTransport        *self);
 };
 
 BayeuxTransport *bayeux_transport_new         (const char                *name,
@@ -83,11 +88,12 @@ void             bayeux_transport_send        (BayeuxTransport           *self,
                                                const BayeuxSendCallbacks *callbacks,
                                                gpointer                   user_data);
 void             bayeux_transport_close       (BayeuxTransport           *self);
+void             bayeux_transport_check_answered (BayeuxTransport        *self);
 gboolean         bayeux_transport_is_open     (BayeuxTransport           *self);
 
 /* For the implementations. */
 void             bayeux_transport_emit_messages       (BayeuxTransport *self,
-                                                       JsonArray       *messages);
+                                                       BayeuxElements  *messages);
 void             bayeux_transport_emit_closed         (BayeuxTransport *self,
                                                        const GError    *error);
 gboolean         bayeux_transport_accept_certificate  (SoupMessage          *msg,

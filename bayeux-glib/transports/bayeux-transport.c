@@ -49,7 +49,7 @@ bayeux_transport_default_init (BayeuxTransportInterface *iface)
   signals[SIGNAL_MESSAGES] =
     g_signal_new ("messages", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, JSON_TYPE_ARRAY);
+                  G_TYPE_NONE, 1, G_TYPE_POINTER);   /* BayeuxElements */
 
   /* The connection ended without our asking (never after close()); the
    * transport is closed and can be opened again. The error, never NULL:
@@ -134,6 +134,14 @@ bayeux_transport_close (BayeuxTransport *self)
   BAYEUX_TRANSPORT_GET_IFACE (self)->close (self);
 }
 
+/* The client handled replies after the ::messages that carried them. */
+void
+bayeux_transport_check_answered (BayeuxTransport *self)
+{
+  if (BAYEUX_TRANSPORT_GET_IFACE (self)->check_answered != NULL)
+    BAYEUX_TRANSPORT_GET_IFACE (self)->check_answered (self);
+}
+
 /* Whether a send goes out now (a transport without a connection always). */
 gboolean
 bayeux_transport_is_open (BayeuxTransport *self)
@@ -144,7 +152,7 @@ bayeux_transport_is_open (BayeuxTransport *self)
 /* For implementations: ::messages. */
 void
 bayeux_transport_emit_messages (BayeuxTransport *self,
-                                JsonArray       *messages)
+                                BayeuxElements  *messages)
 {
   g_signal_emit (self, signals[SIGNAL_MESSAGES], 0, messages);
 }

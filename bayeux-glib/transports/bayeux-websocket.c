@@ -719,9 +719,8 @@ on_message (SoupWebsocketConnection *conn,
 {
   BayeuxWebSocket *self = user_data;
   GError *error = NULL;
-  gsize length;
-  const char *data = g_bytes_get_data (message, &length);
-  JsonArray *messages;
+  gsize length = g_bytes_get_size (message);
+  BayeuxElements *messages;
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     {
@@ -742,7 +741,7 @@ on_message (SoupWebsocketConnection *conn,
       return;
     }
 
-  messages = bayeux_json_parse_messages (data, length, &error);
+  messages = bayeux_elements_split (message, &error);
   if (messages == NULL)
     {
       connection_failed (self, error, SOUP_WEBSOCKET_CLOSE_BAD_DATA, RELEASE_ABORT);
@@ -751,7 +750,7 @@ on_message (SoupWebsocketConnection *conn,
 
   g_object_ref (self);
   bayeux_transport_emit_messages (BAYEUX_TRANSPORT (self), messages);
-  json_array_unref (messages);
+  bayeux_elements_unref (messages);
   end_answered_sends (self);
   g_object_unref (self);
 }
@@ -1323,6 +1322,12 @@ is_open (BayeuxTransport *transport)
 }
 
 static void
+check_answered (BayeuxTransport *transport)
+{
+  end_answered_sends (BAYEUX_WEBSOCKET (transport));
+}
+
+static void
 transport_iface_init (BayeuxTransportInterface *iface)
 {
   iface->set_uri = set_uri;
@@ -1331,4 +1336,5 @@ transport_iface_init (BayeuxTransportInterface *iface)
   iface->send = transport_send;
   iface->close = close_transport;
   iface->is_open = is_open;
+  iface->check_answered = check_answered;
 }

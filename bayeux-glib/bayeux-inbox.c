@@ -1,0 +1,181 @@
+/* bayeux-inbox.c: what the server sent, handled in order, in slices of the
+ * main loop
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A room of the client (see bayeux-glib/README.md): it answers through the
+ * callback table the client hands in; it calls nothing of the client by
+ * name.
+ *
+ * Each response (or WebSocket frame) comes as BayeuxElements: the body as
+ * it came and the span of each message in it. The inbox parses one element
+ * at a time and hands it to the client, so that only the message being
+ * handled has a parse tree: a response costs about its own size in memory,
+ * whatever the number of messages in it. Batches are handled in the order
+ * they came, each from its first element to its last; one that takes
+ * longer than SLICE_US goes on from an idle of the main loop, so that a
+ * response of 100,000 messages never blocks the application for long. A
+ * batch that fits in a slice (nearly all) is handled at once, from the
+ * transport's callback, as before there were slices.
+ */
+#include "bayeux-inbox-private.h"
+#include "bayeux-context-private.h"
+
+/* How long one slice may run (µs), checked every CHECK_EVERY elements. */
+#define SLICE_US     10000
+#define CHECK_EVERY  16
+
+typedef struct
+{
+  BayeuxElements *elements;
+  gpointer        batch;
+  guint           next;     /* the next element to handle */
+  gboolean        begun;
+} Item;
+
+struct _BayeuxInbox
+{
+  GObject                    *owner;       /* not referenced: it owns the inbox; held while it runs */
+  GMainContext               *context;
+  const BayeuxInboxCallbacks *callbacks;
+  GDestroyNotify              batch_free;
+  GQueue                      queue;       /* Item, in order */
+  GSource                    *idle;        /* the next slice */
+  gboolean                    running;
+  guint                       epoch;       /* bumped by clear(): a run under way stops */
+};
+
+static void
+item_free (Item *item)
+{
+  g_clear_pointer (&item->elements, bayeux_elements_unref);
+  g_free (item);
+}
+
+static void run (BayeuxInbox *self);
+
+static gboolean
+slice_cb (gpointer user_data)
+{
+  BayeuxInbox *self = user_data;
+
+  g_clear_pointer (&self->idle, g_source_unref);
+  run (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Handles the queued batches until the slice's time is up. */
+static void
+run (BayeuxInbox *self)
+{
+  GObject *owner = self->owner;
+  guint epoch = self->epoch;
+  gint64 start = g_get_monotonic_time ();
+  guint handled = 0;
+  Item *item;
+
+  if (self->running)
+    return;   /* a handler iterated the main loop: the outer run goes on */
+  self->running = TRUE;
+  g_object_ref (owner);
+
+  while ((item = g_queue_peek_head (&self->queue)) != NULL)
+    {
+      guint length = item->elements != NULL ? bayeux_elements_get_length (item->elements) : 0;
+      gboolean wanted = TRUE;
+
+      if (!item->begun)
+        {
+          item->begun = TRUE;
+          self->callbacks->begin (owner, item->elements, item->batch);
+          if (epoch != self->epoch)
+            goto out;
+        }
+      while (wanted && item->next < length)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(JsonNode) element = NULL;
+
+          if (++handled % CHECK_EVERY == 0 && g_get_monotonic_time () - start > SLICE_US)
+            {
+              self->idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, slice_cb, self, NULL,
+                                                 "[bayeux] incoming slice");
+              goto out;
+            }
+          element = bayeux_elements_parse (item->elements, item->next++, &error);
+          wanted = self->callbacks->element (owner, element, error, item->batch);
+          if (epoch != self->epoch)
+            goto out;
+        }
+      g_queue_pop_head (&self->queue);
+      {
+        gpointer batch = g_steal_pointer (&item->batch);
+
+        item_free (item);
+        self->callbacks->end (owner, batch);
+      }
+      if (epoch != self->epoch)
+        goto out;
+    }
+
+out:
+  self->running = FALSE;
+  g_object_unref (owner);
+}
+
+BayeuxInbox *
+bayeux_inbox_new (GObject                    *owner,
+                  GMainContext               *context,
+                  const BayeuxInboxCallbacks *callbacks,
+                  GDestroyNotify              batch_free)
+{
+  BayeuxInbox *self = g_new0 (BayeuxInbox, 1);
+
+  self->owner = owner;
+  self->context = g_main_context_ref (context);
+  self->callbacks = callbacks;
+  self->batch_free = batch_free;
+  g_queue_init (&self->queue);
+  return self;
+}
+
+/* Queues @batch (taken) with @elements (nullable: a batch with nothing in
+ * it, which only ends, in its turn) and handles what it can now. */
+void
+bayeux_inbox_push (BayeuxInbox    *self,
+                   BayeuxElements *elements,
+                   gpointer        batch)
+{
+  Item *item = g_new0 (Item, 1);
+
+  item->elements = elements != NULL ? bayeux_elements_ref (elements) : NULL;
+  item->batch = batch;
+  g_queue_push_tail (&self->queue, item);
+  if (self->idle == NULL)
+    run (self);
+}
+
+/* Drops what is queued, without telling the owner (it is being disposed):
+ * a run under way stops after the element being handled. */
+void
+bayeux_inbox_clear (BayeuxInbox *self)
+{
+  Item *item;
+
+  self->epoch++;
+  g_clear_pointer (&self->idle, bayeux_source_destroy);
+  while ((item = g_queue_pop_head (&self->queue)) != NULL)
+    {
+      if (item->batch != NULL)
+        self->batch_free (item->batch);
+      item_free (item);
+    }
+}
+
+void
+bayeux_inbox_free (BayeuxInbox *self)
+{
+  bayeux_inbox_clear (self);
+  g_main_context_unref (self->context);
+  g_free (self);
+}
