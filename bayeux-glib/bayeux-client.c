@@ -387,7 +387,9 @@ apply_advice (BayeuxClient  *self,
 static gint64
 next_failure_delay (BayeuxClient *self)
 {
-  return bayeux_advice_next_failure_delay (&self->advice, self->backoff_increment, self->max_backoff);
+  return bayeux_advice_next_failure_delay (&self->advice, self->backoff_increment, self->max_backoff,
+                                           MAX (bayeux_transport_get_retry_after (self->polling), self->streaming
+                                                ? bayeux_transport_get_retry_after (self->streaming) : 0));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1779,7 +1781,9 @@ on_websocket_open (GObject      *source,
           guint generation = self->generation;
 
           set_transport_name (self, "long-polling");
-          if (generation == self->generation)
+          if (generation == self->generation && bayeux_transport_get_retry_after (self->streaming) > 0)
+            schedule_control (self, next_failure_delay (self));   /* refused for now (Retry-After): wait */
+          else if (generation == self->generation)
             send_connect (self);
         }
       else
@@ -2472,7 +2476,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
   /**
    * BayeuxClient:max-backoff:
    *
-   * The largest backoff, in milliseconds.
+   * The largest backoff, in milliseconds: also the longest a `Retry-After` can make it wait.
    *
    * Since: 1.0
    */

@@ -1280,3 +1280,9 @@ fixture_count_errors (ClientFixture *f,
     n += g_error_matches (g_ptr_array_index (f->errors, i), domain, code);
   return n;
 }
+
+SoupServer *
+test_server_get_soup_server (TestServer *self)
+{
+  return self->server;
+}

@@ -161,3 +161,9 @@ gboolean     fixture_wait_resubscribed  (ClientFixture *f, const char *channel, 
 /* How many of the errors match @domain and @code. */
 guint        fixture_count_errors       (ClientFixture *f, GQuark domain, int code);
 G_END_DECLS
+
+/* Appended for test-http.c: the server's SoupServer, to add an auth
+ * domain or an early handler to it. */
+G_BEGIN_DECLS
+SoupServer  *test_server_get_soup_server (TestServer *server);
+G_END_DECLS

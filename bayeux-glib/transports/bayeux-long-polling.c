@@ -14,6 +14,9 @@
  *  - hostile JSON is rejected before it is parsed too deep (json-glib's
  *    parser recurses; a body of a million '[' would exhaust the stack): the
  *    body is parsed by bayeux_json_parse_messages() (bayeux-json.c);
+ *  - an answer that is not a success fails with BAYEUX_ERROR_HTTP; its
+ *    Retry-After (seconds or a date), if any, is kept on the transport
+ *    (bayeux_transport_get_retry_after()) for the client's next delay;
  *  - the keep-alive race is not an error: a server or proxy may close an
  *    idle kept-alive connection just as a request goes out on it.  libsoup
  *    retries that case for GET but never for POST, so the request failed
@@ -273,6 +276,8 @@ on_sent (GObject      *source,
     }
 
   status = soup_message_get_status (req->msg);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (g_task_get_source_object (task)), req->msg);
   if (SOUP_STATUS_IS_REDIRECTION (status))
     {
       const char *location = soup_message_headers_get_one (soup_message_get_response_headers (req->msg), "Location");

@@ -1,0 +1,293 @@
+/* test-http.c: what the client does with HTTP itself: Retry-After
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Issue 11, point 5: a server that asks the client to wait (429, 503 with
+ * Retry-After). Each test runs the client against the in-process test
+ * server (tests/test-utils.c); the timing checks are lower bounds, or
+ * upper bounds with a wide margin, so that they hold under ASan and
+ * Valgrind.
+ */
+#include "test-utils.h"
+#include "transports/bayeux-transport-private.h"
+
+#include <string.h>
+
+typedef ClientFixture Fixture;
+
+#define MARGIN_MS 20   /* timers never fire early; this covers clock reads on both sides */
+
+/* A fixture with its server and no client yet: the test makes it. */
+static void
+setup_bare (Fixture       *f,
+            gconstpointer  data)
+{
+  client_fixture_init (f, test_server_new ());
+}
+
+/* The client of the usual fixture, on @url. */
+static void
+make_client (Fixture    *f,
+             const char *url)
+{
+  f->client = bayeux_client_new (url);
+  g_object_set (f->client, "max-network-delay", 2000, "backoff-increment", 50, "max-backoff", 200, NULL);
+  client_fixture_watch (f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Retry-After                                                              */
+
+/* Each request whose first message is on @channel: the first @refusals
+ * are answered @status with Retry-After: @retry_after[i], the others as
+ * usual. When each came, and when each refusal was answered. */
+typedef struct
+{
+  const char  *channel;
+  guint        status;
+  const char  *retry_after[4];
+  guint        refusals;
+  guint        refused;
+  gboolean     armed;      /* refuse only from now on */
+  GArray      *came;       /* gint64, monotonic µs, each request on @channel */
+  GArray      *answered;   /* gint64, each refusal */
+} Refuser;
+
+static void
+refuser_init (Refuser    *r,
+              const char *channel,
+              guint       status)
+{
+  *r = (Refuser) { .channel = channel, .status = status, .armed = TRUE };
+  r->came = g_array_new (FALSE, FALSE, sizeof (gint64));
+  r->answered = g_array_new (FALSE, FALSE, sizeof (gint64));
+}
+
+static void
+refuser_clear (Refuser *r)
+{
+  g_array_unref (r->came);
+  g_array_unref (r->answered);
+}
+
+static void
+refuse (SoupServerMessage *msg,
+        guint              status,
+        const char        *retry_after,
+        GArray            *answered)
+{
+  gint64 now;
+
+  test_server_respond_raw (msg, status, NULL);
+  if (retry_after != NULL)
+    soup_message_headers_append (soup_server_message_get_response_headers (msg), "Retry-After", retry_after);
+  now = g_get_monotonic_time ();
+  g_array_append_val (answered, now);
+}
+
+static gboolean
+refuse_hook (TestServer        *server,
+             SoupServerMessage *msg,
+             JsonArray         *request,
+             gpointer           user_data)
+{
+  Refuser *r = user_data;
+  JsonObject *first = json_array_get_object_element (request, 0);
+  gint64 now = g_get_monotonic_time ();
+
+  if (first == NULL || g_strcmp0 (json_object_get_string_member (first, "channel"), r->channel) != 0 || !r->armed)
+    return FALSE;
+  g_array_append_val (r->came, now);
+  if (r->refused >= r->refusals)
+    return FALSE;
+  refuse (msg, r->status, r->retry_after[r->refused++], r->answered);
+  return TRUE;
+}
+
+static gboolean
+came_twice_after (gpointer data)
+{
+  Refuser *r = data;
+
+  return r->came->len > r->refusals;
+}
+
+/* The time (ms) from the answer of refusal @i to the request that followed. */
+static gint64
+gap_after (Refuser *r,
+           guint    i)
+{
+  return (g_array_index (r->came, gint64, i + 1) - g_array_index (r->answered, gint64, i)) / 1000;
+}
+
+/* The parser: delay-seconds and HTTP-dates; anything else is no advice. */
+static void
+test_retry_after_parse (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_utc (2024, 5, 1, 12, 0, 0);
+
+  g_assert_cmpint (bayeux_retry_after_parse ("4", now), ==, 4000);
+  g_assert_cmpint (bayeux_retry_after_parse (" 120 ", now), ==, 120000);
+  g_assert_cmpint (bayeux_retry_after_parse ("0", now), ==, 0);
+  g_assert_cmpint (bayeux_retry_after_parse ("Wed, 01 May 2024 12:00:09 GMT", now), ==, 9000);
+  g_assert_cmpint (bayeux_retry_after_parse ("Wed, 01 May 2024 11:00:00 GMT", now), ==, 0);   /* past */
+  /* Huge: bounded already here (a day); the client bounds it far lower. */
+  g_assert_cmpint (bayeux_retry_after_parse ("99999999999999999999999", now), ==, 24 * 3600 * 1000);
+  g_assert_cmpint (bayeux_retry_after_parse ("Fri, 31 Dec 9999 23:59:59 GMT", now), ==, 24 * 3600 * 1000);
+  g_assert_cmpint (bayeux_retry_after_parse ("", now), ==, -1);
+  g_assert_cmpint (bayeux_retry_after_parse ("-1", now), ==, -1);
+  g_assert_cmpint (bayeux_retry_after_parse ("1.5", now), ==, -1);
+  g_assert_cmpint (bayeux_retry_after_parse ("soon", now), ==, -1);
+}
+
+/* 503 with Retry-After: 1 on the handshake: the next handshake waits at
+ * least 1 s (the backoff alone is 50 ms). Before the fix it came 50 ms
+ * later. */
+static void
+test_retry_after_seconds (Fixture *f, gconstpointer data)
+{
+  Refuser r;
+
+  refuser_init (&r, "/meta/handshake", SOUP_STATUS_SERVICE_UNAVAILABLE);
+  r.retry_after[0] = "1";
+  r.refusals = 1;
+  make_client (f, test_server_get_url (f->server));
+  g_object_set (f->client, "max-backoff", 10000, NULL);
+  test_server_set_hook (f->server, refuse_hook, &r);
+
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (came_twice_after, &r, 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  g_test_message ("handshake after 503 Retry-After: 1 came %" G_GINT64_FORMAT " ms later", gap_after (&r, 0));
+  g_assert_cmpint (gap_after (&r, 0), >=, 1000 - MARGIN_MS);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_HTTP), ==, 1);
+
+  test_server_set_hook (f->server, NULL, NULL);
+  refuser_clear (&r);
+}
+
+/* 429 with Retry-After as an HTTP date (2 s ahead, so at least 1 s given
+ * its one-second resolution) on a /meta/connect of a connected client:
+ * the next connect waits that long. */
+static void
+test_retry_after_date (Fixture *f, gconstpointer data)
+{
+  Refuser r;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_seconds (now, 2);
+  g_autofree char *date = soup_date_time_to_string (then, SOUP_DATE_HTTP);
+
+  refuser_init (&r, "/meta/connect", 429 /* Too Many Requests */);
+  r.retry_after[0] = date;
+  r.refusals = 1;
+  r.armed = FALSE;
+  make_client (f, test_server_get_url (f->server));
+  g_object_set (f->client, "max-backoff", 10000, NULL);
+  test_server_set_hook (f->server, refuse_hook, &r);
+  test_server_set_timeout (f->server, 100);   /* connects come back soon */
+
+  fixture_start_connected (f);
+  r.armed = TRUE;
+  g_assert_true (test_wait_until (came_twice_after, &r, 6000));
+  g_test_message ("connect after 429 Retry-After: (+2 s) came %" G_GINT64_FORMAT " ms later", gap_after (&r, 0));
+  g_assert_cmpint (gap_after (&r, 0), >=, 1000 - MARGIN_MS);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_HTTP), ==, 1);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+
+  test_server_set_hook (f->server, NULL, NULL);
+  refuser_clear (&r);
+}
+
+/* A hostile Retry-After (a huge number, a date in year 9999) cannot
+ * silence the client: it waits max-backoff (200 ms here) at most. */
+static void
+test_retry_after_bounded (Fixture *f, gconstpointer data)
+{
+  Refuser r;
+
+  refuser_init (&r, "/meta/handshake", SOUP_STATUS_SERVICE_UNAVAILABLE);
+  r.retry_after[0] = "4000000000";
+  r.retry_after[1] = "Fri, 31 Dec 9999 23:59:59 GMT";
+  r.refusals = 2;
+  make_client (f, test_server_get_url (f->server));
+  test_server_set_hook (f->server, refuse_hook, &r);
+
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (came_twice_after, &r, 3000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 3000));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_test_message ("handshake %u after a huge Retry-After came %" G_GINT64_FORMAT " ms later", i + 2,
+                      gap_after (&r, i));
+      /* The bound, not less: the server did ask to wait. */
+      g_assert_cmpint (gap_after (&r, i), >=, 200 - MARGIN_MS);
+      g_assert_cmpint (gap_after (&r, i), <, test_scaled_ms (200 + 1000));
+    }
+
+  test_server_set_hook (f->server, NULL, NULL);
+  refuser_clear (&r);
+}
+
+/* The WebSocket upgrade refused with 503 and Retry-After: 1: the client
+ * falls back to long polling as for any refused upgrade, but its
+ * /meta/connect waits the second the server asked for (before the fix it
+ * went at once). */
+typedef struct
+{
+  guint   upgrades;
+  GArray *answered;   /* gint64 */
+} UpgradeRefuser;
+
+static void
+refuse_upgrade (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  UpgradeRefuser *u = user_data;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET ||
+      !soup_message_headers_header_contains (soup_server_message_get_request_headers (msg), "Upgrade", "websocket"))
+    return;
+  u->upgrades++;
+  refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "1", u->answered);
+}
+
+static void
+test_retry_after_websocket (Fixture *f, gconstpointer data)
+{
+  UpgradeRefuser u = { 0, g_array_new (FALSE, FALSE, sizeof (gint64)) };
+  gint64 gap;
+
+  test_server_set_websocket (f->server, TRUE, FALSE);
+  soup_server_add_early_handler (test_server_get_soup_server (f->server), "/cometd", refuse_upgrade, &u, NULL);
+  make_client (f, test_server_get_url (f->server));
+  g_object_set (f->client, "max-backoff", 10000, NULL);
+
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  g_assert_cmpuint (u.upgrades, ==, 1);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
+  gap = (test_server_last_time (f->server, "/meta/connect") - g_array_index (u.answered, gint64, 0)) / 1000;
+  g_test_message ("connect after the upgrade's 503 Retry-After: 1 came %" G_GINT64_FORMAT " ms later", gap);
+  g_assert_cmpint (gap, >=, 1000 - MARGIN_MS);
+
+  g_array_unref (u.answered);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, setup, fn) g_test_add ("/bayeux/http/" path, Fixture, NULL, setup, fn, client_fixture_teardown)
+  g_test_add_func ("/bayeux/http/retry-after/parse", test_retry_after_parse);
+  ADD ("retry-after/seconds", setup_bare, test_retry_after_seconds);
+  ADD ("retry-after/date", setup_bare, test_retry_after_date);
+  ADD ("retry-after/bounded", setup_bare, test_retry_after_bounded);
+  ADD ("retry-after/websocket", setup_bare, test_retry_after_websocket);
+#undef ADD
+
+  return g_test_run ();
+}
