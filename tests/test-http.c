@@ -1,12 +1,13 @@
-/* test-http.c: what the client does with HTTP itself: Retry-After
+/* test-http.c: what the client does with HTTP itself: Retry-After,
+ * credentials in the URL
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Issue 11, point 5: a server that asks the client to wait (429, 503 with
- * Retry-After). Each test runs the client against the in-process test
- * server (tests/test-utils.c); the timing checks are lower bounds, or
- * upper bounds with a wide margin, so that they hold under ASan and
- * Valgrind.
+ * Issue 11, points 5 and 6: a server that asks the client to wait (429,
+ * 503 with Retry-After), and one that wants Basic credentials (given in
+ * the URL). Each test runs the client against the in-process test server
+ * (tests/test-utils.c); the timing checks are lower bounds, or upper
+ * bounds with a wide margin, so that they hold under ASan and Valgrind.
  */
 #include "test-utils.h"
 #include "transports/bayeux-transport-private.h"
@@ -276,6 +277,134 @@ test_retry_after_websocket (Fixture *f, gconstpointer data)
   g_array_unref (u.answered);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Credentials in the URL                                                   */
+
+#define USER     "bayeux"
+#define PASSWORD "s3cr3t-Pa55"
+
+/* What the server saw of the requests that carried credentials. */
+typedef struct
+{
+  guint posts;            /* POSTs with an Authorization header */
+  guint bad_bodies;       /* of those, how many did not carry a JSON array */
+  guint unauthorized;     /* 401 answers */
+  guint bad_requests;     /* 400 answers */
+} AuthWatch;
+
+static gboolean
+check_password (SoupAuthDomain    *domain,
+                SoupServerMessage *msg,
+                const char        *username,
+                const char        *password,
+                gpointer           user_data)
+{
+  return g_str_equal (username, USER) && g_str_equal (password, PASSWORD);
+}
+
+/* Only WebSocket upgrades need credentials (the auth filter): the first
+ * challenge the client meets is on the upgrade. */
+static gboolean
+only_upgrades (SoupAuthDomain    *domain,
+               SoupServerMessage *msg,
+               gpointer           user_data)
+{
+  return soup_server_message_get_method (msg) == SOUP_METHOD_GET;
+}
+
+static void
+on_request_finished (SoupServer        *server,
+                     SoupServerMessage *msg,
+                     gpointer           user_data)
+{
+  AuthWatch *w = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  guint status = soup_server_message_get_status (msg);
+
+  w->unauthorized += status == SOUP_STATUS_UNAUTHORIZED;
+  w->bad_requests += status == SOUP_STATUS_BAD_REQUEST;
+  if (soup_message_headers_get_one (headers, "Authorization") != NULL &&
+      soup_server_message_get_method (msg) == SOUP_METHOD_POST)
+    {
+      g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+      g_autoptr(JsonNode) json = g_bytes_get_size (body) > 0 ? json_from_string (g_bytes_get_data (body, NULL), NULL)
+                                                              : NULL;
+
+      w->posts++;
+      w->bad_bodies += json == NULL || !JSON_NODE_HOLDS_ARRAY (json);
+    }
+}
+
+/* The server's URL with USER:PASSWORD in it; an auth domain for Basic
+ * credentials on its path (@filter: which requests need them). */
+static char *
+require_basic_auth (Fixture               *f,
+                    SoupAuthDomainFilter   filter,
+                    AuthWatch             *w)
+{
+  SoupServer *server = test_server_get_soup_server (f->server);
+  g_autoptr(SoupAuthDomain) domain = soup_auth_domain_basic_new ("realm", "bayeux-test", NULL);
+  g_autoptr(GUri) uri = g_uri_parse (test_server_get_url (f->server), G_URI_FLAGS_NONE, NULL);
+
+  soup_auth_domain_basic_set_auth_callback (domain, check_password, NULL, NULL);
+  soup_auth_domain_add_path (domain, "/cometd");
+  if (filter != NULL)
+    soup_auth_domain_set_filter (domain, filter, NULL, NULL);
+  soup_server_add_auth_domain (server, domain);
+  g_signal_connect (server, "request-finished", G_CALLBACK (on_request_finished), w);
+  return g_strdup_printf ("http://" USER ":" PASSWORD "@127.0.0.1:%d%s", g_uri_get_port (uri),
+                          g_uri_get_path (uri));
+}
+
+/* http://user:password@host/: libsoup answers the server's 401 by sending
+ * the request again with the credentials; that POST must carry the whole
+ * body again. Before the fix it went out empty: 400, an HTTP error and a
+ * backoff before the handshake worked. */
+static void
+test_credentials (Fixture *f, gconstpointer data)
+{
+  AuthWatch w = { 0 };
+  g_autofree char *url = require_basic_auth (f, NULL, &w);
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  make_client (f, url);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  reply = fixture_publish (f, "/auth/ping", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+
+  g_assert_cmpuint (w.unauthorized, >=, 1);   /* the credentials were asked for */
+  g_assert_cmpuint (w.posts, >=, 3);          /* handshake, connect, publish */
+  g_assert_cmpuint (w.bad_bodies, ==, 0);
+  g_assert_cmpuint (w.bad_requests, ==, 0);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/handshake"), ==, 1);
+  g_signal_handlers_disconnect_by_data (test_server_get_soup_server (f->server), &w);
+}
+
+/* The WebSocket upgrade with credentials in the URL: challenged (only the
+ * upgrade needs them here), libsoup sends it again with them, and the
+ * socket opens; no error, no fallback. */
+static void
+test_credentials_websocket (Fixture *f, gconstpointer data)
+{
+  AuthWatch w = { 0 };
+  g_autofree char *url = require_basic_auth (f, only_upgrades, &w);
+
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  make_client (f, url);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+  g_assert_cmpuint (w.unauthorized, ==, 1);   /* the upgrade, answered once more with them */
+  g_assert_nonnull (test_server_ws_upgrade_header (f->server, "Authorization"));
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_signal_handlers_disconnect_by_data (test_server_get_soup_server (f->server), &w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -287,6 +416,8 @@ main (int argc, char **argv)
   ADD ("retry-after/date", setup_bare, test_retry_after_date);
   ADD ("retry-after/bounded", setup_bare, test_retry_after_bounded);
   ADD ("retry-after/websocket", setup_bare, test_retry_after_websocket);
+  ADD ("credentials", setup_bare, test_credentials);
+  ADD ("credentials/websocket", setup_bare, test_credentials_websocket);
 #undef ADD
 
   return g_test_run ();

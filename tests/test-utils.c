@@ -681,6 +681,7 @@ server_callback (SoupServer        *server,
 
   if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
       !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||
+      json_parser_get_root (parser) == NULL ||   /* an empty body */
       !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
     {
       test_server_respond_raw (msg, SOUP_STATUS_BAD_REQUEST, NULL);

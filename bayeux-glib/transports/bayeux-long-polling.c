@@ -194,6 +194,21 @@ read_next (GTask *task)
 
 static void on_sent (GObject *source, GAsyncResult *result, gpointer user_data);
 
+/* The request body of @msg: @body, from its start. */
+static void
+set_body (SoupMessage *msg,
+          GBytes      *body)
+{
+  soup_message_set_request_body_from_bytes (msg, "application/json;charset=UTF-8", body);
+}
+
+static void
+unref_body (gpointer  body,
+            GClosure *closure)
+{
+  g_bytes_unref (body);
+}
+
 /* Sends req->request_body in a new message: the first time, and again after
  * the keep-alive race. */
 static void
@@ -214,7 +229,11 @@ send_request (GTask *task)
   /* The metrics say whether the connection was a reused one and whether any
    * byte of the answer came (is_keepalive_race()). */
   soup_message_add_flags (req->msg, SOUP_MESSAGE_COLLECT_METRICS);
-  soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", req->request_body);
+  set_body (req->msg, req->request_body);
+  /* libsoup sends a message again after a 401 (credentials in the URL) or
+   * a 407 with the body stream it has read to the end: an empty POST. */
+  g_signal_connect_data (req->msg, "restarted", G_CALLBACK (set_body), g_bytes_ref (req->request_body),
+                         unref_body, 0);
   g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (bayeux_transport_accept_certificate),
                            self, 0);
   bayeux_transport_add_headers (req->msg, self->headers);

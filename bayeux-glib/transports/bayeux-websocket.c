@@ -406,9 +406,12 @@ websocket_uri (GUri *uri)
   const char *scheme = g_uri_get_scheme (uri);
   gboolean secure = g_ascii_strcasecmp (scheme, "https") == 0 || g_ascii_strcasecmp (scheme, "wss") == 0;
 
-  return g_uri_build (g_uri_get_flags (uri), secure ? "wss" : "ws", g_uri_get_userinfo (uri),
-                      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-                      g_uri_get_query (uri), NULL);
+  /* The user and password apart, as libsoup's auth manager reads them
+   * (g_uri_build() would keep them only joined, as userinfo: a 401 on the
+   * upgrade was then not answered with the URL's credentials). */
+  return g_uri_build_with_user (g_uri_get_flags (uri), secure ? "wss" : "ws", g_uri_get_user (uri),
+                                g_uri_get_password (uri), g_uri_get_auth_params (uri), g_uri_get_host (uri),
+                                g_uri_get_port (uri), g_uri_get_path (uri), g_uri_get_query (uri), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
