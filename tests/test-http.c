@@ -1,15 +1,17 @@
 /* test-http.c: what the client does with HTTP itself: Retry-After,
- * credentials in the URL
+ * credentials in the URL, cookies
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Issue 11, points 5 and 6: a server that asks the client to wait (429,
- * 503 with Retry-After), and one that wants Basic credentials (given in
- * the URL). Each test runs the client against the in-process test server
- * (tests/test-utils.c); the timing checks are lower bounds, or upper
- * bounds with a wide margin, so that they hold under ASan and Valgrind.
+ * Issue 11, points 5, 6 and 7: a server that asks the client to wait (429,
+ * 503 with Retry-After), one that wants Basic credentials (given in the
+ * URL), and one that sets a new cookie on every answer. Each test runs the
+ * client against the in-process test server (tests/test-utils.c); the
+ * timing checks are lower bounds, or upper bounds with a wide margin, so
+ * that they hold under ASan and Valgrind.
  */
 #include "test-utils.h"
+#include "bayeux-cookie-jar-private.h"
 #include "transports/bayeux-transport-private.h"
 
 #include <string.h>
@@ -86,6 +88,16 @@ refuse (SoupServerMessage *msg,
   g_array_append_val (answered, now);
 }
 
+/* Whether the first message of @request is on @channel. */
+static gboolean
+first_is (JsonArray  *request,
+          const char *channel)
+{
+  JsonObject *first = json_array_get_length (request) > 0 ? json_array_get_object_element (request, 0) : NULL;
+
+  return first != NULL && g_strcmp0 (json_object_get_string_member (first, "channel"), channel) == 0;
+}
+
 static gboolean
 refuse_hook (TestServer        *server,
              SoupServerMessage *msg,
@@ -93,10 +105,9 @@ refuse_hook (TestServer        *server,
              gpointer           user_data)
 {
   Refuser *r = user_data;
-  JsonObject *first = json_array_get_object_element (request, 0);
   gint64 now = g_get_monotonic_time ();
 
-  if (first == NULL || g_strcmp0 (json_object_get_string_member (first, "channel"), r->channel) != 0 || !r->armed)
+  if (!first_is (request, r->channel) || !r->armed)
     return FALSE;
   g_array_append_val (r->came, now);
   if (r->refused >= r->refusals)
@@ -405,6 +416,170 @@ test_credentials_websocket (Fixture *f, gconstpointer data)
   g_signal_handlers_disconnect_by_data (test_server_get_soup_server (f->server), &w);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Cookies                                                                  */
+
+#define COOKIE_SECRET "v4lue-0f-a-c00kie"
+
+/* Every answer but those to /meta/connect (held, they would come late)
+ * sets one more cookie: flood000, flood001…, each of @value_size bytes of
+ * value (starting with COOKIE_SECRET). */
+typedef struct
+{
+  guint value_size;
+  guint set;
+} CookieFlood;
+
+static gboolean
+flood_cookies (TestServer        *server,
+               SoupServerMessage *msg,
+               JsonArray         *request,
+               gpointer           user_data)
+{
+  CookieFlood *c = user_data;
+  g_autofree char *padding = g_strnfill (c->value_size - strlen (COOKIE_SECRET), 'x');
+  g_autofree char *cookie = NULL;
+
+  if (first_is (request, "/meta/connect"))
+    return FALSE;
+  cookie = g_strdup_printf ("flood%03u=" COOKIE_SECRET "%s; Path=/", c->set++, padding);
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie", cookie);
+  return FALSE;   /* the server answers as usual */
+}
+
+/* How many cookies the Cookie header @header carries. */
+static guint
+count_cookies (const char *header)
+{
+  guint n = header != NULL && header[0] != '\0';
+
+  for (const char *p = header; p != NULL && (p = strstr (p, "; ")) != NULL; p += 2)
+    n++;
+  return n;
+}
+
+/* Publishes until the server set @n cookies; each publish carries what the
+ * answers before it set. Prints the size of the Cookie header on the way. */
+static void
+publish_until (Fixture     *f,
+               CookieFlood *c,
+               guint        n)
+{
+  while (c->set < n)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(BayeuxMessage) reply = fixture_publish (f, "/cookies/flood", NULL, &error);
+      const char *header;
+
+      g_assert_no_error (error);
+      g_assert_nonnull (reply);
+      header = test_server_last_cookie (f->server);
+      if (c->set % 50 == 0 || c->set >= n)
+        g_test_message ("after %u cookies of %u bytes set: Cookie header of %zu bytes, %u cookies", c->set,
+                        c->value_size, header ? strlen (header) : 0, count_cookies (header));
+    }
+}
+
+/* A server that sets a new cookie on every answer: the client's jar keeps
+ * the newest, within 50 cookies and 8 KiB, oldest dropped first.
+ * Before the fix the Cookie header grew with every answer (1.59 MB after
+ * 396 cookies of 4 KB in the issue). */
+static void
+test_cookies_bounded (Fixture *f, gconstpointer data)
+{
+  CookieFlood small = { 32, 0 };
+  CookieFlood large = { 3000, 0 };
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autofree char *newest = NULL;
+  const char *header;
+
+  make_client (f, test_server_get_url (f->server));
+  test_server_set_hook (f->server, flood_cookies, &small);
+  fixture_start_connected (f);
+
+  /* Small cookies: the count is the bound. */
+  publish_until (f, &small, 200);
+  newest = g_strdup_printf ("flood%03u=", small.set - 1);
+  reply = fixture_publish (f, "/cookies/flood", NULL, NULL);   /* carries the 200th */
+  header = test_server_last_cookie (f->server);
+  g_assert_cmpuint (count_cookies (header), ==, 50);
+  g_assert_nonnull (strstr (header, newest));
+  g_assert_null (strstr (header, "flood149="));   /* the 150 oldest are gone */
+  g_assert_nonnull (strstr (header, "flood150="));
+
+  /* Large ones: the bytes are. */
+  large.set = small.set;
+  test_server_set_hook (f->server, flood_cookies, &large);
+  publish_until (f, &large, small.set + 40);
+  g_clear_pointer (&newest, g_free);
+  newest = g_strdup_printf ("flood%03u=", large.set - 1);
+  g_clear_pointer (&reply, bayeux_message_unref);
+  reply = fixture_publish (f, "/cookies/flood", NULL, NULL);
+  header = test_server_last_cookie (f->server);
+  g_assert_cmpuint (strlen (header), <=, 8192);
+  g_assert_cmpuint (count_cookies (header), ==, 2);   /* 3,011 bytes each: a third would pass 8 KiB */
+  g_assert_nonnull (strstr (header, newest));
+
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_CONNECTED);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
+/* Dropping cookies is said at debug level, with the cookie's name, never
+ * its value: in a subprocess, every debug switch on and the logs kept. */
+static void
+test_cookies_log (void)
+{
+  if (g_test_subprocess ())
+    {
+      Fixture f = { 0 };
+      CookieFlood flood = { 32, 0 };
+      GString *captured_logs;
+
+      g_setenv ("BAYEUX_DEBUG", "all", TRUE);
+      g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+      captured_logs = test_capture_logs ();
+
+      setup_bare (&f, NULL);
+      make_client (&f, test_server_get_url (f.server));
+      test_server_set_hook (f.server, flood_cookies, &flood);
+      fixture_start_connected (&f);
+      publish_until (&f, &flood, BAYEUX_COOKIE_JAR_MAX_COOKIES + 5);
+      test_server_set_hook (f.server, NULL, NULL);
+      client_fixture_teardown (&f, NULL);
+
+      g_assert_nonnull (strstr (captured_logs->str, "cookie jar over its bound"));
+      g_assert_nonnull (strstr (captured_logs->str, "“flood000” for 127.0.0.1"));
+      if (strstr (captured_logs->str, COOKIE_SECRET) != NULL)
+        g_error ("a cookie's value in the logs:\n%s", captured_logs->str);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+/* An application's own session keeps its own jar, unbounded by the client
+ * (its cookie policy is the application's). */
+static void
+test_cookies_own_session (Fixture *f, gconstpointer data)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  CookieFlood flood = { 32, 0 };
+  g_autoptr(BayeuxMessage) reply = NULL;
+  guint set;
+
+  soup_session_add_feature_by_type (session, SOUP_TYPE_COOKIE_JAR);
+  f->client = bayeux_client_new_with_session (test_server_get_url (f->server), session);
+  client_fixture_watch (f);
+  test_server_set_hook (f->server, flood_cookies, &flood);
+  fixture_start_connected (f);
+  publish_until (f, &flood, BAYEUX_COOKIE_JAR_MAX_COOKIES + 10);
+  set = flood.set;
+  reply = fixture_publish (f, "/cookies/flood", NULL, NULL);
+  g_assert_cmpuint (count_cookies (test_server_last_cookie (f->server)), ==, set);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,6 +593,9 @@ main (int argc, char **argv)
   ADD ("retry-after/websocket", setup_bare, test_retry_after_websocket);
   ADD ("credentials", setup_bare, test_credentials);
   ADD ("credentials/websocket", setup_bare, test_credentials_websocket);
+  ADD ("cookies/bounded", setup_bare, test_cookies_bounded);
+  g_test_add_func ("/bayeux/http/cookies/log", test_cookies_log);
+  ADD ("cookies/own-session", setup_bare, test_cookies_own_session);
 #undef ADD
 
   return g_test_run ();

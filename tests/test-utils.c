@@ -1287,3 +1287,29 @@ test_server_get_soup_server (TestServer *self)
 {
   return self->server;
 }
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].value != NULL)
+      {
+        const char *text = fields[i].value;
+
+        g_string_append_len (user_data, text, fields[i].length < 0 ? (gssize) strlen (text) : fields[i].length);
+        g_string_append_c (user_data, '\n');
+      }
+  return G_LOG_WRITER_HANDLED;
+}
+
+GString *
+test_capture_logs (void)
+{
+  GString *logs = g_string_new (NULL);
+
+  g_log_set_writer_func (capture_writer, logs, NULL);
+  return logs;
+}

@@ -166,4 +166,9 @@ G_END_DECLS
  * domain or an early handler to it. */
 G_BEGIN_DECLS
 SoupServer  *test_server_get_soup_server (TestServer *server);
+/* From now on, the message of every log record of this process goes to the
+ * returned string (a line each) instead of stderr: for a test that looks
+ * for secrets in the logs, in a subprocess (a process sets its log writer
+ * once). The string is the writer's until the process ends. */
+GString     *test_capture_logs          (void);
 G_END_DECLS
