@@ -42,8 +42,10 @@ make_client (Fixture    *f,
 /* Retry-After                                                              */
 
 /* Each request whose first message is on @channel: the first @refusals
- * are answered @status with Retry-After: @retry_after[i], the others as
- * usual. When each came, and when each refusal was answered. */
+ * are answered @status with Retry-After: @retry_after[i] (DATE_IN_2_S: an
+ * HTTP date 2 s after the refusal), the others as usual. When each came,
+ * and when each refusal was answered. */
+#define DATE_IN_2_S "date in 2 s"
 typedef struct
 {
   const char  *channel;
@@ -79,8 +81,16 @@ refuse (SoupServerMessage *msg,
         const char        *retry_after,
         GArray            *answered)
 {
+  g_autoptr(GDateTime) then = g_date_time_new_now_utc ();
+  g_autofree char *date = NULL;
   gint64 now;
 
+  if (g_strcmp0 (retry_after, DATE_IN_2_S) == 0)
+    {
+      g_autoptr(GDateTime) later = g_date_time_add_seconds (then, 2);
+
+      retry_after = date = soup_date_time_to_string (later, SOUP_DATE_HTTP);
+    }
   test_server_respond_raw (msg, status, NULL);
   if (retry_after != NULL)
     soup_message_headers_append (soup_server_message_get_response_headers (msg), "Retry-After", retry_after);
@@ -185,12 +195,9 @@ static void
 test_retry_after_date (Fixture *f, gconstpointer data)
 {
   Refuser r;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr(GDateTime) then = g_date_time_add_seconds (now, 2);
-  g_autofree char *date = soup_date_time_to_string (then, SOUP_DATE_HTTP);
 
   refuser_init (&r, "/meta/connect", 429 /* Too Many Requests */);
-  r.retry_after[0] = date;
+  r.retry_after[0] = DATE_IN_2_S;
   r.refusals = 1;
   r.armed = FALSE;
   make_client (f, test_server_get_url (f->server));
