@@ -121,17 +121,16 @@
  *
  * ## Connections
  *
- * Over a WebSocket, one connection carries everything but the handshake. Long
- * polling, the long poll runs on one connection and every other request
- * (publish, subscribe, unsubscribe, batched) on another: a client never uses
- * more than two connections to its server. The [class@Soup.Session] the client
- * makes for itself allows two connections per host and keeps cookies in its own
- * [class@Soup.CookieJar] (CometD servers tie the session to the `BAYEUX_BROWSER`
- * cookie), 50 cookies and 8 KiB at most, the oldest dropped. An application that
- * passes its own session with [ctor@Client.new_with_session] owns its connection
- * limits and cookie policy (no bound): clients that share a session share
- * cookies, so a CometD server sees them as several tabs of one browser and may
- * advise all but one of them (`multiple-clients` advice) to poll less often.
+ * Over a WebSocket, one connection carries everything but the handshake. Long polling,
+ * the long poll runs on one connection and every other request (publish, subscribe,
+ * unsubscribe, batched) on another: a client never uses more than two connections to
+ * its server. The [class@Soup.Session] the client makes for itself allows two
+ * connections per host and keeps cookies in its own [class@Soup.CookieJar] (CometD
+ * servers tie the session to the `BAYEUX_BROWSER` cookie) of 50 cookies and 8 KiB at
+ * most. An application that passes its own session with [ctor@Client.new_with_session]
+ * owns its connection limits and cookie policy (unbounded): clients that share a
+ * session share cookies, so a CometD server sees them as several tabs of one browser
+ * and may advise all but one of them (`multiple-clients` advice) to poll less often.
  * Give such a session at least two connections per host for each client.
  *
  * ## Messages delivered twice

@@ -116,11 +116,8 @@ on_changed (SoupCookieJar *jar,
     {
       g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
-      self->prune = g_idle_source_new ();
-      g_source_set_priority (self->prune, G_PRIORITY_HIGH);
-      g_source_set_callback (self->prune, prune_cb, self, NULL);
-      g_source_set_static_name (self->prune, "[bayeux] cookie jar bound");
-      g_source_attach (self->prune, context);
+      self->prune = bayeux_source_attach (context, 0, G_PRIORITY_HIGH, prune_cb, self, NULL,
+                                          "[bayeux] cookie jar bound");
     }
 }
 
