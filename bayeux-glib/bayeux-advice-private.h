@@ -40,6 +40,7 @@ gboolean bayeux_advice_apply              (BayeuxAdvice *self,
                                            GPtrArray   **errors);
 gint64   bayeux_advice_next_failure_delay (BayeuxAdvice *self,
                                            guint         increment,
-                                           guint         max_backoff);
+                                           guint         max_backoff,
+                                           gint64        retry_after);
 
 G_END_DECLS

@@ -121,16 +121,22 @@ bayeux_advice_apply (BayeuxAdvice *self,
 /* The delay before retrying after one more failure (ms): the advised
  * interval plus a backoff that grows by @increment up to @max_backoff. The
  * backoff is jittered (75 %–100 %) so that many clients cut off together
- * do not come back in lockstep. */
+ * do not come back in lockstep.
+ *
+ * @retry_after: what the server asked for (Retry-After, ms from now; 0:
+ * nothing) is the least delay, up to @max_backoff: a server may slow the
+ * client down as far as the application lets its own backoff grow, never
+ * further (a Retry-After of days does not silence the client). */
 gint64
 bayeux_advice_next_failure_delay (BayeuxAdvice *self,
                                   guint         increment,
-                                  guint         max_backoff)
+                                  guint         max_backoff,
+                                  gint64        retry_after)
 {
   guint64 backoff = (guint64) self->backoff + increment;
   guint jittered;
 
   self->backoff = (guint) MIN (backoff, (guint64) max_backoff);
   jittered = self->backoff - (guint) (g_random_double () * self->backoff / 4.0);
-  return self->interval + MAX (jittered, 1);
+  return MAX (self->interval + MAX (jittered, 1), MIN (retry_after, (gint64) max_backoff));
 }

@@ -46,6 +46,7 @@
 #include "bayeux-calls-private.h"
 #include "bayeux-client-private.h"
 #include "bayeux-clock-watch-private.h"
+#include "bayeux-cookie-jar-private.h"
 #include "bayeux-context-private.h"
 #include "bayeux-debug-private.h"
 #include "bayeux-extension-chain-private.h"
@@ -121,18 +122,17 @@
  *
  * ## Connections
  *
- * Over a WebSocket, one connection carries everything but the handshake.
- * Long polling, the long poll runs on one connection and every other
- * request (publish, subscribe, unsubscribe, batched) on another: a client
- * never uses more than two connections to its server. The [class@Soup.Session] the client
- * makes for itself allows two connections per host and keeps cookies in
- * its own [class@Soup.CookieJar] (CometD servers tie the session to the
- * `BAYEUX_BROWSER` cookie). An application that passes its own session
- * with [ctor@Client.new_with_session] owns its connection limits and cookie
- * policy: clients that share a session share cookies, so a CometD server
- * sees them as several tabs of one browser and may advise all but one of
- * them (`multiple-clients` advice) to poll less often. Give such a session
- * at least two connections per host for each client.
+ * Over a WebSocket, one connection carries everything but the handshake. Long polling,
+ * the long poll runs on one connection and every other request (publish, subscribe,
+ * unsubscribe, batched) on another: a client never uses more than two connections to
+ * its server. The [class@Soup.Session] the client makes for itself allows two
+ * connections per host and keeps cookies in its own [class@Soup.CookieJar] (CometD
+ * servers tie the session to the `BAYEUX_BROWSER` cookie) of 50 cookies and 8 KiB at
+ * most. An application that passes its own session with [ctor@Client.new_with_session]
+ * owns its connection limits and cookie policy (unbounded): clients that share a
+ * session share cookies, so a CometD server sees them as several tabs of one browser
+ * and may advise all but one of them (`multiple-clients` advice) to poll less often.
+ * Give such a session at least two connections per host for each client.
  *
  * ## Messages delivered twice
  *
@@ -389,7 +389,9 @@ apply_advice (BayeuxClient  *self,
 static gint64
 next_failure_delay (BayeuxClient *self)
 {
-  return bayeux_advice_next_failure_delay (&self->advice, self->backoff_increment, self->max_backoff);
+  return bayeux_advice_next_failure_delay (&self->advice, self->backoff_increment, self->max_backoff,
+                                           MAX (bayeux_transport_get_retry_after (self->polling), self->streaming
+                                                ? bayeux_transport_get_retry_after (self->streaming) : 0));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1883,7 +1885,9 @@ on_websocket_open (GObject      *source,
           guint generation = self->generation;
 
           set_transport_name (self, "long-polling");
-          if (generation == self->generation)
+          if (generation == self->generation && bayeux_transport_get_retry_after (self->streaming) > 0)
+            schedule_control (self, next_failure_delay (self));   /* refused for now (Retry-After): wait */
+          else if (generation == self->generation)
             send_connect (self);
         }
       else
@@ -2238,7 +2242,7 @@ bayeux_client_constructed (GObject *object)
                                                      "timeout", 0,
                                                      "user-agent", user_agent,
                                                      NULL);
-      soup_session_add_feature_by_type (self->session, SOUP_TYPE_COOKIE_JAR);
+      bayeux_cookie_jar_add_bounded (self->session);   /* 50 cookies, 8 KiB */
     }
   /* BAYEUX_DEBUG=http: on the application's session too (once). */
   bayeux_debug_attach_logger (self->session);
@@ -2459,7 +2463,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * The [class@Soup.Session] the client sends its requests with. When none
    * is given at construction the client makes its own, with two
    * connections per host (the long poll never blocks another request) and
-   * a cookie jar of its own.
+   * a cookie jar of its own (50 cookies and 8 KiB at most, oldest dropped).
    *
    * Since: 1.0
    */
@@ -2580,7 +2584,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
   /**
    * BayeuxClient:max-backoff:
    *
-   * The largest backoff, in milliseconds.
+   * The largest backoff, in milliseconds: also the longest a `Retry-After` can make it wait.
    *
    * Since: 1.0
    */

@@ -1727,24 +1727,6 @@ test_wrong_thread (void)
  * invalid fallback with one; the client fails over and connects. */
 #define SECRET "s3cr3t-Pa55"
 
-static GString *captured_logs;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  for (gsize i = 0; i < n_fields; i++)
-    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].value != NULL)
-      {
-        const char *text = fields[i].value;
-        g_string_append_len (captured_logs, text, fields[i].length < 0 ? (gssize) strlen (text) : fields[i].length);
-        g_string_append_c (captured_logs, '\n');
-      }
-  return G_LOG_WRITER_HANDLED;
-}
-
 static void
 collect_error (BayeuxClient  *client,
                GError        *error,
@@ -1766,11 +1748,11 @@ test_no_password (void)
       g_autoptr(GString) errors = g_string_new (NULL);
       BayeuxClient *client;
       const char *fallbacks[3] = { NULL, "ht tp://eve:" SECRET "@bad host/", NULL };
+      GString *captured_logs;
 
       g_setenv ("BAYEUX_DEBUG", "all", TRUE);
       g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
-      captured_logs = g_string_new (NULL);
-      g_log_set_writer_func (capture_writer, NULL, NULL);
+      captured_logs = test_capture_logs ();
       g_log_set_always_fatal (G_LOG_FATAL_MASK);
       g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
 
@@ -1797,7 +1779,6 @@ test_no_password (void)
       g_assert_null (strstr (errors->str, SECRET));
       if (strstr (captured_logs->str, SECRET) != NULL)
         g_error ("a password in the logs:\n%s", captured_logs->str);
-      g_string_free (captured_logs, TRUE);
       return;
     }
   g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);

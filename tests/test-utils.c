@@ -710,6 +710,7 @@ server_callback (SoupServer        *server,
 
   if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
       !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||
+      json_parser_get_root (parser) == NULL ||   /* an empty body */
       !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
     {
       test_server_respond_raw (msg, SOUP_STATUS_BAD_REQUEST, NULL);
@@ -1320,4 +1321,36 @@ fixture_count_errors_containing (ClientFixture *f,
     if (strstr (((GError *) g_ptr_array_index (f->errors, i))->message, text) != NULL)
       n++;
   return n;
+}
+
+SoupServer *
+test_server_get_soup_server (TestServer *self)
+{
+  return self->server;
+}
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].value != NULL)
+      {
+        const char *text = fields[i].value;
+
+        g_string_append_len (user_data, text, fields[i].length < 0 ? (gssize) strlen (text) : fields[i].length);
+        g_string_append_c (user_data, '\n');
+      }
+  return G_LOG_WRITER_HANDLED;
+}
+
+GString *
+test_capture_logs (void)
+{
+  GString *logs = g_string_new (NULL);
+
+  g_log_set_writer_func (capture_writer, logs, NULL);
+  return logs;
 }

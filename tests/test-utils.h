@@ -170,3 +170,14 @@ guint        fixture_count_errors       (ClientFixture *f, GQuark domain, int co
 /* How many of the errors' messages contain @text. */
 guint        fixture_count_errors_containing (ClientFixture *f, const char *text);
 G_END_DECLS
+
+/* Appended for test-http.c: the server's SoupServer, to add an auth
+ * domain or an early handler to it. */
+G_BEGIN_DECLS
+SoupServer  *test_server_get_soup_server (TestServer *server);
+/* From now on, the message of every log record of this process goes to the
+ * returned string (a line each) instead of stderr: for a test that looks
+ * for secrets in the logs, in a subprocess (a process sets its log writer
+ * once). The string is the writer's until the process ends. */
+GString     *test_capture_logs          (void);
+G_END_DECLS

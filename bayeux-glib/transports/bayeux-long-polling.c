@@ -15,6 +15,9 @@
  *    parser recurses; a body of a million '[' would exhaust the stack): the
  *    body is split into its elements by bayeux_elements_split()
  *    (bayeux-json.c), each parsed when the client handles it;
+ *  - an answer that is not a success fails with BAYEUX_ERROR_HTTP; its
+ *    Retry-After (seconds or a date), if any, is kept on the transport
+ *    (bayeux_transport_get_retry_after()) for the client's next delay;
  *  - the keep-alive race is not an error: a server or proxy may close an
  *    idle kept-alive connection just as a request goes out on it.  libsoup
  *    retries that case for GET but never for POST, so the request failed
@@ -194,6 +197,21 @@ read_next (GTask *task)
 
 static void on_sent (GObject *source, GAsyncResult *result, gpointer user_data);
 
+/* The request body of @msg: @body, from its start. */
+static void
+set_body (SoupMessage *msg,
+          GBytes      *body)
+{
+  soup_message_set_request_body_from_bytes (msg, "application/json;charset=UTF-8", body);
+}
+
+static void
+unref_body (gpointer  body,
+            GClosure *closure)
+{
+  g_bytes_unref (body);
+}
+
 /* Sends req->request_body in a new message: the first time, and again after
  * the keep-alive race. */
 static void
@@ -214,7 +232,11 @@ send_request (GTask *task)
   /* The metrics say whether the connection was a reused one and whether any
    * byte of the answer came (is_keepalive_race()). */
   soup_message_add_flags (req->msg, SOUP_MESSAGE_COLLECT_METRICS);
-  soup_message_set_request_body_from_bytes (req->msg, "application/json;charset=UTF-8", req->request_body);
+  set_body (req->msg, req->request_body);
+  /* libsoup sends a message again after a 401 (credentials in the URL) or
+   * a 407 with the body stream it has read to the end: an empty POST. */
+  g_signal_connect_data (req->msg, "restarted", G_CALLBACK (set_body), g_bytes_ref (req->request_body),
+                         unref_body, 0);
   g_signal_connect_object (req->msg, "accept-certificate", G_CALLBACK (bayeux_transport_accept_certificate),
                            self, 0);
   bayeux_transport_add_headers (req->msg, self->headers);
@@ -276,6 +298,8 @@ on_sent (GObject      *source,
     }
 
   status = soup_message_get_status (req->msg);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (g_task_get_source_object (task)), req->msg);
   if (SOUP_STATUS_IS_REDIRECTION (status))
     {
       const char *location = soup_message_headers_get_one (soup_message_get_response_headers (req->msg), "Location");

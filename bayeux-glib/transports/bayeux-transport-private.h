@@ -102,6 +102,13 @@ gboolean         bayeux_transport_accept_certificate  (SoupMessage          *msg
                                                        gpointer              transport);
 void             bayeux_transport_add_headers         (SoupMessage        *msg,
                                                        SoupMessageHeaders *headers);
+void             bayeux_transport_note_retry_after    (BayeuxTransport    *self,
+                                                       SoupMessage        *msg);
+
+/* Retry-After: the delay a server asked for after refusing a request. */
+gint64           bayeux_transport_get_retry_after     (BayeuxTransport    *self);
+gint64           bayeux_retry_after_parse             (const char         *value,
+                                                       GDateTime          *now);
 
 /* A deadline and a caller's cancellable, joined in one cancellable of our
  * own (transports' requests and openings). */

@@ -24,10 +24,13 @@
  *
  * Also the helpers both transports use: a deadline joined with the
  * caller's cancellable, the application's headers, the certificate
- * question.
+ * question, and the server's Retry-After (kept on the transport, read by
+ * the client when it decides how long to wait after a failure).
  */
 #include "bayeux-transport-private.h"
 #include "bayeux-context-private.h"
+
+#include <string.h>
 
 G_DEFINE_INTERFACE (BayeuxTransport, bayeux_transport, G_TYPE_OBJECT)
 
@@ -39,6 +42,14 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+/* The monotonic time (µs, a gint64 of its own) before which the server
+ * asked, in a Retry-After header, not to be asked again. */
+static GQuark
+retry_after_quark (void)
+{
+  return g_quark_from_static_string ("bayeux-transport-retry-after");
+}
 
 static void
 bayeux_transport_default_init (BayeuxTransportInterface *iface)
@@ -263,4 +274,76 @@ bayeux_deadline_timed_out (BayeuxDeadline *self,
                            const GError   *error)
 {
   return self->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* Retry-After of a refused request ------------------------------------- */
+
+/* The longest Retry-After read (s): larger values count as this much (the
+ * client bounds what it waits far lower). */
+#define RETRY_AFTER_MAX_S (24 * 60 * 60)
+
+/* Reads a Retry-After value (RFC 9110, 10.2.3): delay-seconds or an
+ * HTTP-date. Returns the delay in ms (0 for a date in the past), or -1
+ * when @value is neither. */
+gint64
+bayeux_retry_after_parse (const char *value,
+                          GDateTime  *now)
+{
+  g_autofree char *text = g_strstrip (g_strdup (value));
+  g_autoptr(GDateTime) date = NULL;
+  gsize digits = strspn (text, "0123456789");
+
+  if (text[0] != '\0' && text[digits] == '\0')
+    {
+      /* Many digits: huge, whatever the number. */
+      guint64 seconds = digits > 9 ? RETRY_AFTER_MAX_S : g_ascii_strtoull (text, NULL, 10);
+
+      return (gint64) MIN (seconds, RETRY_AFTER_MAX_S) * 1000;
+    }
+  date = soup_date_time_new_from_http_string (text);
+  if (date == NULL)
+    return -1;
+  return CLAMP (g_date_time_difference (date, now) / 1000, 0, (gint64) RETRY_AFTER_MAX_S * 1000);
+}
+
+/* For implementations: @msg got an answer that is not a success; its
+ * Retry-After (if any) is what the server asks before the next request. */
+void
+bayeux_transport_note_retry_after (BayeuxTransport *self,
+                                   SoupMessage     *msg)
+{
+  const char *value = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Retry-After");
+  g_autoptr(GDateTime) now = NULL;
+  gint64 *not_before;
+  gint64 delay;
+
+  if (value == NULL)
+    return;
+  now = g_date_time_new_now_utc ();
+  delay = bayeux_retry_after_parse (value, now);
+  if (delay < 0)
+    {
+      g_debug ("HTTP %u with an invalid Retry-After: ignored", soup_message_get_status (msg));
+      return;
+    }
+  g_debug ("HTTP %u: the server asks to wait %" G_GINT64_FORMAT " ms (Retry-After)",
+           soup_message_get_status (msg), delay);
+  not_before = g_new (gint64, 1);
+  *not_before = g_get_monotonic_time () + delay * 1000;
+  g_object_set_qdata_full (G_OBJECT (self), retry_after_quark (), not_before, g_free);
+}
+
+/* How long (ms, from now) the server asked to be left alone in the
+ * Retry-After of its last refusal: 0 when it did not, or when that time
+ * has passed. Not bounded: the client's backoff policy bounds it. */
+gint64
+bayeux_transport_get_retry_after (BayeuxTransport *self)
+{
+  gint64 *not_before = g_object_get_qdata (G_OBJECT (self), retry_after_quark ());
+  gint64 left;
+
+  if (not_before == NULL)
+    return 0;
+  left = *not_before - g_get_monotonic_time ();
+  return left > 0 ? (left + 999) / 1000 : 0;
 }

@@ -17,7 +17,9 @@
  *    answer without 101 (200, 404, 400, a redirect: redirects are not
  *    followed), BAD_HANDSHAKE for a 101 that is not a valid WebSocket
  *    handshake (wrong accept key, an extension we did not offer).  Errors
- *    reaching the server (G_IO_ERROR, G_TLS_ERROR) pass through unchanged;
+ *    reaching the server (G_IO_ERROR, G_TLS_ERROR) pass through unchanged.
+ *    The Retry-After of a refusal (429, 503) is kept on the transport, as
+ *    long polling keeps it;
  *  - bounded memory against a hostile server: no message, whole or in
  *    fragments, is assembled past max_message_size (see the guard below),
  *    and permessage-deflate is never offered (libsoup 3.2 inflates a frame
@@ -404,9 +406,12 @@ websocket_uri (GUri *uri)
   const char *scheme = g_uri_get_scheme (uri);
   gboolean secure = g_ascii_strcasecmp (scheme, "https") == 0 || g_ascii_strcasecmp (scheme, "wss") == 0;
 
-  return g_uri_build (g_uri_get_flags (uri), secure ? "wss" : "ws", g_uri_get_userinfo (uri),
-                      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-                      g_uri_get_query (uri), NULL);
+  /* The user and password apart, as libsoup's auth manager reads them
+   * (g_uri_build() would keep them only joined, as userinfo: a 401 on the
+   * upgrade was then not answered with the URL's credentials). */
+  return g_uri_build_with_user (g_uri_get_flags (uri), secure ? "wss" : "ws", g_uri_get_user (uri),
+                                g_uri_get_password (uri), g_uri_get_auth_params (uri), g_uri_get_host (uri),
+                                g_uri_get_port (uri), g_uri_get_path (uri), g_uri_get_query (uri), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -939,6 +944,10 @@ on_connected (GObject      *source,
   if (conn == NULL)
     {
       self->state = STATE_CLOSED;
+      /* An upgrade refused for now (429, 503) may say when to come back. */
+      if (soup_message_get_status (op->msg) != SOUP_STATUS_NONE &&
+          soup_message_get_status (op->msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+        bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (self), op->msg);
       if (bayeux_deadline_timed_out (&op->deadline, error))
         {
           g_clear_error (&error);
