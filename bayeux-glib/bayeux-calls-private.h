@@ -28,6 +28,14 @@ gboolean       bayeux_reply_answers  (BayeuxOp       *op,
                                       BayeuxMessage  *reply,
                                       GError        **error);
 
+/* What a message from the server is, once matched. */
+typedef enum {
+  BAYEUX_MATCH_DELIVERY,  /* a message for the subscriptions */
+  BAYEUX_MATCH_REPLY,     /* the reply to a request of ours */
+  BAYEUX_MATCH_LATE,      /* the late reply to a request given up: ignore it */
+  BAYEUX_MATCH_BAD,       /* broken, or a reply that answers nothing we asked */
+} BayeuxMatch;
+
 /* What the calls ask of the client. */
 typedef struct
 {
@@ -62,6 +70,12 @@ void      bayeux_calls_publish      (BayeuxCalls    *self,
                                      GTask          *task);
 BayeuxOp *bayeux_calls_subscribe_op (BayeuxCalls    *self,
                                      BayeuxSubEntry *sub);
+BayeuxMatch bayeux_calls_match      (BayeuxCalls    *self,
+                                     JsonNode       *element,
+                                     gboolean        on_control,
+                                     BayeuxMessage **message,
+                                     BayeuxOp      **op,
+                                     GError        **error);
 
 void     bayeux_calls_drop         (BayeuxCalls   *self,
                                     BayeuxOp      *op,

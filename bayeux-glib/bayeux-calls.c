@@ -14,6 +14,8 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-calls-private.h"
+#include "bayeux-channel-private.h"
+#include "bayeux-message-private.h"
 #include "bayeux-json-private.h"
 #include "bayeux-task-private.h"
 
@@ -94,6 +96,57 @@ bayeux_reply_answers (BayeuxOp       *op,
                "The reply to %s %s for %s is about another subscription: taken as no reply",
                json_object_get_string_member (op->message, "channel"), op->id, op->channel);
   return FALSE;
+}
+
+/* What @element, one message from the server (which came on the control
+ * slot: @on_control), is: a delivery; a reply, matched to its request
+ * (taken from the outbox); the late reply to a request given up; or bad,
+ * with @error: not a message, a meta message without `successful`, a
+ * reply that answers no request of ours or is about another subscription.
+ * *@message (transfer full) is the message when it is one; *@op (transfer
+ * full) the request a reply answers, or that a bad reply still ends (a
+ * broken reply to one of ours, a mismatched one). */
+BayeuxMatch
+bayeux_calls_match (BayeuxCalls    *self,
+                    JsonNode       *element,
+                    gboolean        on_control,
+                    BayeuxMessage **message,
+                    BayeuxOp      **op,
+                    GError        **error)
+{
+  const char *channel;
+
+  *op = NULL;
+  *message = bayeux_message_new_parsed (element, error);
+  if (*message == NULL)
+    {
+      *op = bayeux_outbox_take_for_broken (self->outbox, element);
+      return BAYEUX_MATCH_BAD;
+    }
+  channel = bayeux_message_get_channel (*message);
+
+  if (!bayeux_message_has_successful (*message))
+    {
+      if (!bayeux_channel_is_meta (channel))
+        return BAYEUX_MATCH_DELIVERY;
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "A %s message without “successful”", channel);
+      return BAYEUX_MATCH_BAD;
+    }
+
+  *op = bayeux_outbox_take_reply (self->outbox, *message, on_control);
+  if (*op == NULL && bayeux_message_get_id (*message) != NULL &&
+      bayeux_outbox_forget_abandoned (self->outbox, bayeux_message_get_id (*message)))
+    {
+      g_debug ("late reply to %s %s, given up: ignored", channel, bayeux_message_get_id (*message));
+      return BAYEUX_MATCH_LATE;
+    }
+  if (*op == NULL)
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "A reply on %s that answers no request of ours",
+                   channel);
+      return BAYEUX_MATCH_BAD;
+    }
+  return bayeux_reply_answers (*op, *message, error) ? BAYEUX_MATCH_REPLY : BAYEUX_MATCH_BAD;
 }
 
 /* Fails a call: through its task, or ::error (deferred). Takes @error. */

@@ -2,42 +2,27 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Architecture (bayeux-glib/README.md draws it): this file keeps the
- * session state machine (handshake, the /meta/connect loop, advice applied,
- * re-handshakes, stop and disconnect), the slots and what goes in them,
- * opening and losing the WebSocket, switching servers, the GObject and the
- * public API. The rest lives in private rooms that answer it by return
- * value or through callbacks it hands in, never by calling it by name: the
- * application's calls and what replies mean for them, serializing and
- * batching, the outbox (ops from queued to answered, reply matching by id),
- * the subscriptions (table, dispatch, listeners), the extension chain
- * (hooks, holds, release), the advice and backoff, the servers, the clock
- * and network watches, the task helpers and ordered error reports; and
- * below, the transport policy and the transports (transports/), which only
- * move batches.
+ * Architecture (bayeux-glib/README.md maps the rooms and draws the calls):
+ * this file keeps the session state machine (handshake, the /meta/connect
+ * loop, advice applied, re-handshakes, stop and disconnect), the slots and
+ * what goes in them, opening and losing the WebSocket, switching servers,
+ * the GObject and the public API. Private rooms answer it by return value
+ * or through callbacks it hands in, never by calling it by name.
  *
- * The client has two "slots", each holding at most one request:
+ * Two "slots" hold at most one request each: the control slot carries
+ * /meta/handshake, /meta/connect (the long poll) and /meta/disconnect, one
+ * at a time; the batch slot carries the rest, batched (what is queued in
+ * one main-loop iteration leaves in one request). So the long poll never
+ * delays a publish, and a client needs at most two connections.
  *
- *  - the control slot carries /meta/handshake, /meta/connect (the long poll)
- *    and /meta/disconnect, one at a time;
- *  - the batch slot carries everything else (subscribe, unsubscribe,
- *    publish), batched: what is queued in one main-loop iteration leaves in
- *    one POST.
- *
- * So the long poll never delays a publish and a client never needs more than
- * two connections.
- *
- * Transports are reached only through the private BayeuxTransport
- * interface (transports/bayeux-transport-private.h), made by name: the
- * "long-polling" one (self->polling) carries every request when there is
- * no socket, and the handshake always; the "websocket" one
- * (self->streaming) is made when a server first offers it. Over the socket
- * the slots stay: each holds at most one frame awaiting its replies
- * (stream_request), which come in any frame, matched by id in the outbox;
- * the transport ends a frame's send when none of its ids is pending any
- * more (it asks request_pending), or fails it at its deadline. Messages
- * from either transport come in through one function (handle_batch), and
- * each reply is classified once where it is matched (classify_reply).
+ * Transports are reached through the private BayeuxTransport interface:
+ * "long-polling" (self->polling) carries every request when there is no
+ * socket, and the handshake always; "websocket" (self->streaming) is made
+ * when a server first offers it. Over the socket the slots stay, each with
+ * at most one frame awaiting replies (stream_request) that come in any
+ * frame, matched by id. Messages from either transport go to the inbox
+ * room, which hands them back in order, and each reply is matched and
+ * classified once (bayeux_calls_match).
  */
 #include "bayeux-glib.h"
 #include "bayeux-channel-private.h"
@@ -159,12 +144,16 @@ typedef enum {
   SLOT_BATCH,
 } Slot;
 
+/* A request in a slot, and then its response in the inbox; or (@frame) a
+ * WebSocket frame in the inbox, whose replies may answer either slot. */
 typedef struct
 {
   GWeakRef   client;
   Slot       slot;
   guint      serial;
   GPtrArray *ids;
+  guint      generation;   /* the client's, when the response came */
+  gboolean   frame;
 } Request;
 
 struct _BayeuxClient
@@ -664,7 +653,7 @@ static void
 request_free (Request *req)
 {
   g_weak_ref_clear (&req->client);
-  g_ptr_array_unref (req->ids);
+  g_clear_pointer (&req->ids, g_ptr_array_unref);
   g_free (req);
 }
 
@@ -1051,9 +1040,8 @@ handshake_done (BayeuxClient  *self,
                 const GError  *transport_error)
 {
   g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GError) bad = NULL;
   const char *client_id;
-  gboolean offered;
-  gboolean websocket;
   guint generation = self->generation;
 
   if (reply != NULL)
@@ -1078,26 +1066,13 @@ handshake_done (BayeuxClient  *self,
     }
 
   bayeux_servers_succeeded (self->servers);
-  client_id = bayeux_message_get_client_id (reply);
-  offered = bayeux_transport_policy_offered (self->policy,
-                                             json_object_get_member (bayeux_message_get_object (reply),
-                                                                     "supportedConnectionTypes"),
-                                             &websocket);
-  if (client_id == NULL || client_id[0] == '\0' || !offered)
+  if (!bayeux_transport_policy_start_session (self->policy, reply, &bad))
     {
-      g_autofree char *allowed = g_strjoinv (", ", (GStrv) bayeux_transport_policy_get_allowed (self->policy));
-
-      if (client_id == NULL || client_id[0] == '\0')
-        report_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                                 "Handshake reply without a clientId"), reply);
-      else
-        report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                         "The server offers none of the allowed transports (%s)", allowed), reply);
+      report_error (self, g_steal_pointer (&bad), reply);
       schedule_control (self, next_failure_delay (self));
       return;
     }
-
-  bayeux_transport_policy_start_session (self->policy, websocket);
+  client_id = bayeux_message_get_client_id (reply);
   if (!bayeux_transport_policy_want_websocket (self->policy))
     {
       g_autoptr(GError) gone = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
@@ -1469,53 +1444,24 @@ handle_incoming (BayeuxClient *self,
                  JsonNode     *element)
 {
   g_autoptr(GError) bad = NULL;
-  g_autoptr(BayeuxMessage) message = bayeux_message_new_parsed (element, &bad);
+  g_autoptr(BayeuxMessage) message = NULL;
   BayeuxOp *op = NULL;
 
-  if (message == NULL)
+  switch (bayeux_calls_match (&self->calls, element, slot == SLOT_CONTROL, &message, &op, &bad))
     {
-      /* A broken reply to one of our requests fails that request now (over
-       * a WebSocket nothing else would end it before its deadline). */
-      op = bayeux_outbox_take_for_broken (self->outbox, element);
+    case BAYEUX_MATCH_LATE:
+      return;
+    case BAYEUX_MATCH_BAD:
+      /* A broken or mismatched reply fails its request now, as if lost
+       * (over a WebSocket nothing else would end it before its deadline). */
       if (op != NULL)
         op_done (self, op, NULL, bad);
-      report_error (self, g_steal_pointer (&bad), NULL);
+      report_error (self, g_steal_pointer (&bad), message);
       return;
-    }
-
-  if (!bayeux_message_has_successful (message))
-    {
-      if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
-        {
-          report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                           "A %s message without “successful”",
-                                           bayeux_message_get_channel (message)), message);
-          return;
-        }
-    }
-  else
-    {
-      op = bayeux_outbox_take_reply (self->outbox, message, slot == SLOT_CONTROL);
-      if (op == NULL && bayeux_message_get_id (message) != NULL &&
-          bayeux_outbox_forget_abandoned (self->outbox, bayeux_message_get_id (message)))
-        {
-          g_debug ("late reply to %s %s, given up: ignored", bayeux_message_get_channel (message),
-                   bayeux_message_get_id (message));
-          return;
-        }
-      if (op == NULL)
-        {
-          report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                           "A reply on %s that answers no request of ours",
-                                           bayeux_message_get_channel (message)), message);
-          return;
-        }
-      if (!bayeux_reply_answers (op, message, &bad))
-        {
-          op_done (self, op, NULL, bad);   /* as if lost: sent again */
-          report_error (self, g_steal_pointer (&bad), message);
-          return;
-        }
+    case BAYEUX_MATCH_DELIVERY:
+    case BAYEUX_MATCH_REPLY:
+    default:
+      break;
     }
 
   if (!bayeux_extension_chain_is_empty (self->extensions))
@@ -1534,41 +1480,43 @@ request_current (BayeuxClient *self,
   return req->serial == self->serial[req->slot];
 }
 
-/* A response or frame being handled: @req (the request of @slot) for an
- * HTTP response, NULL for a WebSocket frame, whose replies may answer
- * either slot. */
-typedef struct
-{
-  Slot     slot;
-  Request *req;
-  guint    generation;
-} Incoming;
-
-static void fail_unanswered (BayeuxClient *self, Request *req, guint generation, const GError *error);
-
+/* Whatever a request's response left unanswered failed: with @error (the
+ * request failed) or as a bad response. */
 static void
-incoming_free (gpointer data)
+fail_unanswered (BayeuxClient *self,
+                 Request      *req,
+                 const GError *error)
 {
-  Incoming *in = data;
+  g_autoptr(GError) unanswered = NULL;
 
-  g_clear_pointer (&in->req, request_free);
-  g_free (in);
+  if (!request_current (self, req) || req->generation != self->generation)
+    return;
+
+  if (error == NULL)
+    unanswered = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                      "The server's response has no reply to our request");
+  for (guint i = 0; i < req->ids->len; i++)
+    {
+      BayeuxOp *op;
+
+      if (!request_current (self, req) || req->generation != self->generation)
+        break;
+      op = bayeux_outbox_take_id (self->outbox, g_ptr_array_index (req->ids, i));
+      if (op != NULL)
+        op_done (self, op, NULL, error ? error : unanswered);
+    }
 }
 
-/* The one way in for messages from the server, from any transport, each
- * parsed when its turn comes (the inbox room: in order, in slices). */
+/* fail_unanswered(), then the batch slot takes what waits. */
 static void
-handle_batch (BayeuxClient   *self,
-              Slot            slot,
-              BayeuxElements *messages,
-              Request        *req)
+finish_request (BayeuxClient *self,
+                Request      *req,
+                const GError *error)
 {
-  Incoming *in = g_new0 (Incoming, 1);
-
-  in->slot = slot;
-  in->req = req;
-  in->generation = self->generation;
-  bayeux_inbox_push (self->inbox, messages, in);
+  fail_unanswered (self, req, error);
+  if (req->slot == SLOT_BATCH)
+    schedule_flush (self);
+  request_free (req);
 }
 
 static void
@@ -1577,22 +1525,14 @@ on_incoming_begin (GObject        *owner,
                    gpointer        batch)
 {
   BayeuxClient *self = BAYEUX_CLIENT (owner);
-  Incoming *in = batch;
+  Request *req = batch;
 
-  if (messages != NULL && (bayeux_debug_flags () & BAYEUX_DEBUG_WIRE))
-    {
-      g_autoptr(JsonArray) array = bayeux_elements_to_array (messages, NULL);
-      g_autoptr(JsonNode) node = array ? json_node_init_array (json_node_alloc (), array) : NULL;
-      if (node != NULL)
-        bayeux_debug_wire ("<<<", node);
-    }
   /* Deliveries (messages without `successful`) make a /meta/connect not
    * "early" (see connect_done): those of its own response, or, over a
    * WebSocket, those since it was sent (send_connect starts the count). */
-  if (in->req != NULL)
+  if (!req->frame)
     self->response_deliveries = 0;
   self->response_deliveries += messages ? bayeux_elements_get_deliveries (messages) : 0;
-  bayeux_reports_begin_burst (self->reports);   /* one ::error for each kind of failure in it */
 }
 
 /* A handler may stop or disconnect the client (or the request be given
@@ -1604,12 +1544,12 @@ on_incoming_element (GObject      *owner,
                      gpointer      batch)
 {
   BayeuxClient *self = BAYEUX_CLIENT (owner);
-  Incoming *in = batch;
+  Request *req = batch;
 
-  if (in->generation != self->generation || (in->req != NULL && !request_current (self, in->req)))
+  if (req->generation != self->generation || (!req->frame && !request_current (self, req)))
     return FALSE;
   if (element != NULL)
-    handle_incoming (self, in->slot, element);
+    handle_incoming (self, req->slot, element);
   else
     report_error (self, g_error_copy (error), NULL);
   return TRUE;
@@ -1622,18 +1562,14 @@ on_incoming_end (GObject  *owner,
                  gpointer  batch)
 {
   BayeuxClient *self = BAYEUX_CLIENT (owner);
-  Incoming *in = batch;
+  Request *req = batch;
 
-  bayeux_reports_end_burst (self->reports);
-  if (in->req != NULL)
-    {
-      fail_unanswered (self, in->req, in->generation, NULL);
-      if (in->slot == SLOT_BATCH)
-        schedule_flush (self);
-    }
-  else if (self->streaming != NULL)
+  if (req->frame && self->streaming != NULL)
     bayeux_transport_check_answered (self->streaming);
-  incoming_free (in);
+  if (req->frame)
+    request_free (req);
+  else
+    finish_request (self, req, NULL);
 }
 
 static const BayeuxInboxCallbacks inbox_callbacks = {
@@ -1641,34 +1577,6 @@ static const BayeuxInboxCallbacks inbox_callbacks = {
   .element = on_incoming_element,
   .end = on_incoming_end,
 };
-
-/* Whatever a request's response left unanswered failed: with @error (the
- * request failed) or as a bad response. */
-static void
-fail_unanswered (BayeuxClient *self,
-                 Request      *req,
-                 guint         generation,
-                 const GError *error)
-{
-  g_autoptr(GError) unanswered = NULL;
-
-  if (!request_current (self, req) || generation != self->generation)
-    return;
-
-  if (error == NULL)
-    unanswered = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                                      "The server's response has no reply to our request");
-  for (guint i = 0; i < req->ids->len; i++)
-    {
-      BayeuxOp *op;
-
-      if (!request_current (self, req) || generation != self->generation)
-        break;
-      op = bayeux_outbox_take_id (self->outbox, g_ptr_array_index (req->ids, i));
-      if (op != NULL)
-        op_done (self, op, NULL, error ? error : unanswered);
-    }
-}
 
 /* The transport is done with @user_data, a Request: with the response's
  * messages, or with all its replies in (no messages, no error), or with
@@ -1681,7 +1589,6 @@ on_send_done (gpointer        user_data,
 {
   Request *req = user_data;
   g_autoptr(BayeuxClient) self = g_weak_ref_get (&req->client);
-  guint generation;
 
   if (self == NULL || !request_current (self, req))
     {
@@ -1692,11 +1599,13 @@ on_send_done (gpointer        user_data,
   if (self->stream_request[req->slot] == req)
     self->stream_request[req->slot] = NULL;
   self->busy[req->slot] = FALSE;
-  generation = self->generation;
+  req->generation = self->generation;
 
+  /* The one way in for messages from the server, from either transport:
+   * the inbox room hands them back one by one, in order, in slices. */
   if (messages != NULL)
     {
-      handle_batch (self, req->slot, messages, req);   /* it ends @req */
+      bayeux_inbox_push (self->inbox, messages, req);   /* it ends @req */
       return;
     }
   if (error != NULL)
@@ -1705,27 +1614,11 @@ on_send_done (gpointer        user_data,
       if (req->slot == SLOT_BATCH)
         report_error (self, g_error_copy (error), NULL);
     }
-
-  fail_unanswered (self, req, generation, error);
-  if (req->slot == SLOT_BATCH)
-    schedule_flush (self);
-  request_free (req);
+  finish_request (self, req, error);
 }
 
 /* ------------------------------------------------------------------------ */
 /* The WebSocket                                                            */
-
-/* The WebSocket is given up for @retry_in_s s after @error: said once. */
-static void
-report_fallback (BayeuxClient *self,
-                 const GError *error,
-                 guint         retry_in_s)
-{
-  if (bayeux_transport_policy_allows (self->policy, "long-polling"))
-    report_error (self, g_error_new (error->domain, error->code, "The WebSocket does not work with this server "
-                                     "(%s): long polling, and the WebSocket again in %u s", error->message,
-                                     retry_in_s), NULL);
-}
 
 /* The socket was lost: the request of @slot on it failed with @error. Its
  * send is ended by the transport later, as a request of an older serial. */
@@ -1739,7 +1632,8 @@ finish_stream_request (BayeuxClient *self,
   if (req == NULL)
     return;
   self->busy[slot] = FALSE;
-  fail_unanswered (self, req, self->generation, error);
+  req->generation = self->generation;
+  fail_unanswered (self, req, error);
   if (req->serial == self->serial[slot])
     self->serial[slot]++;
   if (slot == SLOT_BATCH)
@@ -1757,20 +1651,22 @@ request_pending (gpointer    user_data,
   return self != NULL && bayeux_outbox_is_pending (self->outbox, id);
 }
 
-/* A frame: replies may come in any frame, and there is no request to tie
- * them to but the single /meta/connect outstanding (an id-less connect
- * reply). Like an HTTP response, a frame's state changes are notified one
- * by one, not coalesced: an application sees `disconnected` between a
- * disconnect and a restart. The transport then ends the requests whose
- * replies are all in. */
+/* A frame: its replies may answer any request (by id; an id-less connect
+ * reply, the connect out). As in a response, its state changes are
+ * notified one by one, not coalesced. */
 static void
 on_websocket_messages (BayeuxTransport *transport,
                        BayeuxElements  *messages,
                        gpointer         user_data)
 {
-  g_autoptr(BayeuxClient) self = g_object_ref (user_data);
+  BayeuxClient *self = user_data;
+  Request *frame = g_new0 (Request, 1);
 
-  handle_batch (self, SLOT_CONTROL, messages, NULL);
+  frame->slot = SLOT_CONTROL;
+  frame->generation = self->generation;
+  frame->frame = TRUE;
+  g_weak_ref_init (&frame->client, self);
+  bayeux_inbox_push (self->inbox, messages, frame);
 }
 
 /* The socket closed, failed, or went silent: the requests on it fail as
@@ -1783,15 +1679,15 @@ static void
 websocket_lost (BayeuxClient *self,
                 const GError *error)
 {
-  guint retry_in_s = 0;
-  gboolean given_up = bayeux_transport_policy_lost (self->policy, &retry_in_s);
+  g_autoptr(GError) fallback = NULL;
+  gboolean given_up = bayeux_transport_policy_lost (self->policy, error, &fallback);
   gboolean connect_out = self->stream_request[SLOT_CONTROL] != NULL;
 
   g_debug ("WebSocket lost: %s", error->message);
   if (!connect_out)
     report_error (self, g_error_copy (error), NULL);
-  if (given_up)
-    report_fallback (self, error, retry_in_s);
+  if (fallback != NULL)
+    report_error (self, g_steal_pointer (&fallback), NULL);
   drop_websocket (self, error);
   if (!connect_out && self->control_timer != NULL && is_running (self))
     schedule_control (self, given_up ? 0 : next_failure_delay (self));
@@ -1875,29 +1771,24 @@ on_websocket_open (GObject      *source,
       if (generation == self->generation)   /* else a handler stopped the client */
         send_connect (self);
     }
-  else if (bayeux_transport_policy_open_failed (self->policy, error, &retry_in_s))
+  else if (bayeux_transport_policy_open_failed (self->policy, error, &retry_in_s) &&
+           bayeux_transport_policy_allows (self->policy, "long-polling"))
     {
       /* The server (or a proxy) does not let WebSockets through: long
        * polling for a while, as the application asked (no error). */
-      g_debug ("WebSocket refused (%s): long polling, the WebSocket again in %u s", error->message, retry_in_s);
-      if (bayeux_transport_policy_allows (self->policy, "long-polling"))
-        {
-          guint generation = self->generation;
+      guint generation = self->generation;
 
-          set_transport_name (self, "long-polling");
-          if (generation == self->generation && bayeux_transport_get_retry_after (self->streaming) > 0)
-            schedule_control (self, next_failure_delay (self));   /* refused for now (Retry-After): wait */
-          else if (generation == self->generation)
-            send_connect (self);
-        }
+      g_debug ("WebSocket refused (%s): long polling, the WebSocket again in %u s", error->message, retry_in_s);
+      set_transport_name (self, "long-polling");
+      if (generation != self->generation)
+        return;   /* a handler stopped the client */
+      if (bayeux_transport_get_retry_after (self->streaming) > 0)
+        schedule_control (self, next_failure_delay (self));   /* refused for now (Retry-After): wait */
       else
-        connect_done (self, NULL, BAYEUX_REPLY_NONE, error);
+        send_connect (self);
     }
-  else
-    {
-      /* It worked before: the server is away, as a long poll would find. */
-      connect_done (self, NULL, BAYEUX_REPLY_NONE, error);
-    }
+  else   /* it worked before (the server is away, as a long poll would find), or only it is allowed */
+    connect_done (self, NULL, BAYEUX_REPLY_NONE, error);
 }
 
 static gboolean on_transport_accept_certificate (GObject *transport, GTlsCertificate *certificate,
@@ -2220,7 +2111,8 @@ bayeux_client_constructed (GObject *object)
   self->clock_watch = bayeux_clock_watch_new (object, self->context, on_suspended);
   self->outbox = bayeux_outbox_new (self->context, on_expired, self);
   self->reports = bayeux_reports_new (object, self->context, emit_error);
-  self->inbox = bayeux_inbox_new (object, self->context, &inbox_callbacks, incoming_free);
+  self->inbox = bayeux_inbox_new (object, self->context, self->reports, &inbox_callbacks,
+                                  (GDestroyNotify) request_free);
   self->extensions = bayeux_extension_chain_new (self, self->context, &chain_callbacks);
   /* The rooms it points to live until finalize, as it does. */
   self->calls = (BayeuxCalls) {

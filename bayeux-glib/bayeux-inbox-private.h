@@ -8,6 +8,7 @@
 #include <glib-object.h>
 
 #include "bayeux-json-private.h"
+#include "bayeux-task-private.h"
 
 G_BEGIN_DECLS
 
@@ -34,6 +35,7 @@ typedef struct
 
 BayeuxInbox *bayeux_inbox_new   (GObject                    *owner,
                                  GMainContext               *context,
+                                 BayeuxReports              *reports,
                                  const BayeuxInboxCallbacks *callbacks,
                                  GDestroyNotify              batch_free);
 void         bayeux_inbox_push  (BayeuxInbox                *self,

@@ -16,10 +16,13 @@
  * longer than SLICE_US goes on from an idle of the main loop, so that a
  * response of 100,000 messages never blocks the application for long. A
  * batch that fits in a slice (nearly all) is handled at once, from the
- * transport's callback, as before there were slices.
+ * transport's callback, as before there were slices. A batch is one burst
+ * of the failure reports (one ::error for each kind of failure in it), and
+ * is logged whole under BAYEUX_DEBUG=wire.
  */
 #include "bayeux-inbox-private.h"
 #include "bayeux-context-private.h"
+#include "bayeux-debug-private.h"
 
 /* How long one slice may run (µs), checked every CHECK_EVERY elements. */
 #define SLICE_US     10000
@@ -37,6 +40,7 @@ struct _BayeuxInbox
 {
   GObject                    *owner;       /* not referenced: it owns the inbox; held while it runs */
   GMainContext               *context;
+  BayeuxReports              *reports;     /* the owner's */
   const BayeuxInboxCallbacks *callbacks;
   GDestroyNotify              batch_free;
   GQueue                      queue;       /* Item, in order */
@@ -50,6 +54,16 @@ item_free (Item *item)
 {
   g_clear_pointer (&item->elements, bayeux_elements_unref);
   g_free (item);
+}
+
+static void
+log_wire (BayeuxElements *elements)
+{
+  g_autoptr(JsonArray) array = bayeux_elements_to_array (elements, NULL);
+  g_autoptr(JsonNode) node = array != NULL ? json_node_init_array (json_node_alloc (), array) : NULL;
+
+  if (node != NULL)
+    bayeux_debug_wire ("<<<", node);
 }
 
 static void run (BayeuxInbox *self);
@@ -87,6 +101,9 @@ run (BayeuxInbox *self)
       if (!item->begun)
         {
           item->begun = TRUE;
+          if (item->elements != NULL && (bayeux_debug_flags () & BAYEUX_DEBUG_WIRE))
+            log_wire (item->elements);
+          bayeux_reports_begin_burst (self->reports);
           self->callbacks->begin (owner, item->elements, item->batch);
           if (epoch != self->epoch)
             goto out;
@@ -112,6 +129,7 @@ run (BayeuxInbox *self)
         gpointer batch = g_steal_pointer (&item->batch);
 
         item_free (item);
+        bayeux_reports_end_burst (self->reports);
         self->callbacks->end (owner, batch);
       }
       if (epoch != self->epoch)
@@ -126,6 +144,7 @@ out:
 BayeuxInbox *
 bayeux_inbox_new (GObject                    *owner,
                   GMainContext               *context,
+                  BayeuxReports              *reports,
                   const BayeuxInboxCallbacks *callbacks,
                   GDestroyNotify              batch_free)
 {
@@ -133,6 +152,7 @@ bayeux_inbox_new (GObject                    *owner,
 
   self->owner = owner;
   self->context = g_main_context_ref (context);
+  self->reports = reports;
   self->callbacks = callbacks;
   self->batch_free = batch_free;
   g_queue_init (&self->queue);
@@ -164,6 +184,9 @@ bayeux_inbox_clear (BayeuxInbox *self)
 
   self->epoch++;
   g_clear_pointer (&self->idle, bayeux_source_destroy);
+  item = g_queue_peek_head (&self->queue);
+  if (item != NULL && item->begun)
+    bayeux_reports_end_burst (self->reports);
   while ((item = g_queue_pop_head (&self->queue)) != NULL)
     {
       if (item->batch != NULL)

@@ -6,6 +6,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "bayeux-message.h"
+
 G_BEGIN_DECLS
 
 typedef struct _BayeuxTransportPolicy BayeuxTransportPolicy;
@@ -18,11 +20,9 @@ gboolean               bayeux_transport_policy_set_allowed (BayeuxTransportPolic
 const char * const    *bayeux_transport_policy_get_allowed    (BayeuxTransportPolicy *self);
 gboolean bayeux_transport_policy_allows         (BayeuxTransportPolicy *self,
                                                  const char            *name);
-gboolean bayeux_transport_policy_offered        (BayeuxTransportPolicy *self,
-                                                 JsonNode              *types,
-                                                 gboolean              *websocket);
-void     bayeux_transport_policy_start_session  (BayeuxTransportPolicy *self,
-                                                 gboolean               websocket);
+gboolean bayeux_transport_policy_start_session  (BayeuxTransportPolicy *self,
+                                                 BayeuxMessage         *reply,
+                                                 GError               **error);
 gboolean bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self);
 void     bayeux_transport_policy_connected      (BayeuxTransportPolicy *self,
                                                  gboolean               websocket,
@@ -31,7 +31,10 @@ gboolean bayeux_transport_policy_settled        (BayeuxTransportPolicy *self);
 gboolean bayeux_transport_policy_open_failed    (BayeuxTransportPolicy *self,
                                                  const GError          *error,
                                                  guint                 *retry_in_s);
+void     bayeux_transport_policy_set_clock      (BayeuxTransportPolicy *self,
+                                                 gint64               (*now) (void));
 gboolean bayeux_transport_policy_lost           (BayeuxTransportPolicy *self,
-                                                 guint                 *retry_in_s);
+                                                 const GError          *error,
+                                                 GError               **fallback);
 
 G_END_DECLS

@@ -25,6 +25,7 @@
  */
 #include "bayeux-transport-policy-private.h"
 #include "bayeux-transport-private.h"
+#include "bayeux-error.h"
 
 #include <libsoup/soup.h>
 
@@ -43,6 +44,7 @@ struct _BayeuxTransportPolicy
   guint    losses;     /* sockets lost in a row since a connect was held over one */
   guint    give_ups;   /* in a row, without the WebSocket working in between */
   gint64   retry_at;   /* monotonic µs: given up until then */
+  gint64 (*now) (void); /* g_get_monotonic_time, or the tests' clock */
 };
 
 /* Both transports allowed, WebSocket first. */
@@ -52,6 +54,7 @@ bayeux_transport_policy_new (void)
   BayeuxTransportPolicy *self = g_new0 (BayeuxTransportPolicy, 1);
 
   self->allowed = g_strsplit ("websocket long-polling", " ", -1);
+  self->now = g_get_monotonic_time;
   return self;
 }
 
@@ -112,13 +115,13 @@ bayeux_transport_policy_allows (BayeuxTransportPolicy *self,
   return g_strv_contains ((const char * const *) self->allowed, name);
 }
 
-/* Reads a handshake reply's `supportedConnectionTypes` (@types, nullable:
- * any JSON). Returns whether the server offers an allowed transport;
- * *@websocket: whether the WebSocket is among them. */
-gboolean
-bayeux_transport_policy_offered (BayeuxTransportPolicy *self,
-                                 JsonNode              *types,
-                                 gboolean              *websocket)
+/* Reads `supportedConnectionTypes` (@types, nullable: any JSON). Returns
+ * whether the server offers an allowed transport; *@websocket: whether
+ * the WebSocket is among them. */
+static gboolean
+offered (BayeuxTransportPolicy *self,
+         JsonNode              *types,
+         gboolean              *websocket)
 {
   gboolean long_polling = FALSE;
 
@@ -139,21 +142,50 @@ bayeux_transport_policy_offered (BayeuxTransportPolicy *self,
   return long_polling || *websocket;
 }
 
-/* A new session, whose server offers the WebSocket or not: it must work
- * again over a new socket (a given-up WebSocket stays given up). */
-void
-bayeux_transport_policy_start_session (BayeuxTransportPolicy *self,
-                                       gboolean               websocket)
+/* A successful handshake @reply: a new session, when it has a client id
+ * and offers an allowed transport (else FALSE with BAD_RESPONSE). Each
+ * session must see the WebSocket work again over a new socket (a given-up
+ * WebSocket stays given up). */
+gboolean
+bayeux_transport_policy_start_session (BayeuxTransportPolicy  *self,
+                                       BayeuxMessage          *reply,
+                                       GError                **error)
 {
+  const char *client_id = bayeux_message_get_client_id (reply);
+  gboolean websocket;
+
+  if (client_id == NULL || client_id[0] == '\0')
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Handshake reply without a clientId");
+      return FALSE;
+    }
+  if (!offered (self, json_object_get_member (bayeux_message_get_object (reply), "supportedConnectionTypes"),
+                &websocket))
+    {
+      g_autofree char *allowed = g_strjoinv (", ", self->allowed);
+
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                   "The server offers none of the allowed transports (%s)", allowed);
+      return FALSE;
+    }
   self->offered = websocket;
   self->worked = FALSE;
+  return TRUE;
+}
+
+/* For tests: the monotonic clock the policy reads. */
+void
+bayeux_transport_policy_set_clock (BayeuxTransportPolicy *self,
+                                   gint64               (*now) (void))
+{
+  self->now = now;
 }
 
 /* Whether the next /meta/connect should go over a WebSocket. */
 gboolean
 bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self)
 {
-  return self->offered && g_get_monotonic_time () >= self->retry_at &&
+  return self->offered && self->now () >= self->retry_at &&
          bayeux_transport_policy_allows (self, "websocket");
 }
 
@@ -196,7 +228,7 @@ give_up (BayeuxTransportPolicy *self,
   seconds = MIN (seconds, GIVE_UP_MAX_S);
   self->give_ups++;
   self->unworking = 0;
-  self->retry_at = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  self->retry_at = self->now () + (gint64) seconds * G_USEC_PER_SEC;
   *retry_in_s = seconds;
 }
 
@@ -232,14 +264,23 @@ bayeux_transport_policy_open_failed (BayeuxTransportPolicy *self,
   return did_not_work (self, TRUE, retry_in_s);
 }
 
-/* An open socket closed, failed or went silent (not by the client's
- * will). Returns TRUE when the WebSocket is given up now (for *@retry_in_s
- * seconds): it was the MAX_UNWORKING-th in a row that never carried a
- * successful connect. */
+/* An open socket closed, failed or went silent (@error), not by the
+ * client's will. Returns TRUE when the WebSocket is given up now: it was
+ * the MAX_UNWORKING-th in a row that never carried a successful connect;
+ * then, if long polling is allowed, *@fallback is what to tell the
+ * application (once). */
 gboolean
-bayeux_transport_policy_lost (BayeuxTransportPolicy *self,
-                              guint                 *retry_in_s)
+bayeux_transport_policy_lost (BayeuxTransportPolicy  *self,
+                              const GError           *error,
+                              GError                **fallback)
 {
+  guint retry_in_s = 0;
+
   self->losses++;
-  return did_not_work (self, FALSE, retry_in_s);
+  if (!did_not_work (self, FALSE, &retry_in_s))
+    return FALSE;
+  if (bayeux_transport_policy_allows (self, "long-polling"))
+    g_set_error (fallback, error->domain, error->code, "The WebSocket does not work with this server (%s): long "
+                 "polling, and the WebSocket again in %u s", error->message, retry_in_s);
+  return TRUE;
 }

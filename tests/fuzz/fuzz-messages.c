@@ -3,8 +3,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One input is one HTTP response body.  It goes through the same steps as a
- * body the long-polling transport receives: bayeux_json_parse_messages() (UTF-8,
- * nesting depth, JSON, array or single object), then for each element the
+ * body the transports receive: bayeux_elements_split() (UTF-8, nesting
+ * depth, brackets, array or single object) and bayeux_elements_parse() of
+ * each element, which must agree with bayeux_json_parse_messages() on the
+ * whole body (both accept it, with as many elements, or neither does);
+ * then for each element the
  * message checks and every getter, channel validation and the dispatch
  * candidates of the message's channel, and the BAYEUX_DEBUG=wire redaction
  * of the element and of the whole batch.
@@ -229,14 +232,36 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) messages = NULL;
   g_autoptr(JsonNode) batch = NULL;
+  g_autoptr(GBytes) body = g_bytes_new (data, size);
+  g_autoptr(GError) split_error = NULL;
+  g_autoptr(BayeuxElements) elements = bayeux_elements_split (body, &split_error);
+  gboolean all_parsed = elements != NULL;
+
+  /* What the transports do: the body split into its elements, each parsed
+   * on its own. It must agree with parsing the whole body at once. */
+  if (elements == NULL)
+    g_assert_error (split_error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+  for (guint i = 0; elements != NULL && i < bayeux_elements_get_length (elements); i++)
+    {
+      g_autoptr(GError) element_error = NULL;
+      g_autoptr(JsonNode) element = bayeux_elements_parse (elements, i, &element_error);
+
+      if (element == NULL)
+        {
+          g_assert_error (element_error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+          all_parsed = FALSE;
+        }
+    }
 
   messages = bayeux_json_parse_messages ((const char *) data, size, &error);
+  g_assert_true ((messages != NULL) == all_parsed);
   if (messages == NULL)
     {
       g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
       return 0;
     }
   g_assert_no_error (error);
+  g_assert_cmpuint (bayeux_elements_get_length (elements), ==, json_array_get_length (messages));
 
   for (guint i = 0; i < json_array_get_length (messages); i++)
     {
