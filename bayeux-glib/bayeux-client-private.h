@@ -8,11 +8,12 @@
 
 G_BEGIN_DECLS
 
-/* Number of subscription-table lookups the last dispatch made (for the
- * test that matching does not grow with the number of subscriptions). */
-guint bayeux_client_get_last_dispatch_lookups (BayeuxClient *self);
-/* For bench/: the listeners' part of a dispatch, alone. */
-void  bayeux_client_dispatch_to_listeners (BayeuxClient *self, const char *pattern, BayeuxMessage *message);
+typedef struct _BayeuxSubscriptions BayeuxSubscriptions;
+
+/* The subscriptions room of @self (bayeux-subscriptions-private.h): for
+ * the test that matching does not grow with the number of subscriptions
+ * (its last lookups), and for bench/ (the listeners' part of a dispatch). */
+BayeuxSubscriptions *bayeux_client_peek_subscriptions (BayeuxClient *self);
 /* Number of requests currently in flight (0, 1 or 2). */
 guint bayeux_client_get_requests_in_flight    (BayeuxClient *self);
 

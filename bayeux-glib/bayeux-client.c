@@ -10,14 +10,12 @@
  * or through callbacks it hands in, never by calling it by name.
  *
  * Two "slots" hold at most one request each: the control slot carries
- * /meta/handshake, /meta/connect (the long poll) and /meta/disconnect, one
- * at a time; the batch slot carries the rest, batched (what is queued in
- * one main-loop iteration leaves in one request). So the long poll never
- * delays a publish, and a client needs at most two connections.
+ * /meta/handshake, /meta/connect and /meta/disconnect; the batch slot the
+ * rest, batched (what is queued in one main-loop iteration leaves in one
+ * request). The long poll never delays a publish.
  *
  * Transports are reached through the private BayeuxTransport interface:
- * "long-polling" (self->polling) carries every request when there is no
- * socket, and the handshake always; "websocket" (self->streaming) is made
+ * "long-polling" (self->polling), and "websocket" (self->streaming), made
  * when a server first offers it. Over the socket the slots stay, each with
  * at most one frame awaiting replies (stream_request) that come in any
  * frame, matched by id. Messages from either transport go to the inbox
@@ -378,9 +376,11 @@ apply_advice (BayeuxClient  *self,
 static gint64
 next_failure_delay (BayeuxClient *self)
 {
+  gint64 polling = bayeux_transport_take_retry_after (self->polling);
+  gint64 streaming = self->streaming ? bayeux_transport_take_retry_after (self->streaming) : 0;
+
   return bayeux_advice_next_failure_delay (&self->advice, self->backoff_increment, self->max_backoff,
-                                           MAX (bayeux_transport_get_retry_after (self->polling), self->streaming
-                                                ? bayeux_transport_get_retry_after (self->streaming) : 0));
+                                           MAX (polling, streaming));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1670,27 +1670,27 @@ on_websocket_messages (BayeuxTransport *transport,
 }
 
 /* The socket closed, failed, or went silent: the requests on it fail as
- * requests do when their connection is lost, and the next /meta/connect
- * opens a new one, or goes by long polling if the WebSocket is given up.
- * The loss is reported once (by the connect it fails, if one was out); the
- * next connect waits the backoff, which only a connect held over a new
- * socket resets (bayeux_transport_policy_settled). */
+ * when a connection is lost, and the next /meta/connect opens a new one
+ * (or goes by long polling, the WebSocket given up). Reported once (by the
+ * connect it fails, if one was out); the next connect waits the backoff,
+ * which only a connect held over a new socket resets (policy_settled). */
 static void
 websocket_lost (BayeuxClient *self,
                 const GError *error)
 {
-  g_autoptr(GError) fallback = NULL;
-  gboolean given_up = bayeux_transport_policy_lost (self->policy, error, &fallback);
+  g_autoptr(GError) fallback = NULL;   /* set when given up for long polling */
   gboolean connect_out = self->stream_request[SLOT_CONTROL] != NULL;
+
+  bayeux_transport_policy_lost (self->policy, error, &fallback);
 
   g_debug ("WebSocket lost: %s", error->message);
   if (!connect_out)
     report_error (self, g_error_copy (error), NULL);
   if (fallback != NULL)
-    report_error (self, g_steal_pointer (&fallback), NULL);
+    report_error (self, g_error_copy (fallback), NULL);
   drop_websocket (self, error);
   if (!connect_out && self->control_timer != NULL && is_running (self))
-    schedule_control (self, given_up ? 0 : next_failure_delay (self));
+    schedule_control (self, fallback != NULL ? 0 : next_failure_delay (self));
 }
 
 /* Closes the socket (if open or opening): the requests on it fail with
@@ -1712,22 +1712,32 @@ drop_websocket (BayeuxClient *self,
     schedule_control (self, 0);
 }
 
+/* After the frames that came before (the inbox may still be at them). */
+static void
+websocket_closed (GObject  *owner,
+                  gpointer  data)
+{
+  BayeuxClient *self = BAYEUX_CLIENT (owner);
+  /* Gone silent (a timer): notifications held to the end, as for timers;
+   * closed by the server: each transition notified, as for a response. */
+  gboolean timer = g_error_matches (data, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+
+  if (self->state == BAYEUX_CLIENT_STATE_DISCONNECTED || self->ws_opening || websocket_open (self))
+    return;
+  if (timer)
+    begin_change (self);
+  websocket_lost (self, data);
+  if (timer)
+    end_change (self);
+}
+
 static void
 on_websocket_closed (BayeuxTransport *transport,
                      const GError    *error,
                      gpointer         user_data)
 {
-  g_autoptr(BayeuxClient) self = g_object_ref (user_data);
-  /* A socket that went silent (the transport's deadline: a timer) is
-   * handled as timers are, its notifications held to the end; a socket the
-   * server closed is handled as a response is, each transition notified. */
-  gboolean timer = g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
-
-  if (timer)
-    begin_change (self);
-  websocket_lost (self, error);
-  if (timer)
-    end_change (self);
+  bayeux_inbox_then (BAYEUX_CLIENT (user_data)->inbox, websocket_closed, g_error_copy (error),
+                     (GDestroyNotify) g_error_free);
 }
 
 static void
@@ -1767,6 +1777,7 @@ on_websocket_open (GObject      *source,
     {
       guint generation = self->generation;
 
+      bayeux_transport_policy_opened (self->policy);
       set_transport_name (self, "websocket");
       if (generation == self->generation)   /* else a handler stopped the client */
         send_connect (self);
@@ -1794,10 +1805,8 @@ on_websocket_open (GObject      *source,
 static gboolean on_transport_accept_certificate (GObject *transport, GTlsCertificate *certificate,
                                                  GTlsCertificateFlags errors, gpointer user_data);
 
-/* The WebSocket transport is made the first time a server offers it: a
- * client on long polling only (CometD's Node server, or `transports`
- * without websocket) never has one, nor its extension manager on the
- * session (memory per client, and the manager's work on every request). */
+/* Made the first time a server offers it: a client on long polling only
+ * never has one, nor its extension manager on the session. */
 static void
 ensure_websocket (BayeuxClient *self)
 {
@@ -2134,7 +2143,7 @@ bayeux_client_constructed (GObject *object)
                                                      "timeout", 0,
                                                      "user-agent", user_agent,
                                                      NULL);
-      bayeux_cookie_jar_add_bounded (self->session);   /* 50 cookies, 8 KiB */
+      bayeux_cookie_jar_add_bounded (self->session, self->context);   /* 50 cookies, 8 KiB */
     }
   /* BAYEUX_DEBUG=http: on the application's session too (once). */
   bayeux_debug_attach_logger (self->session);
@@ -3972,18 +3981,10 @@ bayeux_client_disconnect_finish (BayeuxClient *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-void
-bayeux_client_dispatch_to_listeners (BayeuxClient  *self,
-                                     const char    *pattern,
-                                     BayeuxMessage *message)
+BayeuxSubscriptions *
+bayeux_client_peek_subscriptions (BayeuxClient *self)
 {
-  bayeux_subscriptions_call_listeners (self->subscriptions, self, pattern, message);
-}
-
-guint
-bayeux_client_get_last_dispatch_lookups (BayeuxClient *self)
-{
-  return bayeux_subscriptions_get_last_lookups (self->subscriptions);
+  return self->subscriptions;
 }
 
 gint64

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 #define BAYEUX_COOKIE_JAR_MAX_COOKIES 50
 #define BAYEUX_COOKIE_JAR_MAX_BYTES   8192
 
-void bayeux_cookie_jar_add_bounded (SoupSession *session);
+void bayeux_cookie_jar_add_bounded (SoupSession  *session,
+                                    GMainContext *context);
 
 G_END_DECLS

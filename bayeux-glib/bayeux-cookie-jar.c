@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A room of the client (see the top of bayeux-client.c): it knows libsoup,
+ * A room of the client (see bayeux-glib/README.md): it knows libsoup,
  * nothing of the client.
  *
  * A server may set a new cookie on every answer; a SoupCookieJar keeps
@@ -18,9 +18,9 @@
  * deletes only a cookie equal to one it holds: name, value and path), in
  * the order they were set. It cannot delete from there: libsoup emits
  * ::changed with the jar's lock held. So the cookies over the bound are
- * deleted from an idle of high priority, in the main context the jar
- * changed in (the session's): it runs before the next request starts,
- * which is when the jar writes the Cookie header.
+ * deleted from an idle of high priority, in the client's main context
+ * (the session's): it runs before the next request starts, which is when
+ * the jar writes the Cookie header.
  *
  * Each deletion is logged at debug level with the cookie's name and
  * domain, never its value (cookies are credentials).
@@ -33,6 +33,7 @@
 typedef struct
 {
   SoupCookieJar *jar;       /* not owned: this lives as long as its ::changed handler */
+  GMainContext  *context;   /* the client's */
   GQueue         cookies;   /* SoupCookie copies, the one set least recently first */
   gsize          bytes;
   GSource       *prune;     /* the idle that deletes the cookies over the bound */
@@ -114,9 +115,7 @@ on_changed (SoupCookieJar *jar,
     }
   if (over_bound (self) && self->prune == NULL)
     {
-      g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
-
-      self->prune = bayeux_source_attach (context, 0, G_PRIORITY_HIGH, prune_cb, self, NULL,
+      self->prune = bayeux_source_attach (self->context, 0, G_PRIORITY_HIGH, prune_cb, self, NULL,
                                           "[bayeux] cookie jar bound");
     }
 }
@@ -129,18 +128,22 @@ bound_free (gpointer  data,
 
   g_clear_pointer (&self->prune, bayeux_source_destroy);
   g_queue_clear_full (&self->cookies, (GDestroyNotify) soup_cookie_free);
+  g_main_context_unref (self->context);
   g_free (self);
 }
 
-/* Adds to @session a cookie jar (in memory) that holds at most
- * BAYEUX_COOKIE_JAR_MAX_COOKIES cookies and BAYEUX_COOKIE_JAR_MAX_BYTES. */
+/* Adds to @session (of the client of @context) a cookie jar (in memory)
+ * that holds at most BAYEUX_COOKIE_JAR_MAX_COOKIES cookies and
+ * BAYEUX_COOKIE_JAR_MAX_BYTES. */
 void
-bayeux_cookie_jar_add_bounded (SoupSession *session)
+bayeux_cookie_jar_add_bounded (SoupSession  *session,
+                               GMainContext *context)
 {
   g_autoptr(SoupCookieJar) jar = soup_cookie_jar_new ();
   Bound *bound = g_new0 (Bound, 1);
 
   bound->jar = jar;
+  bound->context = g_main_context_ref (context);
   g_signal_connect_data (jar, "changed", G_CALLBACK (on_changed), bound, bound_free, 0);
   soup_session_add_feature (session, SOUP_SESSION_FEATURE (jar));
 }

@@ -41,6 +41,10 @@ BayeuxInbox *bayeux_inbox_new   (GObject                    *owner,
 void         bayeux_inbox_push  (BayeuxInbox                *self,
                                  BayeuxElements             *elements,
                                  gpointer                    batch);
+void         bayeux_inbox_then  (BayeuxInbox                *self,
+                                 void                      (*func) (GObject *owner, gpointer data),
+                                 gpointer                    data,
+                                 GDestroyNotify              destroy);
 void         bayeux_inbox_clear (BayeuxInbox                *self);
 void         bayeux_inbox_free  (BayeuxInbox                *self);
 

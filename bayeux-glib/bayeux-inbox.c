@@ -34,6 +34,8 @@ typedef struct
   gpointer        batch;
   guint           next;     /* the next element to handle */
   gboolean        begun;
+  void          (*then) (GObject *owner, gpointer data);   /* or a call, in its turn */
+  GDestroyNotify  destroy;  /* of the call's batch (data) */
 } Item;
 
 struct _BayeuxInbox
@@ -53,6 +55,8 @@ static void
 item_free (Item *item)
 {
   g_clear_pointer (&item->elements, bayeux_elements_unref);
+  if (item->then != NULL && item->destroy != NULL && item->batch != NULL)
+    item->destroy (item->batch);
   g_free (item);
 }
 
@@ -64,6 +68,9 @@ log_wire (BayeuxElements *elements)
 
   if (node != NULL)
     bayeux_debug_wire ("<<<", node);
+  else   /* not shown: its text may hold what the redaction hides */
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "<<< (%u messages, one of them not JSON)",
+                      bayeux_elements_get_length (elements));
 }
 
 static void run (BayeuxInbox *self);
@@ -98,6 +105,16 @@ run (BayeuxInbox *self)
       guint length = item->elements != NULL ? bayeux_elements_get_length (item->elements) : 0;
       gboolean wanted = TRUE;
 
+      if (item->then != NULL)
+        {
+          g_queue_pop_head (&self->queue);
+          item->then (owner, item->batch);
+          item_free (item);
+          if (epoch != self->epoch)
+            goto out;
+          continue;
+        }
+
       if (!item->begun)
         {
           item->begun = TRUE;
@@ -120,7 +137,10 @@ run (BayeuxInbox *self)
               goto out;
             }
           element = bayeux_elements_parse (item->elements, item->next++, &error);
+          /* What the element makes the owner report joins the burst. */
+          bayeux_reports_set_merging (self->reports, TRUE);
           wanted = self->callbacks->element (owner, element, error, item->batch);
+          bayeux_reports_set_merging (self->reports, FALSE);
           if (epoch != self->epoch)
             goto out;
         }
@@ -175,6 +195,25 @@ bayeux_inbox_push (BayeuxInbox    *self,
     run (self);
 }
 
+/* Calls @func (@owner, @data) once what is queued before it is handled:
+ * at once when nothing is. @data is freed with @destroy after the call, or
+ * when the inbox is cleared. */
+void
+bayeux_inbox_then (BayeuxInbox    *self,
+                   void          (*func) (GObject *owner, gpointer data),
+                   gpointer        data,
+                   GDestroyNotify  destroy)
+{
+  Item *item = g_new0 (Item, 1);
+
+  item->then = func;
+  item->batch = data;
+  item->destroy = destroy;
+  g_queue_push_tail (&self->queue, item);
+  if (self->idle == NULL)
+    run (self);
+}
+
 /* Drops what is queued, without telling the owner (it is being disposed):
  * a run under way stops after the element being handled. */
 void
@@ -189,7 +228,7 @@ bayeux_inbox_clear (BayeuxInbox *self)
     bayeux_reports_end_burst (self->reports);
   while ((item = g_queue_pop_head (&self->queue)) != NULL)
     {
-      if (item->batch != NULL)
+      if (item->batch != NULL && item->then == NULL)
         self->batch_free (item->batch);
       item_free (item);
     }

@@ -40,8 +40,6 @@ typedef struct _BayeuxElements BayeuxElements;
  * when it is parsed. NULL with BAYEUX_ERROR_BAD_RESPONSE otherwise. */
 BayeuxElements *bayeux_elements_split          (GBytes          *body,
                                                 GError         **error);
-/* Elements already parsed (@array, a reference is taken). */
-BayeuxElements *bayeux_elements_new_from_array (JsonArray       *array);
 BayeuxElements *bayeux_elements_ref            (BayeuxElements  *self);
 void            bayeux_elements_unref          (BayeuxElements  *self);
 guint           bayeux_elements_get_length     (BayeuxElements  *self);

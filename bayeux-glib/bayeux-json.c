@@ -492,17 +492,17 @@ bayeux_json_parse_messages (const char *data,
 
 /* Elements */
 
+/* Bodies are bounded by max-message-size (a guint): 8 bytes a span. */
 typedef struct
 {
-  gsize offset;
-  gsize length;
+  guint32 offset;
+  guint32 length;
 } Span;
 
 struct _BayeuxElements
 {
   gatomicrefcount ref_count;
-  GBytes         *body;        /* or NULL: */
-  JsonArray      *array;       /* elements already parsed */
+  GBytes         *body;
   GArray         *spans;       /* Span, of each element in @body */
   guint           deliveries;
 };
@@ -516,7 +516,7 @@ skip_string (Scanner  *s,
   const char *start = ++s->p;
 
   while (s->p < s->end && *s->p != '"')
-    s->p += *s->p == '\\' ? 2 : 1;
+    s->p += (*s->p == '\\' && s->end - s->p > 1) ? 2 : 1;
   if (s->p >= s->end)
     {
       s->p = s->end;
@@ -529,10 +529,12 @@ skip_string (Scanner  *s,
 }
 
 /* Skips one value, s->p on its first byte, checking only what the split
- * needs: nesting (bounded, brackets matched), strings closed. Adds 1 to
- * *@deliveries for an object without a `successful` member. */
+ * needs: nesting (no deeper than @max_depth, brackets matched), strings
+ * closed. Adds 1 to *@deliveries for an object without a `successful`
+ * member. */
 static gboolean
 skip_value (Scanner *s,
+            guint    max_depth,
             guint   *deliveries)
 {
   char closing[BAYEUX_MAX_JSON_DEPTH];
@@ -559,7 +561,7 @@ skip_value (Scanner *s,
         }
       else if (c == '[' || c == '{')
         {
-          if (depth == BAYEUX_MAX_JSON_DEPTH)
+          if (depth == max_depth)
             {
               s->why = "nesting deeper than the limit";
               return FALSE;
@@ -601,17 +603,22 @@ bayeux_elements_split (GBytes  *body,
                        GError **error)
 {
   gsize length;
-  const char *data = g_bytes_get_data (body, &length);
-  Scanner scanner = { data, data + length, NULL };
+  const char *data = g_bytes_get_data (body, &length);   /* NULL when empty */
+  Scanner scanner = { data, data, NULL };
   Scanner *s = &scanner;
-  g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  g_autoptr(GArray) spans = NULL;
   guint deliveries = 0;
   const char *invalid;
   BayeuxElements *self;
 
-  if (length == 0)
+  if (length == 0 || data == NULL)
     {
       g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Bad response: empty body");
+      return NULL;
+    }
+  if (length > G_MAXUINT32)
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE, "Bad response: larger than 4 GiB");
       return NULL;
     }
   if (!g_utf8_validate_len (data, length, &invalid))
@@ -621,16 +628,18 @@ bayeux_elements_split (GBytes  *body,
       return NULL;
     }
 
+  scanner.end = data + length;
+  spans = g_array_new (FALSE, FALSE, sizeof (Span));
   skip_space (s);
   if (s->p < s->end && *s->p == '{')
     {
       /* One message object: an array of one. */
       Span span = { 0, 0 };
 
-      span.offset = (gsize) (s->p - data);
-      if (!skip_value (s, &deliveries))
+      span.offset = (guint32) (s->p - data);
+      if (!skip_value (s, BAYEUX_MAX_JSON_DEPTH, &deliveries))
         goto bad;
-      span.length = (gsize) (s->p - data) - span.offset;
+      span.length = (guint32) (s->p - data) - span.offset;
       g_array_append_val (spans, span);
     }
   else if (s->p < s->end && *s->p == '[')
@@ -642,16 +651,18 @@ bayeux_elements_split (GBytes  *body,
       else
         for (;;)
           {
-            Span span = { (gsize) (s->p - data), 0 };
+            Span span = { (guint32) (s->p - data), 0 };
 
             if (s->p >= s->end || *s->p == ',' || *s->p == ']')
               {
                 s->why = "a missing array element";
                 goto bad;
               }
-            if (!skip_value (s, &deliveries))
+            /* The array is one level: as deep as bayeux_json_parse() lets
+             * the whole body nest. */
+            if (!skip_value (s, BAYEUX_MAX_JSON_DEPTH - 1, &deliveries))
               goto bad;
-            span.length = (gsize) (s->p - data) - span.offset;
+            span.length = (guint32) (s->p - data) - span.offset;
             g_array_append_val (spans, span);
             skip_space (s);
             if (s->p < s->end && *s->p == ',')
@@ -696,22 +707,6 @@ bad:
 }
 
 BayeuxElements *
-bayeux_elements_new_from_array (JsonArray *array)
-{
-  BayeuxElements *self = g_new0 (BayeuxElements, 1);
-
-  g_atomic_ref_count_init (&self->ref_count);
-  self->array = json_array_ref (array);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      if (JSON_NODE_HOLDS_OBJECT (element) && !json_object_has_member (json_node_get_object (element), "successful"))
-        self->deliveries++;
-    }
-  return self;
-}
-
-BayeuxElements *
 bayeux_elements_ref (BayeuxElements *self)
 {
   g_atomic_ref_count_inc (&self->ref_count);
@@ -724,7 +719,6 @@ bayeux_elements_unref (BayeuxElements *self)
   if (!g_atomic_ref_count_dec (&self->ref_count))
     return;
   g_clear_pointer (&self->body, g_bytes_unref);
-  g_clear_pointer (&self->array, json_array_unref);
   g_clear_pointer (&self->spans, g_array_unref);
   g_free (self);
 }
@@ -732,7 +726,7 @@ bayeux_elements_unref (BayeuxElements *self)
 guint
 bayeux_elements_get_length (BayeuxElements *self)
 {
-  return self->array != NULL ? json_array_get_length (self->array) : self->spans->len;
+  return self->spans->len;
 }
 
 guint
@@ -746,11 +740,8 @@ bayeux_elements_parse (BayeuxElements *self,
                        guint           index,
                        GError        **error)
 {
-  const Span *span;
+  const Span *span = &g_array_index (self->spans, Span, index);
 
-  if (self->array != NULL)
-    return json_node_ref (json_array_get_element (self->array, index));
-  span = &g_array_index (self->spans, Span, index);
   return bayeux_json_parse ((const char *) g_bytes_get_data (self->body, NULL) + span->offset, span->length, error);
 }
 
@@ -758,11 +749,8 @@ JsonArray *
 bayeux_elements_to_array (BayeuxElements *self,
                           GError        **error)
 {
-  g_autoptr(JsonArray) array = NULL;
+  g_autoptr(JsonArray) array = json_array_sized_new (self->spans->len);
 
-  if (self->array != NULL)
-    return json_array_ref (self->array);
-  array = json_array_sized_new (self->spans->len);
   for (guint i = 0; i < self->spans->len; i++)
     {
       JsonNode *element = bayeux_elements_parse (self, i, error);

@@ -42,6 +42,8 @@ void           bayeux_reports_add  (BayeuxReports    *self,
                                     GError           *error,
                                     BayeuxMessage    *message);
 void           bayeux_reports_begin_burst (BayeuxReports *self);
+void           bayeux_reports_set_merging (BayeuxReports *self,
+                                           gboolean       merging);
 void           bayeux_reports_end_burst   (BayeuxReports *self);
 
 G_END_DECLS

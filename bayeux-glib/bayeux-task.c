@@ -233,7 +233,8 @@ bayeux_task_fail_after (GTask  *task,
 /* The reasons of merged failures kept, and how long each may be. */
 #define MAX_MORE_REASONS  3
 #define MAX_REASON_CHARS  160
-/* Reports held at most; beyond it a report joins the newest one. */
+/* Reports held at most; beyond it a report joins the newest one of its
+ * kind (kinds are finite, so the queue is bounded still). */
 #define MAX_REPORTS       64
 
 typedef struct
@@ -253,6 +254,7 @@ struct _BayeuxReports
   GSource          *idle;
   guint             burst;   /* depth of begin_burst() calls */
   guint             held;    /* reports of the queue's head made before the burst */
+  gboolean          merging; /* the burst's own failures are being reported */
 };
 
 static void
@@ -374,7 +376,7 @@ bayeux_reports_add (BayeuxReports *self,
 {
   Report *report;
 
-  if (self->burst > 0)
+  if (self->burst > 0 && self->merging)
     for (GList *l = g_queue_peek_nth_link (&self->queue, self->held); l != NULL; l = l->next)
       {
         report = l->data;
@@ -385,16 +387,31 @@ bayeux_reports_add (BayeuxReports *self,
           }
       }
   if (g_queue_get_length (&self->queue) >= MAX_REPORTS)
-    {
-      report_merge (g_queue_peek_tail (&self->queue), error);
-      return;
-    }
+    for (GList *l = g_queue_peek_tail_link (&self->queue); l != NULL; l = l->prev)
+      {
+        report = l->data;
+        if (report->error->domain == error->domain && report->error->code == error->code)
+          {
+            report_merge (report, error);
+            return;
+          }
+      }
 
   report = g_new0 (Report, 1);
   report->error = error;
   report->message = message ? bayeux_message_ref (message) : NULL;
   g_queue_push_tail (&self->queue, report);
   reports_schedule (self);
+}
+
+/* Whether the failures reported now are the burst's own (what the
+ * elements of the response made the owner report), to be merged; others,
+ * made while the burst lasts (between slices), are told after it, apart. */
+void
+bayeux_reports_set_merging (BayeuxReports *self,
+                            gboolean       merging)
+{
+  self->merging = merging;
 }
 
 /* The failures reported until the matching end_burst() come from one

@@ -53,6 +53,7 @@
 #include <bayeux-glib/bayeux-glib.h>
 #include "bayeux-channel-private.h"
 #include "bayeux-client-private.h"
+#include "bayeux-subscriptions-private.h"
 #include "bayeux-message-private.h"
 #include "bayeux-json-private.h"
 
@@ -1046,7 +1047,8 @@ incoming_path (const char   *body,
           if (g_hash_table_contains (subscriptions, pattern) && depth >= 3)
             {
               if (depth == 4)
-                bayeux_client_dispatch_to_listeners (emitter, pattern, message);
+                bayeux_subscriptions_call_listeners (bayeux_client_peek_subscriptions (emitter), emitter, pattern,
+                                                     message);
               else
                 g_signal_emit (emitter, signal_id, g_quark_from_string (pattern), message);
             }

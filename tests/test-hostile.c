@@ -17,6 +17,10 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#if defined (__GLIBC__) && __GLIBC_PREREQ (2, 33)
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1071,7 +1075,21 @@ typedef struct
   gint64  last_tick;
   gint64  longest;     /* the main loop's longest block meanwhile */
   gboolean done;
+  gsize   heap_before; /* bytes in use before the response */
+  gsize   heap_peak;   /* most in use while its messages were handled */
 } Many;
+
+static gsize
+heap_in_use (void)
+{
+#ifdef HAVE_MALLINFO2
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;   /* small blocks, and large ones (mmap) */
+#else
+  return 0;
+#endif
+}
 
 static void
 on_many_message (BayeuxClient  *client,
@@ -1086,6 +1104,8 @@ on_many_message (BayeuxClient  *client,
   if ((guint64) json_object_get_int_member (object, "n") != m->next)
     m->out_of_order++;
   m->next = (guint64) json_object_get_int_member (object, "n") + 1;
+  if (m->next % 1000 == 0)
+    m->heap_peak = MAX (m->heap_peak, heap_in_use ());
   m->last_at = g_get_monotonic_time ();
   if (m->first_at == 0)
     m->first_at = m->last_at;
@@ -1138,6 +1158,7 @@ test_many_messages (Fixture       *f,
   g_signal_connect (f->client, "message::" CHANNEL, G_CALLBACK (on_many_message), &m);
   start_connected (f);
   many_probe_id = g_timeout_add (1, many_probe_cb, &m);
+  m.heap_before = heap_in_use ();
   arm_and_trigger (f);
   g_assert_true (test_wait_until (many_received, &m, 60000));
   g_source_remove (many_probe_id);
@@ -1150,6 +1171,19 @@ test_many_messages (Fixture       *f,
   g_assert_cmpuint (f->errors->len, ==, 0);
   /* Handled in slices: the main loop ran between them. */
   g_assert_cmpuint (m.ticks, >=, 3);
+  /* What it costs in memory while its messages are handled: the body the
+   * in-process server keeps, the body the client read and the spans of its
+   * messages, a small multiple of its size (a parse tree of every message,
+   * as before, was 25 times it). Not under a sanitizer or Valgrind, whose
+   * allocators mallinfo2() does not see. */
+  if (m.heap_peak > 0 && !TEST_UNDER_ASAN && !test_under_valgrind ())
+    {
+      gsize body = many_case.body_size * 30;   /* ≥ 30 bytes a message */
+
+      g_test_message ("heap in use: %" G_GSIZE_FORMAT " KiB more at the peak, for a body of about %" G_GSIZE_FORMAT
+                      " KiB", (m.heap_peak - MIN (m.heap_peak, m.heap_before)) / 1024, body / 1024);
+      g_assert_cmpuint (m.heap_peak - MIN (m.heap_peak, m.heap_before), <, 6 * body);
+    }
   assert_recovers (f, g_get_monotonic_time ());
 }
 
@@ -1167,7 +1201,7 @@ test_error_flood (Fixture       *f,
 {
   LagProbe probe = { 0 };
   guint probe_id;
-  g_autofree char *more = g_strdup_printf ("(and %" G_GUINT64_FORMAT " more: ", flood_case.body_size - 1);
+  guint64 accounted = 0;
 
   /* The measure was made with the limit raised to take it all. */
   bayeux_client_set_max_message_size (f->client, MAX (bayeux_client_get_max_message_size (f->client),
@@ -1182,9 +1216,18 @@ test_error_flood (Fixture       *f,
   g_test_message ("%" G_GUINT64_FORMAT " elements that are no messages and as many unwanted messages in one "
                   "response: %u ::error emissions; the main loop blocked at most %" G_GINT64_FORMAT " ms",
                   flood_case.body_size, f->errors->len, probe.longest / 1000);
-  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE), ==, 1);
-  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_FAILED), ==, 1);
-  g_assert_cmpuint (fixture_count_errors_containing (f, more), ==, 2);
+  /* One emission for each kind, each saying how many more it stands for:
+   * every element accounted for. */
+  for (guint i = 0; i < f->errors->len; i++)
+    {
+      const char *text = strstr (((GError *) g_ptr_array_index (f->errors, i))->message, "(and ");
+
+      accounted += 1 + (text != NULL ? g_ascii_strtoull (text + 5, NULL, 10) : 0);
+    }
+  g_assert_cmpuint (accounted, ==, 2 * flood_case.body_size);
+  g_assert_cmpuint (f->errors->len, <=, (guint) (accounted / 100));
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE) +
+                    fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_FAILED), ==, f->errors->len);
   g_assert_cmpuint (f->errors->len, ==, 2);
   assert_recovers (f, g_get_monotonic_time ());
 }

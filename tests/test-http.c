@@ -274,25 +274,77 @@ refuse_upgrade (SoupServer        *server,
 }
 
 static void
+upgrade_refuser_free (gpointer data)
+{
+  UpgradeRefuser *u = data;
+
+  g_array_unref (u->answered);
+  g_free (u);
+}
+
+static void
 test_retry_after_websocket (Fixture *f, gconstpointer data)
 {
-  UpgradeRefuser u = { 0, g_array_new (FALSE, FALSE, sizeof (gint64)) };
+  UpgradeRefuser *up = g_new0 (UpgradeRefuser, 1);
+  UpgradeRefuser u;
   gint64 gap;
 
+  /* The handler lives as long as the server: so does its data. */
+  up->answered = g_array_new (FALSE, FALSE, sizeof (gint64));
   test_server_set_websocket (f->server, TRUE, FALSE);
-  soup_server_add_early_handler (test_server_get_soup_server (f->server), "/cometd", refuse_upgrade, &u, NULL);
+  soup_server_add_early_handler (test_server_get_soup_server (f->server), "/cometd", refuse_upgrade, up,
+                                 upgrade_refuser_free);
   make_client (f, test_server_get_url (f->server));
   g_object_set (f->client, "max-backoff", 10000, NULL);
 
   bayeux_client_start (f->client);
   g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  u = *up;
   g_assert_cmpuint (u.upgrades, ==, 1);
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
   gap = (test_server_last_time (f->server, "/meta/connect") - g_array_index (u.answered, gint64, 0)) / 1000;
   g_test_message ("connect after the upgrade's 503 Retry-After: 1 came %" G_GINT64_FORMAT " ms later", gap);
   g_assert_cmpint (gap, >=, 1000 - MARGIN_MS);
+}
 
-  g_array_unref (u.answered);
+/* A Retry-After is for the next request only: after a refusal with
+ * Retry-After: 30 (bounded by max-backoff, 1 s here), a connect that works
+ * and then a plain 500, the next connect waits the plain backoff, not the
+ * bound again (the server's wish is not kept for later failures). */
+static void
+test_retry_after_once (Fixture *f, gconstpointer data)
+{
+  Refuser r;
+
+  refuser_init (&r, "/meta/connect", 429 /* Too Many Requests */);
+  r.retry_after[0] = "30";
+  r.refusals = 1;
+  r.armed = FALSE;
+  make_client (f, test_server_get_url (f->server));
+  g_object_set (f->client, "backoff-increment", 50, "max-backoff", 1000, NULL);
+  test_server_set_hook (f->server, refuse_hook, &r);
+  test_server_set_timeout (f->server, 100);   /* connects come back soon */
+
+  fixture_start_connected (f);
+  r.armed = TRUE;
+  g_assert_true (test_wait_until (came_twice_after, &r, 5000));
+  g_test_message ("connect after 429 Retry-After: 30 came %" G_GINT64_FORMAT " ms later (max-backoff 1000)",
+                  gap_after (&r, 0));
+  g_assert_cmpint (gap_after (&r, 0), >=, 1000 - MARGIN_MS);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+
+  /* Then a plain failure, once the connect after it came and worked. */
+  r.came->len = 0;
+  r.answered->len = 0;
+  r.refused = 0;
+  r.retry_after[0] = NULL;
+  r.status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+  g_assert_true (test_wait_until (came_twice_after, &r, 5000));
+  g_test_message ("connect after a plain 500 came %" G_GINT64_FORMAT " ms later", gap_after (&r, 0));
+  g_assert_cmpint (gap_after (&r, 0), <, 700);
+
+  test_server_set_hook (f->server, NULL, NULL);
+  refuser_clear (&r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -598,6 +650,7 @@ main (int argc, char **argv)
   ADD ("retry-after/date", setup_bare, test_retry_after_date);
   ADD ("retry-after/bounded", setup_bare, test_retry_after_bounded);
   ADD ("retry-after/websocket", setup_bare, test_retry_after_websocket);
+  ADD ("retry-after/once", setup_bare, test_retry_after_once);
   ADD ("credentials", setup_bare, test_credentials);
   ADD ("credentials/websocket", setup_bare, test_credentials_websocket);
   ADD ("cookies/bounded", setup_bare, test_cookies_bounded);

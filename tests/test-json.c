@@ -536,6 +536,21 @@ test_elements (void)
     g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
   }
 
+  /* At the depth limit, whole or split, the same answer. */
+  for (guint depth = BAYEUX_MAX_JSON_DEPTH - 2; depth <= BAYEUX_MAX_JSON_DEPTH + 1; depth++)
+    {
+      g_autoptr(GString) nested = g_string_new (NULL);
+
+      for (guint i = 0; i < depth; i++)
+        g_string_append_c (nested, '[');
+      for (guint i = 0; i < depth; i++)
+        g_string_append_c (nested, ']');
+      check_split (nested->str, nested->len);
+      g_string_prepend (nested, "{\"a\":");
+      g_string_append (nested, "}");
+      check_split (nested->str, nested->len);
+    }
+
   /* Random arrays of random values, whole and cut short. */
   for (guint i = 0; i < (g_test_thorough () ? 20000u : 2000u); i++)
     {

@@ -298,8 +298,7 @@ on_sent (GObject      *source,
     }
 
   status = soup_message_get_status (req->msg);
-  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
-    bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (g_task_get_source_object (task)), req->msg);
+  bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (g_task_get_source_object (task)), req->msg);
   if (SOUP_STATUS_IS_REDIRECTION (status))
     {
       const char *location = soup_message_headers_get_one (soup_message_get_response_headers (req->msg), "Location");

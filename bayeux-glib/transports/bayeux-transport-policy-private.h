@@ -31,6 +31,7 @@ gboolean bayeux_transport_policy_settled        (BayeuxTransportPolicy *self);
 gboolean bayeux_transport_policy_open_failed    (BayeuxTransportPolicy *self,
                                                  const GError          *error,
                                                  guint                 *retry_in_s);
+void     bayeux_transport_policy_opened         (BayeuxTransportPolicy *self);
 void     bayeux_transport_policy_set_clock      (BayeuxTransportPolicy *self,
                                                  gint64               (*now) (void));
 gboolean bayeux_transport_policy_lost           (BayeuxTransportPolicy *self,

@@ -12,8 +12,9 @@
  * WebSocket when both allow it and it is not given up, else by long
  * polling.
  *
- * A WebSocket works once a /meta/connect over it succeeded: a socket that
- * opens and then closes, or stays silent, before that did not work. After
+ * A socket works once a /meta/connect over it succeeded: one that opens
+ * and then closes, or stays silent, before that did not work (whether an
+ * earlier socket of the session worked or not). After
  * MAX_UNWORKING sockets in a row that did not work (one, for a refused
  * upgrade, or on a later try), the WebSocket is given up: long polling,
  * and the WebSocket is tried again after GIVE_UP_FIRST_S seconds, twice as
@@ -40,6 +41,7 @@ struct _BayeuxTransportPolicy
   GStrv    allowed;    /* known names, in order of preference */
   gboolean offered;    /* the WebSocket, allowed and offered in the last handshake reply */
   gboolean worked;     /* a connect over it succeeded in this session */
+  gboolean socket_worked; /* a connect over the socket open now succeeded */
   guint    unworking;  /* sockets in a row that failed before one worked */
   guint    losses;     /* sockets lost in a row since a connect was held over one */
   guint    give_ups;   /* in a row, without the WebSocket working in between */
@@ -173,6 +175,13 @@ bayeux_transport_policy_start_session (BayeuxTransportPolicy  *self,
   return TRUE;
 }
 
+/* A new socket is open: it works once a connect over it succeeds. */
+void
+bayeux_transport_policy_opened (BayeuxTransportPolicy *self)
+{
+  self->socket_worked = FALSE;
+}
+
 /* For tests: the monotonic clock the policy reads. */
 void
 bayeux_transport_policy_set_clock (BayeuxTransportPolicy *self,
@@ -200,6 +209,7 @@ bayeux_transport_policy_connected (BayeuxTransportPolicy *self,
   if (websocket)
     {
       self->worked = TRUE;
+      self->socket_worked = TRUE;
       self->unworking = 0;
       self->give_ups = 0;
     }
@@ -239,7 +249,7 @@ did_not_work (BayeuxTransportPolicy *self,
               gboolean               refused,
               guint                 *retry_in_s)
 {
-  if (self->worked)
+  if (self->socket_worked)
     return FALSE;
   if (refused || self->give_ups > 0 || ++self->unworking >= MAX_UNWORKING)
     {
@@ -260,7 +270,7 @@ bayeux_transport_policy_open_failed (BayeuxTransportPolicy *self,
 {
   if (self->worked && error->domain != SOUP_WEBSOCKET_ERROR)
     return FALSE;
-  self->worked = FALSE;
+  self->worked = self->socket_worked = FALSE;
   return did_not_work (self, TRUE, retry_in_s);
 }
 

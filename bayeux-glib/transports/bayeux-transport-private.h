@@ -107,6 +107,7 @@ void             bayeux_transport_note_retry_after    (BayeuxTransport    *self,
 
 /* Retry-After: the delay a server asked for after refusing a request. */
 gint64           bayeux_transport_get_retry_after     (BayeuxTransport    *self);
+gint64           bayeux_transport_take_retry_after    (BayeuxTransport    *self);
 gint64           bayeux_retry_after_parse             (const char         *value,
                                                        GDateTime          *now);
 

@@ -317,6 +317,8 @@ bayeux_transport_note_retry_after (BayeuxTransport *self,
   gint64 *not_before;
   gint64 delay;
 
+  /* Each answer replaces what the one before asked for. */
+  g_object_set_qdata (G_OBJECT (self), retry_after_quark (), NULL);
   if (value == NULL)
     return;
   now = g_date_time_new_now_utc ();
@@ -346,4 +348,14 @@ bayeux_transport_get_retry_after (BayeuxTransport *self)
     return 0;
   left = *not_before - g_get_monotonic_time ();
   return left > 0 ? (left + 999) / 1000 : 0;
+}
+
+/* The same, once: the wait applies to the next request only. */
+gint64
+bayeux_transport_take_retry_after (BayeuxTransport *self)
+{
+  gint64 left = bayeux_transport_get_retry_after (self);
+
+  g_object_set_qdata (G_OBJECT (self), retry_after_quark (), NULL);
+  return left;
 }

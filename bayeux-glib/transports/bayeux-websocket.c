@@ -945,8 +945,7 @@ on_connected (GObject      *source,
     {
       self->state = STATE_CLOSED;
       /* An upgrade refused for now (429, 503) may say when to come back. */
-      if (soup_message_get_status (op->msg) != SOUP_STATUS_NONE &&
-          soup_message_get_status (op->msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+      if (soup_message_get_status (op->msg) != SOUP_STATUS_NONE)
         bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (self), op->msg);
       if (bayeux_deadline_timed_out (&op->deadline, error))
         {
