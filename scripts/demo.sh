@@ -21,6 +21,22 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=${BAYEUX_BUILDDIR:-_build}
 
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: scripts/demo.sh [URL] [NAME] [--count N] [--verbose]
+
+  Without URL: installs what is missing, builds, starts a local Faye server
+  on a free loopback port, prints its URL, and chats on /chat/demo there.
+  With URL: chats on the Bayeux server at URL (a server that cannot be
+  reached is retried with the backoff until Ctrl-C; the exit status is 1
+  when the client never connected).
+  Type a line and press Enter to send it; Ctrl-C disconnects and quits.
+USAGE
+    exit 0
+    ;;
+esac
+
 url=""
 if [ $# -gt 0 ] && [[ $1 == *://* ]]; then
   url=$1

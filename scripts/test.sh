@@ -27,6 +27,18 @@
 
 set -euo pipefail
 
+case "${1:-}" in
+  "") ;;
+  -h|--help)
+    sed -n '2,/^# Usage/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    echo "It takes no options (about 12 minutes on 2 cores)."
+    exit 0
+    ;;
+  *)
+    echo "test.sh: takes no options: “$*” ignored (see scripts/test.sh --help)" >&2
+    ;;
+esac
+
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 
