@@ -796,9 +796,12 @@ static void
 run_publish (App *app)
 {
   /* Publishes left waiting by a lost connection give up as the connect
-   * timeout does, rather than after the library's default minute. */
+   * timeout does, rather than after the library's default minute; half a
+   * second later, so that a first connection that never comes is reported
+   * as such (the connect timer), not as a publish that was not sent (the
+   * two timers of the same length raced). */
   if (opt_connect_timeout > 0)
-    bayeux_client_set_max_pending_age (app->client, (guint) MIN (opt_connect_timeout * 1000, G_MAXUINT));
+    bayeux_client_set_max_pending_age (app->client, (guint) MIN (opt_connect_timeout * 1000 + 500, G_MAXUINT));
 
   if (app->data != NULL)
     {
