@@ -24,9 +24,6 @@ GError        *bayeux_reply_error    (BayeuxMessage *reply,
                                       BayeuxVerdict  verdict,
                                       gint           code,
                                       const char    *what);
-gboolean       bayeux_reply_answers  (BayeuxOp       *op,
-                                      BayeuxMessage  *reply,
-                                      GError        **error);
 
 /* What a message from the server is, once matched. */
 typedef enum {

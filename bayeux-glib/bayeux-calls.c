@@ -72,7 +72,7 @@ bayeux_reply_error (BayeuxMessage *reply,
  * about another channel is no answer to ours (the server mixed up its
  * replies, or is hostile): trusting it would mark a subscription that the
  * server does not hold as confirmed, and nothing would ever arrive. */
-gboolean
+static gboolean
 bayeux_reply_answers (BayeuxOp       *op,
                       BayeuxMessage  *reply,
                       GError        **error)

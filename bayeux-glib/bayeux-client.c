@@ -1532,7 +1532,7 @@ on_incoming_begin (GObject        *owner,
    * WebSocket, those since it was sent (send_connect starts the count). */
   if (!req->frame)
     self->response_deliveries = 0;
-  self->response_deliveries += messages ? bayeux_elements_get_deliveries (messages) : 0;
+  self->response_deliveries += bayeux_elements_get_deliveries (messages);
 }
 
 /* A handler may stop or disconnect the client (or the request be given

@@ -102,7 +102,7 @@ run (BayeuxInbox *self)
 
   while ((item = g_queue_peek_head (&self->queue)) != NULL)
     {
-      guint length = item->elements != NULL ? bayeux_elements_get_length (item->elements) : 0;
+      guint length;
       gboolean wanted = TRUE;
 
       if (item->then != NULL)
@@ -114,11 +114,12 @@ run (BayeuxInbox *self)
             goto out;
           continue;
         }
+      length = bayeux_elements_get_length (item->elements);
 
       if (!item->begun)
         {
           item->begun = TRUE;
-          if (item->elements != NULL && (bayeux_debug_flags () & BAYEUX_DEBUG_WIRE))
+          if (bayeux_debug_flags () & BAYEUX_DEBUG_WIRE)
             log_wire (item->elements);
           bayeux_reports_begin_burst (self->reports);
           self->callbacks->begin (owner, item->elements, item->batch);
@@ -179,8 +180,7 @@ bayeux_inbox_new (GObject                    *owner,
   return self;
 }
 
-/* Queues @batch (taken) with @elements (nullable: a batch with nothing in
- * it, which only ends, in its turn) and handles what it can now. */
+/* Queues @batch (taken) with @elements and handles what it can now. */
 void
 bayeux_inbox_push (BayeuxInbox    *self,
                    BayeuxElements *elements,
@@ -188,7 +188,7 @@ bayeux_inbox_push (BayeuxInbox    *self,
 {
   Item *item = g_new0 (Item, 1);
 
-  item->elements = elements != NULL ? bayeux_elements_ref (elements) : NULL;
+  item->elements = bayeux_elements_ref (elements);
   item->batch = batch;
   g_queue_push_tail (&self->queue, item);
   if (self->idle == NULL)
