@@ -246,6 +246,8 @@ typedef struct
   JsonArray  *array;
 } Container;
 
+static JsonNode *parse_valid_utf8 (const char *data, gsize length, GError **error);
+
 /* Parses @data, one JSON text (RFC 8259) in UTF-8, nested no deeper than
  * BAYEUX_MAX_JSON_DEPTH, without duplicate member names, into a tree of
  * sealed (immutable) nodes: what json-glib's immutable parser would make of
@@ -261,13 +263,6 @@ bayeux_json_parse (const char *data,
                    gsize       length,
                    GError    **error)
 {
-  Scanner scanner = { data, data + length, NULL };
-  Scanner *s = &scanner;
-  Container stack[BAYEUX_MAX_JSON_DEPTH];
-  guint depth = 0;
-  JsonNode *root = NULL;
-  GString *name;
-  GString *text;
   const char *invalid;
 
   if (!g_utf8_validate_len (data, length, &invalid))
@@ -276,6 +271,22 @@ bayeux_json_parse (const char *data,
                    "Bad response: not valid UTF-8 at byte %" G_GSIZE_FORMAT, (gsize) (invalid - data));
       return NULL;
     }
+  return parse_valid_utf8 (data, length, error);
+}
+
+/* bayeux_json_parse() of @data known to be UTF-8 already. */
+static JsonNode *
+parse_valid_utf8 (const char *data,
+                  gsize       length,
+                  GError    **error)
+{
+  Scanner scanner = { data, data + length, NULL };
+  Scanner *s = &scanner;
+  Container stack[BAYEUX_MAX_JSON_DEPTH];
+  guint depth = 0;
+  JsonNode *root = NULL;
+  GString *name;
+  GString *text;
 
   name = g_string_sized_new (32);    /* a member's name, until its value is made */
   text = g_string_sized_new (64);    /* a string value */
@@ -742,7 +753,9 @@ bayeux_elements_parse (BayeuxElements *self,
 {
   const Span *span = &g_array_index (self->spans, Span, index);
 
-  return bayeux_json_parse ((const char *) g_bytes_get_data (self->body, NULL) + span->offset, span->length, error);
+  /* The split checked the whole body is UTF-8, and a span starts and ends
+   * at ASCII bytes (after '[' or ',', before ',' or ']'): so is the span. */
+  return parse_valid_utf8 ((const char *) g_bytes_get_data (self->body, NULL) + span->offset, span->length, error);
 }
 
 JsonArray *
