@@ -50,6 +50,7 @@ typedef struct
 typedef struct
 {
   BayeuxClient               *client;
+  GMainContext               *context;   /* the client's, for the handles */
   BayeuxSubscriptions        *subscriptions;
   BayeuxOutbox               *outbox;
   const BayeuxCallsCallbacks *callbacks;
@@ -61,9 +62,14 @@ void      bayeux_calls_subscribe    (BayeuxCalls    *self,
 void      bayeux_calls_unsubscribe  (BayeuxCalls    *self,
                                      const char     *channel,
                                      GTask          *task);
+BayeuxSubscription *bayeux_calls_add_subscription (BayeuxCalls *self,
+                                                  const char  *channel,
+                                                  JsonNode    *ext,
+                                                  GTask       *task);
 void      bayeux_calls_publish      (BayeuxCalls    *self,
                                      const char     *channel,
                                      JsonNode       *data,
+                                     JsonNode       *ext,
                                      GTask          *task);
 BayeuxOp *bayeux_calls_subscribe_op (BayeuxCalls    *self,
                                      BayeuxSubEntry *sub);

@@ -161,76 +161,47 @@ bayeux_calls_fail (BayeuxCalls *self,
     self->callbacks->report (self->client, error, NULL);
 }
 
-/* A /meta/subscribe for @sub. Returns: (transfer full): the op */
+/* A /meta/subscribe for @sub, with its handles' ext. Returns: (transfer
+ * full): the op */
 BayeuxOp *
 bayeux_calls_subscribe_op (BayeuxCalls    *self,
                            BayeuxSubEntry *sub)
 {
   BayeuxOp *op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_SUBSCRIBE, "/meta/subscribe", sub->channel, NULL);
+  JsonNode *ext = bayeux_subscriptions_merged_ext (sub);
 
   json_object_set_string_member (op->message, "subscription", sub->channel);
+  if (ext != NULL)
+    json_object_set_member (op->message, "ext", ext);
   return op;
 }
 
-/* Subscribes to @channel; @task (nullable) completes with the server's
- * answer. Before a session, the subscription waits for one. */
-void
-bayeux_calls_subscribe (BayeuxCalls *self,
-                        const char  *channel,
-                        GTask       *task)
+/* Fails the waiting calls of @sub made for @handle, with @error. */
+static void
+fail_waiting_for (BayeuxSubEntry     *sub,
+                  BayeuxSubscription *handle,
+                  const GError       *error)
 {
-  GError *error = NULL;
-  BayeuxSubEntry *sub;
+  g_autoptr(GPtrArray) failed = g_ptr_array_new_with_free_func (g_object_unref);
 
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
-    {
-      bayeux_calls_fail (self, task, error);
-      return;
-    }
-
-  sub = bayeux_subscriptions_add (self->subscriptions, channel);
-  if (sub->confirmed)
-    {
-      if (task != NULL)
-        bayeux_task_return (task, NULL, NULL);
-      return;
-    }
-
-  if (task != NULL)
-    g_ptr_array_add (sub->waiting, g_object_ref (task));
-  if (!sub->in_flight && self->callbacks->session_ready (self->client))
-    {
-      sub->in_flight = TRUE;
-      self->callbacks->enqueue (self->client, bayeux_calls_subscribe_op (self, sub));
-    }
+  for (guint i = sub->waiting->len; i > 0; i--)
+    if (g_task_get_task_data (g_ptr_array_index (sub->waiting, i - 1)) == handle)
+      g_ptr_array_add (failed, g_ptr_array_steal_index (sub->waiting, i - 1));
+  bayeux_task_return_all (failed, error);
 }
 
-/* Ends the subscription to @channel at once; the server is told if it
- * knows of it, and @task (nullable) completes with its answer. */
-void
-bayeux_calls_unsubscribe (BayeuxCalls *self,
-                          const char  *channel,
-                          GTask       *task)
+/* Ends the whole subscription @sub at once (its last handle went): its
+ * waiting calls fail; the server is told if it knows of it, and @task
+ * (nullable) completes with its answer. */
+static void
+end_subscription (BayeuxCalls    *self,
+                  BayeuxSubEntry *sub,
+                  GTask          *task)
 {
-  GError *error = NULL;
-  BayeuxSubEntry *sub;
-  gboolean known_to_server;
+  g_autofree char *channel = g_strdup (sub->channel);
+  gboolean known_to_server = (sub->confirmed || sub->in_flight) && self->callbacks->session_ready (self->client);
   BayeuxOp *op;
 
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
-    {
-      bayeux_calls_fail (self, task, error);
-      return;
-    }
-
-  sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
-  if (sub == NULL)
-    {
-      bayeux_calls_fail (self, task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED, "Not subscribed to %s", channel));
-      return;
-    }
-
-  known_to_server = (sub->confirmed || sub->in_flight) && self->callbacks->session_ready (self->client);
   {
     g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
                                           "Unsubscribed from %s before the server confirmed the subscription",
@@ -251,12 +222,159 @@ bayeux_calls_unsubscribe (BayeuxCalls *self,
   self->callbacks->enqueue (self->client, op);
 }
 
-/* Publishes @data (nullable: an empty object) on @channel; @task
- * (nullable) completes with the server's reply. */
+/* A BayeuxReleaseFunc: the application ends @handle (cancel, or
+ * unsubscribe with @task). The subscription ends with its last handle. */
+static void
+release_handle (gpointer            owner,
+                BayeuxSubscription *handle,
+                GTask              *task)
+{
+  BayeuxCalls *self = owner;
+  g_autoptr(BayeuxSubscription) held = g_object_ref (handle);
+  BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, bayeux_subscription_get_channel (handle));
+
+  if (sub == NULL || !g_ptr_array_find (sub->handles, handle, NULL))
+    {
+      bayeux_task_return (task, NULL, NULL);
+      return;
+    }
+  {
+    g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                          "Unsubscribed from %s before the server confirmed the subscription",
+                                          sub->channel);
+    fail_waiting_for (sub, handle, gone);
+  }
+  bayeux_subscriptions_detach (self->subscriptions, sub, handle);
+  if (sub->handles->len == 0)
+    end_subscription (self, sub, task);
+  else
+    bayeux_task_return (task, NULL, NULL);   /* others still hold the channel */
+  bayeux_subscription_set_state (handle, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED, NULL);
+}
+
+/* Puts @handle (new, on @sub) to work: confirmed at once if @sub is, else
+ * pending, its /meta/subscribe sent if none is out and there is a
+ * session; @task (nullable) completes with the server's answer. */
+static void
+subscribe_handle (BayeuxCalls        *self,
+                  BayeuxSubEntry     *sub,
+                  BayeuxSubscription *handle,
+                  GTask              *task)
+{
+  if (sub->confirmed)
+    {
+      bayeux_subscription_set_state (handle, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED, NULL);
+      bayeux_task_return (task, NULL, NULL);
+      return;
+    }
+
+  if (task != NULL)
+    {
+      g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
+      g_ptr_array_add (sub->waiting, g_object_ref (task));
+    }
+  if (!sub->in_flight && self->callbacks->session_ready (self->client))
+    {
+      sub->in_flight = TRUE;
+      self->callbacks->enqueue (self->client, bayeux_calls_subscribe_op (self, sub));
+    }
+}
+
+/* Subscribes to @channel (bayeux_client_subscribe: one handle per channel,
+ * made the first time); @task (nullable) completes with the server's
+ * answer. Before a session, the subscription waits for one. */
+void
+bayeux_calls_subscribe (BayeuxCalls *self,
+                        const char  *channel,
+                        GTask       *task)
+{
+  GError *error = NULL;
+  BayeuxSubEntry *sub;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+    {
+      bayeux_calls_fail (self, task, error);
+      return;
+    }
+
+  sub = bayeux_subscriptions_add (self->subscriptions, channel);
+  if (sub->legacy == NULL)
+    {
+      g_autoptr(BayeuxSubscription) handle = bayeux_subscription_new (channel, NULL, self->context, release_handle,
+                                                                      self);
+      bayeux_subscriptions_attach (self->subscriptions, sub, handle);
+      sub->legacy = handle;
+    }
+  subscribe_handle (self, sub, sub->legacy, task);
+}
+
+/* A new handle on @channel, with @ext (nullable, an object) for its
+ * /meta/subscribe; @task (nullable) completes with the server's answer.
+ * A bad channel name makes a refused handle. Returns: (transfer full) */
+BayeuxSubscription *
+bayeux_calls_add_subscription (BayeuxCalls *self,
+                               const char  *channel,
+                               JsonNode    *ext,
+                               GTask       *task)
+{
+  GError *error = NULL;
+  BayeuxSubEntry *sub;
+  BayeuxSubscription *handle;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+    {
+      handle = bayeux_subscription_new (channel, ext, self->context, NULL, NULL);
+      bayeux_subscription_set_state (handle, BAYEUX_SUBSCRIPTION_STATE_REFUSED, error);
+      bayeux_calls_fail (self, task, error);
+      return handle;
+    }
+
+  sub = bayeux_subscriptions_add (self->subscriptions, channel);
+  handle = bayeux_subscription_new (channel, ext, self->context, release_handle, self);
+  bayeux_subscriptions_attach (self->subscriptions, sub, handle);
+  subscribe_handle (self, sub, handle, task);
+  return handle;
+}
+
+/* Ends bayeux_client_subscribe()'s hold on @channel at once; the
+ * subscription ends with its last handle, and the server is told if it
+ * knows of it: @task (nullable) completes with its answer. */
+void
+bayeux_calls_unsubscribe (BayeuxCalls *self,
+                          const char  *channel,
+                          GTask       *task)
+{
+  GError *error = NULL;
+  BayeuxSubEntry *sub;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+    {
+      bayeux_calls_fail (self, task, error);
+      return;
+    }
+
+  sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
+  if (sub == NULL || sub->legacy == NULL)
+    {
+      bayeux_calls_fail (self, task,
+                         g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                      sub == NULL ? "Not subscribed to %s"
+                                                  : "Not subscribed to %s by bayeux_client_subscribe(): its "
+                                                    "subscription handles end with bayeux_subscription_cancel()",
+                                      channel));
+      return;
+    }
+  release_handle (self, sub->legacy, task);
+}
+
+/* Publishes @data (nullable: an empty object) on @channel, with @ext
+ * (nullable, an object) as its ext; @task (nullable) completes with the
+ * server's reply. */
 void
 bayeux_calls_publish (BayeuxCalls *self,
                       const char  *channel,
                       JsonNode    *data,
+                      JsonNode    *ext,
                       GTask       *task)
 {
   GError *error = NULL;
@@ -273,6 +391,8 @@ bayeux_calls_publish (BayeuxCalls *self,
     json_object_set_member (op->message, "data", bayeux_json_deep_copy (data));
   else
     json_object_set_object_member (op->message, "data", json_object_new ());
+  if (ext != NULL)
+    json_object_set_member (op->message, "ext", bayeux_json_deep_copy (ext));
   self->callbacks->enqueue (self->client, op);
 }
 
@@ -318,6 +438,26 @@ bayeux_calls_drop (BayeuxCalls  *self,
     }
 }
 
+/* The server refused @sub (or it cannot be sent): its waiting calls fail
+ * and its handles are refused, with @error; it ends. */
+static void
+end_refused (BayeuxCalls    *self,
+             BayeuxSubEntry *sub,
+             const GError   *error)
+{
+  g_autofree char *channel = g_strdup (sub->channel);
+
+  sub->confirmed = FALSE;
+  sub->in_flight = FALSE;
+  bayeux_task_return_all (sub->waiting, error);
+  bayeux_subscriptions_set_state (self->subscriptions, sub, BAYEUX_SUBSCRIPTION_STATE_REFUSED, error);
+  /* A handler of the refusal may have subscribed anew: that is a new
+   * subscription, kept. */
+  sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
+  if (sub != NULL && sub->handles->len == 0)
+    bayeux_subscriptions_remove (self->subscriptions, channel);
+}
+
 /* A queued op that cannot be sent (too large, dropped by an extension):
  * its call fails; a subscription ends. Takes @op. */
 void
@@ -332,8 +472,7 @@ bayeux_calls_unsendable (BayeuxCalls  *self,
         {
           if (sub->waiting->len == 0)
             self->callbacks->report (self->client, g_error_copy (error), NULL);
-          bayeux_task_return_all (sub->waiting, error);
-          bayeux_subscriptions_remove (self->subscriptions, op->channel);
+          end_refused (self, sub, error);
         }
     }
   else if (op->kind == BAYEUX_OP_UNSUBSCRIBE && op->task == NULL)
@@ -362,6 +501,7 @@ bayeux_calls_subscribed (BayeuxCalls   *self,
       sub->confirmed = TRUE;
       sub->in_flight = FALSE;
       bayeux_task_return_all (sub->waiting, NULL);
+      bayeux_subscriptions_set_state (self->subscriptions, sub, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED, NULL);
     }
   else if (verdict == BAYEUX_REPLY_UNKNOWN_CLIENT)
     sub->in_flight = FALSE;   /* sent again after the re-handshake */
@@ -373,8 +513,7 @@ bayeux_calls_subscribed (BayeuxCalls   *self,
 
       if (sub->waiting->len == 0)
         self->callbacks->report (self->client, g_error_copy (error), reply);
-      bayeux_task_return_all (sub->waiting, error);
-      bayeux_subscriptions_remove (self->subscriptions, op->channel);
+      end_refused (self, sub, error);
     }
 }
 

@@ -58,6 +58,8 @@
  * spins. */
 #define EARLY_CONNECTS_TOLERATED  3
 #define MIN_CONNECT_CYCLE_US      (100 * 1000)
+/* Paused, the client holds at most this many messages (the oldest go). */
+#define PAUSED_HELD_MAX           10000
 
 /**
  * BayeuxClient:
@@ -216,6 +218,13 @@ struct _BayeuxClient
   gboolean           restart_after_disconnect;
   gboolean           disposing;
 
+  gboolean           paused;             /* no /meta/connect but to keep the session */
+  gboolean           connect_withheld;   /* one is due at resume */
+  gint64             control_done_at;    /* monotonic µs: the last handshake or connect answered */
+  GQueue             held;               /* deliveries while paused, or not yet dispatched since */
+  guint              held_dropped;       /* the oldest dropped past PAUSED_HELD_MAX */
+  GSource           *held_idle;          /* dispatching them, resumed */
+
   BayeuxExtensionChain *extensions;      /* and the messages they hold */
   GSource           *disconnect_idle;    /* a disconnect asked for from an outgoing hook */
 };
@@ -240,6 +249,8 @@ enum {
   PROP_FALLBACK_URLS,
   PROP_CURRENT_URL,
   PROP_TRANSPORTS,
+  PROP_SUBSCRIPTIONS,
+  PROP_PAUSED,
   N_PROPS
 };
 
@@ -935,6 +946,34 @@ send_connect (BayeuxClient *self)
   send_control_op (self, op, FALSE, timeout);
 }
 
+static void schedule_control (BayeuxClient *self, gint64 delay_ms);
+
+/* Paused: whether the next /meta/connect waits for the resume; if so, the
+ * timer comes back when one is due anyway to keep the session. CometD
+ * forgets a session maxInterval after its last connect was answered: one
+ * goes at 3/4 of that. Faye advises no maxInterval and forgets a session
+ * 1.6 (Redis) or 2 (memory) timeouts after its last connect arrived: one
+ * goes 1.2 timeouts after the last was sent. */
+static gboolean
+withhold_connect (BayeuxClient *self)
+{
+  gint64 due = self->advice.max_interval > 0
+                 ? self->control_done_at + MAX (self->advice.max_interval * 3 / 4, 1000) * 1000
+                 : self->control_sent_at + MAX (self->advice.timeout * 6 / 5, 1000) * 1000;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!self->paused || self->client_id == NULL)
+    return FALSE;
+  if (now >= due)
+    {
+      g_debug ("paused: a /meta/connect so that the server keeps the session");
+      return FALSE;
+    }
+  self->connect_withheld = TRUE;
+  schedule_control (self, (due - now + 999) / 1000);
+  return TRUE;
+}
+
 static gboolean
 control_timer_cb_step (BayeuxClient *self)
 {
@@ -942,6 +981,8 @@ control_timer_cb_step (BayeuxClient *self)
   g_clear_pointer (&self->control_timer, g_source_unref);
   if (self->busy[SLOT_CONTROL] || self->network_down)
     return G_SOURCE_REMOVE;   /* the network's return schedules us again */
+  if (withhold_connect (self))
+    return G_SOURCE_REMOVE;
 
   self->control_sent_at = g_get_monotonic_time ();
   if (self->client_id == NULL)
@@ -1044,6 +1085,7 @@ handshake_done (BayeuxClient  *self,
   const char *client_id;
   guint generation = self->generation;
 
+  self->control_done_at = g_get_monotonic_time ();
   if (reply != NULL)
     apply_advice (self, reply);
 
@@ -1120,6 +1162,7 @@ connect_done (BayeuxClient  *self,
   gboolean advised = FALSE;
   guint generation = self->generation;
 
+  self->control_done_at = g_get_monotonic_time ();
   if (!is_running (self))
     return;
   if (reply != NULL)
@@ -1345,9 +1388,35 @@ emit_message (BayeuxClient  *self,
   g_signal_emit (self, signals[SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
 }
 
+static void deliver (BayeuxClient *self, BayeuxMessage *message);
+
+/* @message (a delivery) goes to its subscriptions, or is held while
+ * paused. */
 static void
 dispatch (BayeuxClient  *self,
           BayeuxMessage *message)
+{
+  /* Paused, or still handing out what came while paused: in order. */
+  if (self->paused || self->held.length > 0)
+    {
+      g_queue_push_tail (&self->held, bayeux_message_ref (message));
+      if (self->held.length > PAUSED_HELD_MAX)
+        {
+          bayeux_message_unref (g_queue_pop_head (&self->held));
+          if (self->held_dropped++ == 0)
+            report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL,
+                                             "Paused with %u messages held: the oldest are dropped",
+                                             PAUSED_HELD_MAX), NULL);
+        }
+      return;
+    }
+  deliver (self, message);
+}
+
+/* Hands @message to its subscriptions. */
+static void
+deliver (BayeuxClient  *self,
+         BayeuxMessage *message)
 {
   const char *channel = bayeux_message_get_channel (message);
   g_autoptr(GError) error = NULL;
@@ -1365,6 +1434,28 @@ dispatch (BayeuxClient  *self,
   if (!matched)
     report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
                                      "Message on %s matches no subscription", channel), message);
+}
+
+/* Resumed: the messages held while paused go out, in order, in slices of
+ * 10 ms (a handler may pause again). */
+static gboolean
+held_idle_cb (gpointer user_data)
+{
+  BayeuxClient *self = g_object_ref (user_data);
+  gint64 until = g_get_monotonic_time () + 10 * 1000;
+  gboolean more;
+
+  while (!self->paused && self->held.length > 0 && g_get_monotonic_time () < until)
+    {
+      g_autoptr(BayeuxMessage) message = g_queue_pop_head (&self->held);
+
+      deliver (self, message);
+    }
+  more = !self->paused && self->held.length > 0 && self->held_idle != NULL;
+  if (!more)
+    g_clear_pointer (&self->held_idle, bayeux_source_destroy);
+  g_object_unref (self);
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 /* The client acts on a message from the server, once the incoming
@@ -2126,6 +2217,7 @@ bayeux_client_constructed (GObject *object)
   /* The rooms it points to live until finalize, as it does. */
   self->calls = (BayeuxCalls) {
     .client = self,
+    .context = self->context,
     .subscriptions = self->subscriptions,
     .outbox = self->outbox,
     .callbacks = &calls_callbacks,
@@ -2169,6 +2261,7 @@ bayeux_client_dispose (GObject *object)
 
   self->disposing = TRUE;
   g_clear_pointer (&self->disconnect_idle, bayeux_source_destroy);
+  g_clear_pointer (&self->held_idle, bayeux_source_destroy);
   if (self->context != NULL)
     stop_internal (self, NULL);
   if (self->reports != NULL)
@@ -2190,6 +2283,9 @@ bayeux_client_dispose (GObject *object)
   /* The listeners' data goes now (a GJS or Python closure may hold the
    * client: that cycle ends here). */
   bayeux_subscriptions_remove_listeners (self->subscriptions);
+  /* The handles end, and leave the list (a handle's closures may hold
+   * the client too). */
+  bayeux_subscriptions_end_handles (self->subscriptions);
 
   G_OBJECT_CLASS (bayeux_client_parent_class)->dispose (object);
 }
@@ -2200,6 +2296,7 @@ bayeux_client_finalize (GObject *object)
   BayeuxClient *self = BAYEUX_CLIENT (object);
 
   g_clear_pointer (&self->subscriptions, bayeux_subscriptions_free);
+  g_queue_clear_full (&self->held, (GDestroyNotify) bayeux_message_unref);
   g_clear_pointer (&self->headers, soup_message_headers_unref);
   g_clear_pointer (&self->outbox, bayeux_outbox_free);
   g_clear_pointer (&self->extensions, bayeux_extension_chain_free);
@@ -2278,6 +2375,12 @@ bayeux_client_get_property (GObject    *object,
     case PROP_TRANSPORTS:
       g_value_set_boxed (value, bayeux_client_get_transports (self));
       break;
+    case PROP_SUBSCRIPTIONS:
+      g_value_set_object (value, bayeux_subscriptions_get_model (self->subscriptions));
+      break;
+    case PROP_PAUSED:
+      g_value_set_boolean (value, self->paused);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2329,6 +2432,9 @@ bayeux_client_set_property (GObject      *object,
     case PROP_TRANSPORTS:
       if (g_value_get_boxed (value) != NULL)
         bayeux_client_set_transports (self, g_value_get_boxed (value));
+      break;
+    case PROP_PAUSED:
+      bayeux_client_set_paused (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2439,6 +2545,44 @@ bayeux_client_class_init (BayeuxClientClass *klass)
   properties[PROP_TRANSPORTS] =
     g_param_spec_boxed ("transports", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:subscriptions:
+   *
+   * The live subscription handles ([class@Subscription]), as a list
+   * model: see [method@Client.get_subscriptions].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SUBSCRIPTIONS] =
+    g_param_spec_object ("subscriptions", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:paused:
+   *
+   * Flow control: while %TRUE, the client stops asking the server for
+   * messages (no `/meta/connect` goes out, over HTTP or a WebSocket), so
+   * the server keeps them queued, and holds (in order, undelivered) those
+   * that still arrive: the answer to a long poll that was out, a message
+   * pushed on a WebSocket. Publishing, subscribing and unsubscribing go on.
+   * Set back to %FALSE, the held messages are delivered and the long
+   * poll resumes at once.
+   *
+   * So that the server keeps the session, a paused client still sends a
+   * `/meta/connect` when it would otherwise forget it: at three quarters
+   * of the server's advised `maxInterval` after the last one was answered
+   * (CometD's default `maxInterval` is 10 s), or after the advised
+   * `timeout` when the server advises no `maxInterval` (Faye). What that
+   * connect brings is held too, at most 10,000 messages: past that the
+   * oldest are dropped and reported once through [signal@Client::error]
+   * (%BAYEUX_ERROR_QUEUE_FULL). See the subscriptions page of the manual.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PAUSED] =
+    g_param_spec_boolean ("paused", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * BayeuxClient:max-network-delay:
@@ -3770,7 +3914,7 @@ bayeux_client_publish (BayeuxClient *self,
   BAYEUX_CLIENT_CHECK (self);
   g_return_if_fail (channel != NULL);
 
-  bayeux_calls_publish (&self->calls, channel, data, NULL);
+  bayeux_calls_publish (&self->calls, channel, data, NULL, NULL);
 }
 
 /**
@@ -3796,14 +3940,7 @@ bayeux_client_publish_async (BayeuxClient        *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
-  BAYEUX_CLIENT_CHECK (self);
-  g_return_if_fail (channel != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = bayeux_task_new (self, bayeux_client_publish_async, TRUE, cancellable, callback, user_data);
-  bayeux_calls_publish (&self->calls, channel, data, task);
+  bayeux_client_publish_full_async (self, channel, data, NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -3825,11 +3962,249 @@ bayeux_client_publish_finish (BayeuxClient *self,
                               GAsyncResult *result,
                               GError      **error)
 {
+  return bayeux_client_publish_full_finish (self, result, error);
+}
+
+/**
+ * bayeux_client_publish_full_async:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @data: (nullable): the message's data; %NULL sends an empty object
+ * @ext: (nullable): a JSON object sent as this message's `ext` (only this
+ *   one's), before extensions add theirs; %NULL: none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the server's verdict
+ * @user_data: data for @callback
+ *
+ * Publishes as [method@Client.publish_async] does, with @ext in the
+ * message (CometD's `publish(message)`, its "publish props").
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish_full_async (BayeuxClient        *self,
+                                  const char          *channel,
+                                  JsonNode            *data,
+                                  JsonNode            *ext,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  BAYEUX_CLIENT_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = bayeux_task_new (self, bayeux_client_publish_full_async, TRUE, cancellable, callback, user_data);
+  bayeux_calls_publish (&self->calls, channel, data, ext, task);
+}
+
+/**
+ * bayeux_client_publish_full_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.publish_full_async] (or
+ * [method@Client.publish_async]), as [method@Client.publish_finish] does.
+ *
+ * Returns: (transfer full): the server's reply, or %NULL on failure
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_client_publish_full_finish (BayeuxClient *self,
+                                   GAsyncResult *result,
+                                   GError      **error)
+{
   BAYEUX_CLIENT_CHECK_VAL (self, NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_full_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * bayeux_client_add_subscription:
+ * @self: a client
+ * @channel: a channel, or a pattern ending with `*` or `**`
+ * @ext: (nullable): a JSON object for the `ext` of the channel's
+ *   `/meta/subscribe`: see [property@Subscription:ext]
+ *
+ * Subscribes to @channel with a handle of its own, without waiting: each
+ * call makes a new handle, and the server is told once per channel (see
+ * [class@Subscription]). The handle is pending until the server answers;
+ * watch its [property@Subscription:state]. A refusal (or a bad channel
+ * name: the handle is then refused at once) is reported through
+ * [signal@Client::error] too. Before the handshake, the subscription waits
+ * for one; it is sent again after every re-handshake.
+ *
+ * Returns: (transfer full): the new handle
+ *
+ * Since: 1.0
+ */
+BayeuxSubscription *
+bayeux_client_add_subscription (BayeuxClient *self,
+                                const char   *channel,
+                                JsonNode     *ext)
+{
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
+  g_return_val_if_fail (channel != NULL, NULL);
+  g_return_val_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext), NULL);
+  g_return_val_if_fail (!self->disposing, NULL);
+
+  return bayeux_calls_add_subscription (&self->calls, channel, ext, NULL);
+}
+
+/**
+ * bayeux_client_add_subscription_async:
+ * @self: a client
+ * @channel: a channel, or a pattern ending with `*` or `**`
+ * @ext: (nullable): a JSON object for the `ext` of the channel's
+ *   `/meta/subscribe`: see [property@Subscription:ext]
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the server answered
+ * @user_data: data for @callback
+ *
+ * Subscribes as [method@Client.add_subscription] does, and completes with
+ * the handle once the server confirmed the subscription (at once when it
+ * already had, for another handle), or fails when the server refused it,
+ * the client stopped, or @cancellable was cancelled.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_add_subscription_async (BayeuxClient        *self,
+                                      const char          *channel,
+                                      JsonNode            *ext,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(BayeuxSubscription) handle = NULL;
+
+  BAYEUX_CLIENT_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (!self->disposing);
+
+  task = bayeux_task_new (self, bayeux_client_add_subscription_async, FALSE, cancellable, callback, user_data);
+  handle = bayeux_calls_add_subscription (&self->calls, channel, ext, task);
+  if (g_task_get_task_data (task) == NULL)
+    g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
+}
+
+/**
+ * bayeux_client_add_subscription_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.add_subscription_async]. A refusal fails with
+ * %BAYEUX_ERROR_REFUSED and the server's error string. On any failure the
+ * handle the call made is ended (refused, or cancelled): the application
+ * never holds it.
+ *
+ * Returns: (transfer full): the handle, subscribed; %NULL on failure
+ *
+ * Since: 1.0
+ */
+BayeuxSubscription *
+bayeux_client_add_subscription_finish (BayeuxClient *self,
+                                       GAsyncResult *result,
+                                       GError      **error)
+{
+  BayeuxSubscription *handle;
+
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_add_subscription_async, NULL);
+
+  handle = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    {
+      if (handle != NULL)
+        bayeux_subscription_cancel (handle);
+      return NULL;
+    }
+  return g_object_ref (handle);
+}
+
+/**
+ * bayeux_client_get_subscriptions:
+ * @self: a client
+ *
+ * The live subscription handles, pending or subscribed, in the order they
+ * were made, as a [iface@Gio.ListModel] of [class@Subscription]: bind a
+ * `GtkListView` to it. A handle joins it when made (by
+ * [method@Client.add_subscription], or by [method@Client.subscribe] the
+ * first time for a channel) and leaves it when cancelled or refused. The
+ * model is the client's, for as long as the client lives.
+ *
+ * Returns: (transfer none): the list model
+ *
+ * Since: 1.0
+ */
+GListModel *
+bayeux_client_get_subscriptions (BayeuxClient *self)
+{
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
+
+  return bayeux_subscriptions_get_model (self->subscriptions);
+}
+
+/**
+ * bayeux_client_get_paused:
+ * @self: a client
+ *
+ * Gets [property@Client:paused].
+ *
+ * Returns: whether delivery is paused
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_get_paused (BayeuxClient *self)
+{
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
+
+  return self->paused;
+}
+
+/**
+ * bayeux_client_set_paused:
+ * @self: a client
+ * @paused: %TRUE to pause delivery, %FALSE to resume it
+ *
+ * Sets [property@Client:paused].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_set_paused (BayeuxClient *self,
+                          gboolean      paused)
+{
+  BAYEUX_CLIENT_CHECK (self);
+
+  paused = !!paused;
+  if (self->paused == paused)
+    return;
+  self->paused = paused;
+  if (!paused)
+    {
+      self->held_dropped = 0;
+      if (self->held.length > 0 && self->held_idle == NULL)
+        self->held_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, held_idle_cb, self, NULL,
+                                                "[bayeux] resumed");
+      if (self->connect_withheld && is_running (self) && !self->busy[SLOT_CONTROL])
+        schedule_control (self, 0);
+      self->connect_withheld = FALSE;
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PAUSED]);
 }
 
 /**
@@ -3877,7 +4252,7 @@ bayeux_client_call_async (BayeuxClient        *self,
     bayeux_task_fail_after (task, timeout_ms,
                             g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
                                          "No answer to the remote call within %u ms", timeout_ms));
-  bayeux_calls_publish (&self->calls, channel, data, task);
+  bayeux_calls_publish (&self->calls, channel, data, NULL, task);
 }
 
 /**

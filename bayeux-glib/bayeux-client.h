@@ -14,6 +14,7 @@
 #include "bayeux-version.h"
 #include "bayeux-message.h"
 #include "bayeux-extension.h"
+#include "bayeux-subscription.h"
 
 G_BEGIN_DECLS
 
@@ -239,6 +240,42 @@ BAYEUX_AVAILABLE_IN_ALL
 BayeuxMessage     *bayeux_client_publish_finish        (BayeuxClient         *self,
                                                         GAsyncResult         *result,
                                                         GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_publish_full_async    (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        JsonNode             *data,
+                                                        JsonNode             *ext,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxMessage     *bayeux_client_publish_full_finish   (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxSubscription *bayeux_client_add_subscription     (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        JsonNode             *ext);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_add_subscription_async (BayeuxClient        *self,
+                                                         const char          *channel,
+                                                         JsonNode            *ext,
+                                                         GCancellable        *cancellable,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxSubscription *bayeux_client_add_subscription_finish (BayeuxClient      *self,
+                                                           GAsyncResult      *result,
+                                                           GError           **error);
+BAYEUX_AVAILABLE_IN_ALL
+GListModel        *bayeux_client_get_subscriptions     (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean           bayeux_client_get_paused            (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_paused            (BayeuxClient         *self,
+                                                        gboolean              paused);
 
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_call_async            (BayeuxClient         *self,

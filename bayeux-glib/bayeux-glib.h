@@ -12,6 +12,7 @@
 #include "bayeux-channel.h"
 #include "bayeux-message.h"
 #include "bayeux-extension.h"
+#include "bayeux-subscription.h"
 #include "bayeux-client.h"
 #include "extensions/bayeux-ack-extension.h"
 #include "extensions/bayeux-replay-extension.h"

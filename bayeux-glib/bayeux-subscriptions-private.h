@@ -6,6 +6,7 @@
 #pragma once
 
 #include "bayeux-client.h"
+#include "bayeux-subscription-private.h"
 
 G_BEGIN_DECLS
 
@@ -15,7 +16,9 @@ typedef struct
   char      *channel;
   gboolean   confirmed;  /* the server accepted it in this session */
   gboolean   in_flight;  /* a /meta/subscribe for it is queued or sent */
-  GPtrArray *waiting;    /* GTask* of subscribe_async calls */
+  GPtrArray *waiting;    /* GTask* of subscribe_async calls (task data: their handle) */
+  GPtrArray *handles;    /* BayeuxSubscription*, live, in the order made (a reference each) */
+  BayeuxSubscription *legacy;  /* bayeux_client_subscribe()'s handle, in handles, or NULL */
 } BayeuxSubEntry;
 
 typedef struct _BayeuxSubscriptions BayeuxSubscriptions;
@@ -27,6 +30,7 @@ typedef void (*BayeuxEmitFunc) (BayeuxClient  *client,
 
 BayeuxSubscriptions *bayeux_subscriptions_new              (void);
 void                 bayeux_subscriptions_free             (BayeuxSubscriptions *self);
+void                 bayeux_subscriptions_end_handles      (BayeuxSubscriptions *self);
 BayeuxSubEntry      *bayeux_subscriptions_lookup           (BayeuxSubscriptions *self,
                                                             const char          *channel);
 BayeuxSubEntry      *bayeux_subscriptions_add              (BayeuxSubscriptions *self,
@@ -41,6 +45,18 @@ gboolean             bayeux_subscriptions_dispatch         (BayeuxSubscriptions 
                                                             BayeuxMessage       *message,
                                                             BayeuxEmitFunc       emit);
 guint                bayeux_subscriptions_get_last_lookups (BayeuxSubscriptions *self);
+GListModel          *bayeux_subscriptions_get_model        (BayeuxSubscriptions *self);
+void                 bayeux_subscriptions_attach           (BayeuxSubscriptions *self,
+                                                            BayeuxSubEntry      *sub,
+                                                            BayeuxSubscription  *handle);
+void                 bayeux_subscriptions_detach           (BayeuxSubscriptions *self,
+                                                            BayeuxSubEntry      *sub,
+                                                            BayeuxSubscription  *handle);
+void                 bayeux_subscriptions_set_state        (BayeuxSubscriptions     *self,
+                                                            BayeuxSubEntry          *sub,
+                                                            BayeuxSubscriptionState  state,
+                                                            const GError            *error);
+JsonNode            *bayeux_subscriptions_merged_ext       (BayeuxSubEntry      *sub);
 
 guint    bayeux_subscriptions_add_listener     (BayeuxSubscriptions *self,
                                                 const char          *pattern,

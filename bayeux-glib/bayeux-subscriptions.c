@@ -13,9 +13,16 @@
  * dispatched to each subscription it matches, found by hash lookups of the
  * few patterns that can match its channel (bayeux_channel_candidates),
  * whatever the number of subscriptions. Listeners (add_listener) are
- * called after the signal, found by hash lookup too.
+ * called after the signal, found by hash lookup too, then the ::message
+ * signal of each handle (BayeuxSubscription) on the subscription.
+ *
+ * An entry holds the live handles on its channel (bayeux_client_subscribe
+ * makes one, its "legacy" handle; add_subscription one per call), in the
+ * order made; the entry goes with its last handle. Every live handle is
+ * also in the list model the application sees (get_model).
  */
 #include "bayeux-subscriptions-private.h"
+#include "bayeux-error.h"
 #include "bayeux-channel-private.h"
 #include "bayeux-task-private.h"
 
@@ -40,6 +47,7 @@ struct _BayeuxSubscriptions
   GHashTable *listener_ids;   /* id → Listener (borrowed from listeners) */
   guint       last_listener_id;
   guint       last_lookups;
+  GListStore *model;          /* every live handle, in the order made */
 };
 
 static void
@@ -47,7 +55,19 @@ entry_free (BayeuxSubEntry *sub)
 {
   g_free (sub->channel);
   g_ptr_array_unref (sub->waiting);
+  g_ptr_array_unref (sub->handles);
   g_free (sub);
+}
+
+/* A copy of @handles, holding a reference on each. */
+static GPtrArray *
+handles_copy (GPtrArray *handles)
+{
+  GPtrArray *copy = g_ptr_array_new_full (handles->len, g_object_unref);
+
+  for (guint i = 0; i < handles->len; i++)
+    g_ptr_array_add (copy, g_object_ref (g_ptr_array_index (handles, i)));
+  return copy;
 }
 
 static Listener *
@@ -79,14 +99,38 @@ bayeux_subscriptions_new (void)
   self->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->listener_ids = g_hash_table_new (NULL, NULL);
+  self->model = g_list_store_new (BAYEUX_TYPE_SUBSCRIPTION);
   return self;
 }
 
-/* Frees the table; the listeners go first (bayeux_subscriptions_remove_listeners). */
+/* The client goes: every live handle ends (unsubscribed) and leaves the
+ * model, and the subscriptions go with them. */
+void
+bayeux_subscriptions_end_handles (BayeuxSubscriptions *self)
+{
+  GList *entries = g_hash_table_get_values (self->table);
+  g_autoptr(GError) gone = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client is gone");
+
+  g_hash_table_steal_all (self->table);
+  for (GList *l = entries; l != NULL; l = l->next)
+    {
+      BayeuxSubEntry *sub = l->data;
+
+      bayeux_task_return_all (sub->waiting, gone);
+      bayeux_subscriptions_set_state (self, sub, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED, NULL);
+    }
+  g_list_free_full (entries, (GDestroyNotify) entry_free);
+  g_list_store_remove_all (self->model);
+}
+
+/* Frees the table; the listeners go first (bayeux_subscriptions_remove_listeners),
+ * and every live handle ends (bayeux_subscriptions_end_handles). */
 void
 bayeux_subscriptions_free (BayeuxSubscriptions *self)
 {
   bayeux_subscriptions_remove_listeners (self);
+  bayeux_subscriptions_end_handles (self);
+  g_object_unref (self->model);
   g_hash_table_unref (self->table);
   g_hash_table_unref (self->listener_ids);
   g_hash_table_unref (self->listeners);
@@ -113,17 +157,101 @@ bayeux_subscriptions_add (BayeuxSubscriptions *self,
       sub = g_new0 (BayeuxSubEntry, 1);
       sub->channel = g_strdup (channel);
       sub->waiting = g_ptr_array_new_with_free_func (g_object_unref);
+      sub->handles = g_ptr_array_new_with_free_func (g_object_unref);
       g_hash_table_insert (self->table, sub->channel, sub);
     }
   return sub;
 }
 
-/* Ends the subscription to @channel (its waiting calls must be done). */
+/* Ends the subscription to @channel (its waiting calls must be done, its
+ * handles final): they leave the model. */
 void
 bayeux_subscriptions_remove (BayeuxSubscriptions *self,
                              const char          *channel)
 {
+  BayeuxSubEntry *sub = g_hash_table_lookup (self->table, channel);
+
+  if (sub == NULL)
+    return;
+  while (sub->handles->len > 0)
+    bayeux_subscriptions_detach (self, sub, g_ptr_array_index (sub->handles, sub->handles->len - 1));
   g_hash_table_remove (self->table, channel);
+}
+
+/* The live handles, as a list model (transfer none). */
+GListModel *
+bayeux_subscriptions_get_model (BayeuxSubscriptions *self)
+{
+  return G_LIST_MODEL (self->model);
+}
+
+/* Adds @handle (live) to @sub and to the model. */
+void
+bayeux_subscriptions_attach (BayeuxSubscriptions *self,
+                             BayeuxSubEntry      *sub,
+                             BayeuxSubscription  *handle)
+{
+  g_ptr_array_add (sub->handles, g_object_ref (handle));
+  g_list_store_append (self->model, handle);
+}
+
+/* Takes @handle out of @sub and of the model. */
+void
+bayeux_subscriptions_detach (BayeuxSubscriptions *self,
+                             BayeuxSubEntry      *sub,
+                             BayeuxSubscription  *handle)
+{
+  guint position;
+
+  if (sub->legacy == handle)
+    sub->legacy = NULL;
+  if (g_list_store_find (self->model, handle, &position))
+    g_list_store_remove (self->model, position);
+  g_ptr_array_remove (sub->handles, handle);
+}
+
+/* Moves every handle of @sub to @state (a final one takes them out of the
+ * model too), with @error (nullable). */
+void
+bayeux_subscriptions_set_state (BayeuxSubscriptions     *self,
+                                BayeuxSubEntry          *sub,
+                                BayeuxSubscriptionState  state,
+                                const GError            *error)
+{
+  g_autoptr(GPtrArray) handles = handles_copy (sub->handles);
+  gboolean final = state == BAYEUX_SUBSCRIPTION_STATE_REFUSED || state == BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED;
+
+  if (final)
+    while (sub->handles->len > 0)
+      bayeux_subscriptions_detach (self, sub, g_ptr_array_index (sub->handles, sub->handles->len - 1));
+  /* A notify handler may cancel handles: each is looked at on its own. */
+  for (guint i = 0; i < handles->len; i++)
+    bayeux_subscription_set_state (g_ptr_array_index (handles, i), state, error);
+}
+
+/* The ext of the next /meta/subscribe of @sub: its handles' ext objects
+ * merged, newer members winning. Returns: (transfer full) (nullable) */
+JsonNode *
+bayeux_subscriptions_merged_ext (BayeuxSubEntry *sub)
+{
+  JsonObject *merged = NULL;
+
+  for (guint i = 0; i < sub->handles->len; i++)
+    {
+      JsonNode *ext = bayeux_subscription_peek_ext (g_ptr_array_index (sub->handles, i));
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *member;
+
+      if (ext == NULL)
+        continue;
+      if (merged == NULL)
+        merged = json_object_new ();
+      json_object_iter_init (&iter, json_node_get_object (ext));
+      while (json_object_iter_next (&iter, &name, &member))
+        json_object_set_member (merged, name, json_node_copy (member));
+    }
+  return merged != NULL ? json_node_init_object (json_node_alloc (), merged) : NULL;
 }
 
 /* The server forgot them (or the client stopped): every subscription is
@@ -143,6 +271,16 @@ bayeux_subscriptions_reset (BayeuxSubscriptions *self,
       if (reason != NULL)
         bayeux_task_return_all (sub->waiting, reason);
     }
+  /* Then the handles' notifications, the table no longer walked (a
+   * handler may cancel one, which may end its entry). */
+  {
+    g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func (g_object_unref);
+
+    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->model)); i++)
+      g_ptr_array_add (handles, g_list_model_get_item (G_LIST_MODEL (self->model), i));
+    for (guint i = 0; i < handles->len; i++)
+      bayeux_subscription_set_state (g_ptr_array_index (handles, i), BAYEUX_SUBSCRIPTION_STATE_PENDING, reason);
+  }
 }
 
 /* The subscriptions to send: neither confirmed nor in flight. They are
@@ -181,12 +319,29 @@ bayeux_subscriptions_dispatch (BayeuxSubscriptions *self,
     {
       const char *pattern = g_ptr_array_index (candidates, i);
 
+      BayeuxSubEntry *sub;
+
       /* Looked up again for each candidate: a handler may unsubscribe. */
       if (g_hash_table_contains (self->table, pattern))
         {
           matched = TRUE;
           emit (client, pattern, message);
           bayeux_subscriptions_call_listeners (self, client, pattern, message);
+          sub = g_hash_table_lookup (self->table, pattern);
+          if (sub != NULL && sub->handles->len == 1)
+            {
+              g_autoptr(BayeuxSubscription) one = g_object_ref (g_ptr_array_index (sub->handles, 0));
+              bayeux_subscription_deliver (one, message);
+            }
+          else if (sub != NULL)
+            {
+              /* A copy: a handler may cancel handles or make new ones
+               * (which hear the next message). */
+              g_autoptr(GPtrArray) handles = handles_copy (sub->handles);
+
+              for (guint j = 0; j < handles->len; j++)
+                bayeux_subscription_deliver (g_ptr_array_index (handles, j), message);
+            }
         }
     }
   return matched;
