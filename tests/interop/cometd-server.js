@@ -11,7 +11,9 @@
 // on stdin makes it print `STATS <open now> <most open at once> <accepted
 // in all>`; the line `DROP` resets every open connection (see
 // serverCommands() in common.js). Closes a kept-alive connection after 5 s
-// idle (Node's default keepAliveTimeout).
+// idle (Node's default keepAliveTimeout). `COUNT <channel>` and
+// `EXT <channel>` on stdin tell how many messages it received on a channel
+// and the last one's ext (serverCommands() in common.js).
 //
 // Server-side extensions, for the extension tests
 // (test-extensions-interop.c), each off unless asked for:
@@ -33,7 +35,8 @@
 const http = require('http');
 const { parseArgs } = require('util');
 const cometd = require('cometd-nodejs-server');
-const { watchStdin, isForbidden, countConnections, serverCommands, announce, portArg } = require('./common');
+const { watchStdin, isForbidden, countConnections, traceMessages, serverCommands, announce,
+        portArg } = require('./common');
 
 const { values: options } = parseArgs({
   args: process.argv.slice(2),
@@ -68,6 +71,16 @@ cometdServer.policy = {
     callback(null, !isForbidden(channel.name));
   },
 };
+
+// Everything received, counted by channel, for the `COUNT` and `EXT`
+// commands (see serverCommands() in common.js).
+const trace = traceMessages();
+cometdServer.addExtension({
+  incoming(server, session, message, callback) {
+    trace.record(message);
+    callback(undefined, true);
+  },
+});
 
 if (options.ack) {
   const { AcknowledgedMessagesExtension } = require('cometd-nodejs-server/ack-extension');
@@ -128,5 +141,5 @@ server.keepAliveTimeout = 5000;
 
 // The connections test asks for these by writing `STATS` on stdin.
 const connections = countConnections(server);
-watchStdin(serverCommands(connections));
+watchStdin(serverCommands(connections, trace));
 server.listen(port, '127.0.0.1', () => announce(server));

@@ -62,13 +62,45 @@ function countConnections(httpServer) {
   return stats;
 }
 
+// What a server received, by channel (`/meta/connect`, `/chat/demo`…), and
+// by channel and client id: how many messages, and the `ext` of the last
+// one. trace.record(message) is called by each server script's incoming
+// extension.
+function traceMessages() {
+  const counts = new Map();
+  const lastExt = new Map();
+  return {
+    record(message) {
+      if (!message || typeof message.channel !== 'string')
+        return;
+      for (const key of [message.channel, `${message.channel} ${message.clientId}`]) {
+        counts.set(key, (counts.get(key) || 0) + 1);
+        lastExt.set(key, message.ext === undefined ? null : message.ext);
+      }
+    },
+    counts,
+    lastExt,
+  };
+}
+
 // The stdin commands of the server scripts, for watchStdin(): `STATS`
 // prints `STATS <current> <max> <total>` (see countConnections()); `DROP`
 // resets every open connection, as a proxy or load balancer cutting them
 // would (the server keeps its sessions), and prints `DROPPED <how many>`.
-function serverCommands(stats) {
+// With a trace (traceMessages()): `COUNT <channel> [<client id>]` prints
+// `COUNT <channel> [<client id>] <messages received on it [from that client]>`,
+// and `EXT <channel> [<client id>]` prints
+// `EXT <channel> [<client id>] <the last one's ext as JSON, or null>`.
+function serverCommands(stats, trace) {
   return (line) => {
-    if (line === 'STATS') {
+    const [command, ...rest] = line.split(' ');
+    const key = rest.join(' ');
+    if (trace && command === 'COUNT' && key) {
+      process.stdout.write(`COUNT ${key} ${trace.counts.get(key) || 0}\n`);
+    } else if (trace && command === 'EXT' && key) {
+      const ext = trace.lastExt.has(key) ? trace.lastExt.get(key) : null;
+      process.stdout.write(`EXT ${key} ${JSON.stringify(ext)}\n`);
+    } else if (line === 'STATS') {
       process.stdout.write(`STATS ${stats.current} ${stats.max} ${stats.total}\n`);
     } else if (line === 'DROP') {
       const count = stats.sockets.size;
@@ -116,4 +148,5 @@ function serverArgs(argv) {
   };
 }
 
-module.exports = { watchStdin, isForbidden, countConnections, serverCommands, announce, portArg, serverArgs };
+module.exports = { watchStdin, isForbidden, countConnections, traceMessages, serverCommands, announce, portArg,
+                   serverArgs };

@@ -12,6 +12,8 @@
 // `STATS <open now> <most open at once> <accepted in all>`; the line `DROP`
 // resets every open connection (see serverCommands() in common.js). Closes a
 // kept-alive connection after 5 s idle (Node's default keepAliveTimeout).
+// `COUNT <channel>` and `EXT <channel>` on stdin tell how many messages it
+// received on a channel and the last one's ext (serverCommands()).
 //
 // With --redis PORT, Faye keeps its state (sessions, subscriptions, message
 // queues) in the Redis server at 127.0.0.1:PORT through the faye-redis
@@ -44,7 +46,8 @@
 
 const http = require('http');
 const faye = require('faye');
-const { watchStdin, isForbidden, countConnections, serverCommands, announce, serverArgs } = require('./common');
+const { watchStdin, isForbidden, countConnections, traceMessages, serverCommands, announce,
+        serverArgs } = require('./common');
 
 const FORBIDDEN = '403::Forbidden channel';
 
@@ -71,6 +74,16 @@ if ((options.replay || replayStore) && redisPort)
 // session also expires 1.6 × timeout after its last /meta/connect.
 const engine = redisPort ? { type: fayeRedis(), host: '127.0.0.1', port: redisPort } : undefined;
 const bayeux = new faye.NodeAdapter({ mount: '/faye', timeout: 10, engine });
+
+// Everything received, counted by channel, for the `COUNT` and `EXT`
+// commands (see serverCommands() in common.js).
+const trace = traceMessages();
+bayeux.addExtension({
+  incoming(message, callback) {
+    trace.record(message);
+    callback(message);
+  },
+});
 
 // Server-side security extension: setting message.error on an incoming
 // message makes Faye refuse it and send that error back to the client.
@@ -105,7 +118,7 @@ server.keepAliveTimeout = 5000;
 
 // The connections test asks for these by writing `STATS` on stdin.
 const connections = countConnections(server);
-watchStdin(serverCommands(connections));
+watchStdin(serverCommands(connections, trace));
 if (redisPort)
   whenRedisReady(bayeux, () => server.listen(port, '127.0.0.1', () => announce(server)));
 else

@@ -1,0 +1,319 @@
+/* test-subscriptions-interop.c: subscription handles, per-call ext and
+ * pausing, against real Faye and CometD servers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The servers (faye-server.js, cometd-server.js) count what they receive
+ * by channel and keep the last message's ext (`COUNT`, `EXT` on their
+ * stdin): the tests read what the server saw, not what the client says it
+ * sent.
+ */
+
+#include <string.h>
+
+#include "interop-utils.h"
+
+#define PAUSE_MS    10000
+#define N_PAUSED    20
+
+/* The number of messages the server received on @channel (or "@channel
+ * @client_id": from that client); -1 (and the
+ * test failed) if it could not be asked. */
+static gint64
+server_count (Fixture    *fx,
+              const char *channel)
+{
+  guint from = fx->server->lines->len;
+  g_autofree char *command = g_strdup_printf ("COUNT %s", channel);
+  g_autofree char *prefix = g_strdup_printf ("COUNT %s ", channel);
+  const char *line;
+  guint64 value;
+
+  if (!fixture_tell_peer (fx, fx->server, command))
+    return -1;
+  line = fixture_wait_line_from (fx, fx->server, prefix, from, 5000);
+  if (line == NULL || !g_ascii_string_to_unsigned (line + strlen (prefix), 10, 0, G_MAXUINT, &value, NULL))
+    {
+      g_test_fail_printf ("%s: no answer to %s", fx->server->name, command);
+      return -1;
+    }
+  return (gint64) value;
+}
+
+/* The ext of the last message the server received on @channel (JSON
+ * null if it had none). Returns: (transfer full) (nullable) */
+static JsonNode *
+server_ext (Fixture    *fx,
+            const char *channel)
+{
+  guint from = fx->server->lines->len;
+  g_autofree char *command = g_strdup_printf ("EXT %s", channel);
+  g_autofree char *prefix = g_strdup_printf ("EXT %s ", channel);
+  const char *line;
+
+  if (!fixture_tell_peer (fx, fx->server, command))
+    return NULL;
+  line = fixture_wait_line_from (fx, fx->server, prefix, from, 5000);
+  if (line == NULL)
+    {
+      g_test_fail_printf ("%s: no answer to %s", fx->server->name, command);
+      return NULL;
+    }
+  return json_from_string (line + strlen (prefix), NULL);
+}
+
+typedef struct {
+  BayeuxSubscription      *sub;
+  BayeuxSubscriptionState  state;
+} StateWait;
+
+static gboolean
+state_reached (gpointer data)
+{
+  StateWait *w = data;
+  return bayeux_subscription_get_state (w->sub) == w->state;
+}
+
+static gboolean
+wait_state (Fixture                 *fx,
+            BayeuxSubscription      *sub,
+            BayeuxSubscriptionState  state)
+{
+  StateWait w = { sub, state };
+  return fixture_wait (fx, state_reached, &w, "a subscription's state");
+}
+
+static void
+keep_message (BayeuxSubscription *sub,
+              BayeuxMessage      *message,
+              gpointer            inbox)
+{
+  g_ptr_array_add (inbox, bayeux_message_ref (message));
+}
+
+typedef struct {
+  Fixture    *fx;
+  const char *channel;
+  gint64      n;
+} CountWait;
+
+static gboolean
+server_count_reached (gpointer data)
+{
+  CountWait *w = data;
+  return server_count (w->fx, w->channel) >= w->n;
+}
+
+/* Two handles on one channel: one /meta/subscribe; one cancelled, the
+ * other still receives, and no /meta/unsubscribe until the last goes. */
+static void
+test_two_handles (Fixture       *fx,
+                  gconstpointer  data)
+{
+  const char *channel = "/interop/handles";
+  g_autoptr(GPtrArray) inbox_a = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
+  g_autoptr(GPtrArray) inbox_b = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
+  g_autoptr(BayeuxSubscription) a = NULL;
+  g_autoptr(BayeuxSubscription) b = NULL;
+  g_autoptr(JsonNode) one = make_data (1, "client");
+  g_autoptr(JsonNode) two = make_data (2, "client");
+  InboxWait iw;
+  CountWait cw = { fx, "/meta/unsubscribe", 1 };
+  gint64 subscribes;
+
+  if (!fixture_is_ready (fx))
+    return;
+  subscribes = server_count (fx, "/meta/subscribe");
+  a = bayeux_client_add_subscription (fx->client, channel, NULL);
+  b = bayeux_client_add_subscription (fx->client, channel, NULL);
+  g_signal_connect (a, "message", G_CALLBACK (keep_message), inbox_a);
+  g_signal_connect (b, "message", G_CALLBACK (keep_message), inbox_b);
+  if (!wait_state (fx, a, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED) ||
+      !wait_state (fx, b, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED))
+    return;
+  g_assert_cmpint (server_count (fx, "/meta/subscribe"), ==, subscribes + 1);
+
+  bayeux_client_publish (fx->client, channel, one);
+  iw = (InboxWait) { inbox_b, 1 };
+  fixture_wait (fx, inbox_wait_is_done, &iw, "the first message");
+  g_assert_cmpuint (inbox_a->len, ==, 1);
+
+  bayeux_subscription_cancel (a);
+  bayeux_client_publish (fx->client, channel, two);
+  iw = (InboxWait) { inbox_b, 2 };
+  fixture_wait (fx, inbox_wait_is_done, &iw, "the second message");
+  run_until (NULL, NULL, SETTLE_MS);
+  g_assert_cmpuint (inbox_a->len, ==, 1);
+  g_assert_cmpuint (inbox_b->len, ==, 2);
+  g_assert_cmpint (data_seq (bayeux_message_get_data (g_ptr_array_index (inbox_b, 1)), "client"), ==, 2);
+  g_assert_cmpint (server_count (fx, "/meta/unsubscribe"), ==, 0);
+  g_assert_cmpint (server_count (fx, "/meta/subscribe"), ==, subscribes + 1);
+
+  bayeux_subscription_cancel (b);
+  fixture_wait (fx, server_count_reached, &cw, "the /meta/unsubscribe");
+  g_assert_cmpint (server_count (fx, "/meta/unsubscribe"), ==, 1);
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+}
+
+/* An ext given to one publish reaches the server's extension; the next
+ * publish carries none. */
+static void
+test_publish_ext (Fixture       *fx,
+                  gconstpointer  data)
+{
+  const char *channel = "/interop/ext";
+  g_autoptr(JsonNode) ext = json_from_string ("{\"props\": {\"priority\": \"high\", \"n\": 7}}", NULL);
+  g_autoptr(JsonNode) seen = NULL;
+  g_autoptr(JsonNode) seen_next = NULL;
+
+  if (!fixture_is_ready (fx))
+    return;
+  {
+    g_autoptr(Pending) pending = pending_new (1);
+    g_autoptr(BayeuxMessage) reply = NULL;
+    g_autoptr(GError) error = NULL;
+
+    bayeux_client_publish_full_async (fx->client, channel, NULL, ext, NULL, pending_store_cb, pending_ref (pending));
+    if (!fixture_wait (fx, pending_is_done, pending, "the publish with ext"))
+      return;
+    reply = bayeux_client_publish_full_finish (fx->client, pending->result, &error);
+    g_assert_no_error (error);
+  }
+  seen = server_ext (fx, channel);
+  g_assert_nonnull (seen);
+  if (seen != NULL)
+    g_assert_true (json_node_equal (seen, ext));
+
+  {
+    g_autoptr(Pending) pending = pending_new (1);
+
+    bayeux_client_publish_async (fx->client, channel, NULL, NULL, pending_publish_cb, pending_ref (pending));
+    fixture_wait (fx, pending_is_done, pending, "the publish without ext");
+    g_assert_cmpuint (pending->n_failed, ==, 0);
+  }
+  g_assert_cmpint (server_count (fx, channel), ==, 2);
+  seen_next = server_ext (fx, channel);
+  g_assert_nonnull (seen_next);
+  if (seen_next != NULL)
+    g_assert_true (JSON_NODE_HOLDS_NULL (seen_next));
+}
+
+static gboolean
+got_one (gpointer inbox)
+{
+  return ((GPtrArray *) inbox)->len >= 1;
+}
+
+static void
+publish_seqs (BayeuxClient *publisher,
+              const char   *channel,
+              guint         first,
+              guint         n)
+{
+  for (guint i = first; i < first + n; i++)
+    {
+      g_autoptr(JsonNode) data = make_data (i, "publisher");
+      bayeux_client_publish (publisher, channel, data);
+    }
+}
+
+/* Paused for 10 s while another client publishes: no /meta/connect
+ * reaches the server, nothing is delivered; resumed, every message
+ * arrives, once, in order. */
+static void
+test_pause (Fixture       *fx,
+            gconstpointer  data)
+{
+  const char *channel = "/interop/pause";
+  g_autoptr(GPtrArray) inbox = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
+  g_autoptr(BayeuxSubscription) sub = NULL;
+  g_autoptr(GArray) seqs = g_array_new (FALSE, FALSE, sizeof (gint64));
+  BayeuxClient *publisher;
+  gint64 connects, publishes;
+  g_autofree char *connect_key = NULL;   /* our client's connects, not the publisher's */
+  InboxWait iw;
+
+  if (!fixture_is_ready (fx))
+    return;
+  fixture_set_time_limit (fx, PAUSE_MS + 20000);
+  publisher = fixture_start_client (fx, NULL, "publisher");
+  fx->extra_client = publisher;
+  fixture_wait (fx, client_is_connected, publisher, "the publisher to connect");
+  sub = bayeux_client_add_subscription (fx->client, channel, NULL);
+  g_signal_connect (sub, "message", G_CALLBACK (keep_message), inbox);
+  if (!wait_state (fx, sub, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED))
+    return;
+
+  /* A message ends the held /meta/connect: pause just after the next one
+   * left, so that the pause starts with a fresh long poll. */
+  publish_seqs (publisher, channel, 0, 1);
+  fixture_wait (fx, got_one, inbox, "the first message");
+  run_until (NULL, NULL, 200);
+  bayeux_client_set_paused (fx->client, TRUE);
+  connect_key = g_strdup_printf ("/meta/connect %s", bayeux_client_get_client_id (fx->client));
+  g_ptr_array_set_size (inbox, 0);
+  connects = server_count (fx, connect_key);
+  publishes = server_count (fx, channel);
+
+  publish_seqs (publisher, channel, 1, N_PAUSED / 2);
+  run_until (NULL, NULL, PAUSE_MS / 2);
+  publish_seqs (publisher, channel, 1 + N_PAUSED / 2, N_PAUSED / 2);
+  run_until (NULL, NULL, PAUSE_MS / 2);
+
+  g_assert_cmpint (server_count (fx, channel), ==, publishes + N_PAUSED);
+  g_assert_cmpint (server_count (fx, connect_key), ==, connects);
+  g_assert_cmpuint (inbox->len, ==, 0);
+  g_assert_true (bayeux_client_get_state (fx->client) == BAYEUX_CLIENT_STATE_CONNECTED);
+
+  bayeux_client_set_paused (fx->client, FALSE);
+  iw = (InboxWait) { inbox, N_PAUSED };
+  fixture_wait (fx, inbox_wait_is_done, &iw, "the messages published while paused");
+  run_until (NULL, NULL, SETTLE_MS);
+  for (guint i = 0; i < inbox->len; i++)
+    {
+      gint64 seq = data_seq (bayeux_message_get_data (g_ptr_array_index (inbox, i)), "publisher") - 1;
+      g_array_append_val (seqs, seq);
+    }
+  check_sequence (seqs, N_PAUSED, "our paused client");
+  g_assert_cmpint (server_count (fx, connect_key), >, connects);
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_set_nonfatal_assertions ();
+
+  if (!interop_init ("test-subscriptions-interop"))
+    return g_test_run ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (server_kinds) * 2; i++)
+    {
+      const ServerKind *kind = i < G_N_ELEMENTS (server_kinds) ? &server_kinds[i]
+                                                               : &server_kinds_long_polling[i - G_N_ELEMENTS (server_kinds)];
+      static const struct {
+        const char *name;
+        void (*func) (Fixture *, gconstpointer);
+        gboolean    all_transports;   /* else on the default kinds only */
+      } tests[] = {
+        { "two-handles", test_two_handles, TRUE },
+        { "publish-ext", test_publish_ext, TRUE },
+        { "pause-10s", test_pause, FALSE },
+      };
+
+      for (guint j = 0; j < G_N_ELEMENTS (tests); j++)
+        {
+          g_autofree char *path = NULL;
+
+          if (!tests[j].all_transports && i >= G_N_ELEMENTS (server_kinds))
+            continue;
+          path = g_strdup_printf ("/bayeux/interop/subscriptions/%s/%s", kind->label ? kind->label : kind->name,
+                                  tests[j].name);
+          g_test_add (path, Fixture, kind, fixture_setup, tests[j].func, fixture_teardown);
+        }
+    }
+
+  return g_test_run ();
+}
