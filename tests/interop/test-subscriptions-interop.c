@@ -16,25 +16,41 @@
 #define PAUSE_MS    10000
 #define N_PAUSED    20
 
-/* The number of messages the server received on @channel (or "@channel
- * @client_id": from that client); -1 (and the
- * test failed) if it could not be asked. */
-static gint64
-server_count (Fixture    *fx,
-              const char *channel)
+/* Asks the server "@verb @key" and returns what its answer "@verb @key …"
+ * says after the key; NULL (and the test failed) without an answer. */
+static const char *
+ask_server (Fixture    *fx,
+            const char *verb,
+            const char *key)
 {
   guint from = fx->server->lines->len;
-  g_autofree char *command = g_strdup_printf ("COUNT %s", channel);
-  g_autofree char *prefix = g_strdup_printf ("COUNT %s ", channel);
+  g_autofree char *command = g_strdup_printf ("%s %s", verb, key);
+  g_autofree char *prefix = g_strdup_printf ("%s %s ", verb, key);
   const char *line;
-  guint64 value;
 
   if (!fixture_tell_peer (fx, fx->server, command))
-    return -1;
+    return NULL;
   line = fixture_wait_line_from (fx, fx->server, prefix, from, 5000);
-  if (line == NULL || !g_ascii_string_to_unsigned (line + strlen (prefix), 10, 0, G_MAXUINT, &value, NULL))
+  if (line == NULL)
+    g_test_fail_printf ("%s: no answer to %s", fx->server->name, command);
+  return line != NULL ? line + strlen (prefix) : NULL;
+}
+
+/* The number of messages the server received on @key, a channel (or
+ * "channel client-id": from that client); -1 (and the test failed) if it
+ * could not be asked. */
+static gint64
+server_count (Fixture    *fx,
+              const char *key)
+{
+  const char *answer = ask_server (fx, "COUNT", key);
+  guint64 value;
+
+  if (answer == NULL)
+    return -1;
+  if (!g_ascii_string_to_unsigned (answer, 10, 0, G_MAXUINT, &value, NULL))
     {
-      g_test_fail_printf ("%s: no answer to %s", fx->server->name, command);
+      g_test_fail_printf ("%s: bad COUNT answer %s", fx->server->name, answer);
       return -1;
     }
   return (gint64) value;
@@ -46,20 +62,9 @@ static JsonNode *
 server_ext (Fixture    *fx,
             const char *channel)
 {
-  guint from = fx->server->lines->len;
-  g_autofree char *command = g_strdup_printf ("EXT %s", channel);
-  g_autofree char *prefix = g_strdup_printf ("EXT %s ", channel);
-  const char *line;
+  const char *answer = ask_server (fx, "EXT", channel);
 
-  if (!fixture_tell_peer (fx, fx->server, command))
-    return NULL;
-  line = fixture_wait_line_from (fx, fx->server, prefix, from, 5000);
-  if (line == NULL)
-    {
-      g_test_fail_printf ("%s: no answer to %s", fx->server->name, command);
-      return NULL;
-    }
-  return json_from_string (line + strlen (prefix), NULL);
+  return answer != NULL ? json_from_string (answer, NULL) : NULL;
 }
 
 typedef struct {
