@@ -235,6 +235,7 @@ JsonNode *
 bayeux_subscriptions_merged_ext (BayeuxSubEntry *sub)
 {
   JsonObject *merged = NULL;
+  JsonNode *node;
 
   for (guint i = 0; i < sub->handles->len; i++)
     {
@@ -251,7 +252,11 @@ bayeux_subscriptions_merged_ext (BayeuxSubEntry *sub)
       while (json_object_iter_next (&iter, &name, &member))
         json_object_set_member (merged, name, json_node_copy (member));
     }
-  return merged != NULL ? json_node_init_object (json_node_alloc (), merged) : NULL;
+  if (merged == NULL)
+    return NULL;
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, merged);
+  return node;
 }
 
 /* The server forgot them (or the client stopped): every subscription is
