@@ -2570,13 +2570,18 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * poll resumes at once.
    *
    * So that the server keeps the session, a paused client still sends a
-   * `/meta/connect` when it would otherwise forget it: at three quarters
-   * of the server's advised `maxInterval` after the last one was answered
-   * (CometD's default `maxInterval` is 10 s), or after the advised
-   * `timeout` when the server advises no `maxInterval` (Faye). What that
-   * connect brings is held too, at most 10,000 messages: past that the
-   * oldest are dropped and reported once through [signal@Client::error]
-   * (%BAYEUX_ERROR_QUEUE_FULL). See the subscriptions page of the manual.
+   * `/meta/connect` when it would otherwise forget it: three quarters of
+   * the server's advised `maxInterval` after the last one was answered
+   * (CometD's default `maxInterval` is 10 s), or, when the server advises
+   * no `maxInterval` (Faye), 1.2 advised `timeout`s after the last one
+   * was sent; never less than a second apart. What that connect brings is
+   * held too, at most 10,000 messages: past that the oldest are dropped
+   * and reported once per pause through [signal@Client::error]
+   * (%BAYEUX_ERROR_QUEUE_FULL). A client paused before it starts
+   * handshakes and subscribes, and stays in
+   * %BAYEUX_CLIENT_STATE_HANDSHAKING until its first `/meta/connect` is
+   * answered. Held messages stay held across [method@Client.stop] and are
+   * delivered once resumed. See the subscriptions page of the manual.
    *
    * Since: 1.0
    */
@@ -3741,6 +3746,10 @@ bayeux_client_handshake_finish (BayeuxClient *self,
  * channel name, a server refusal) are reported through
  * [signal@Client::error]; a refusal ends the subscription.
  *
+ * The first call for a channel makes a [class@Subscription] handle for
+ * it (in [method@Client.get_subscriptions]); later calls for the same
+ * channel do nothing more. [method@Client.unsubscribe] ends that handle.
+ *
  * Since: 1.0
  */
 void
@@ -3820,10 +3829,13 @@ bayeux_client_subscribe_finish (BayeuxClient *self,
  * @self: a client
  * @channel: a channel or pattern the client is subscribed to
  *
- * Ends the subscription to @channel: no more [signal@Client::message]
- * emissions for it, from now on. The server is told with
- * `/meta/unsubscribe`; failures are reported through
- * [signal@Client::error].
+ * Ends the subscription [method@Client.subscribe] made to @channel: no
+ * more [signal@Client::message] emissions for it, from now on, and the
+ * server is told with `/meta/unsubscribe` (failures are reported through
+ * [signal@Client::error]), unless other handles
+ * ([method@Client.add_subscription]) still hold @channel: then the
+ * subscription, its signal emissions and its listeners go on, and only
+ * the handle of [method@Client.subscribe] ends.
  *
  * Since: 1.0
  */
@@ -3847,9 +3859,11 @@ bayeux_client_unsubscribe (BayeuxClient *self,
  *
  * Unsubscribes as [method@Client.unsubscribe] does and completes when the
  * server answered (at once when the server never knew of the
- * subscription), or when the client is stopped, or when @cancellable is
- * cancelled. Fails with %BAYEUX_ERROR_FAILED when the client holds no
- * subscription to @channel.
+ * subscription, or other handles still hold @channel), or when the client
+ * is stopped, or when @cancellable is cancelled. Fails with
+ * %BAYEUX_ERROR_FAILED when [method@Client.subscribe] holds no
+ * subscription to @channel (even if handles of
+ * [method@Client.add_subscription] do).
  *
  * Since: 1.0
  */
@@ -4038,8 +4052,10 @@ bayeux_client_publish_full_finish (BayeuxClient *self,
  * [class@Subscription]). The handle is pending until the server answers;
  * watch its [property@Subscription:state]. A refusal (or a bad channel
  * name: the handle is then refused at once) is reported through
- * [signal@Client::error] too. Before the handshake, the subscription waits
- * for one; it is sent again after every re-handshake.
+ * [signal@Client::error] too, unless an
+ * [method@Client.add_subscription_async] call waits on the same channel
+ * (its result carries the refusal). Before the handshake, the
+ * subscription waits for one; it is sent again after every re-handshake.
  *
  * Returns: (transfer full): the new handle
  *
@@ -4071,7 +4087,8 @@ bayeux_client_add_subscription (BayeuxClient *self,
  * Subscribes as [method@Client.add_subscription] does, and completes with
  * the handle once the server confirmed the subscription (at once when it
  * already had, for another handle), or fails when the server refused it,
- * the client stopped, or @cancellable was cancelled.
+ * the client stopped, reconnected or disconnected
+ * (%BAYEUX_ERROR_DISCONNECTED), or @cancellable was cancelled.
  *
  * Since: 1.0
  */

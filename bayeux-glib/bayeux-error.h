@@ -50,7 +50,9 @@ G_BEGIN_DECLS
  * @BAYEUX_ERROR_INVALID_CHANNEL: a channel name is not valid for the
  *   operation (see [func@Bayeux.channel_validate]).
  * @BAYEUX_ERROR_QUEUE_FULL: a publish was dropped because
- *   [property@Client:max-pending] messages were already waiting to be sent.
+ *   [property@Client:max-pending] messages were already waiting to be sent;
+ *   or, while [property@Client:paused], messages received were dropped
+ *   because 10,000 were already held.
  * @BAYEUX_ERROR_EXPIRED: a publish was dropped because it waited longer
  *   than [property@Client:max-pending-age] to be sent.
  * @BAYEUX_ERROR_NETWORK_UNAVAILABLE: the network is unavailable (per

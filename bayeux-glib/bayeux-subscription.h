@@ -19,7 +19,10 @@ G_BEGIN_DECLS
  * BayeuxSubscriptionState:
  * @BAYEUX_SUBSCRIPTION_STATE_PENDING: the server has not confirmed it in
  *   this session yet: before the handshake, while its `/meta/subscribe`
- *   is out, and after a re-handshake until it is confirmed again.
+ *   is out, after a re-handshake until it is confirmed again, and after
+ *   the client is stopped, disconnected or reconnected (with
+ *   [property@Subscription:error] %BAYEUX_ERROR_DISCONNECTED) until the
+ *   next session confirms it.
  * @BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED: the server confirmed it; its
  *   messages arrive.
  * @BAYEUX_SUBSCRIPTION_STATE_REFUSED: the server refused it, or it could
