@@ -40,6 +40,80 @@ typedef struct
   GDestroyNotify     notify;
 } Listener;
 
+/* The list of live handles the application sees: a GListModel it cannot
+ * change (a GListStore would let it append or remove items). */
+#define HANDLE_TYPE_LIST (handle_list_get_type ())
+G_DECLARE_FINAL_TYPE (HandleList, handle_list, HANDLE, LIST, GObject)
+
+struct _HandleList
+{
+  GObject    parent_instance;
+  GPtrArray *items;   /* BayeuxSubscription*, a reference each */
+};
+
+static GType
+handle_list_get_item_type (GListModel *model)
+{
+  return BAYEUX_TYPE_SUBSCRIPTION;
+}
+
+static guint
+handle_list_get_n_items (GListModel *model)
+{
+  return HANDLE_LIST (model)->items->len;
+}
+
+static gpointer
+handle_list_get_item (GListModel *model,
+                      guint       position)
+{
+  HandleList *self = HANDLE_LIST (model);
+
+  return position < self->items->len ? g_object_ref (g_ptr_array_index (self->items, position)) : NULL;
+}
+
+static void
+handle_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = handle_list_get_item_type;
+  iface->get_n_items = handle_list_get_n_items;
+  iface->get_item = handle_list_get_item;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (HandleList, handle_list, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, handle_list_model_init))
+
+static void
+handle_list_finalize (GObject *object)
+{
+  g_ptr_array_unref (HANDLE_LIST (object)->items);
+  G_OBJECT_CLASS (handle_list_parent_class)->finalize (object);
+}
+
+static void
+handle_list_class_init (HandleListClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = handle_list_finalize;
+}
+
+static void
+handle_list_init (HandleList *self)
+{
+  self->items = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* Empties @self; one items-changed, none when it was empty. */
+static void
+handle_list_clear (HandleList *self)
+{
+  guint n = self->items->len;
+
+  if (n == 0)
+    return;
+  g_ptr_array_set_size (self->items, 0);
+  g_list_model_items_changed (G_LIST_MODEL (self), 0, n, 0);
+}
+
 struct _BayeuxSubscriptions
 {
   GHashTable *table;          /* channel → BayeuxSubEntry */
@@ -47,7 +121,7 @@ struct _BayeuxSubscriptions
   GHashTable *listener_ids;   /* id → Listener (borrowed from listeners) */
   guint       last_listener_id;
   guint       last_lookups;
-  GListStore *model;          /* every live handle, in the order made */
+  HandleList *model;          /* every live handle, in the order made */
 };
 
 static void
@@ -99,7 +173,7 @@ bayeux_subscriptions_new (void)
   self->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->listener_ids = g_hash_table_new (NULL, NULL);
-  self->model = g_list_store_new (BAYEUX_TYPE_SUBSCRIPTION);
+  self->model = g_object_new (HANDLE_TYPE_LIST, NULL);
   return self;
 }
 
@@ -120,7 +194,7 @@ bayeux_subscriptions_end_handles (BayeuxSubscriptions *self)
       bayeux_subscriptions_set_state (self, sub, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED, NULL);
     }
   g_list_free_full (entries, (GDestroyNotify) entry_free);
-  g_list_store_remove_all (self->model);
+  handle_list_clear (self->model);
 }
 
 /* Frees the table; the listeners go first (bayeux_subscriptions_remove_listeners),
@@ -192,7 +266,8 @@ bayeux_subscriptions_attach (BayeuxSubscriptions *self,
                              BayeuxSubscription  *handle)
 {
   g_ptr_array_add (sub->handles, g_object_ref (handle));
-  g_list_store_append (self->model, handle);
+  g_ptr_array_add (self->model->items, g_object_ref (handle));
+  g_list_model_items_changed (G_LIST_MODEL (self->model), self->model->items->len - 1, 0, 1);
 }
 
 /* Takes @handle out of @sub and of the model. */
@@ -205,8 +280,11 @@ bayeux_subscriptions_detach (BayeuxSubscriptions *self,
 
   if (sub->legacy == handle)
     sub->legacy = NULL;
-  if (g_list_store_find (self->model, handle, &position))
-    g_list_store_remove (self->model, position);
+  if (g_ptr_array_find (self->model->items, handle, &position))
+    {
+      g_ptr_array_remove_index (self->model->items, position);
+      g_list_model_items_changed (G_LIST_MODEL (self->model), position, 1, 0);
+    }
   g_ptr_array_remove (sub->handles, handle);
 }
 
@@ -281,8 +359,8 @@ bayeux_subscriptions_reset (BayeuxSubscriptions *self,
   {
     g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func (g_object_unref);
 
-    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->model)); i++)
-      g_ptr_array_add (handles, g_list_model_get_item (G_LIST_MODEL (self->model), i));
+    for (guint i = 0; i < self->model->items->len; i++)
+      g_ptr_array_add (handles, g_object_ref (g_ptr_array_index (self->model->items, i)));
     for (guint i = 0; i < handles->len; i++)
       bayeux_subscription_set_state (g_ptr_array_index (handles, i), BAYEUX_SUBSCRIPTION_STATE_PENDING, reason);
   }

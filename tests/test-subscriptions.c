@@ -164,6 +164,7 @@ test_model (Fixture *f, gconstpointer data)
   g_object_get (f->client, "subscriptions", &property, NULL);
   g_assert_true (property == model);
   g_assert_true (g_list_model_get_item_type (model) == BAYEUX_TYPE_SUBSCRIPTION);
+  g_assert_false (G_IS_LIST_STORE (model));   /* the application cannot change it */
   g_signal_connect (model, "items-changed", G_CALLBACK (on_items_changed), log);
   test_server_refuse_channel (f->server, "/forbidden");
   fixture_start_connected (f);
@@ -456,6 +457,7 @@ test_client_gone (Fixture *f, gconstpointer data)
 {
   g_autoptr(BayeuxSubscription) sub = NULL;
   g_autoptr(GString) states = g_string_new ("");
+  g_autoptr(GString) changes = g_string_new ("");
   g_autoptr(GListModel) model = NULL;
 
   fixture_start_connected (f);
@@ -463,9 +465,12 @@ test_client_gone (Fixture *f, gconstpointer data)
   g_signal_connect (sub, "notify::state", G_CALLBACK (on_notify_state), states);
   g_assert_true (test_wait_until (is_subscribed, sub, 5000));
   model = g_object_ref (bayeux_client_get_subscriptions (f->client));
+  g_signal_connect (model, "items-changed", G_CALLBACK (on_items_changed), changes);
   client_fixture_release (f);
   g_assert_cmpint (bayeux_subscription_get_state (sub), ==, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED);
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+  g_assert_cmpstr (changes->str, ==, "0-1+0 ");   /* once, not again (empty) at finalize */
+  g_signal_handlers_disconnect_by_data (model, changes);
   bayeux_subscription_cancel (sub);
   {
     g_autoptr(GAsyncResult) result = NULL;
