@@ -1,12 +1,19 @@
-# test-examples.py: the three chat examples chatting with each other through
-# a real Faye server (tests/interop/faye-server.js).
+# test-examples.py: the examples, run against a real Faye server
+# (tests/interop/faye-server.js).
 #
 #   test-examples.py BAYEUX_CHAT EXAMPLES_DIR
 #
-# alice runs examples/chat.c (BAYEUX_CHAT), bob examples/chat.py, carol
-# examples/chat.js. Each joins in turn; carol then types a line. Every client
-# must print every join from its own on, and carol's line, in order, and then
-# quit by itself (--count) after disconnecting, with status 0 and no error.
+# First the three chat examples chat with each other: alice runs
+# examples/chat.c (BAYEUX_CHAT), bob examples/chat.py, carol examples/chat.js.
+# Each joins in turn; carol then types a line. Every client must print every
+# join from its own on, and carol's line, in order, and then quit by itself
+# (--count) after disconnecting, with status 0 and no error.
+#
+# Then examples/subscriptions.py and examples/subscriptions.js, one after the
+# other (they use the same channel): each must print the same lines, in
+# order (two handles get the first message, the cancelled one no more; what
+# is published while paused comes only after "resuming", in order, with its
+# publish ext), and quit by itself with status 0 and no error.
 #
 # Run by meson (examples/meson.build) with /usr/bin/python3, the build folder
 # first in GI_TYPELIB_PATH and LD_LIBRARY_PATH, and BAYEUX_INTEROP_DIR set.
@@ -24,7 +31,21 @@ import threading
 import time
 
 SKIP = 77
-TIMEOUT = 30  # seconds for the whole conversation
+TIMEOUT = 30  # seconds for the whole conversation, and for each other example
+
+# What examples/subscriptions.{py,js} print, line by line.
+SUBSCRIPTIONS_OUTPUT = [
+    "2 handles on /demo/stocks",
+    'ticker: {"text":"one"} (trace 1)',
+    'audit: {"text":"one"} (trace 1)',
+    "audit cancelled, 1 handle left",
+    'ticker: {"text":"two"} (trace 2)',
+    "paused",
+    "resuming",
+    'ticker: {"text":"three"} (trace 3)',
+    'ticker: {"text":"four"} (trace 4)',
+    "ticker got 4 messages, audit 1",
+]
 
 INTEROP_DIR = os.environ.get("BAYEUX_INTEROP_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "interop")
@@ -37,6 +58,8 @@ def fail(why):
 
 class Process:
     """A child whose standard output lines are read as they come."""
+
+    END = "<end of output>"
 
     def __init__(self, name, argv):
         self.name = name
@@ -63,11 +86,15 @@ class Process:
         except queue.Empty:
             line = "<timed out>"
         if line is None:
-            line = "<end of output>"
+            line = self.END
         self.seen.append(line)
         if line != wanted:
             self.dump()
             fail(f"{self.name}: expected {wanted!r}, got {line!r}")
+
+    def expect_end(self, deadline):
+        """Waits for standard output to end, with no more lines."""
+        self.expect(self.END, deadline)
 
     def type(self, text):
         self.proc.stdin.write(text + "\n")
@@ -83,7 +110,7 @@ class Process:
             fail(f"{self.name} did not quit after its last message")
         time.sleep(0.1)  # let the readers drain
         errors = [line for line in self.stderr
-                  if line and line.startswith(("error", "publish", "subscribe", "disconnect"))]
+                  if line and line.startswith(("error", "publish", "subscribe", "disconnect", "demo"))]
         if rc != 0 or errors:
             self.dump()
             fail(f"{self.name} exited with {rc}, errors: {errors}")
@@ -145,6 +172,16 @@ def main():
 
         for client in clients:
             client.finish(deadline)
+
+        for name, argv in (("subscriptions (Python)", [sys.executable, "subscriptions.py"]),
+                           ("subscriptions (GJS)", ["gjs", "-m", "subscriptions.js"])):
+            deadline = time.monotonic() + TIMEOUT
+            example = Process(name, argv[:-1] + [os.path.join(examples, argv[-1]), url])
+            clients.append(example)
+            for line in SUBSCRIPTIONS_OUTPUT:
+                example.expect(line, deadline)
+            example.expect_end(deadline)
+            example.finish(deadline)
     finally:
         for client in clients:
             client.kill()
@@ -156,6 +193,7 @@ def main():
             server.wait()
 
     print("test-examples: alice (C), bob (Python) and carol (GJS) chatted through Faye")
+    print("test-examples: subscriptions.py and subscriptions.js printed what they should")
     return 0
 
 

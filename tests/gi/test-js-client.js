@@ -22,6 +22,9 @@ const TIMEOUT_MS = 20000;
 Gio._promisify(Bayeux.Client.prototype, 'subscribe_async', 'subscribe_finish');
 Gio._promisify(Bayeux.Client.prototype, 'publish_async', 'publish_finish');
 Gio._promisify(Bayeux.Client.prototype, 'disconnect_async', 'disconnect_finish');
+Gio._promisify(Bayeux.Client.prototype, 'publish_full_async', 'publish_full_finish');
+Gio._promisify(Bayeux.Client.prototype, 'add_subscription_async', 'add_subscription_finish');
+Gio._promisify(Bayeux.Subscription.prototype, 'unsubscribe_async', 'unsubscribe_finish');
 Gio._promisify(Gio.DataInputStream.prototype, 'read_line_async', 'read_line_finish_utf8');
 
 // --- a minimal TAP harness --------------------------------------------------
@@ -77,6 +80,46 @@ function withTimeout(promise, what) {
         if (id)
             GLib.source_remove(id);
     });
+}
+
+// Resolves once predicate() is true, checked every 10 ms.
+function until(predicate, what) {
+    let id = 0;
+    const check = new Promise(resolve => {
+        if (predicate()) {
+            resolve();
+            return;
+        }
+        id = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 10, () => {
+            if (!predicate())
+                return GLib.SOURCE_CONTINUE;
+            id = 0;
+            resolve();
+            return GLib.SOURCE_REMOVE;
+        });
+    });
+    return withTimeout(check, what).finally(() => {
+        if (id)
+            GLib.source_remove(id);
+    });
+}
+
+function sleep(ms) {
+    return new Promise(resolve => {
+        GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+            resolve();
+            return GLib.SOURCE_REMOVE;
+        });
+    });
+}
+
+function isSubscribed(...handles) {
+    return handles.every(h => h.state === Bayeux.SubscriptionState.SUBSCRIBED);
+}
+
+async function publishAndCheck(client, channel, value) {
+    const reply = await withTimeout(client.publish_async(channel, fromJS(value), null), 'publish');
+    assert(reply.get_successful(), `publish to ${channel}`);
 }
 
 // --- the Faye server --------------------------------------------------------
@@ -277,6 +320,267 @@ test('refused subscribe', async ({url}) => {
         client.stop();
     }
 });
+
+test('subscription handles without a server', () => {
+    assertEqual([Bayeux.SubscriptionState.PENDING, Bayeux.SubscriptionState.SUBSCRIBED,
+        Bayeux.SubscriptionState.REFUSED, Bayeux.SubscriptionState.UNSUBSCRIBED], [0, 1, 2, 3],
+    'SubscriptionState values');
+    const client = Bayeux.Client.new('http://127.0.0.1:9/faye');
+    assertEqual(client.paused, false, 'paused by default');
+    const handle = client.add_subscription('/a/b', fromJS({note: 'gjs'}));
+    assert(handle instanceof Bayeux.Subscription, 'a Bayeux.Subscription');
+    for (const name of ['connect', 'disconnect', 'emit', 'notify'])
+        assert(handle[name] === GObject.Object.prototype[name], `Subscription.${name} is GObject's`);
+    assertEqual(handle.channel, '/a/b', 'channel');
+    assertEqual(handle.state, Bayeux.SubscriptionState.PENDING, 'pending');
+    assert(handle.is_active(), 'is_active');
+    assertEqual(handle.message_count, 0, 'message_count');
+    assertEqual(handle.error, null, 'no error');
+    assertEqual(toJS(handle.ext), {note: 'gjs'}, 'ext');
+    handle.ext = fromJS({note: 'changed'});
+    assertEqual(toJS(handle.get_ext()), {note: 'changed'}, 'ext set');
+    handle.set_ext(null);
+    assertEqual(handle.ext, null, 'ext cleared');
+    const bad = client.add_subscription('no-slash', null);
+    assertEqual(bad.state, Bayeux.SubscriptionState.REFUSED, 'bad name refused at once');
+    assert(bad.error.matches(Bayeux.Error, Bayeux.Error.INVALID_CHANNEL), `error ${bad.error}`);
+    assertEqual([...client.subscriptions].map(h => h.channel), ['/a/b'], 'the live handles');
+    handle.cancel();
+    assertEqual(handle.state, Bayeux.SubscriptionState.UNSUBSCRIBED, 'cancelled');
+    assertEqual(client.get_subscriptions().get_n_items(), 0, 'none left');
+});
+
+test('two handles on one channel, one cancelled', async ({url}) => {
+    const channel = '/gi/handles';
+    const client = Bayeux.Client.new(url);
+    const peer = Bayeux.Client.new(url);
+    const errors = [];
+    client.connect('error', (_c, error) => errors.push(error.message));
+    try {
+        const first = client.add_subscription(channel, null);
+        const second = client.add_subscription(channel, null);
+        assert(first !== second, 'two handles');
+        const heard = new Map([[first, []], [second, []]]);
+        for (const handle of [first, second])
+            handle.connect('message', (h, message) => heard.get(h).push(toJS(message.get_data())));
+        client.start();
+        await until(() => isSubscribed(first, second), 'both handles subscribed');
+
+        await publishAndCheck(client, channel, {n: 0});
+        await until(() => heard.get(first).length && heard.get(second).length, 'the first message');
+
+        first.cancel();
+        assertEqual(first.state, Bayeux.SubscriptionState.UNSUBSCRIBED, 'first cancelled');
+        assert(!first.is_active(), 'first no longer active');
+        assertEqual(second.state, Bayeux.SubscriptionState.SUBSCRIBED, 'second still subscribed');
+        assert([...client.subscriptions].length === 1 && client.subscriptions.get_item(0) === second,
+            'only the second is live');
+
+        // Had /meta/unsubscribe gone out, neither would come back.
+        await publishAndCheck(client, channel, {n: 1, from: 'self'});
+        await until(() => heard.get(second).length === 2, "the client's own message after the cancel");
+        peer.start();
+        await publishAndCheck(peer, channel, {n: 2, from: 'peer'});
+        await until(() => heard.get(second).length === 3, "the peer's message after the cancel");
+
+        assertEqual(heard.get(first), [{n: 0}], 'the cancelled handle heard');
+        assertEqual(heard.get(second), [{n: 0}, {n: 1, from: 'self'}, {n: 2, from: 'peer'}],
+            'the live handle heard');
+        assertEqual([first.message_count, second.message_count], [1, 3], 'message counts');
+
+        // The last handle: unsubscribe_async waits for the server.
+        assert(await withTimeout(second.unsubscribe_async(null), 'unsubscribe'), 'unsubscribe_finish');
+        assertEqual(second.state, Bayeux.SubscriptionState.UNSUBSCRIBED, 'second unsubscribed');
+        assertEqual(client.subscriptions.get_n_items(), 0, 'none live');
+        let error = null;
+        try {
+            await withTimeout(second.unsubscribe_async(null), 'unsubscribe again');
+        } catch (e) {
+            error = e;
+        }
+        assert(error?.matches?.(Bayeux.Error, Bayeux.Error.FAILED), `unsubscribe again: ${error}`);
+        assertEqual(errors, [], 'error signals');
+    } finally {
+        peer.stop();
+        client.stop();
+    }
+});
+
+test('list model of subscriptions', async ({url}) => {
+    const client = Bayeux.Client.new(url);
+    const model = client.get_subscriptions();
+    const changes = [];
+    // Disconnected at the end: the client's dispose empties the model, and
+    // may run during garbage collection, when GJS cannot call back into JS.
+    const changedId = model.connect('items-changed', (_m, position, removed, added) =>
+        changes.push([position, removed, added]));
+    try {
+        assert(model === client.subscriptions, 'get_subscriptions() is the subscriptions property');
+        assertEqual(model.get_item_type(), Bayeux.Subscription.$gtype, 'item type');
+        assertEqual(model.get_n_items(), 0, 'empty at first');
+
+        const a = client.add_subscription('/gi/model/a', null);
+        const b = client.add_subscription('/gi/model/b', null);
+        const again = client.add_subscription('/gi/model/a', null);
+        const forbidden = client.add_subscription('/forbidden/gi', null);
+        assertEqual(changes, [[0, 0, 1], [1, 0, 1], [2, 0, 1], [3, 0, 1]], 'four added');
+        assertEqual(model.get_n_items(), 4, 'n_items');
+        assert([a, b, again, forbidden].every((h, i) => model.get_item(i) === h), 'in order made');
+
+        client.start();
+        await until(() => isSubscribed(a, b, again) &&
+            forbidden.state === Bayeux.SubscriptionState.REFUSED, 'three subscribed, one refused');
+        assert(forbidden.error.matches(Bayeux.Error, Bayeux.Error.REFUSED), `error ${forbidden.error}`);
+        assertEqual(changes.slice(4), [[3, 1, 0]], 'the refused one left');
+
+        b.cancel();
+        assertEqual(changes.slice(5), [[1, 1, 0]], 'the cancelled one left');
+        assertEqual(model.get_n_items(), 2, 'n_items after cancel');
+        assert(model.get_item(0) === a && model.get_item(1) === again, 'the others stay');
+        b.cancel();
+        assertEqual(changes.length, 6, 'cancel again does nothing');
+
+        const c = client.add_subscription('/gi/model/c', null);
+        assertEqual(changes.slice(6), [[2, 0, 1]], 'a late one added');
+        await until(() => isSubscribed(c), 'the late one subscribed');
+        for (const handle of [a, again, c])
+            handle.cancel();
+        assertEqual(changes.slice(7), [[0, 1, 0], [0, 1, 0], [0, 1, 0]], 'all cancelled');
+        assertEqual(model.get_n_items(), 0, 'empty at last');
+    } finally {
+        model.disconnect(changedId);
+        client.stop();
+    }
+});
+
+test('add_subscription_async', async ({url}) => {
+    const channel = '/gi/async';
+    const client = Bayeux.Client.new(url);
+    const peer = Bayeux.Client.new(url);
+    try {
+        client.start();
+        const handle = await withTimeout(client.add_subscription_async(channel, fromJS({note: 'gjs'}), null),
+            'add_subscription_async');
+        assert(handle instanceof Bayeux.Subscription, `returned ${handle}`);
+        assertEqual(handle.channel, channel, 'channel');
+        assertEqual(handle.state, Bayeux.SubscriptionState.SUBSCRIBED, 'subscribed');
+        assert(handle.is_active(), 'active');
+        assertEqual(toJS(handle.ext), {note: 'gjs'}, 'ext');
+
+        // A second one on the channel, already subscribed: at once.
+        const second = await withTimeout(client.add_subscription_async(channel, null, null),
+            'add_subscription_async again');
+        assert(second !== handle, 'a new handle');
+        assertEqual(second.state, Bayeux.SubscriptionState.SUBSCRIBED, 'second subscribed');
+        assertEqual([...client.subscriptions].length, 2, 'two live');
+
+        const got = [];
+        second.connect('message', (_h, message) => got.push(toJS(message.get_data())));
+        peer.start();
+        await publishAndCheck(peer, channel, {to: 'the async handle'});
+        await until(() => got.length > 0, 'a message on the async handle');
+        assertEqual(got, [{to: 'the async handle'}], 'message');
+
+        let error = null;
+        try {
+            await withTimeout(client.add_subscription_async('/forbidden/gi', null, null), 'refused');
+        } catch (e) {
+            error = e;
+        }
+        assert(error instanceof GLib.Error && error.matches(Bayeux.Error, Bayeux.Error.REFUSED),
+            `add_subscription_async /forbidden/gi: ${error}`);
+        assert(error.message.includes('/forbidden/gi'), `no channel in "${error.message}"`);
+        assertEqual([...client.subscriptions].length, 2, 'the refused handle is not live');
+    } finally {
+        peer.stop();
+        client.stop();
+    }
+});
+
+test('publish_full_async with ext', async ({url}) => {
+    const channel = '/gi/ext';
+    const client = Bayeux.Client.new(url);
+    const peer = Bayeux.Client.new(url);
+    try {
+        const got = [];
+        const handle = client.add_subscription(channel, null);
+        handle.connect('message', (_h, message) => got.push(toJS(message.to_json())));
+        client.start();
+        await until(() => isSubscribed(handle), 'subscribed');
+
+        peer.start();
+        const reply = await withTimeout(peer.publish_full_async(channel, fromJS({n: 1}),
+            fromJS({trace: 'gjs-1', n: [1, 2]}), null), 'publish_full_async');
+        assertEqual(reply.get_channel(), channel, 'reply channel');
+        assert(reply.has_successful() && reply.get_successful(), 'successful');
+        const plain = await withTimeout(peer.publish_full_async(channel, fromJS({n: 2}), null, null),
+            'publish_full_async without ext');
+        assert(plain.get_successful(), 'successful without ext');
+
+        // Faye hands the ext on to the subscriber.
+        await until(() => got.length === 2, 'both messages');
+        assertEqual([got[0].data, got[0].ext], [{n: 1}, {trace: 'gjs-1', n: [1, 2]}], 'with ext');
+        assertEqual([got[1].data, got[1].ext], [{n: 2}, undefined], 'without ext');
+    } finally {
+        peer.stop();
+        client.stop();
+    }
+});
+
+for (const transports of [['websocket', 'long-polling'], ['long-polling']]) {
+    test(`paused over ${transports[0]}`, async ({url}) => {
+        const channel = '/gi/paused';
+        const client = Bayeux.Client.new(url);
+        const peer = Bayeux.Client.new(url);
+        const errors = [];
+        client.connect('error', (_c, error) => errors.push(error.message));
+        try {
+            client.transports = transports;
+            const handle = client.add_subscription(channel, null);
+            const byHandle = [];
+            const byClient = [];
+            handle.connect('message', (_h, message) => byHandle.push(toJS(message.get_data())));
+            client.connect(`message::${channel}`, (_c, message) => byClient.push(toJS(message.get_data())));
+            const notified = [];
+            client.connect('notify::paused', () => notified.push(client.paused));
+            client.start();
+            peer.start();
+            await until(() => isSubscribed(handle) && client.state === Bayeux.ClientState.CONNECTED &&
+                peer.state === Bayeux.ClientState.CONNECTED, 'subscribed and connected');
+            assertEqual(client.transport, transports[0], 'transport');
+
+            client.paused = true;
+            assert(client.get_paused(), 'get_paused');
+            assertEqual(notified, [true], 'notify::paused');
+            // The peer publishes, and so does the paused client: its
+            // publish goes on, with the server's verdict while paused.
+            for (let i = 0; i < 5; i++)
+                // eslint-disable-next-line no-await-in-loop
+                await publishAndCheck(peer, channel, {seq: i});
+            await publishAndCheck(client, channel, {seq: 5, from: 'paused client'});
+            await sleep(1000);
+            assertEqual(byHandle, [], 'delivered to the handle while paused');
+            assertEqual(byClient, [], 'delivered to the client while paused');
+            assertEqual(handle.message_count, 0, 'message_count while paused');
+
+            client.set_paused(false);
+            assertEqual(notified, [true, false], 'notify::paused again');
+            const wanted = [0, 1, 2, 3, 4].map(seq => ({seq}))
+                .concat([{seq: 5, from: 'paused client'}]);
+            await until(() => byHandle.length >= wanted.length, 'the held messages');
+            assertEqual(byHandle, wanted, 'delivered in order to the handle');
+            assertEqual(byClient, wanted, 'delivered in order to the client');
+            assertEqual(handle.message_count, wanted.length, 'message_count');
+            await publishAndCheck(peer, channel, {seq: 6});
+            await until(() => byHandle.length === wanted.length + 1, 'a message after resuming');
+            assertEqual(byHandle[wanted.length], {seq: 6}, 'the message after resuming');
+            assertEqual(errors, [], 'error signals');
+        } finally {
+            peer.stop();
+            client.stop();
+        }
+    });
+}
 
 // --- main -------------------------------------------------------------------
 

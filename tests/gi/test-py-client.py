@@ -133,6 +133,38 @@ class TestNames(unittest.TestCase):
         self.assertTrue(GObject.signal_lookup("message", Bayeux.Client))
         self.assertTrue(GObject.signal_lookup("error", Bayeux.Client))
 
+    def test_subscription_names(self):
+        self.assertEqual(Bayeux.SubscriptionState.PENDING.value_nick, "pending")
+        self.assertEqual(Bayeux.SubscriptionState.SUBSCRIBED.value_nick, "subscribed")
+        self.assertEqual(Bayeux.SubscriptionState.REFUSED.value_nick, "refused")
+        self.assertEqual(Bayeux.SubscriptionState.UNSUBSCRIBED.value_nick, "unsubscribed")
+        for name in ("connect", "disconnect", "emit", "notify"):
+            self.assertIs(getattr(Bayeux.Subscription, name), getattr(GObject.Object, name), name)
+        # Without a server: a handle is pending, its ext is a copy that
+        # reads back, a bad channel name refuses it at once.
+        client = Bayeux.Client.new("http://127.0.0.1:9/faye")
+        self.assertFalse(client.props.paused)
+        handle = client.add_subscription("/a/b", from_python({"note": "py"}))
+        self.assertTrue(GObject.signal_lookup("message", Bayeux.Subscription))
+        self.assertEqual(handle.props.channel, "/a/b")
+        self.assertEqual(handle.props.state, Bayeux.SubscriptionState.PENDING)
+        self.assertTrue(handle.is_active())
+        self.assertEqual(handle.props.message_count, 0)
+        self.assertIsNone(handle.props.error)
+        self.assertEqual(to_python(handle.props.ext), {"note": "py"})
+        handle.props.ext = from_python({"note": "changed"})
+        self.assertEqual(to_python(handle.get_ext()), {"note": "changed"})
+        handle.set_ext(None)
+        self.assertIsNone(handle.props.ext)
+        bad = client.add_subscription("no-slash", None)
+        self.assertEqual(bad.props.state, Bayeux.SubscriptionState.REFUSED)
+        self.assertFalse(bad.is_active())
+        self.assertTrue(bad.props.error.matches(Bayeux.error_quark(), Bayeux.Error.INVALID_CHANNEL))
+        self.assertEqual([item.props.channel for item in client.props.subscriptions], ["/a/b"])
+        handle.cancel()
+        self.assertEqual(handle.props.state, Bayeux.SubscriptionState.UNSUBSCRIBED)
+        self.assertEqual(client.get_subscriptions().get_n_items(), 0)
+
     def test_channels(self):
         self.assertTrue(Bayeux.channel_matches("/chat/*", "/chat/a"))
         self.assertFalse(Bayeux.channel_matches("/chat/*", "/chat/a/b"))
@@ -154,8 +186,8 @@ class TestNames(unittest.TestCase):
         self.assertEqual(to_python(message.to_json())["channel"], "/a/b")
 
 
-class TestRoundTrip(unittest.TestCase):
-    """A real round trip through a Faye server."""
+class FayeTestCase(unittest.TestCase):
+    """A Faye server for the class, a client (not started) for each test."""
 
     @classmethod
     def setUpClass(cls):
@@ -186,6 +218,10 @@ class TestRoundTrip(unittest.TestCase):
     def run_loop(self):
         self.loop.run()
         self.assertFalse(self.timed_out, "timed out")
+
+
+class TestRoundTrip(FayeTestCase):
+    """A real round trip through a Faye server."""
 
     def test_round_trip(self):
         client = self.client
@@ -329,6 +365,271 @@ class TestRoundTrip(unittest.TestCase):
         self.assertIsNotNone(outcome["error"])
         self.assertTrue(outcome["error"].matches(Bayeux.error_quark(),
                                                  Bayeux.Error.INVALID_CHANNEL))
+
+
+class TestSubscriptions(FayeTestCase):
+    """Subscription handles, their list model, publish ext and pausing,
+    through Faye, with a second client as the peer that publishes."""
+
+    def run_until(self, predicate, what):
+        """Runs the main context until predicate() is true."""
+        context = GLib.MainContext.default()
+        deadline = time.monotonic() + TIMEOUT
+        wake = GLib.timeout_add(100, lambda: GLib.SOURCE_CONTINUE)
+        try:
+            while not predicate():
+                if time.monotonic() >= deadline:
+                    self.fail(f"timed out waiting for {what}")
+                context.iteration(True)
+        finally:
+            GLib.source_remove(wake)
+
+    def run_for(self, seconds):
+        """Runs the main context for that long."""
+        over = []
+        GLib.timeout_add(int(seconds * 1000), lambda: over.append(True) or GLib.SOURCE_REMOVE)
+        self.run_until(lambda: over, f"{seconds} s to pass")
+
+    def call(self, start, finish, *args):
+        """start(*args, None, callback), run until it completes; returns
+        finish(result), or raises its GLib.Error."""
+        outcome = {}
+
+        def done(_source, result):
+            try:
+                outcome["value"] = finish(result)
+            except GLib.Error as error:
+                outcome["error"] = error
+
+        start(*args, None, done)
+        self.run_until(lambda: outcome, start.__name__)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def new_peer(self):
+        """A second client on the same server, started, stopped after the test."""
+        peer = Bayeux.Client.new(self.server.url)
+        self.addCleanup(peer.stop)
+        peer.start()
+        return peer
+
+    def publish(self, client, channel, value):
+        reply = self.call(client.publish_async, client.publish_finish, channel, from_python(value))
+        self.assertTrue(reply.get_successful())
+
+    def test_two_handles_one_cancelled(self):
+        """Two handles share the channel; cancelling one keeps the server
+        subscription for the other, which still gets what the client itself
+        and a peer publish."""
+        channel = "/gi/handles"
+        client = self.client
+        first = client.add_subscription(channel, None)
+        second = client.add_subscription(channel, None)
+        self.assertIsNot(first, second)
+        heard = {first: [], second: []}
+        for handle in (first, second):
+            handle.connect("message", lambda h, message: heard[h].append(to_python(message.get_data())))
+        client.start()
+        self.run_until(lambda: all(h.props.state == Bayeux.SubscriptionState.SUBSCRIBED
+                                   for h in (first, second)), "both handles subscribed")
+
+        # Both hear a message while both are live.
+        self.publish(client, channel, {"n": 0})
+        self.run_until(lambda: heard[first] and heard[second], "the first message on both handles")
+        self.assertEqual(heard, {first: [{"n": 0}], second: [{"n": 0}]})
+
+        first.cancel()
+        self.assertEqual(first.props.state, Bayeux.SubscriptionState.UNSUBSCRIBED)
+        self.assertFalse(first.is_active())
+        self.assertEqual(second.props.state, Bayeux.SubscriptionState.SUBSCRIBED)
+        self.assertTrue(second.is_active())
+        self.assertEqual(list(client.props.subscriptions), [second])
+
+        # Had /meta/unsubscribe gone out, neither would come back.
+        self.publish(client, channel, {"n": 1, "from": "self"})
+        self.run_until(lambda: len(heard[second]) == 2, "the client's own message after the cancel")
+        peer = self.new_peer()
+        self.publish(peer, channel, {"n": 2, "from": "peer"})
+        self.run_until(lambda: len(heard[second]) == 3, "the peer's message after the cancel")
+
+        self.assertEqual(heard[first], [{"n": 0}])
+        self.assertEqual(heard[second], [{"n": 0}, {"n": 1, "from": "self"}, {"n": 2, "from": "peer"}])
+        self.assertEqual(first.props.message_count, 1)
+        self.assertEqual(second.props.message_count, 3)
+
+        # The last handle: unsubscribe_async waits for the server's answer.
+        self.assertTrue(self.call(second.unsubscribe_async, second.unsubscribe_finish))
+        self.assertEqual(second.props.state, Bayeux.SubscriptionState.UNSUBSCRIBED)
+        self.assertEqual(client.get_subscriptions().get_n_items(), 0)
+        # A second time: the handle is no longer live.
+        with self.assertRaises(GLib.Error) as caught:
+            self.call(second.unsubscribe_async, second.unsubscribe_finish)
+        self.assertTrue(caught.exception.matches(Bayeux.error_quark(), Bayeux.Error.FAILED))
+        self.assertEqual(self.errors, [])
+
+    def test_list_model(self):
+        """get_subscriptions: one item a live handle, items-changed as they
+        come and go (a cancel, a server's refusal)."""
+        client = self.client
+        model = client.get_subscriptions()
+        self.assertIs(model, client.props.subscriptions)
+        self.assertEqual(model.get_item_type(), Bayeux.Subscription.__gtype__)
+        self.assertEqual(model.get_n_items(), 0)
+        changes = []
+        model.connect("items-changed", lambda m, position, removed, added:
+                      changes.append((position, removed, added)))
+
+        a = client.add_subscription("/gi/model/a", None)
+        b = client.add_subscription("/gi/model/b", None)
+        again = client.add_subscription("/gi/model/a", None)
+        forbidden = client.add_subscription("/forbidden/gi", None)
+        self.assertEqual(changes, [(0, 0, 1), (1, 0, 1), (2, 0, 1), (3, 0, 1)])
+        self.assertEqual(model.get_n_items(), 4)
+        self.assertEqual([model.get_item(i) for i in range(4)], [a, b, again, forbidden])
+
+        client.start()
+        self.run_until(lambda: forbidden.props.state == Bayeux.SubscriptionState.REFUSED
+                       and all(h.props.state == Bayeux.SubscriptionState.SUBSCRIBED for h in (a, b, again)),
+                       "three handles subscribed, one refused")
+        self.assertTrue(forbidden.props.error.matches(Bayeux.error_quark(), Bayeux.Error.REFUSED))
+        self.assertEqual(changes[4:], [(3, 1, 0)])
+        self.assertEqual(list(model), [a, b, again])
+
+        b.cancel()
+        self.assertEqual(changes[5:], [(1, 1, 0)])
+        self.assertEqual(model.get_n_items(), 2)
+        self.assertEqual(list(model), [a, again])
+        b.cancel()  # no longer live: nothing happens
+        self.assertEqual(len(changes), 6)
+
+        c = client.add_subscription("/gi/model/c", None)
+        self.assertEqual(changes[6:], [(2, 0, 1)])
+        self.run_until(lambda: c.props.state == Bayeux.SubscriptionState.SUBSCRIBED, "the late handle")
+        for handle in (a, again, c):
+            handle.cancel()
+        self.assertEqual(changes[7:], [(0, 1, 0), (0, 1, 0), (0, 1, 0)])
+        self.assertEqual(model.get_n_items(), 0)
+
+    def test_add_subscription_async(self):
+        """add_subscription_async completes with a subscribed handle, at once
+        for a channel already subscribed, and fails without a handle when
+        the server refuses."""
+        channel = "/gi/async"
+        client = self.client
+        client.start()
+        handle = self.call(client.add_subscription_async, client.add_subscription_finish,
+                           channel, from_python({"note": "py"}))
+        self.assertIsInstance(handle, Bayeux.Subscription)
+        self.assertEqual(handle.props.channel, channel)
+        self.assertEqual(handle.props.state, Bayeux.SubscriptionState.SUBSCRIBED)
+        self.assertTrue(handle.is_active())
+        self.assertEqual(to_python(handle.props.ext), {"note": "py"})
+        self.assertEqual(list(client.props.subscriptions), [handle])
+
+        second = self.call(client.add_subscription_async, client.add_subscription_finish, channel, None)
+        self.assertIsNot(second, handle)
+        self.assertEqual(second.props.state, Bayeux.SubscriptionState.SUBSCRIBED)
+        self.assertEqual(list(client.props.subscriptions), [handle, second])
+
+        got = []
+        second.connect("message", lambda h, message: got.append(to_python(message.get_data())))
+        self.publish(self.new_peer(), channel, {"to": "the async handle"})
+        self.run_until(lambda: got, "a message on the async handle")
+        self.assertEqual(got, [{"to": "the async handle"}])
+
+        with self.assertRaises(GLib.Error) as caught:
+            self.call(client.add_subscription_async, client.add_subscription_finish, "/forbidden/gi", None)
+        self.assertTrue(caught.exception.matches(Bayeux.error_quark(), Bayeux.Error.REFUSED),
+                        caught.exception)
+        self.assertIn("/forbidden/gi", caught.exception.message)
+        self.assertEqual(list(client.props.subscriptions), [handle, second])
+
+    def test_publish_full_ext(self):
+        """publish_full_async with an ext object: the server accepts it, and
+        Faye hands the ext on to the subscriber."""
+        channel = "/gi/ext"
+        client = self.client
+        got = []
+        handle = client.add_subscription(channel, None)
+        handle.connect("message", lambda h, message: got.append(message))
+        client.start()
+        self.run_until(lambda: handle.props.state == Bayeux.SubscriptionState.SUBSCRIBED, "subscribed")
+
+        peer = self.new_peer()
+        reply = self.call(peer.publish_full_async, peer.publish_full_finish,
+                          channel, from_python({"n": 1}), from_python({"trace": "py-1", "n": [1, 2]}))
+        self.assertEqual(reply.get_channel(), channel)
+        self.assertTrue(reply.has_successful() and reply.get_successful())
+        # Without ext, as publish_async.
+        reply = self.call(peer.publish_full_async, peer.publish_full_finish,
+                          channel, from_python({"n": 2}), None)
+        self.assertTrue(reply.get_successful())
+
+        self.run_until(lambda: len(got) == 2, "both messages")
+        self.assertEqual(to_python(got[0].get_data()), {"n": 1})
+        self.assertEqual(to_python(got[0].to_json())["ext"], {"trace": "py-1", "n": [1, 2]})
+        self.assertEqual(to_python(got[1].get_data()), {"n": 2})
+        self.assertIsNone(got[1].get_ext())
+
+        with self.assertRaises(GLib.Error) as caught:
+            self.call(peer.publish_full_async, peer.publish_full_finish,
+                      "/forbidden/gi", from_python({}), from_python({"trace": "py-2"}))
+        self.assertTrue(caught.exception.matches(Bayeux.error_quark(), Bayeux.Error.REFUSED))
+
+    def check_paused(self, transports):
+        channel = "/gi/paused"
+        client = self.client
+        client.props.transports = transports
+        handle = client.add_subscription(channel, None)
+        by_handle = []
+        by_client = []
+        handle.connect("message", lambda h, message: by_handle.append(to_python(message.get_data())))
+        client.connect("message::" + channel,
+                       lambda c, message: by_client.append(to_python(message.get_data())))
+        notified = []
+        client.connect("notify::paused", lambda c, pspec: notified.append(c.props.paused))
+        client.start()
+        peer = self.new_peer()
+        self.run_until(lambda: handle.props.state == Bayeux.SubscriptionState.SUBSCRIBED
+                       and client.props.state == Bayeux.ClientState.CONNECTED
+                       and peer.props.state == Bayeux.ClientState.CONNECTED, "subscribed and connected")
+        self.assertEqual(client.props.transport, transports[0])
+
+        client.props.paused = True
+        self.assertTrue(client.get_paused())
+        self.assertEqual(notified, [True])
+        # The peer publishes, and so does the paused client: its publish
+        # goes on, and the server's verdict comes back while paused.
+        for i in range(5):
+            self.publish(peer, channel, {"seq": i})
+        self.publish(client, channel, {"seq": 5, "from": "paused client"})
+        self.run_for(1.0)
+        self.assertEqual(by_handle, [], "delivered while paused")
+        self.assertEqual(by_client, [], "delivered while paused")
+        self.assertEqual(handle.props.message_count, 0)
+
+        client.set_paused(False)
+        self.assertEqual(notified, [True, False])
+        wanted = [{"seq": i} for i in range(5)] + [{"seq": 5, "from": "paused client"}]
+        self.run_until(lambda: len(by_handle) >= len(wanted), "the held messages")
+        self.assertEqual(by_handle, wanted)
+        self.assertEqual(by_client, wanted)
+        self.assertEqual(handle.props.message_count, len(wanted))
+        # And delivery goes on as before.
+        self.publish(peer, channel, {"seq": 6})
+        self.run_until(lambda: len(by_handle) == len(wanted) + 1, "a message after resuming")
+        self.assertEqual(by_handle[-1], {"seq": 6})
+        self.assertEqual(self.errors, [])
+
+    def test_paused_websocket(self):
+        """Paused over a WebSocket, on which Faye pushes messages as they
+        come: the client holds them, then delivers them in order."""
+        self.check_paused(["websocket", "long-polling"])
+
+    def test_paused_long_polling(self):
+        """Paused over long polling: no /meta/connect, so Faye keeps them."""
+        self.check_paused(["long-polling"])
 
 
 if __name__ == "__main__":
