@@ -30,6 +30,14 @@ Gio._promisify(Gio.DataInputStream.prototype, 'read_line_async', 'read_line_fini
 // --- a minimal TAP harness --------------------------------------------------
 
 const tests = [];
+// The items of a Gio.ListModel (GJS 1.74 does not make every model iterable).
+function modelItems(model) {
+    const items = [];
+    for (let i = 0; i < model.get_n_items(); i++)
+        items.push(model.get_item(i));
+    return items;
+}
+
 function test(name, fn) {
     tests.push({name, fn});
 }
@@ -344,7 +352,7 @@ test('subscription handles without a server', () => {
     const bad = client.add_subscription('no-slash', null);
     assertEqual(bad.state, Bayeux.SubscriptionState.REFUSED, 'bad name refused at once');
     assert(bad.error.matches(Bayeux.Error, Bayeux.Error.INVALID_CHANNEL), `error ${bad.error}`);
-    assertEqual([...client.subscriptions].map(h => h.channel), ['/a/b'], 'the live handles');
+    assertEqual(modelItems(client.subscriptions).map(h => h.channel), ['/a/b'], 'the live handles');
     handle.cancel();
     assertEqual(handle.state, Bayeux.SubscriptionState.UNSUBSCRIBED, 'cancelled');
     assertEqual(client.get_subscriptions().get_n_items(), 0, 'none left');
@@ -373,7 +381,7 @@ test('two handles on one channel, one cancelled', async ({url}) => {
         assertEqual(first.state, Bayeux.SubscriptionState.UNSUBSCRIBED, 'first cancelled');
         assert(!first.is_active(), 'first no longer active');
         assertEqual(second.state, Bayeux.SubscriptionState.SUBSCRIBED, 'second still subscribed');
-        assert([...client.subscriptions].length === 1 && client.subscriptions.get_item(0) === second,
+        assert(modelItems(client.subscriptions).length === 1 && client.subscriptions.get_item(0) === second,
             'only the second is live');
 
         // Had /meta/unsubscribe gone out, neither would come back.
@@ -472,7 +480,7 @@ test('add_subscription_async', async ({url}) => {
             'add_subscription_async again');
         assert(second !== handle, 'a new handle');
         assertEqual(second.state, Bayeux.SubscriptionState.SUBSCRIBED, 'second subscribed');
-        assertEqual([...client.subscriptions].length, 2, 'two live');
+        assertEqual(modelItems(client.subscriptions).length, 2, 'two live');
 
         const got = [];
         second.connect('message', (_h, message) => got.push(toJS(message.get_data())));
@@ -490,7 +498,7 @@ test('add_subscription_async', async ({url}) => {
         assert(error instanceof GLib.Error && error.matches(Bayeux.Error, Bayeux.Error.REFUSED),
             `add_subscription_async /forbidden/gi: ${error}`);
         assert(error.message.includes('/forbidden/gi'), `no channel in "${error.message}"`);
-        assertEqual([...client.subscriptions].length, 2, 'the refused handle is not live');
+        assertEqual(modelItems(client.subscriptions).length, 2, 'the refused handle is not live');
     } finally {
         peer.stop();
         client.stop();
