@@ -47,14 +47,16 @@ typedef struct
   gboolean (*session_ready) (BayeuxClient  *client);
 } BayeuxCallsCallbacks;
 
-typedef struct
+struct _BayeuxCalls
 {
   BayeuxClient               *client;
   GMainContext               *context;   /* the client's, for the handles */
+  gboolean                    disposing; /* the client is going: no new handle */
   BayeuxSubscriptions        *subscriptions;
   BayeuxOutbox               *outbox;
   const BayeuxCallsCallbacks *callbacks;
-} BayeuxCalls;
+};
+typedef struct _BayeuxCalls BayeuxCalls;
 
 void      bayeux_calls_subscribe    (BayeuxCalls    *self,
                                      const char     *channel,

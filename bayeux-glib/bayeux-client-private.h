@@ -14,6 +14,12 @@ typedef struct _BayeuxSubscriptions BayeuxSubscriptions;
  * the test that matching does not grow with the number of subscriptions
  * (its last lookups), and for bench/ (the listeners' part of a dispatch). */
 BayeuxSubscriptions *bayeux_client_peek_subscriptions (BayeuxClient *self);
+/* For bayeux-client-calls.c (the client's public calls): its calls room
+ * (bayeux-calls-private.h) and its main context. */
+typedef struct _BayeuxCalls BayeuxCalls;
+BayeuxCalls  *bayeux_client_get_calls   (BayeuxClient *self);
+GMainContext *bayeux_client_get_context (BayeuxClient *self);
+
 /* Number of requests currently in flight (0, 1 or 2). */
 guint bayeux_client_get_requests_in_flight    (BayeuxClient *self);
 

@@ -1,0 +1,572 @@
+/* bayeux-client-calls.c: the public calls of BayeuxClient: subscribe,
+ * unsubscribe, subscription handles, publish, remote calls
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Part of the client (see bayeux-glib/README.md), not a room: the public
+ * entry points of the application's calls, each checking its arguments
+ * and the thread rule, then handing over to the calls room
+ * (bayeux-calls.c), which the client owns and lends through
+ * bayeux_client_get_calls(). The session's own calls (start, stop,
+ * handshake, disconnect) stay in bayeux-client.c.
+ */
+#include "bayeux-glib.h"
+#include "bayeux-calls-private.h"
+#include "bayeux-client-private.h"
+#include "bayeux-context-private.h"
+#include "bayeux-json-private.h"
+#include "bayeux-task-private.h"
+
+/* The checks of a public entry point (as BAYEUX_CLIENT_CHECK: @self is a
+ * client, used from its thread); else a critical, and return (@val). The
+ * CALLS_ ones also declare `calls`, the client's calls room. */
+#define CLIENT_CHECK_VAL(self, val)                                      \
+  G_STMT_START {                                                         \
+    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                 \
+    if (G_UNLIKELY (!bayeux_context_usable (bayeux_client_get_context (self)))) \
+      {                                                                  \
+        g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);               \
+        return (val);                                                    \
+      }                                                                  \
+  } G_STMT_END
+
+#define CALLS_CHECK_VAL(self, val)                                       \
+  BayeuxCalls *calls = NULL;                                             \
+  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                   \
+  if (G_UNLIKELY (!bayeux_context_usable (bayeux_client_get_context (self)))) \
+    {                                                                    \
+      g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);                 \
+      return (val);                                                      \
+    }                                                                    \
+  calls = bayeux_client_get_calls (self)
+
+#define CALLS_CHECK(self)                                                \
+  BayeuxCalls *calls = NULL;                                             \
+  g_return_if_fail (BAYEUX_IS_CLIENT (self));                            \
+  if (G_UNLIKELY (!bayeux_context_usable (bayeux_client_get_context (self)))) \
+    {                                                                    \
+      g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);                 \
+      return;                                                            \
+    }                                                                    \
+  calls = bayeux_client_get_calls (self)
+
+/**
+ * bayeux_client_subscribe:
+ * @self: a client
+ * @channel: a channel, or a pattern ending with `*` (one segment) or `**`
+ *   (any depth)
+ *
+ * Subscribes to @channel: messages on it arrive through
+ * [signal@Client::message] with @channel as the detail. Before the
+ * handshake the subscription is held and sent once the handshake
+ * completes; it is sent again after every re-handshake. Failures (a bad
+ * channel name, a server refusal) are reported through
+ * [signal@Client::error]; a refusal ends the subscription.
+ *
+ * The first call for a channel makes a [class@Subscription] handle for
+ * it (in [method@Client.get_subscriptions]); later calls for the same
+ * channel do nothing more. [method@Client.unsubscribe] ends that handle.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_subscribe (BayeuxClient *self,
+                         const char   *channel)
+{
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+
+  bayeux_calls_subscribe (calls, channel, NULL);
+}
+
+/**
+ * bayeux_client_subscribe_async:
+ * @self: a client
+ * @channel: a channel or pattern
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the server answered
+ * @user_data: data for @callback
+ *
+ * Subscribes as [method@Client.subscribe] does and completes when the
+ * server confirmed the subscription (at once if it already had), or
+ * refused it, or when the client is stopped, or when @cancellable is
+ * cancelled. A subscription whose request was lost in transport is sent
+ * again once the connection works; this call completes with the answer to
+ * that.
+ *
+ * Cancelling only stops waiting; it does not undo the subscription (call
+ * [method@Client.unsubscribe] for that).
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_subscribe_async (BayeuxClient        *self,
+                               const char          *channel,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = bayeux_task_new (self, bayeux_client_subscribe_async, FALSE, cancellable, callback, user_data);
+  bayeux_calls_subscribe (calls, channel, task);
+}
+
+/**
+ * bayeux_client_subscribe_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.subscribe_async]. A refusal fails with
+ * %BAYEUX_ERROR_REFUSED and the server's error string.
+ *
+ * Returns: %TRUE if the server confirmed the subscription
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_subscribe_finish (BayeuxClient *self,
+                                GAsyncResult *result,
+                                GError      **error)
+{
+  CLIENT_CHECK_VAL (self, FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_subscribe_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * bayeux_client_unsubscribe:
+ * @self: a client
+ * @channel: a channel or pattern the client is subscribed to
+ *
+ * Ends the subscription [method@Client.subscribe] made to @channel: no
+ * more [signal@Client::message] emissions for it, from now on, and the
+ * server is told with `/meta/unsubscribe` (failures are reported through
+ * [signal@Client::error]), unless other handles
+ * ([method@Client.add_subscription]) still hold @channel: then the
+ * subscription, its signal emissions and its listeners go on, and only
+ * the handle of [method@Client.subscribe] ends.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_unsubscribe (BayeuxClient *self,
+                           const char   *channel)
+{
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+
+  bayeux_calls_unsubscribe (calls, channel, NULL);
+}
+
+/**
+ * bayeux_client_unsubscribe_async:
+ * @self: a client
+ * @channel: a channel or pattern the client is subscribed to
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the server answered
+ * @user_data: data for @callback
+ *
+ * Unsubscribes as [method@Client.unsubscribe] does and completes when the
+ * server answered (at once when the server never knew of the
+ * subscription, or other handles still hold @channel), or when the client
+ * is stopped, or when @cancellable is cancelled. Fails with
+ * %BAYEUX_ERROR_FAILED when [method@Client.subscribe] holds no
+ * subscription to @channel (even if handles of
+ * [method@Client.add_subscription] do).
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_unsubscribe_async (BayeuxClient        *self,
+                                 const char          *channel,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = bayeux_task_new (self, bayeux_client_unsubscribe_async, FALSE, cancellable, callback, user_data);
+  bayeux_calls_unsubscribe (calls, channel, task);
+}
+
+/**
+ * bayeux_client_unsubscribe_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.unsubscribe_async].
+ *
+ * Returns: %TRUE if the server confirmed
+ *
+ * Since: 1.0
+ */
+gboolean
+bayeux_client_unsubscribe_finish (BayeuxClient *self,
+                                  GAsyncResult *result,
+                                  GError      **error)
+{
+  CLIENT_CHECK_VAL (self, FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_unsubscribe_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * bayeux_client_publish:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @data: (nullable): the message's data; %NULL sends an empty object
+ *
+ * Publishes @data on @channel. Before the handshake the message is held
+ * and sent once it completes. Failures (a bad channel name, a server
+ * refusal, a transport failure) are reported through [signal@Client::error].
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish (BayeuxClient *self,
+                       const char   *channel,
+                       JsonNode     *data)
+{
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+
+  bayeux_calls_publish (calls, channel, data, NULL, NULL);
+}
+
+/**
+ * bayeux_client_publish_async:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @data: (nullable): the message's data; %NULL sends an empty object
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the server's verdict
+ * @user_data: data for @callback
+ *
+ * Publishes as [method@Client.publish] does and completes with the
+ * server's reply. Cancelling only stops waiting: a message already sent is
+ * not taken back.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish_async (BayeuxClient        *self,
+                             const char          *channel,
+                             JsonNode            *data,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  bayeux_client_publish_full_async (self, channel, data, NULL, cancellable, callback, user_data);
+}
+
+/**
+ * bayeux_client_publish_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.publish_async]. Fails with
+ * %BAYEUX_ERROR_REFUSED and the server's error string when the reply says
+ * `successful: false`.
+ *
+ * Returns: (transfer full): the server's reply, or %NULL on failure
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_client_publish_finish (BayeuxClient *self,
+                              GAsyncResult *result,
+                              GError      **error)
+{
+  return bayeux_client_publish_full_finish (self, result, error);
+}
+
+/**
+ * bayeux_client_publish_full_async:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @data: (nullable): the message's data; %NULL sends an empty object
+ * @ext: (nullable): a JSON object sent as this message's `ext` (only this
+ *   one's), before extensions add theirs; %NULL: none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the server's verdict
+ * @user_data: data for @callback
+ *
+ * Publishes as [method@Client.publish_async] does, with @ext in the
+ * message (CometD's `publish(message)`, its "publish props").
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish_full_async (BayeuxClient        *self,
+                                  const char          *channel,
+                                  JsonNode            *data,
+                                  JsonNode            *ext,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = bayeux_task_new (self, bayeux_client_publish_full_async, TRUE, cancellable, callback, user_data);
+  bayeux_calls_publish (calls, channel, data, ext, task);
+}
+
+/**
+ * bayeux_client_publish_full_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.publish_full_async] (or
+ * [method@Client.publish_async]), as [method@Client.publish_finish] does.
+ *
+ * Returns: (transfer full): the server's reply, or %NULL on failure
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_client_publish_full_finish (BayeuxClient *self,
+                                   GAsyncResult *result,
+                                   GError      **error)
+{
+  CLIENT_CHECK_VAL (self, NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_full_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * bayeux_client_add_subscription:
+ * @self: a client
+ * @channel: a channel, or a pattern ending with `*` or `**`
+ * @ext: (nullable): a JSON object for the `ext` of the channel's
+ *   `/meta/subscribe`: see [property@Subscription:ext]
+ *
+ * Subscribes to @channel with a handle of its own, without waiting: each
+ * call makes a new handle, and the server is told once per channel (see
+ * [class@Subscription]). The handle is pending until the server answers;
+ * watch its [property@Subscription:state]. A refusal (or a bad channel
+ * name: the handle is then refused at once) is reported through
+ * [signal@Client::error] too, unless an
+ * [method@Client.add_subscription_async] call waits on the same channel
+ * (its result carries the refusal). Before the handshake, the
+ * subscription waits for one; it is sent again after every re-handshake.
+ *
+ * Returns: (transfer full): the new handle
+ *
+ * Since: 1.0
+ */
+BayeuxSubscription *
+bayeux_client_add_subscription (BayeuxClient *self,
+                                const char   *channel,
+                                JsonNode     *ext)
+{
+  CALLS_CHECK_VAL (self, NULL);
+  g_return_val_if_fail (channel != NULL, NULL);
+  g_return_val_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext), NULL);
+  g_return_val_if_fail (!calls->disposing, NULL);
+
+  return bayeux_calls_add_subscription (calls, channel, ext, NULL);
+}
+
+/**
+ * bayeux_client_add_subscription_async:
+ * @self: a client
+ * @channel: a channel, or a pattern ending with `*` or `**`
+ * @ext: (nullable): a JSON object for the `ext` of the channel's
+ *   `/meta/subscribe`: see [property@Subscription:ext]
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the server answered
+ * @user_data: data for @callback
+ *
+ * Subscribes as [method@Client.add_subscription] does, and completes with
+ * the handle once the server confirmed the subscription (at once when it
+ * already had, for another handle), or fails when the server refused it,
+ * the client stopped, reconnected or disconnected
+ * (%BAYEUX_ERROR_DISCONNECTED), or @cancellable was cancelled.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_add_subscription_async (BayeuxClient        *self,
+                                      const char          *channel,
+                                      JsonNode            *ext,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(BayeuxSubscription) handle = NULL;
+
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (!calls->disposing);
+
+  task = bayeux_task_new (self, bayeux_client_add_subscription_async, FALSE, cancellable, callback, user_data);
+  handle = bayeux_calls_add_subscription (calls, channel, ext, task);
+  if (g_task_get_task_data (task) == NULL)
+    g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
+}
+
+/**
+ * bayeux_client_add_subscription_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.add_subscription_async]. A refusal fails with
+ * %BAYEUX_ERROR_REFUSED and the server's error string. On any failure the
+ * handle the call made is ended (refused, or cancelled): the application
+ * never holds it.
+ *
+ * Returns: (transfer full): the handle, subscribed; %NULL on failure
+ *
+ * Since: 1.0
+ */
+BayeuxSubscription *
+bayeux_client_add_subscription_finish (BayeuxClient *self,
+                                       GAsyncResult *result,
+                                       GError      **error)
+{
+  BayeuxSubscription *handle;
+
+  CLIENT_CHECK_VAL (self, NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_add_subscription_async, NULL);
+
+  handle = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    {
+      if (handle != NULL)
+        bayeux_subscription_cancel (handle);
+      return NULL;
+    }
+  return g_object_ref (handle);
+}
+
+/**
+ * bayeux_client_get_subscriptions:
+ * @self: a client
+ *
+ * The live subscription handles, pending or subscribed, in the order they
+ * were made, as a [iface@Gio.ListModel] of [class@Subscription]: bind a
+ * `GtkListView` to it. A handle joins it when made (by
+ * [method@Client.add_subscription], or by [method@Client.subscribe] the
+ * first time for a channel) and leaves it when cancelled or refused. The
+ * model is the client's, for as long as the client lives.
+ *
+ * Returns: (transfer none): the list model
+ *
+ * Since: 1.0
+ */
+GListModel *
+bayeux_client_get_subscriptions (BayeuxClient *self)
+{
+  CALLS_CHECK_VAL (self, NULL);
+
+  return bayeux_subscriptions_get_model (calls->subscriptions);
+}
+
+/**
+ * bayeux_client_call_async:
+ * @self: a client
+ * @channel: a service channel, under `/service/`
+ * @data: (nullable): the call's argument; %NULL sends an empty object
+ * @timeout_ms: how long to wait for the answer, in milliseconds (0: as
+ *   long as a publish may wait)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the answer
+ * @user_data: data for @callback
+ *
+ * A remote call, as CometD's `remoteCall`: publishes @data on the service
+ * @channel and completes with the data of the server's reply. The server's
+ * refusal fails with %BAYEUX_ERROR_REFUSED, no answer in time with
+ * %BAYEUX_ERROR_TIMEOUT.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_call_async (BayeuxClient        *self,
+                          const char          *channel,
+                          JsonNode            *data,
+                          guint                timeout_ms,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  CALLS_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = bayeux_task_new (self, bayeux_client_call_async, TRUE, cancellable, callback, user_data);
+  if (!g_str_has_prefix (channel, "/service/"))
+    {
+      bayeux_task_return (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                                                    "Invalid channel name “%s”: a remote call goes to a /service/ channel",
+                                                    channel));
+      return;
+    }
+  if (timeout_ms > 0)
+    bayeux_task_fail_after (task, timeout_ms,
+                            g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
+                                         "No answer to the remote call within %u ms", timeout_ms));
+  bayeux_calls_publish (calls, channel, data, NULL, task);
+}
+
+/**
+ * bayeux_client_call_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.call_async].
+ *
+ * Returns: (transfer full) (nullable): the data of the server's answer (a
+ *   JSON null when it carried none), or %NULL on failure
+ *
+ * Since: 1.0
+ */
+JsonNode *
+bayeux_client_call_finish (BayeuxClient *self,
+                           GAsyncResult *result,
+                           GError      **error)
+{
+  g_autoptr(BayeuxMessage) reply = NULL;
+  JsonNode *data;
+
+  CLIENT_CHECK_VAL (self, NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_call_async, NULL);
+
+  reply = g_task_propagate_pointer (G_TASK (result), error);
+  if (reply == NULL)
+    return NULL;
+  data = bayeux_message_get_data (reply);
+  return data ? bayeux_json_deep_copy (data) : json_node_new (JSON_NODE_NULL);
+}
