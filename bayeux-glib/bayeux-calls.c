@@ -231,25 +231,62 @@ release_handle (gpointer            owner,
 {
   BayeuxCalls *self = owner;
   g_autoptr(BayeuxSubscription) held = g_object_ref (handle);
-  BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, bayeux_subscription_get_channel (handle));
+  g_autofree char *channel = g_strdup (bayeux_subscription_get_channel (handle));
+  BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
 
-  if (sub == NULL || !g_ptr_array_find (sub->handles, handle, NULL))
+  if (sub != NULL && g_ptr_array_find (sub->handles, handle, NULL))
     {
-      bayeux_task_return (task, NULL, NULL);
-      return;
+      g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                            "Unsubscribed from %s before the server confirmed the subscription",
+                                            channel);
+      fail_waiting_for (sub, handle, gone);
+      bayeux_subscriptions_detach (self->subscriptions, sub, handle);
     }
-  {
-    g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
-                                          "Unsubscribed from %s before the server confirmed the subscription",
-                                          sub->channel);
-    fail_waiting_for (sub, handle, gone);
-  }
-  bayeux_subscriptions_detach (self->subscriptions, sub, handle);
-  if (sub->handles->len == 0)
+  /* The model's and the handle's handlers have run: they may have
+   * cancelled other handles, or subscribed anew. The subscription ends if
+   * no handle holds it now. */
+  bayeux_subscription_set_state (handle, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED, NULL);
+  sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
+  if (sub != NULL && sub->handles->len == 0)
     end_subscription (self, sub, task);
   else
-    bayeux_task_return (task, NULL, NULL);   /* others still hold the channel */
-  bayeux_subscription_set_state (handle, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED, NULL);
+    bayeux_task_return (task, NULL, NULL);   /* others still hold the channel, or it ended meanwhile */
+}
+
+static void subscribe_handle (BayeuxCalls *self, BayeuxSubEntry *sub, BayeuxSubscription *handle, GTask *task);
+
+/* Attaches @handle (new) to @sub (held by the caller), then puts it to
+ * work, unless a handler of the model cancelled it meanwhile: then @task
+ * fails. */
+static void
+attach_and_subscribe (BayeuxCalls        *self,
+                      BayeuxSubEntry     *sub,
+                      BayeuxSubscription *handle,
+                      GTask              *task)
+{
+  bayeux_subscriptions_attach (self->subscriptions, sub, handle);
+  if (!bayeux_subscription_is_active (handle))
+    {
+      bayeux_task_return (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                                                   "Unsubscribed from %s before the server confirmed the subscription",
+                                                   sub->channel));
+      return;
+    }
+  subscribe_handle (self, sub, handle, task);
+}
+
+/* An add_subscription_async call that failed (refused, cancelled, the
+ * client stopped) ends the handle it made, which its caller never gets,
+ * whether or not the _finish function is called. */
+static void
+on_add_completed (GObject    *task,
+                  GParamSpec *pspec,
+                  gpointer    user_data)
+{
+  BayeuxSubscription *handle = g_task_get_task_data (G_TASK (task));
+
+  if (g_task_had_error (G_TASK (task)) && handle != NULL)
+    bayeux_subscription_cancel (handle);
 }
 
 /* Puts @handle (new, on @sub) to work: confirmed at once if @sub is, else
@@ -270,7 +307,8 @@ subscribe_handle (BayeuxCalls        *self,
 
   if (task != NULL)
     {
-      g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
+      if (g_task_get_task_data (task) == NULL)
+        g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
       g_ptr_array_add (sub->waiting, g_object_ref (task));
     }
   if (!sub->in_flight && self->callbacks->session_ready (self->client))
@@ -297,15 +335,17 @@ bayeux_calls_subscribe (BayeuxCalls *self,
       return;
     }
 
-  sub = bayeux_subscriptions_add (self->subscriptions, channel);
+  sub = bayeux_sub_entry_ref (bayeux_subscriptions_add (self->subscriptions, channel));
   if (sub->legacy == NULL)
     {
       g_autoptr(BayeuxSubscription) handle = bayeux_subscription_new (channel, NULL, self->context, release_handle,
                                                                       self);
-      bayeux_subscriptions_attach (self->subscriptions, sub, handle);
       sub->legacy = handle;
+      attach_and_subscribe (self, sub, handle, task);
     }
-  subscribe_handle (self, sub, sub->legacy, task);
+  else
+    subscribe_handle (self, sub, sub->legacy, task);
+  bayeux_sub_entry_unref (sub);
 }
 
 /* A new handle on @channel, with @ext (nullable, an object) for its
@@ -329,10 +369,15 @@ bayeux_calls_add_subscription (BayeuxCalls *self,
       return handle;
     }
 
-  sub = bayeux_subscriptions_add (self->subscriptions, channel);
+  sub = bayeux_sub_entry_ref (bayeux_subscriptions_add (self->subscriptions, channel));
   handle = bayeux_subscription_new (channel, ext, self->context, release_handle, self);
-  bayeux_subscriptions_attach (self->subscriptions, sub, handle);
-  subscribe_handle (self, sub, handle, task);
+  if (task != NULL)
+    {
+      g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
+      g_signal_connect (task, "notify::completed", G_CALLBACK (on_add_completed), NULL);
+    }
+  attach_and_subscribe (self, sub, handle, task);
+  bayeux_sub_entry_unref (sub);
   return handle;
 }
 

@@ -439,9 +439,15 @@ bayeux_client_add_subscription_async (BayeuxClient        *self,
  * @error: return location for a #GError
  *
  * Completes [method@Client.add_subscription_async]. A refusal fails with
- * %BAYEUX_ERROR_REFUSED and the server's error string. On any failure the
- * handle the call made is ended (refused, or cancelled): the application
- * never holds it.
+ * %BAYEUX_ERROR_REFUSED and the server's error string; a bad channel name
+ * with %BAYEUX_ERROR_INVALID_CHANNEL; a `/meta/subscribe` that could not
+ * be sent with %BAYEUX_ERROR_MESSAGE_TOO_LARGE or %BAYEUX_ERROR_DROPPED (an
+ * extension dropped it); a stopped, disconnected or reconnected client
+ * with %BAYEUX_ERROR_DISCONNECTED; a handle cancelled before the answer
+ * with %BAYEUX_ERROR_FAILED; a cancelled @cancellable with
+ * %G_IO_ERROR_CANCELLED. On any failure the handle the call made is ended
+ * (refused, or cancelled), whether or not this function is called: the
+ * application never holds it.
  *
  * Returns: (transfer full): the handle, subscribed; %NULL on failure
  *
@@ -476,8 +482,12 @@ bayeux_client_add_subscription_finish (BayeuxClient *self,
  * were made, as a [iface@Gio.ListModel] of [class@Subscription]: bind a
  * `GtkListView` to it. A handle joins it when made (by
  * [method@Client.add_subscription], or by [method@Client.subscribe] the
- * first time for a channel) and leaves it when cancelled or refused. The
- * model is the client's, for as long as the client lives.
+ * first time for a channel) and leaves it when cancelled or refused,
+ * before its [property@Subscription:state] changes: a list bound to the
+ * model shows live handles only (watch a handle itself, or
+ * [signal@Client::error], for refusals). The model is the client's and
+ * read-only, for as long as the client lives. To cancel every handle,
+ * take them from the end (cancelling one removes it from the model).
  *
  * Returns: (transfer none): the list model
  *

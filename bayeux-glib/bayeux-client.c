@@ -954,7 +954,12 @@ static void schedule_control (BayeuxClient *self, gint64 delay_ms);
  * forgets a session maxInterval after its last connect was answered: one
  * goes at 3/4 of that. Faye advises no maxInterval and forgets a session
  * 1.6 (Redis) or 2 (memory) timeouts after its last connect arrived: one
- * goes 1.2 timeouts after the last was sent. */
+ * goes 1.2 timeouts after the last was sent. Only a connected session
+ * waits: the first connect of a session, and one after a failure (the
+ * client is not connected, and publishing waits for it), go at once. A
+ * connect that goes while paused asks for an immediate answer: a
+ * keep-alive, not a long poll that would take what the server queues as
+ * it comes. */
 static gboolean
 withhold_connect (BayeuxClient *self)
 {
@@ -963,11 +968,14 @@ withhold_connect (BayeuxClient *self)
                  : self->control_sent_at + MAX (self->advice.timeout * 6 / 5, 1000) * 1000;
   gint64 now = g_get_monotonic_time ();
 
+  self->connect_withheld = FALSE;
   if (!self->paused || self->client_id == NULL)
     return FALSE;
-  if (now >= due)
+  if (now >= due || self->state != BAYEUX_CLIENT_STATE_CONNECTED || self->immediate_connect)
     {
-      g_debug ("paused: a /meta/connect so that the server keeps the session");
+      g_debug ("paused: a /meta/connect, answered at once, %s",
+               now >= due ? "so that the server keeps the session" : "to be connected");
+      self->immediate_connect = TRUE;
       return FALSE;
     }
   self->connect_withheld = TRUE;
@@ -1389,7 +1397,7 @@ emit_message (BayeuxClient  *self,
   g_signal_emit (self, signals[SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
 }
 
-static void deliver (BayeuxClient *self, BayeuxMessage *message);
+static void deliver (BayeuxClient *self, BayeuxMessage *message, gboolean held);
 
 /* @message (a delivery) goes to its subscriptions, or is held while
  * paused. */
@@ -1411,13 +1419,15 @@ dispatch (BayeuxClient  *self,
         }
       return;
     }
-  deliver (self, message);
+  deliver (self, message, FALSE);
 }
 
-/* Hands @message to its subscriptions. */
+/* Hands @message to its subscriptions. One @held while paused may match
+ * none now: the application cancelled them meanwhile, which is no error. */
 static void
 deliver (BayeuxClient  *self,
-         BayeuxMessage *message)
+         BayeuxMessage *message,
+         gboolean       held)
 {
   const char *channel = bayeux_message_get_channel (message);
   g_autoptr(GError) error = NULL;
@@ -1432,7 +1442,7 @@ deliver (BayeuxClient  *self,
 
   matched = bayeux_subscriptions_dispatch (self->subscriptions, self, message, emit_message);
 
-  if (!matched)
+  if (!matched && !held)
     report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
                                      "Message on %s matches no subscription", channel), message);
 }
@@ -1446,13 +1456,13 @@ held_idle_cb (gpointer user_data)
   gint64 until = g_get_monotonic_time () + 10 * 1000;
   gboolean more;
 
-  while (!self->paused && self->held.length > 0 && g_get_monotonic_time () < until)
+  while (!self->paused && !self->disposing && self->held.length > 0 && g_get_monotonic_time () < until)
     {
       g_autoptr(BayeuxMessage) message = g_queue_pop_head (&self->held);
 
-      deliver (self, message);
+      deliver (self, message, TRUE);
     }
-  more = !self->paused && self->held.length > 0 && self->held_idle != NULL;
+  more = !self->paused && !self->disposing && self->held.length > 0 && self->held_idle != NULL;
   if (!more)
     g_clear_pointer (&self->held_idle, bayeux_source_destroy);
   g_object_unref (self);
@@ -2568,6 +2578,10 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * the server keeps them queued, and holds (in order, undelivered) those
    * that still arrive: the answer to a long poll that was out, a message
    * pushed on a WebSocket. Publishing, subscribing and unsubscribing go on.
+   * By long polling the server queues what comes meanwhile; over a
+   * WebSocket, Faye (and CometD unless it delivers on `/meta/connect`
+   * only) push messages as they come whether a connect is out or not: there
+   * the client holds them.
    * Set back to %FALSE, the held messages are delivered and the long
    * poll resumes at once.
    *
@@ -3776,8 +3790,9 @@ bayeux_client_set_paused (BayeuxClient *self,
     {
       self->held_dropped = 0;
       if (self->held.length > 0 && self->held_idle == NULL)
-        self->held_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT, held_idle_cb, self, NULL,
-                                                "[bayeux] resumed");
+        /* Below redraws: a backlog of thousands does not freeze a window. */
+        self->held_idle = bayeux_source_attach (self->context, 0, G_PRIORITY_DEFAULT_IDLE, held_idle_cb, self,
+                                                NULL, "[bayeux] resumed");
       if (self->connect_withheld && is_running (self) && !self->busy[SLOT_CONTROL])
         schedule_control (self, 0);
       self->connect_withheld = FALSE;

@@ -196,7 +196,10 @@ bayeux_subscription_class_init (BayeuxSubscriptionClass *klass)
    *
    * How many messages this handle has received
    * ([signal@Subscription::message] emissions). Notified once per
-   * message.
+   * message. A server that sends one copy of a message per matching
+   * subscription (cometd-nodejs-server) makes overlapping subscriptions
+   * (`/a/*` and `/a/b`) count each copy: see "Messages delivered twice"
+   * in [class@Client].
    *
    * Since: 1.0
    */
@@ -512,7 +515,11 @@ bayeux_subscription_unsubscribe_async (BayeuxSubscription  *self,
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Completes [method@Subscription.unsubscribe_async].
+ * Completes [method@Subscription.unsubscribe_async]. Fails with
+ * %BAYEUX_ERROR_FAILED when the handle was no longer live, with
+ * %BAYEUX_ERROR_REFUSED and the server's error string when the server
+ * refused the `/meta/unsubscribe`, with %BAYEUX_ERROR_DISCONNECTED when
+ * the client stopped before the answer (the handle has ended anyway).
  *
  * Returns: %TRUE if the handle ended and the server (when told) confirmed
  *

@@ -19,7 +19,15 @@ typedef struct
   GPtrArray *waiting;    /* GTask* of subscribe_async calls (task data: their handle) */
   GPtrArray *handles;    /* BayeuxSubscription*, live, in the order made (a reference each) */
   BayeuxSubscription *legacy;  /* bayeux_client_subscribe()'s handle, in handles, or NULL */
+  guint      refs;       /* the table's, and those of code that runs the application's handlers */
+  gboolean   removed;    /* out of the table: the subscription ended */
 } BayeuxSubEntry;
+
+/* An entry lives while referenced: code that emits a signal (a handler
+ * may cancel handles, ending the entry) holds one. */
+BayeuxSubEntry *bayeux_sub_entry_ref   (BayeuxSubEntry *sub);
+void            bayeux_sub_entry_unref (BayeuxSubEntry *sub);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BayeuxSubEntry, bayeux_sub_entry_unref)
 
 typedef struct _BayeuxSubscriptions BayeuxSubscriptions;
 

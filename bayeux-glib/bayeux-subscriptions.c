@@ -124,9 +124,18 @@ struct _BayeuxSubscriptions
   HandleList *model;          /* every live handle, in the order made */
 };
 
-static void
-entry_free (BayeuxSubEntry *sub)
+BayeuxSubEntry *
+bayeux_sub_entry_ref (BayeuxSubEntry *sub)
 {
+  sub->refs++;
+  return sub;
+}
+
+void
+bayeux_sub_entry_unref (BayeuxSubEntry *sub)
+{
+  if (--sub->refs > 0)
+    return;
   g_free (sub->channel);
   g_ptr_array_unref (sub->waiting);
   g_ptr_array_unref (sub->handles);
@@ -170,7 +179,7 @@ bayeux_subscriptions_new (void)
 {
   BayeuxSubscriptions *self = g_new0 (BayeuxSubscriptions, 1);
 
-  self->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
+  self->table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) bayeux_sub_entry_unref);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->listener_ids = g_hash_table_new (NULL, NULL);
   self->model = g_object_new (HANDLE_TYPE_LIST, NULL);
@@ -190,10 +199,11 @@ bayeux_subscriptions_end_handles (BayeuxSubscriptions *self)
     {
       BayeuxSubEntry *sub = l->data;
 
+      sub->removed = TRUE;
       bayeux_task_return_all (sub->waiting, gone);
       bayeux_subscriptions_set_state (self, sub, BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED, NULL);
     }
-  g_list_free_full (entries, (GDestroyNotify) entry_free);
+  g_list_free_full (entries, (GDestroyNotify) bayeux_sub_entry_unref);
   handle_list_clear (self->model);
 }
 
@@ -232,13 +242,14 @@ bayeux_subscriptions_add (BayeuxSubscriptions *self,
       sub->channel = g_strdup (channel);
       sub->waiting = g_ptr_array_new_with_free_func (g_object_unref);
       sub->handles = g_ptr_array_new_with_free_func (g_object_unref);
+      sub->refs = 1;   /* the table's */
       g_hash_table_insert (self->table, sub->channel, sub);
     }
   return sub;
 }
 
-/* Ends the subscription to @channel (its waiting calls must be done, its
- * handles final): they leave the model. */
+/* Ends the subscription to @channel (its waiting calls done, its handles
+ * gone): out of the table; who still holds the entry sees it removed. */
 void
 bayeux_subscriptions_remove (BayeuxSubscriptions *self,
                              const char          *channel)
@@ -247,8 +258,8 @@ bayeux_subscriptions_remove (BayeuxSubscriptions *self,
 
   if (sub == NULL)
     return;
-  while (sub->handles->len > 0)
-    bayeux_subscriptions_detach (self, sub, g_ptr_array_index (sub->handles, sub->handles->len - 1));
+  g_warn_if_fail (sub->handles->len == 0);
+  sub->removed = TRUE;
   g_hash_table_remove (self->table, channel);
 }
 
@@ -259,7 +270,9 @@ bayeux_subscriptions_get_model (BayeuxSubscriptions *self)
   return G_LIST_MODEL (self->model);
 }
 
-/* Adds @handle (live) to @sub and to the model. */
+/* Adds @handle (live) to @sub and to the model. The model's
+ * items-changed comes last: its handlers (which may cancel handles, even
+ * this one) find the table as it now is. The caller holds @sub. */
 void
 bayeux_subscriptions_attach (BayeuxSubscriptions *self,
                              BayeuxSubEntry      *sub,
@@ -270,22 +283,24 @@ bayeux_subscriptions_attach (BayeuxSubscriptions *self,
   g_list_model_items_changed (G_LIST_MODEL (self->model), self->model->items->len - 1, 0, 1);
 }
 
-/* Takes @handle out of @sub and of the model. */
+/* Takes @handle out of @sub and of the model; items-changed last, as in
+ * attach. The caller holds @sub. */
 void
 bayeux_subscriptions_detach (BayeuxSubscriptions *self,
                              BayeuxSubEntry      *sub,
                              BayeuxSubscription  *handle)
 {
+  g_autoptr(BayeuxSubscription) held = g_object_ref (handle);
   guint position;
 
   if (sub->legacy == handle)
     sub->legacy = NULL;
+  g_ptr_array_remove (sub->handles, handle);
   if (g_ptr_array_find (self->model->items, handle, &position))
     {
       g_ptr_array_remove_index (self->model->items, position);
       g_list_model_items_changed (G_LIST_MODEL (self->model), position, 1, 0);
     }
-  g_ptr_array_remove (sub->handles, handle);
 }
 
 /* Moves every handle of @sub to @state (a final one takes them out of the
@@ -297,11 +312,15 @@ bayeux_subscriptions_set_state (BayeuxSubscriptions     *self,
                                 const GError            *error)
 {
   g_autoptr(GPtrArray) handles = handles_copy (sub->handles);
+  g_autoptr(BayeuxSubEntry) held = bayeux_sub_entry_ref (sub);
   gboolean final = state == BAYEUX_SUBSCRIPTION_STATE_REFUSED || state == BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED;
 
+  /* Only the handles of now: one a handler makes meanwhile is another
+   * subscription's start, and stays. */
   if (final)
-    while (sub->handles->len > 0)
-      bayeux_subscriptions_detach (self, sub, g_ptr_array_index (sub->handles, sub->handles->len - 1));
+    for (guint i = 0; i < handles->len; i++)
+      if (g_ptr_array_find (sub->handles, g_ptr_array_index (handles, i), NULL))
+        bayeux_subscriptions_detach (self, sub, g_ptr_array_index (handles, i));
   /* A notify handler may cancel handles: each is looked at on its own. */
   for (guint i = 0; i < handles->len; i++)
     bayeux_subscription_set_state (g_ptr_array_index (handles, i), state, error);

@@ -245,7 +245,9 @@ test_async (Fixture *f, gconstpointer data)
     g_assert_null (sub);
   }
   g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
-  test_wait_ms (100);   /* the /meta/unsubscribe of the cancelled one */
+  /* the cancelled one's /meta/subscribe had left: the server is told */
+  g_assert_true (fixture_wait_server_count (f, "/meta/unsubscribe", 1, 5000));
+  test_wait_ms (100);   /* its reply */
   /* nobody heard the refusal through ::error: the call did */
   g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED), ==, 0);
 }
@@ -384,6 +386,7 @@ test_pause (Fixture *f, gconstpointer data)
   }
   test_wait_ms (1500);   /* no connect (the keep-alive one is 4.8 s after the last) */
   g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, connects);
+  g_assert_cmpuint (test_server_held_connects (f->server), ==, 0);   /* "3" waits in the server */
   g_assert_cmpuint (got->len, ==, 0);
 
   bayeux_client_set_paused (f->client, FALSE);
@@ -428,6 +431,8 @@ test_pause_keepalive (Fixture *f, gconstpointer data)
   /* one per 1.2 s at most (not one per message), and at least one */
   g_assert_cmpuint (during, >=, 1);
   g_assert_cmpuint (during, <=, elapsed_ms / 1200 + 1);
+  /* each answered at once, not held as a long poll */
+  g_assert_cmpuint (test_server_max_held_connects (f->server), ==, 1);
   g_assert_cmpuint (got->len, ==, 0);
 
   bayeux_client_set_paused (f->client, FALSE);
@@ -440,6 +445,211 @@ test_pause_keepalive (Fixture *f, gconstpointer data)
       g_assert_cmpstr (g_ptr_array_index (got, i), ==, text);
     }
   g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* CometD's rule: with maxInterval advised, a keep-alive at 3/4 of it after
+ * the last connect was answered, whatever the advised timeout. */
+static void
+test_pause_max_interval (Fixture *f, gconstpointer data)
+{
+  guint connects, during;
+  gint64 start, elapsed_ms;
+
+  test_server_set_timeout (f->server, 4000);   /* the other rule would wait 4.8 s */
+  test_server_set_max_interval (f->server, 1600);
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/q");
+  bayeux_client_set_paused (f->client, TRUE);
+  test_server_deliver (f->server, "/q", "0");   /* ends the held poll */
+  connects = test_server_count (f->server, "/meta/connect");
+  start = g_get_monotonic_time ();
+  while ((elapsed_ms = (g_get_monotonic_time () - start) / 1000) < test_scaled_ms (3500))
+    test_wait_ms (100);
+  during = test_server_count (f->server, "/meta/connect") - connects;
+  g_test_message ("%u connects in %" G_GINT64_FORMAT " ms paused", during, elapsed_ms);
+  g_assert_cmpuint (during, >=, 2);
+  g_assert_cmpuint (during, <=, elapsed_ms / 1200 + 1);
+  g_assert_true (fixture_is_connected (f));
+}
+
+/* Paused before it starts, a client handshakes and connects at once (a
+ * connect answered at once), then stays connected without polling. */
+static void
+test_pause_before_start (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+
+  test_server_set_timeout (f->server, 4000);
+  bayeux_client_set_paused (f->client, TRUE);
+  bayeux_client_add_listener (f->client, "/q", keep_data, got, NULL);
+  bayeux_client_subscribe (f->client, "/q");
+  bayeux_client_start (f->client);
+  /* not after a keep-alive's 4.8 s */
+  g_assert_true (test_wait_until (fixture_is_connected, f, test_scaled_ms (2000)));
+  g_assert_true (test_server_is_subscribed (f->server, "/q"));
+  reply = fixture_publish (f, "/other", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_server_held_connects (f->server), ==, 0);
+  test_server_deliver (f->server, "/q", "1");
+  test_wait_ms (200);
+  g_assert_cmpuint (got->len, ==, 0);
+  bayeux_client_set_paused (f->client, FALSE);
+  for (int i = 0; i < 250 && got->len < 1; i++)
+    test_wait_ms (20);
+  g_assert_cmpuint (got->len, ==, 1);
+}
+
+/* Paused, a connect that fails: the client connects again at once (after
+ * the backoff), not at the next keep-alive, and publishing goes on. */
+static void
+test_pause_after_failure (Fixture *f, gconstpointer data)
+{
+  gint64 failed_at;
+
+  test_server_set_timeout (f->server, 1000);   /* keep-alive 1.2 s after the last connect left */
+  fixture_start_connected (f);
+  bayeux_client_set_paused (f->client, TRUE);
+  test_server_queue_raw (f->server, "/meta/connect", 500, "oops");
+  test_server_release (f->server);   /* the held poll ends: the next, the keep-alive, gets the 500 */
+  g_assert_true (test_wait_until (fixture_is_unconnected, f, test_scaled_ms (5000)));
+  failed_at = g_get_monotonic_time ();
+  g_assert_true (test_wait_until (fixture_is_connected, f, test_scaled_ms (5000)));
+  g_test_message ("connected again %" G_GINT64_FORMAT " ms after the failure",
+                  (g_get_monotonic_time () - failed_at) / 1000);
+  /* the backoff (50 ms here), not a keep-alive period */
+  g_assert_cmpint (g_get_monotonic_time () - failed_at, <, test_scaled_ms (1000) * 1000);
+  g_assert_true (bayeux_client_get_paused (f->client));
+}
+
+static void
+count_data (BayeuxClient  *client,
+            BayeuxMessage *message,
+            gpointer       user_data)
+{
+  g_array_append_val ((GArray *) user_data, (gint64) { json_node_get_int (bayeux_message_get_data (message)) });
+}
+
+/* More than 10,000 messages held: the oldest go, reported once. */
+static void
+test_pause_queue_full (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GArray) got = g_array_new (FALSE, FALSE, sizeof (gint64));
+  guint n = 10005;
+
+  bayeux_client_set_max_message_size (f->client, 4 * 1024 * 1024);
+  bayeux_client_set_max_network_delay (f->client, 20000);
+  test_server_set_timeout (f->server, 1000);
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/q");
+  bayeux_client_add_listener (f->client, "/q", count_data, got, NULL);
+  bayeux_client_set_paused (f->client, TRUE);
+  test_server_release (f->server);
+  test_wait_ms (100);
+  /* queued in the server; the keep-alive brings them all */
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%u", i);
+      test_server_deliver (f->server, "/q", text);
+    }
+  g_assert_true (test_wait_until (fixture_has_error, f, test_scaled_ms (10000)));
+  g_assert_cmpuint (f->errors->len, ==, 1);
+  g_assert_error ((GError *) g_ptr_array_index (f->errors, 0), BAYEUX_ERROR, BAYEUX_ERROR_QUEUE_FULL);
+  g_assert_cmpuint (got->len, ==, 0);
+  bayeux_client_set_paused (f->client, FALSE);
+  for (int i = 0; i < 1000 && got->len < 10000; i++)
+    test_wait_ms (20);
+  g_assert_cmpuint (got->len, ==, 10000);
+  g_assert_cmpint (g_array_index (got, gint64, 0), ==, n - 10000);
+  g_assert_cmpint (g_array_index (got, gint64, 9999), ==, n - 1);
+}
+
+typedef struct
+{
+  BayeuxClient *client;
+  GPtrArray    *cancel;   /* handles a removal cancels */
+  guint         calls;
+} Reentry;
+
+static void
+cancel_on_removal (GListModel *model,
+                   guint       position,
+                   guint       removed,
+                   guint       added,
+                   gpointer    user_data)
+{
+  Reentry *r = user_data;
+
+  if (removed == 0)
+    return;
+  r->calls++;
+  for (guint i = 0; i < r->cancel->len; i++)
+    bayeux_subscription_cancel (g_ptr_array_index (r->cancel, i));
+}
+
+static void
+resubscribe_on_refusal (GObject    *object,
+                        GParamSpec *pspec,
+                        gpointer    user_data)
+{
+  Reentry *r = user_data;
+
+  if (bayeux_subscription_get_state (BAYEUX_SUBSCRIPTION (object)) == BAYEUX_SUBSCRIPTION_STATE_REFUSED &&
+      r->calls++ == 0)
+    g_ptr_array_add (r->cancel, bayeux_client_add_subscription (r->client, "/after-refusal", NULL));
+}
+
+/* Handlers of the model and of the handles call back in while the client
+ * changes the table: cancelling the handle being removed, or all of them,
+ * or subscribing anew. Nothing breaks (ASan and Valgrind run this). */
+static void
+test_reentrant (Fixture *f, gconstpointer data)
+{
+  GListModel *model = bayeux_client_get_subscriptions (f->client);
+  Reentry r = { f->client, g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  g_autoptr(BayeuxSubscription) refused = NULL;
+
+  test_server_refuse_channel (f->server, "/forbidden");
+  fixture_start_connected (f);
+  for (int i = 0; i < 3; i++)
+    g_ptr_array_add (r.cancel, bayeux_client_add_subscription (f->client, "/r", NULL));
+  g_assert_true (test_wait_until (is_subscribed, g_ptr_array_index (r.cancel, 2), 5000));
+  g_signal_connect (model, "items-changed", G_CALLBACK (cancel_on_removal), &r);
+  bayeux_subscription_cancel (g_ptr_array_index (r.cancel, 0));
+  g_signal_handlers_disconnect_by_data (model, &r);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+  for (guint i = 0; i < 3; i++)
+    g_assert_false (bayeux_subscription_is_active (g_ptr_array_index (r.cancel, i)));
+  g_assert_true (fixture_wait_server_count (f, "/meta/unsubscribe", 1, 5000));
+
+  /* a refusal whose handler subscribes to another channel */
+  g_ptr_array_set_size (r.cancel, 0);
+  r.calls = 0;
+  refused = bayeux_client_add_subscription (f->client, "/forbidden", NULL);
+  g_signal_connect (refused, "notify::state", G_CALLBACK (resubscribe_on_refusal), &r);
+  g_assert_true (test_wait_until (is_refused, refused, 5000));
+  g_assert_cmpuint (r.cancel->len, ==, 1);
+  g_assert_true (test_wait_until (is_subscribed, g_ptr_array_index (r.cancel, 0), 5000));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  g_ptr_array_unref (r.cancel);
+}
+
+/* add_subscription_async without a callback, cancelled: the handle it
+ * made ends anyway. */
+static void
+test_async_no_callback (Fixture *f, gconstpointer data)
+{
+  GListModel *model = bayeux_client_get_subscriptions (f->client);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  bayeux_client_add_subscription_async (f->client, "/nobody", NULL, cancellable, NULL, NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  g_cancellable_cancel (cancellable);
+  for (int i = 0; i < 100 && g_list_model_get_n_items (model) > 0; i++)
+    test_wait_ms (10);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+  test_wait_ms (50);   /* the task lets go of the client */
 }
 
 static void
@@ -564,5 +774,11 @@ main (int argc, char **argv)
   ADD ("pause/long-polling", test_pause, NULL);
   ADD ("pause/websocket", test_pause, GINT_TO_POINTER (1));
   ADD ("pause/keep-alive", test_pause_keepalive, NULL);
+  ADD ("pause/keep-alive-max-interval", test_pause_max_interval, NULL);
+  ADD ("pause/before-start", test_pause_before_start, NULL);
+  ADD ("pause/after-failure", test_pause_after_failure, NULL);
+  ADD ("pause/queue-full", test_pause_queue_full, NULL);
+  ADD ("handles/reentrant", test_reentrant, NULL);
+  ADD ("async/no-callback", test_async_no_callback, NULL);
   return g_test_run ();
 }

@@ -43,6 +43,7 @@ struct _TestServer
   gpointer           hook_data;
   GHashTable        *refused;        /* channel set */
   gboolean           hold_forever;
+  guint              max_interval_ms;   /* advised when not 0 */
   gboolean           ignore_disconnect;
   char              *set_cookie;
   GQueue             raw;            /* RawAnswer */
@@ -155,6 +156,8 @@ advice_new (TestServer *self,
   json_object_set_string_member (advice, "reconnect", reconnect);
   json_object_set_int_member (advice, "interval", self->interval_ms);
   json_object_set_int_member (advice, "timeout", self->timeout_ms);
+  if (self->max_interval_ms > 0)
+    json_object_set_int_member (advice, "maxInterval", self->max_interval_ms);
   return advice;
 }
 
@@ -831,6 +834,7 @@ const char *test_server_get_url (TestServer *self) { return self->url; }
 void test_server_set_timeout (TestServer *self, guint ms) { self->timeout_ms = ms; }
 void test_server_set_interval (TestServer *self, guint ms) { self->interval_ms = ms; }
 void test_server_set_hold_forever (TestServer *self, gboolean hold_) { self->hold_forever = hold_; }
+void test_server_set_max_interval (TestServer *self, guint max_interval_ms) { self->max_interval_ms = max_interval_ms; }
 void test_server_set_ignore_disconnect (TestServer *self, gboolean ignore) { self->ignore_disconnect = ignore; }
 guint test_server_requests (TestServer *self) { return self->requests; }
 guint test_server_max_batch (TestServer *self) { return self->max_batch; }

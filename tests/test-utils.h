@@ -25,6 +25,7 @@ const char  *test_server_get_url        (TestServer *server);
 /* Knobs of the built-in server. */
 void         test_server_set_timeout    (TestServer *server, guint timeout_ms);   /* advised long-poll timeout */
 void         test_server_set_interval   (TestServer *server, guint interval_ms);
+void         test_server_set_max_interval (TestServer *server, guint max_interval_ms); /* advised when not 0 */
 void         test_server_set_hook       (TestServer *server, TestServerHook hook, gpointer user_data);
 void         test_server_refuse_channel (TestServer *server, const char *channel); /* subscribe and publish */
 void         test_server_set_hold_forever (TestServer *server, gboolean hold);   /* never answer held connects */
