@@ -32,7 +32,7 @@
 
 #define APPLICATION_ID "org.example.BayeuxChat"
 #define CHAT_CHANNEL   "/chat/demo"
-#define ALL_CHANNELS   "/chat/**"     /* counted in the subscriptions panel */
+#define STATUS_CHANNEL "/chat/status" /* only counted, in the subscriptions panel */
 #define DEFAULT_URL    "http://127.0.0.1:8000/faye"
 
 /* An interactive application should not leave its user waiting for the
@@ -975,10 +975,13 @@ chat_window_connect (ChatWindow *self)
   bayeux_client_subscribe_async (self->client, CHAT_CHANNEL, NULL,
                                  subscribe_cb, g_object_ref (self));
 
-  /* A second subscription, through a handle: every channel under /chat/,
-   * only counted. The client keeps the handle (in its list model) until it
-   * is cancelled or the client goes. */
-  g_object_unref (bayeux_client_add_subscription (self->client, ALL_CHANNELS, NULL));
+  /* A second subscription, through a handle, whose messages are only
+   * counted (in the panel). The client keeps the handle (in its list
+   * model) until it is cancelled or the client goes. Not a pattern such as
+   * /chat/**: some servers (CometD) send a message once for each
+   * subscription it matches, and /chat/demo would then show each line
+   * twice. */
+  g_object_unref (bayeux_client_add_subscription (self->client, STATUS_CHANNEL, NULL));
 
   /* The panel lists the client's subscriptions, as they come and go. */
   gtk_no_selection_set_model (self->subscriptions, bayeux_client_get_subscriptions (self->client));

@@ -50,7 +50,7 @@ from gi.repository import Adw, Bayeux, Gdk, Gio, GLib, GObject, Gtk, Json, Pango
 
 APPLICATION_ID = "org.example.BayeuxChat"
 CHANNEL = "/chat/demo"
-ALL_CHANNELS = "/chat/**"  # counted in the subscriptions panel
+STATUS_CHANNEL = "/chat/status"  # only counted, in the subscriptions panel
 DEFAULT_URL = "http://127.0.0.1:8000/faye"
 
 # An interactive application should not leave its user waiting for the
@@ -630,10 +630,13 @@ class ChatWindow(Adw.ApplicationWindow):
         # Held until the handshake completes, then sent.
         client.subscribe_async(CHANNEL, None, self.on_subscribed)
 
-        # A second subscription, through a handle: every channel under
-        # /chat/, only counted. The client keeps the handle (in its list
-        # model) until it is cancelled or the client goes.
-        client.add_subscription(ALL_CHANNELS, None)
+        # A second subscription, through a handle, whose messages are only
+        # counted (in the panel). The client keeps the handle (in its list
+        # model) until it is cancelled or the client goes. Not a pattern
+        # such as /chat/**: some servers (CometD) send a message once for
+        # each subscription it matches, and /chat/demo would then show each
+        # line twice.
+        client.add_subscription(STATUS_CHANNEL, None)
 
         # The panel lists the client's subscriptions, as they come and go.
         self.subscriptions.set_model(client.get_subscriptions())
