@@ -1,8 +1,10 @@
 /* chat-gtk.c: a GTK 4 + libadwaita chat application on bayeux-glib.
  *
  * The window has the server's URL and your nickname (and a Connect
- * button), the messages of /chat/demo, and an entry to send one. The
- * header bar shows the client's state, bound to its `state` property;
+ * button), the messages of /chat/demo, and an entry to send one; a side
+ * panel lists the client's subscriptions (its `subscriptions` list model)
+ * with their state and message count. The header bar shows the client's
+ * state, bound to its `state` property;
  * a banner says when the server cannot be reached and the client is
  * retrying, a toast when the connection is back. The client reconnects
  * (and subscribes again) by itself when the server restarts. Errors are
@@ -15,8 +17,10 @@
  * Test hook: when the environment variable BAYEUX_GTK_TEST_FILE names a
  * file, the application appends one line to it for each thing it shows:
  * `ROW <text>` when a message row is mapped on screen, `STATE <nick>` on
- * each state change, `TOAST <title>` and `BANNER <text>`. The rows also
- * carry their text as their accessible label.
+ * each state change, `TOAST <title>`, `BANNER <text>`, and
+ * `SUB <channel> <state nick> <count>` each time a row of the
+ * subscriptions panel is bound or shows a new state or message count. The
+ * rows also carry their text as their accessible label.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,6 +32,7 @@
 
 #define APPLICATION_ID "org.example.BayeuxChat"
 #define CHAT_CHANNEL   "/chat/demo"
+#define STATUS_CHANNEL "/chat/status" /* only counted, in the subscriptions panel */
 #define DEFAULT_URL    "http://127.0.0.1:8000/faye"
 
 /* An interactive application should not leave its user waiting for the
@@ -36,6 +41,9 @@
 
 /* The width of the nickname column, in pixels. */
 #define NICK_WIDTH 88
+
+/* The width of the subscriptions panel, in pixels. */
+#define PANEL_WIDTH 220
 
 /* ------------------------------------------------------------------------ */
 /* Test hook                                                                */
@@ -96,6 +104,12 @@ struct _ChatWindow
   GtkWidget            *list;
   GtkWidget            *message_entry;
   GtkWidget            *send_button;
+
+  /* The subscriptions panel: the client's list model, through a
+   * selection model that outlives clients. */
+  GtkWidget            *panel_button;
+  GtkWidget            *panel_stack;
+  GtkNoSelection       *subscriptions;
 };
 
 G_DEFINE_FINAL_TYPE (ChatWindow, chat_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -552,6 +566,245 @@ on_message (BayeuxClient  *client,
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* The subscriptions panel                                                  */
+
+/* A subscription's state, in words. */
+static const char *
+subscription_state_to_text (BayeuxSubscriptionState state)
+{
+  switch (state)
+    {
+    case BAYEUX_SUBSCRIPTION_STATE_PENDING:
+      return "Waiting for the server";
+    case BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED:
+      return "Subscribed";
+    case BAYEUX_SUBSCRIPTION_STATE_REFUSED:
+      return "Refused by the server";
+    case BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED:
+      return "Unsubscribed";
+    default:
+      return "Unknown";
+    }
+}
+
+static const char *
+subscription_state_nick (BayeuxSubscriptionState state)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (BAYEUX_TYPE_SUBSCRIPTION_STATE);
+  GEnumValue *value = g_enum_get_value (klass, state);
+
+  return value != NULL ? value->value_nick : "unknown";
+}
+
+/* A row: the channel, and under it the state and the message count. */
+static void
+on_subscription_setup (GtkSignalListItemFactory *factory,
+                       GtkListItem              *list_item,
+                       gpointer                  user_data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *line = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *channel = gtk_label_new (NULL);
+  GtkWidget *state = gtk_label_new (NULL);
+  GtkWidget *count = gtk_label_new (NULL);
+
+  gtk_widget_set_margin_top (box, 8);
+  gtk_widget_set_margin_bottom (box, 8);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+
+  gtk_label_set_xalign (GTK_LABEL (channel), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (channel), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_add_css_class (channel, "heading");
+  gtk_box_append (GTK_BOX (box), channel);
+
+  gtk_label_set_xalign (GTK_LABEL (state), 0);
+  gtk_widget_set_hexpand (state, TRUE);
+  gtk_widget_add_css_class (state, "caption");
+  gtk_box_append (GTK_BOX (line), state);
+  gtk_widget_add_css_class (count, "caption");
+  gtk_widget_add_css_class (count, "numeric");
+  gtk_widget_add_css_class (count, "dim-label");
+  gtk_box_append (GTK_BOX (line), count);
+  gtk_box_append (GTK_BOX (box), line);
+
+  g_object_set_data (G_OBJECT (box), "channel-label", channel);
+  g_object_set_data (G_OBJECT (box), "state-label", state);
+  g_object_set_data (G_OBJECT (box), "count-label", count);
+  gtk_list_item_set_child (list_item, box);
+  gtk_list_item_set_activatable (list_item, FALSE);
+}
+
+/* Shows the row's subscription as it is now. */
+static void
+subscription_row_update (GtkListItem *list_item)
+{
+  BayeuxSubscription *subscription = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkWidget *state_label = g_object_get_data (G_OBJECT (box), "state-label");
+  BayeuxSubscriptionState state = bayeux_subscription_get_state (subscription);
+  guint64 count = bayeux_subscription_get_message_count (subscription);
+  const char *channel = bayeux_subscription_get_channel (subscription);
+  const char *state_class;
+  g_autofree char *count_text = NULL;
+  g_autofree char *label = NULL;
+  g_autofree char *line = NULL;
+
+  if (count == 1)
+    count_text = g_strdup ("1 message");
+  else
+    count_text = g_strdup_printf ("%" G_GUINT64_FORMAT " messages", count);
+
+  switch (state)
+    {
+    case BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED:
+      state_class = "success";
+      break;
+    case BAYEUX_SUBSCRIPTION_STATE_PENDING:
+      state_class = "warning";
+      break;
+    case BAYEUX_SUBSCRIPTION_STATE_REFUSED:
+      state_class = "error";
+      break;
+    case BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED:
+    default:
+      state_class = "dim-label";
+      break;
+    }
+
+  gtk_label_set_text (g_object_get_data (G_OBJECT (box), "channel-label"), channel);
+  gtk_label_set_text (GTK_LABEL (state_label), subscription_state_to_text (state));
+  gtk_widget_set_css_classes (state_label, (const char *[]) { "caption", state_class, NULL });
+  gtk_label_set_text (g_object_get_data (G_OBJECT (box), "count-label"), count_text);
+
+  label = g_strdup_printf ("%s: %s, %s", channel, subscription_state_to_text (state), count_text);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (box),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                  -1);
+
+  line = g_strdup_printf ("%s %s %" G_GUINT64_FORMAT, channel, subscription_state_nick (state), count);
+  test_log ("SUB", line);
+}
+
+/* notify::state and notify::message-count of the row's subscription. */
+static void
+on_subscription_notify (BayeuxSubscription *subscription,
+                        GParamSpec         *pspec,
+                        GtkListItem        *list_item)
+{
+  subscription_row_update (list_item);
+}
+
+static void
+on_subscription_bind (GtkSignalListItemFactory *factory,
+                      GtkListItem              *list_item,
+                      gpointer                  user_data)
+{
+  BayeuxSubscription *subscription = gtk_list_item_get_item (list_item);
+
+  /* The row follows its subscription until it is unbound. */
+  g_signal_connect_object (subscription, "notify::state",
+                           G_CALLBACK (on_subscription_notify), list_item, 0);
+  g_signal_connect_object (subscription, "notify::message-count",
+                           G_CALLBACK (on_subscription_notify), list_item, 0);
+  subscription_row_update (list_item);
+}
+
+static void
+on_subscription_unbind (GtkSignalListItemFactory *factory,
+                        GtkListItem              *list_item,
+                        gpointer                  user_data)
+{
+  g_signal_handlers_disconnect_by_func (gtk_list_item_get_item (list_item),
+                                        on_subscription_notify, list_item);
+}
+
+/* The list, or a placeholder when there is nothing in it. */
+static void
+on_subscriptions_changed (GListModel *model,
+                          guint       position,
+                          guint       removed,
+                          guint       added,
+                          ChatWindow *self)
+{
+  gtk_stack_set_visible_child_name (GTK_STACK (self->panel_stack),
+                                    g_list_model_get_n_items (model) > 0 ? "list" : "empty");
+}
+
+/* The panel, on the right of the messages, in a revealer that the
+ * header bar's button opens and closes. */
+static GtkWidget *
+subscriptions_panel_new (ChatWindow *self)
+{
+  GtkWidget *revealer = gtk_revealer_new ();
+  GtkWidget *panel = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *title = gtk_label_new ("Subscriptions");
+  GtkWidget *placeholder = gtk_label_new ("No subscriptions");
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkWidget *view;
+  GtkWidget *scroller;
+
+  /* A card, as the messages are: a title, then the list. */
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_widget_add_css_class (title, "heading");
+  gtk_widget_set_margin_top (title, 10);
+  gtk_widget_set_margin_bottom (title, 10);
+  gtk_widget_set_margin_start (title, 12);
+  gtk_widget_set_margin_end (title, 12);
+  gtk_box_append (GTK_BOX (panel), title);
+  gtk_box_append (GTK_BOX (panel), gtk_separator_new (GTK_ORIENTATION_HORIZONTAL));
+
+  g_signal_connect (factory, "setup", G_CALLBACK (on_subscription_setup), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (on_subscription_bind), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (on_subscription_unbind), NULL);
+
+  /* No model until there is a client: chat_window_connect() sets it. */
+  self->subscriptions = gtk_no_selection_new (NULL);
+  g_signal_connect (self->subscriptions, "items-changed",
+                    G_CALLBACK (on_subscriptions_changed), self);
+  view = gtk_list_view_new (GTK_SELECTION_MODEL (g_object_ref (self->subscriptions)), factory);
+  gtk_list_view_set_show_separators (GTK_LIST_VIEW (view), TRUE);
+  gtk_widget_add_css_class (view, "chat-list");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (view),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, "Subscriptions",
+                                  -1);
+  scroller = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller),
+                                  GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), view);
+
+  gtk_widget_add_css_class (placeholder, "dim-label");
+  gtk_label_set_wrap (GTK_LABEL (placeholder), TRUE);
+  gtk_widget_set_valign (placeholder, GTK_ALIGN_START);
+  gtk_widget_set_margin_top (placeholder, 24);
+
+  self->panel_stack = gtk_stack_new ();
+  gtk_stack_add_named (GTK_STACK (self->panel_stack), scroller, "list");
+  gtk_stack_add_named (GTK_STACK (self->panel_stack), placeholder, "empty");
+  gtk_stack_set_visible_child_name (GTK_STACK (self->panel_stack), "empty");
+  gtk_widget_set_vexpand (self->panel_stack, TRUE);
+  gtk_box_append (GTK_BOX (panel), self->panel_stack);
+
+  gtk_widget_add_css_class (panel, "card");
+  gtk_widget_set_overflow (panel, GTK_OVERFLOW_HIDDEN);
+  gtk_widget_set_size_request (panel, PANEL_WIDTH, -1);
+  gtk_widget_set_margin_start (panel, 12);
+  gtk_revealer_set_transition_type (GTK_REVEALER (revealer),
+                                    GTK_REVEALER_TRANSITION_TYPE_SLIDE_LEFT);
+  gtk_revealer_set_reveal_child (GTK_REVEALER (revealer), TRUE);
+  gtk_revealer_set_child (GTK_REVEALER (revealer), panel);
+
+  /* The header bar's button opens and closes it. */
+  self->panel_button = gtk_toggle_button_new ();
+  gtk_button_set_icon_name (GTK_BUTTON (self->panel_button), "sidebar-show-right-symbolic");
+  gtk_widget_set_tooltip_text (self->panel_button, "Subscriptions");
+  g_object_bind_property (revealer, "reveal-child", self->panel_button, "active",
+                          G_BINDING_SYNC_CREATE | G_BINDING_BIDIRECTIONAL);
+
+  return revealer;
+}
+
 static void
 publish_cb (GObject      *source,
             GAsyncResult *result,
@@ -639,6 +892,9 @@ chat_window_drop_client (ChatWindow *self)
 
   g_clear_pointer (&self->subtitle_binding, g_binding_unbind);
   g_clear_pointer (&self->icon_binding, g_binding_unbind);
+  /* The list model is the client's: the panel lets go of it first. */
+  if (self->subscriptions != NULL)
+    gtk_no_selection_set_model (self->subscriptions, NULL);
   g_signal_handlers_disconnect_by_data (self->client, self);
   bayeux_client_stop (self->client);
   g_clear_object (&self->client);
@@ -718,6 +974,18 @@ chat_window_connect (ChatWindow *self)
   /* Held until the handshake completes, then sent. */
   bayeux_client_subscribe_async (self->client, CHAT_CHANNEL, NULL,
                                  subscribe_cb, g_object_ref (self));
+
+  /* A second subscription, through a handle, whose messages are only
+   * counted (in the panel). The client keeps the handle (in its list
+   * model) until it is cancelled or the client goes. Not a pattern such as
+   * /chat/**: some servers (CometD) send a message once for each
+   * subscription it matches, and /chat/demo would then show each line
+   * twice. */
+  g_object_unref (bayeux_client_add_subscription (self->client, STATUS_CHANNEL, NULL));
+
+  /* The panel lists the client's subscriptions, as they come and go. */
+  gtk_no_selection_set_model (self->subscriptions, bayeux_client_get_subscriptions (self->client));
+
   bayeux_client_start (self->client);
 }
 
@@ -828,6 +1096,9 @@ chat_window_dispose (GObject *object)
   ChatWindow *self = CHAT_WINDOW (object);
 
   chat_window_drop_client (self);
+  if (self->subscriptions != NULL)
+    g_signal_handlers_disconnect_by_data (self->subscriptions, self);
+  g_clear_object (&self->subscriptions);
 
   G_OBJECT_CLASS (chat_window_parent_class)->dispose (object);
 }
@@ -884,6 +1155,8 @@ chat_window_init (ChatWindow *self)
   GtkWidget *page = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *connect_row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *send_row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *body = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  GtkWidget *chat = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *placeholder = gtk_label_new ("No messages yet");
   GtkAdjustment *adjustment;
   static const GActionEntry actions[] = {
@@ -894,7 +1167,7 @@ chat_window_init (ChatWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), actions, G_N_ELEMENTS (actions), self);
 
   gtk_window_set_title (GTK_WINDOW (self), "Bayeux Chat");
-  gtk_window_set_default_size (GTK_WINDOW (self), 720, 540);
+  gtk_window_set_default_size (GTK_WINDOW (self), 900, 560);
 
   /* Header bar: the title, and the client's state as subtitle and icon. */
   self->title = ADW_WINDOW_TITLE (adw_window_title_new ("Bayeux Chat", "Not connected"));
@@ -949,7 +1222,7 @@ chat_window_init (ChatWindow *self)
   adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scroller));
   g_signal_connect (adjustment, "changed", G_CALLBACK (on_adjustment_changed), self);
   g_signal_connect (adjustment, "value-changed", G_CALLBACK (on_adjustment_value_changed), self);
-  gtk_box_append (GTK_BOX (page), self->scroller);
+  gtk_box_append (GTK_BOX (chat), self->scroller);
 
   /* What to say. */
   self->message_entry = gtk_entry_new ();
@@ -960,13 +1233,21 @@ chat_window_init (ChatWindow *self)
   g_signal_connect (self->send_button, "clicked", G_CALLBACK (on_send), self);
   gtk_box_append (GTK_BOX (send_row), self->message_entry);
   gtk_box_append (GTK_BOX (send_row), self->send_button);
-  gtk_box_append (GTK_BOX (page), send_row);
+  gtk_box_append (GTK_BOX (chat), send_row);
+
+  /* The messages on the left, the subscriptions panel on the right. */
+  gtk_widget_set_hexpand (chat, TRUE);
+  gtk_box_append (GTK_BOX (body), chat);
+  gtk_box_append (GTK_BOX (body), subscriptions_panel_new (self));
+  gtk_widget_set_vexpand (body, TRUE);
+  gtk_box_append (GTK_BOX (page), body);
+  adw_header_bar_pack_end (ADW_HEADER_BAR (header), self->panel_button);
 
   gtk_widget_set_margin_top (page, 12);
   gtk_widget_set_margin_bottom (page, 12);
   gtk_widget_set_margin_start (page, 12);
   gtk_widget_set_margin_end (page, 12);
-  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 900);
+  adw_clamp_set_maximum_size (ADW_CLAMP (clamp), 1100);
   adw_clamp_set_child (ADW_CLAMP (clamp), page);
 
   /* Errors go to toasts over the page. */

@@ -3,8 +3,10 @@
 # Python, through PyGObject.
 #
 # The window has the server's URL and your nickname (and a Connect button),
-# the messages of /chat/demo, and an entry to send one. The header bar
-# shows the client's state, bound to its `state` property; a banner says
+# the messages of /chat/demo, and an entry to send one; a side panel lists
+# the client's subscriptions (its `subscriptions` list model) with their
+# state and message count. The header bar shows the client's state, bound
+# to its `state` property; a banner says
 # when the server cannot be reached and the client is retrying, a toast
 # when the connection is back. The client reconnects (and subscribes again)
 # by itself when the server restarts. Errors are told in plain words
@@ -23,8 +25,10 @@
 # Test hook: when the environment variable BAYEUX_GTK_TEST_FILE names a
 # file, the application appends one line to it for each thing it shows:
 # `ROW <text>` when a message row is mapped on screen, `STATE <nick>` on
-# each state change, `TOAST <title>` and `BANNER <text>`. The rows also
-# carry their text as their accessible label.
+# each state change, `TOAST <title>`, `BANNER <text>`, and
+# `SUB <channel> <state nick> <count>` each time a row of the subscriptions
+# panel is bound or shows a new state or message count. The rows also carry
+# their text as their accessible label.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -46,6 +50,7 @@ from gi.repository import Adw, Bayeux, Gdk, Gio, GLib, GObject, Gtk, Json, Pango
 
 APPLICATION_ID = "org.example.BayeuxChat"
 CHANNEL = "/chat/demo"
+STATUS_CHANNEL = "/chat/status"  # only counted, in the subscriptions panel
 DEFAULT_URL = "http://127.0.0.1:8000/faye"
 
 # An interactive application should not leave its user waiting for the
@@ -55,7 +60,11 @@ MAX_BACKOFF_MS = 5000
 # The width of the nickname column, in pixels.
 NICK_WIDTH = 88
 
+# The width of the subscriptions panel, in pixels.
+PANEL_WIDTH = 220
+
 State = Bayeux.ClientState
+SubscriptionState = Bayeux.SubscriptionState
 
 CSS = """
 .chat-banner { padding: 6px 12px; background-color: @warning_bg_color; color: @warning_fg_color; }
@@ -75,6 +84,16 @@ def test_log(kind, text):
 
 def state_nick(state):
     return state.value_nick
+
+
+def subscription_state_to_text(state):
+    """A subscription's state, in words."""
+    return {
+        SubscriptionState.PENDING: "Waiting for the server",
+        SubscriptionState.SUBSCRIBED: "Subscribed",
+        SubscriptionState.REFUSED: "Refused by the server",
+        SubscriptionState.UNSUBSCRIBED: "Unsubscribed",
+    }.get(state, "Unknown")
 
 
 def error_to_text(error, host):
@@ -131,7 +150,7 @@ def error_to_text(error, host):
 class ChatWindow(Adw.ApplicationWindow):
     def __init__(self, application):
         super().__init__(application=application, title="Bayeux Chat",
-                         default_width=720, default_height=540)
+                         default_width=900, default_height=560)
         self.client = None
         self.bindings = []
         self.client_handlers = []
@@ -187,6 +206,14 @@ class ChatWindow(Adw.ApplicationWindow):
             connect_row.append(widget)
         page.append(connect_row)
 
+        # The messages on the left, the subscriptions panel on the right.
+        body = Gtk.Box(vexpand=True)
+        chat = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=12, hexpand=True)
+        body.append(chat)
+        body.append(self.subscriptions_panel_new())
+        header.pack_end(self.panel_button)
+        page.append(body)
+
         # The messages.
         self.list = Gtk.ListBox(selection_mode=Gtk.SelectionMode.NONE)
         self.list.add_css_class("chat-list")
@@ -200,7 +227,7 @@ class ChatWindow(Adw.ApplicationWindow):
         adjustment = scroller.get_vadjustment()
         adjustment.connect("changed", self.on_adjustment_changed)
         adjustment.connect("value-changed", self.on_adjustment_value_changed)
-        page.append(scroller)
+        chat.append(scroller)
 
         # What to say.
         send_row = Gtk.Box(spacing=6)
@@ -210,10 +237,10 @@ class ChatWindow(Adw.ApplicationWindow):
         self.send_button.connect("clicked", self.on_send)
         send_row.append(self.message_entry)
         send_row.append(self.send_button)
-        page.append(send_row)
+        chat.append(send_row)
 
         # Errors go to toasts over the page.
-        self.toasts = Adw.ToastOverlay(child=Adw.Clamp(maximum_size=900, child=page),
+        self.toasts = Adw.ToastOverlay(child=Adw.Clamp(maximum_size=1100, child=page),
                                        vexpand=True)
         content.append(self.toasts)
 
@@ -287,6 +314,121 @@ class ChatWindow(Adw.ApplicationWindow):
 
         handler = row.connect("map", on_mapped)
         self.list.append(row)
+
+    # -- the subscriptions panel --------------------------------------------
+
+    def subscriptions_panel_new(self):
+        """The panel, on the right of the messages, in a revealer that the
+        header bar's button opens and closes."""
+        # A card, as the messages are: a title, then the list.
+        panel = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, width_request=PANEL_WIDTH,
+                        margin_start=12, overflow=Gtk.Overflow.HIDDEN)
+        panel.add_css_class("card")
+        title = Gtk.Label(label="Subscriptions", xalign=0, margin_top=10, margin_bottom=10,
+                          margin_start=12, margin_end=12)
+        title.add_css_class("heading")
+        panel.append(title)
+        panel.append(Gtk.Separator(orientation=Gtk.Orientation.HORIZONTAL))
+
+        factory = Gtk.SignalListItemFactory()
+        factory.connect("setup", self.on_subscription_setup)
+        factory.connect("bind", self.on_subscription_bind)
+        factory.connect("unbind", self.on_subscription_unbind)
+
+        # No model until there is a client: connect_to_server() sets it.
+        self.subscriptions = Gtk.NoSelection()
+        self.subscriptions.connect("items-changed", self.on_subscriptions_changed)
+        view = Gtk.ListView(model=self.subscriptions, factory=factory, show_separators=True)
+        view.add_css_class("chat-list")
+        view.update_property([Gtk.AccessibleProperty.LABEL], ["Subscriptions"])
+        scroller = Gtk.ScrolledWindow(hscrollbar_policy=Gtk.PolicyType.NEVER, child=view)
+
+        placeholder = Gtk.Label(label="No subscriptions", wrap=True, valign=Gtk.Align.START,
+                                margin_top=24)
+        placeholder.add_css_class("dim-label")
+
+        self.panel_stack = Gtk.Stack(vexpand=True)
+        self.panel_stack.add_named(scroller, "list")
+        self.panel_stack.add_named(placeholder, "empty")
+        self.panel_stack.set_visible_child_name("empty")
+        panel.append(self.panel_stack)
+
+        self.panel_revealer = Gtk.Revealer(
+            transition_type=Gtk.RevealerTransitionType.SLIDE_LEFT, reveal_child=True, child=panel)
+
+        # The header bar's button opens and closes it.
+        self.panel_button = Gtk.ToggleButton(icon_name="sidebar-show-right-symbolic",
+                                             tooltip_text="Subscriptions")
+        self.panel_revealer.bind_property("reveal-child", self.panel_button, "active",
+                                          GObject.BindingFlags.SYNC_CREATE
+                                          | GObject.BindingFlags.BIDIRECTIONAL)
+        return self.panel_revealer
+
+    @staticmethod
+    def on_subscription_setup(_factory, list_item):
+        """A row: the channel, and under it the state and the message count."""
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2, margin_top=8,
+                      margin_bottom=8, margin_start=12, margin_end=12)
+        box.channel_label = Gtk.Label(xalign=0, ellipsize=Pango.EllipsizeMode.MIDDLE)
+        box.channel_label.add_css_class("heading")
+        box.append(box.channel_label)
+        line = Gtk.Box(spacing=6)
+        box.state_label = Gtk.Label(xalign=0, hexpand=True)
+        line.append(box.state_label)
+        box.count_label = Gtk.Label()
+        for css_class in ("caption", "numeric", "dim-label"):
+            box.count_label.add_css_class(css_class)
+        line.append(box.count_label)
+        box.append(line)
+        list_item.set_child(box)
+        list_item.set_activatable(False)
+
+    @staticmethod
+    def subscription_row_update(list_item):
+        """Shows the row's subscription as it is now."""
+        subscription = list_item.get_item()
+        box = list_item.get_child()
+        state = subscription.get_state()
+        count = subscription.get_message_count()
+        channel = subscription.get_channel()
+        count_text = "1 message" if count == 1 else f"{count} messages"
+        state_class = {
+            SubscriptionState.SUBSCRIBED: "success",
+            SubscriptionState.PENDING: "warning",
+            SubscriptionState.REFUSED: "error",
+        }.get(state, "dim-label")
+
+        box.channel_label.set_text(channel)
+        box.state_label.set_text(subscription_state_to_text(state))
+        box.state_label.set_css_classes(["caption", state_class])
+        box.count_label.set_text(count_text)
+        box.update_property([Gtk.AccessibleProperty.LABEL],
+                            [f"{channel}: {subscription_state_to_text(state)}, {count_text}"])
+        test_log("SUB", f"{channel} {state.value_nick} {count}")
+
+    def on_subscription_bind(self, _factory, list_item):
+        # The row follows its subscription until it is unbound.
+        subscription = list_item.get_item()
+        list_item.handlers = [
+            subscription.connect("notify::state", self.on_subscription_notify, list_item),
+            subscription.connect("notify::message-count", self.on_subscription_notify,
+                                 list_item),
+        ]
+        self.subscription_row_update(list_item)
+
+    @staticmethod
+    def on_subscription_unbind(_factory, list_item):
+        subscription = list_item.get_item()
+        for handler in getattr(list_item, "handlers", []):
+            subscription.disconnect(handler)
+        list_item.handlers = []
+
+    def on_subscription_notify(self, _subscription, _pspec, list_item):
+        self.subscription_row_update(list_item)
+
+    def on_subscriptions_changed(self, model, _position, _removed, _added):
+        """The list, or a placeholder when there is nothing in it."""
+        self.panel_stack.set_visible_child_name("list" if model.get_n_items() > 0 else "empty")
 
     def update_controls(self, state):
         idle = state == State.DISCONNECTED and not self.retrying
@@ -437,6 +579,8 @@ class ChatWindow(Adw.ApplicationWindow):
         for binding in self.bindings:
             binding.unbind()
         self.bindings = []
+        # The list model is the client's: the panel lets go of it first.
+        self.subscriptions.set_model(None)
         for handler in self.client_handlers:
             self.client.disconnect(handler)
         self.client.stop()
@@ -485,6 +629,18 @@ class ChatWindow(Adw.ApplicationWindow):
 
         # Held until the handshake completes, then sent.
         client.subscribe_async(CHANNEL, None, self.on_subscribed)
+
+        # A second subscription, through a handle, whose messages are only
+        # counted (in the panel). The client keeps the handle (in its list
+        # model) until it is cancelled or the client goes. Not a pattern
+        # such as /chat/**: some servers (CometD) send a message once for
+        # each subscription it matches, and /chat/demo would then show each
+        # line twice.
+        client.add_subscription(STATUS_CHANNEL, None)
+
+        # The panel lists the client's subscriptions, as they come and go.
+        self.subscriptions.set_model(client.get_subscriptions())
+
         client.start()
 
     def on_connect_clicked(self, _widget):

@@ -7,24 +7,32 @@
 # application with --auto-connect and wait until it says it is connected;
 # the peer must receive its {"user": …, "chat": "has joined"}; a Faye
 # client says something and peer.js publishes two messages: each must be
-# shown as a row. Then a screenshot (`import`, imagemagick) must hold a
-# real picture of the window. Then the server is killed and restarted on
-# the same port: the application must say that it lost the connection,
-# that the server forgot its session (in plain words: no protocol error
-# string, no client id), come back connected with a toast saying so, and
-# show a new message. Last, SIGTERM: it must disconnect from the server and
-# exit with 0, and have written no GLib warning or critical. Each
-# application is also started with no server listening: it must say it
-# cannot reach the server, and connect once one is started there.
+# shown as a row. The subscriptions panel must show /chat/demo (the old
+# subscribe call) and /chat/status (a handle) subscribed, the count of
+# /chat/demo going up one by one as the messages come (1 to 4); a message
+# on /chat/status must be counted there. Then a screenshot (`import`, imagemagick) must hold a real picture of the
+# window. Then the server is killed and restarted on the same port: the
+# application must say that it lost the connection, that the server forgot
+# its session (in plain words: no protocol error string, no client id),
+# come back connected with a toast saying so, and show a new message; the
+# panel must show the subscriptions pending again (their counts kept), then
+# subscribed, then counting on. Last, SIGTERM: it must disconnect from the
+# server and exit with 0, and have written no GLib warning or critical.
+# Each application is also started with no server listening: it must say
+# it cannot reach the server (its panel showing /chat/demo waiting for the
+# server), and connect once one is started there.
 #
 # Then chat-gtk.py's controls, used in its own process as its user would
 # (DRIVE_PY): a line sent from the message entry, Retry Now, Disconnect,
 # Connect with a bad URL (a toast), Connect again, closing the window; a
-# peer must receive what it sends.
+# peer must receive what it sends. The panel's header bar button must hide
+# and show it, and after Connect the panel must list the new client's
+# subscriptions (their counts from 0 again).
 #
 # The applications tell what they show through their test hook (the file
 # named by BAYEUX_GTK_TEST_FILE: `ROW <text>`, `STATE <state>`,
-# `TOAST <title>`, `BANNER <text>` lines, see chat-gtk.c).
+# `TOAST <title>`, `BANNER <text>` and `SUB <channel> <state> <count>`
+# lines, see chat-gtk.c).
 #
 # The test runs itself under `xvfb-run -a` (a display of its own), so the
 # applications and `import` share that display. With
@@ -62,6 +70,7 @@ CHAT_PY = os.path.join(os.environ.get("BAYEUX_GTK_EXAMPLES_DIR") or HERE, "chat-
 SCREENSHOT_DIR = os.environ.get("BAYEUX_GTK_SCREENSHOT_DIR")
 XVFB_RUN = ["xvfb-run", "-a", "-s", "-screen 0 1024x768x24"]
 CHANNEL = "/chat/demo"
+STATUS_CHANNEL = "/chat/status"   # the applications' second subscription, a handle
 WINDOW_TITLE = "Bayeux Chat"
 
 # What the applications must never show their user: a Bayeux error string
@@ -73,12 +82,13 @@ PROTOCOL_ERROR = re.compile(r"\b\d{3}:[^ ]*:|Unknown client|clientId|/meta/")
 STEP_TIMEOUT = 10     # for any one thing to happen
 EXIT_TIMEOUT = 10     # for the application to disconnect and exit
 
-# A Faye client that says one chat line on /chat/demo, then exits.
-SAY_JS = """
+# A Faye client that publishes one message (JSON data) on a channel, then
+# exits.
+PUBLISH_JS = """
 const faye = require('faye');
-const [url, user, chat] = process.argv.slice(1);
+const [url, channel, data] = process.argv.slice(1);
 const client = new faye.Client(url);
-client.publish('/chat/demo', { user, chat }).then(
+client.publish(channel, JSON.parse(data)).then(
   () => { client.disconnect(); process.exit(0); },
   (error) => { console.error(error && error.message ? error.message : error); process.exit(1); });
 setTimeout(() => { console.error('no reply'); process.exit(1); }, 5000);
@@ -109,6 +119,10 @@ def steps(window):
     window.message_entry.set_text("typed in the entry")
     window.message_entry.emit("activate")
     yield lambda: shown(f"ROW {nick}: typed in the entry") == 1
+    window.panel_button.emit("clicked")     # hides the subscriptions panel
+    yield lambda: not window.panel_revealer.get_reveal_child()
+    window.panel_button.emit("clicked")     # and shows it again
+    yield lambda: window.panel_revealer.get_reveal_child()
     window.retry_button.emit("clicked")     # Retry Now (in the banner)
     yield lambda: shown("STATE connected") == 2
     window.message_entry.set_text("after Retry Now")
@@ -338,6 +352,33 @@ class App:
     def shows(self, line):
         return line in self.hook_lines()[self.read:]
 
+    def subs(self, channel, since=0):
+        """What the subscriptions panel showed for channel (its SUB lines
+        from line since on), as (state, count) pairs."""
+        shown = []
+        for line in self.hook_lines()[since:]:
+            if line.startswith("SUB "):
+                name, state, count = line[len("SUB "):].rsplit(" ", 2)
+                if name == channel:
+                    shown.append((state, int(count)))
+        return shown
+
+    def wait_for_sub(self, channel, state, count, since=0, timeout=STEP_TIMEOUT):
+        """Waits for the subscriptions panel to show channel in state with
+        count messages (a SUB line from line since on: the panel's lines
+        are written when a count changes, a message row when it is drawn,
+        so they are not in a set order)."""
+        deadline = time.monotonic() + timeout
+        while (state, count) not in self.subs(channel, since):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before "
+                                     f"showing {channel} {state} {count} in its panel\n"
+                                     f"{self.report()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}'s panel did not show {channel} {state} "
+                                     f"{count} within {timeout} s\n{self.report()}")
+            time.sleep(0.05)
+
     def report(self):
         with open(self.output, errors="replace") as file:
             output = file.read()
@@ -366,10 +407,15 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def publish(url, channel, data):
+    """A Faye client publishes data on channel."""
+    subprocess.run(["node", "-e", PUBLISH_JS, url, channel, json.dumps(data)], cwd=INTEROP_DIR,
+                   check=True, timeout=STEP_TIMEOUT)
+
+
 def say(url, user, text):
     """A Faye client says text as user on /chat/demo."""
-    subprocess.run(["node", "-e", SAY_JS, url, user, text], cwd=INTEROP_DIR, check=True,
-                   timeout=STEP_TIMEOUT)
+    publish(url, CHANNEL, {"user": user, "chat": text})
 
 
 def screenshot(path):
@@ -430,11 +476,15 @@ class ChatAppTest:
         self.assertEqual(json.loads(line[4:]), {"user": self.nick, "chat": "has joined"})
         subscriber.expect("DONE")
         app.wait_for_all(["STATE connected", f"ROW {self.nick}: has joined"])
+        # The panel: both subscriptions confirmed, /chat/demo counting it.
+        app.wait_for_sub(CHANNEL, "subscribed", 1)
+        app.wait_for_sub(STATUS_CHANNEL, "subscribed", 0)
 
         # Others' messages: a chat line from a Faye client, and two from
         # peer.js (not chat messages: shown whole).
         say(server.url, "carol", f"Hi {self.nick}! Greetings from a Faye client.")
         app.wait_for(f"ROW carol: Hi {self.nick}! Greetings from a Faye client.")
+        app.wait_for_sub(CHANNEL, "subscribed", 2)
         publisher = self.start(Child("peer.js publisher", [
             "node", os.path.join(INTEROP_DIR, "peer.js"), "--kind", "faye", "--url", server.url,
             "--publish", CHANNEL, "--count", "2"]))
@@ -442,12 +492,28 @@ class ChatAppTest:
         publisher.expect("PUBLISHED 2")
         app.wait_for('ROW {"seq":0,"from":"peer"}')
         app.wait_for('ROW {"seq":1,"from":"peer"}')
+        # Four messages so far, the panel following one by one; nothing
+        # refused or ended.
+        app.wait_for_sub(CHANNEL, "subscribed", 4)
+        counts = [count for _state, count in app.subs(CHANNEL)]
+        self.assertEqual(counts, sorted(counts), app.report())
+        self.assertLessEqual({1, 2, 3, 4}, set(counts), app.report())
+        # And one on /chat/status: counted there, not on /chat/demo (and
+        # not shown as a message).
+        publish(server.url, STATUS_CHANNEL, {"user": "carol", "status": "away"})
+        app.wait_for_sub(STATUS_CHANNEL, "subscribed", 1)
+        for channel in (CHANNEL, STATUS_CHANNEL):
+            self.assertLessEqual({state for state, _count in app.subs(channel)},
+                                 {"pending", "subscribed"}, app.report())
+        self.assertEqual(max(count for _state, count in app.subs(CHANNEL)), 4, app.report())
 
         # What the window looks like.
         time.sleep(0.3)   # let the last row be drawn
         shot = os.path.join(self.workdir, "screenshot.png")
         screenshot(shot)
         self.assertGreater(image_colors(shot), 16, "the screenshot is blank")
+        self.assertEqual([line for line in app.hook_lines() if '"status"' in line], [],
+                         app.report())
         if SCREENSHOT_DIR and self.save_screenshot_as:
             os.makedirs(SCREENSHOT_DIR, exist_ok=True)
             shutil.copyfile(shot, os.path.join(SCREENSHOT_DIR, self.save_screenshot_as))
@@ -466,6 +532,11 @@ class ChatAppTest:
         app.wait_for("TOAST Reconnected: the connection is back")
         self.assertIn("BANNER The server restarted or forgot this session: joining again…",
                       app.hook_lines()[crashed:], app.report())
+        # The new server did not know the subscriptions: pending again
+        # (counts kept), until the client subscribed again by itself.
+        for channel, count in ((CHANNEL, 4), (STATUS_CHANNEL, 1)):
+            app.wait_for_sub(channel, "pending", count, since=crashed)
+            app.wait_for_sub(channel, "subscribed", count, since=crashed)
 
         # The resubscription can be answered just after the first connect:
         # say it again until it comes through.
@@ -479,6 +550,7 @@ class ChatAppTest:
                 continue
         else:
             app.wait_for(welcome, timeout=0)
+        app.wait_for_sub(CHANNEL, "subscribed", 5, since=crashed)
 
         # SIGTERM: the window closes, the client disconnects first.
         app.mark()
@@ -504,8 +576,12 @@ class ChatAppTest:
         app = self.app = App(self.name, self.argv(url), self.workdir)
         app.wait_for("STATE handshaking")
         app.wait_for(f"BANNER Cannot reach 127.0.0.1:{port}. Retrying…")
+        # In the panel, /chat/demo waits for the server.
+        app.wait_for_sub(CHANNEL, "pending", 0)
+        self.assertNotIn(("subscribed", 0), app.subs(CHANNEL), app.report())
         self.start(Faye(port))
         app.wait_for_all(["STATE connected", f"ROW {self.nick}: has joined"])
+        app.wait_for_sub(CHANNEL, "subscribed", 1)
         self.assertEqual(app.terminate(), 0, app.report())
         self.check_plain_words(app)
         print(f"\n--- {self.name} showed:", *app.hook_lines(), sep="\n  ", file=sys.stderr)
@@ -594,6 +670,14 @@ class TestChatPythonControls(unittest.TestCase):
                          [f"ROW {nick}: {chat}" for chat in chats], app.report())
         self.assertEqual(lines.count("STATE connected"), 3, app.report())
         self.assertEqual(lines.count("STATE disconnected"), 3, app.report())
+        # The panel: the first client's /chat/demo counted three messages
+        # (across Retry Now); after Disconnect and Connect it lists the new
+        # client's subscriptions, counting from 0 again.
+        disconnected = [i for i, line in enumerate(lines) if line == "STATE disconnected"][1]
+        self.assertIn(f"SUB {CHANNEL} subscribed 3", lines[:disconnected], app.report())
+        self.assertIn(f"SUB {CHANNEL} subscribed 1", lines[disconnected:], app.report())
+        self.assertNotIn(f"SUB {CHANNEL} subscribed 3", lines[disconnected:], app.report())
+        self.assertIn(f"SUB {STATUS_CHANNEL} subscribed 0", lines[disconnected:], app.report())
         # Each asked for: no "Disconnected by the server".
         self.assertEqual([line for line in lines if line.startswith("TOAST ")],
                          ["TOAST Reconnected: the connection is back",
