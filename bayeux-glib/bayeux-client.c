@@ -2593,11 +2593,13 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * was sent; never less than a second apart. What that connect brings is
    * held too, at most 10,000 messages: past that the oldest are dropped
    * and reported once per pause through [signal@Client::error]
-   * (%BAYEUX_ERROR_QUEUE_FULL). A client paused before it starts
-   * handshakes and subscribes, and stays in
-   * %BAYEUX_CLIENT_STATE_HANDSHAKING until its first `/meta/connect` is
-   * answered. Held messages stay held across [method@Client.stop] and are
-   * delivered once resumed. See the subscriptions page of the manual.
+   * (%BAYEUX_ERROR_QUEUE_FULL). A connect sent while paused asks for an
+   * immediate answer, not a long poll. The connects that make the client
+   * connected (the first of a session, one after a failure) go at once,
+   * so a client paused before it starts becomes connected, and one that
+   * loses its connection while paused connects again. Held messages stay
+   * held across [method@Client.stop] and are delivered once resumed. See
+   * the subscriptions page of the manual.
    *
    * Since: 1.0
    */
