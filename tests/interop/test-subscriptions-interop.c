@@ -222,6 +222,54 @@ publish_seqs (BayeuxClient *publisher,
     }
 }
 
+/* A publisher (the second client) and our client's handle on @channel,
+ * keeping what it receives in @inbox; NULL (and the test failed) if the
+ * setup did not work. Returns: (transfer full) */
+static BayeuxSubscription *
+pause_setup (Fixture      *fx,
+             const char   *channel,
+             GPtrArray    *inbox,
+             guint         pause_ms)
+{
+  g_autoptr(BayeuxSubscription) sub = NULL;
+
+  if (!fixture_is_ready (fx))
+    return NULL;
+  fixture_set_time_limit (fx, pause_ms + 20000);
+  fx->extra_client = fixture_start_client (fx, NULL, "publisher");
+  if (!fixture_wait (fx, client_is_connected, fx->extra_client, "the publisher to connect"))
+    return NULL;
+  sub = bayeux_client_add_subscription (fx->client, channel, NULL);
+  g_signal_connect (sub, "message", G_CALLBACK (keep_message), inbox);
+  if (!wait_state (fx, sub, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED))
+    return NULL;
+  return g_steal_pointer (&sub);
+}
+
+/* Resumes our client and checks that the @n messages published while it
+ * was paused arrive, once, in order. */
+static void
+resume_and_check (Fixture    *fx,
+                  GPtrArray  *inbox,
+                  guint       n,
+                  const char *what)
+{
+  g_autoptr(GArray) seqs = g_array_new (FALSE, FALSE, sizeof (gint64));
+  InboxWait iw = { inbox, n };
+
+  g_assert_cmpuint (inbox->len, ==, 0);
+  bayeux_client_set_paused (fx->client, FALSE);
+  fixture_wait (fx, inbox_wait_is_done, &iw, "the messages published while paused");
+  run_until (NULL, NULL, SETTLE_MS);
+  for (guint i = 0; i < inbox->len; i++)
+    {
+      gint64 seq = data_seq (bayeux_message_get_data (g_ptr_array_index (inbox, i)), "publisher") - 1;
+      g_array_append_val (seqs, seq);
+    }
+  check_sequence (seqs, n, what);
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+}
+
 /* Paused for 10 s while another client publishes: no /meta/connect
  * reaches the server, nothing is delivered; resumed, every message
  * arrives, once, in order. */
@@ -231,27 +279,15 @@ test_pause (Fixture       *fx,
 {
   const char *channel = "/interop/pause";
   g_autoptr(GPtrArray) inbox = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
-  g_autoptr(BayeuxSubscription) sub = NULL;
-  g_autoptr(GArray) seqs = g_array_new (FALSE, FALSE, sizeof (gint64));
-  BayeuxClient *publisher;
-  gint64 connects, publishes;
+  g_autoptr(BayeuxSubscription) sub = pause_setup (fx, channel, inbox, PAUSE_MS);
   g_autofree char *connect_key = NULL;   /* our client's connects, not the publisher's */
-  InboxWait iw;
+  gint64 connects, publishes;
 
-  if (!fixture_is_ready (fx))
+  if (sub == NULL)
     return;
-  fixture_set_time_limit (fx, PAUSE_MS + 20000);
-  publisher = fixture_start_client (fx, NULL, "publisher");
-  fx->extra_client = publisher;
-  fixture_wait (fx, client_is_connected, publisher, "the publisher to connect");
-  sub = bayeux_client_add_subscription (fx->client, channel, NULL);
-  g_signal_connect (sub, "message", G_CALLBACK (keep_message), inbox);
-  if (!wait_state (fx, sub, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED))
-    return;
-
   /* A message ends the held /meta/connect: pause just after the next one
    * left, so that the pause starts with a fresh long poll. */
-  publish_seqs (publisher, channel, 0, 1);
+  publish_seqs (fx->extra_client, channel, 0, 1);
   fixture_wait (fx, got_one, inbox, "the first message");
   run_until (NULL, NULL, 200);
   bayeux_client_set_paused (fx->client, TRUE);
@@ -260,28 +296,16 @@ test_pause (Fixture       *fx,
   connects = server_count (fx, connect_key);
   publishes = server_count (fx, channel);
 
-  publish_seqs (publisher, channel, 1, N_PAUSED / 2);
+  publish_seqs (fx->extra_client, channel, 1, N_PAUSED / 2);
   run_until (NULL, NULL, PAUSE_MS / 2);
-  publish_seqs (publisher, channel, 1 + N_PAUSED / 2, N_PAUSED / 2);
+  publish_seqs (fx->extra_client, channel, 1 + N_PAUSED / 2, N_PAUSED / 2);
   run_until (NULL, NULL, PAUSE_MS / 2);
 
   g_assert_cmpint (server_count (fx, channel), ==, publishes + N_PAUSED);
   g_assert_cmpint (server_count (fx, connect_key), ==, connects);
-  g_assert_cmpuint (inbox->len, ==, 0);
   g_assert_true (bayeux_client_get_state (fx->client) == BAYEUX_CLIENT_STATE_CONNECTED);
-
-  bayeux_client_set_paused (fx->client, FALSE);
-  iw = (InboxWait) { inbox, N_PAUSED };
-  fixture_wait (fx, inbox_wait_is_done, &iw, "the messages published while paused");
-  run_until (NULL, NULL, SETTLE_MS);
-  for (guint i = 0; i < inbox->len; i++)
-    {
-      gint64 seq = data_seq (bayeux_message_get_data (g_ptr_array_index (inbox, i)), "publisher") - 1;
-      g_array_append_val (seqs, seq);
-    }
-  check_sequence (seqs, N_PAUSED, "our paused client");
+  resume_and_check (fx, inbox, N_PAUSED, "our paused client");
   g_assert_cmpint (server_count (fx, connect_key), >, connects);
-  g_assert_cmpuint (fx->n_errors, ==, 0);
 }
 
 #define LONG_PAUSE_MS 25000
@@ -296,50 +320,27 @@ test_long_pause (Fixture       *fx,
 {
   const char *channel = "/interop/long-pause";
   g_autoptr(GPtrArray) inbox = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
-  g_autoptr(BayeuxSubscription) sub = NULL;
-  g_autoptr(GArray) seqs = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(BayeuxSubscription) sub = pause_setup (fx, channel, inbox, LONG_PAUSE_MS);
   g_autofree char *connect_key = NULL;
-  BayeuxClient *publisher;
   gint64 handshakes, connects, during;
-  InboxWait iw;
 
-  if (!fixture_is_ready (fx))
+  if (sub == NULL)
     return;
-  fixture_set_time_limit (fx, LONG_PAUSE_MS + 20000);
-  publisher = fixture_start_client (fx, NULL, "publisher");
-  fx->extra_client = publisher;
-  fixture_wait (fx, client_is_connected, publisher, "the publisher to connect");
-  sub = bayeux_client_add_subscription (fx->client, channel, NULL);
-  g_signal_connect (sub, "message", G_CALLBACK (keep_message), inbox);
-  if (!wait_state (fx, sub, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED))
-    return;
-
   bayeux_client_set_paused (fx->client, TRUE);
   connect_key = g_strdup_printf ("/meta/connect %s", bayeux_client_get_client_id (fx->client));
   handshakes = server_count (fx, "/meta/handshake");
   connects = server_count (fx, connect_key);
-  publish_seqs (publisher, channel, 1, N_PAUSED / 2);
+  publish_seqs (fx->extra_client, channel, 1, N_PAUSED / 2);
   run_until (NULL, NULL, LONG_PAUSE_MS * 4 / 5);
-  publish_seqs (publisher, channel, 1 + N_PAUSED / 2, N_PAUSED / 2);
+  publish_seqs (fx->extra_client, channel, 1 + N_PAUSED / 2, N_PAUSED / 2);
   run_until (NULL, NULL, LONG_PAUSE_MS / 5);
 
   during = server_count (fx, connect_key) - connects;
   g_test_message ("%" G_GINT64_FORMAT " connects in %u ms paused", during, LONG_PAUSE_MS);
   g_assert_cmpint (during, >=, 1);   /* the keep-alives */
   g_assert_cmpint (during, <=, 4);   /* not a poll loop */
-  g_assert_cmpuint (inbox->len, ==, 0);
-  bayeux_client_set_paused (fx->client, FALSE);
-  iw = (InboxWait) { inbox, N_PAUSED };
-  fixture_wait (fx, inbox_wait_is_done, &iw, "the messages published while paused");
-  run_until (NULL, NULL, SETTLE_MS);
-  for (guint i = 0; i < inbox->len; i++)
-    {
-      gint64 seq = data_seq (bayeux_message_get_data (g_ptr_array_index (inbox, i)), "publisher") - 1;
-      g_array_append_val (seqs, seq);
-    }
-  check_sequence (seqs, N_PAUSED, "our client paused for long");
+  resume_and_check (fx, inbox, N_PAUSED, "our client paused for long");
   g_assert_cmpint (server_count (fx, "/meta/handshake"), ==, handshakes);   /* the session was kept */
-  g_assert_cmpuint (fx->n_errors, ==, 0);
 }
 
 int
