@@ -230,10 +230,10 @@ release_handle (gpointer            owner,
                 GTask              *task)
 {
   BayeuxCalls *self = owner;
-  g_autoptr(BayeuxSubscription) held = g_object_ref (handle);
   g_autofree char *channel = g_strdup (bayeux_subscription_get_channel (handle));
   BayeuxSubEntry *sub = bayeux_subscriptions_lookup (self->subscriptions, channel);
 
+  g_object_ref (handle);   /* the entry may hold the last reference */
   if (sub != NULL && g_ptr_array_find (sub->handles, handle, NULL))
     {
       g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
@@ -251,6 +251,7 @@ release_handle (gpointer            owner,
     end_subscription (self, sub, task);
   else
     bayeux_task_return (task, NULL, NULL);   /* others still hold the channel, or it ended meanwhile */
+  g_object_unref (handle);
 }
 
 static void subscribe_handle (BayeuxCalls *self, BayeuxSubEntry *sub, BayeuxSubscription *handle, GTask *task);

@@ -290,9 +290,9 @@ bayeux_subscriptions_detach (BayeuxSubscriptions *self,
                              BayeuxSubEntry      *sub,
                              BayeuxSubscription  *handle)
 {
-  g_autoptr(BayeuxSubscription) held = g_object_ref (handle);
   guint position;
 
+  g_object_ref (handle);   /* the arrays may hold the last references */
   if (sub->legacy == handle)
     sub->legacy = NULL;
   g_ptr_array_remove (sub->handles, handle);
@@ -301,6 +301,7 @@ bayeux_subscriptions_detach (BayeuxSubscriptions *self,
       g_ptr_array_remove_index (self->model->items, position);
       g_list_model_items_changed (G_LIST_MODEL (self->model), position, 1, 0);
     }
+  g_object_unref (handle);
 }
 
 /* Moves every handle of @sub to @state (a final one takes them out of the
@@ -312,16 +313,17 @@ bayeux_subscriptions_set_state (BayeuxSubscriptions     *self,
                                 const GError            *error)
 {
   g_autoptr(GPtrArray) handles = handles_copy (sub->handles);
-  g_autoptr(BayeuxSubEntry) held = bayeux_sub_entry_ref (sub);
   gboolean final = state == BAYEUX_SUBSCRIPTION_STATE_REFUSED || state == BAYEUX_SUBSCRIPTION_STATE_UNSUBSCRIBED;
 
   /* Only the handles of now: one a handler makes meanwhile is another
-   * subscription's start, and stays. */
+   * subscription's start, and stays. Handlers may end the entry: held. */
+  bayeux_sub_entry_ref (sub);
   if (final)
     for (guint i = 0; i < handles->len; i++)
       if (g_ptr_array_find (sub->handles, g_ptr_array_index (handles, i), NULL))
         bayeux_subscriptions_detach (self, sub, g_ptr_array_index (handles, i));
   /* A notify handler may cancel handles: each is looked at on its own. */
+  bayeux_sub_entry_unref (sub);
   for (guint i = 0; i < handles->len; i++)
     bayeux_subscription_set_state (g_ptr_array_index (handles, i), state, error);
 }

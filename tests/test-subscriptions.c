@@ -383,6 +383,7 @@ test_pause (Fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(BayeuxMessage) reply = fixture_publish (f, "/other", NULL, &error);   /* publishing goes on */
     g_assert_no_error (error);
+    g_assert_nonnull (reply);
   }
   test_wait_ms (1500);   /* no connect (the keep-alive one is 4.8 s after the last) */
   g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, connects);
