@@ -22,7 +22,10 @@
 #include <string.h>
 
 /* The server no longer knows our client id: "402::Unknown client" (the
- * Bayeux spec, CometD), or Faye's "401:<id>:Unknown client". */
+ * Bayeux spec), any other 402 (CometD's strict WebSocket mode says
+ * "402::session_unknown"), or a 401 or 403 that says "unknown client"
+ * (Faye's "401:<id>:Unknown client", the Salesforce Streaming API's
+ * "403::Unknown client"). */
 static gboolean
 is_unknown_client (BayeuxMessage *reply)
 {
@@ -32,7 +35,7 @@ is_unknown_client (BayeuxMessage *reply)
     return FALSE;
   if (g_str_has_prefix (text, "402:"))
     return TRUE;
-  if (g_str_has_prefix (text, "401:"))
+  if (g_str_has_prefix (text, "401:") || g_str_has_prefix (text, "403:"))
     {
       g_autofree char *lower = g_ascii_strdown (text, -1);
       return strstr (lower, "unknown client") != NULL;

@@ -31,7 +31,8 @@ G_BEGIN_DECLS
  *   says what happened.
  * @BAYEUX_ERROR_HANDSHAKE_DENIED: the server refused the handshake.
  * @BAYEUX_ERROR_UNKNOWN_CLIENT: the server does not know our client id
- *   (error `402`); the client handshakes again.
+ *   (error `402`, or a `401` or `403` that says "unknown client", as Faye
+ *   and the Salesforce Streaming API answer); the client handshakes again.
  * @BAYEUX_ERROR_REFUSED: the server refused a subscribe, unsubscribe or
  *   publish (`successful: false`); the message carries the server's error
  *   string.

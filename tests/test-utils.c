@@ -44,6 +44,7 @@ struct _TestServer
   GHashTable        *refused;        /* channel set */
   gboolean           hold_forever;
   guint              max_interval_ms;   /* advised when not 0 */
+  char              *unknown_client_error;   /* the error of a reply to a session it does not know */
   gboolean           ignore_disconnect;
   char              *set_cookie;
   GQueue             raw;            /* RawAnswer */
@@ -183,7 +184,7 @@ answer_held (TestServer *self)
                               json_object_get_string_member_with_default (self->held_reply, "clientId", "")))
     {
       json_object_set_boolean_member (self->held_reply, "successful", FALSE);
-      json_object_set_string_member (self->held_reply, "error", "402::Unknown client");
+      json_object_set_string_member (self->held_reply, "error", self->unknown_client_error);
       json_array_add_object_element (replies, g_steal_pointer (&self->held_reply));
       respond_json (self, msg, replies);
       soup_server_message_unpause (msg);
@@ -380,7 +381,7 @@ ws_answer_held (TestServer *self)
   if (!g_hash_table_contains (self->clients, json_object_get_string_member_with_default (reply, "clientId", "")))
     {
       json_object_set_boolean_member (reply, "successful", FALSE);
-      json_object_set_string_member (reply, "error", "402::Unknown client");
+      json_object_set_string_member (reply, "error", self->unknown_client_error);
       json_array_add_object_element (replies, reply);
       ws_send (self, replies);
       return;
@@ -604,7 +605,7 @@ process_request (TestServer        *self,
       if (!known && !g_str_equal (channel, "/meta/disconnect"))
         {
           reply = reply_for (m, FALSE);
-          json_object_set_string_member (reply, "error", "402::Unknown client");
+          json_object_set_string_member (reply, "error", self->unknown_client_error);
           json_object_set_object_member (reply, "advice", advice_new (self, "handshake"));
           json_array_add_object_element (replies, reply);
           continue;
@@ -766,6 +767,7 @@ test_server_new (void)
 
   self->server = soup_server_new (NULL, NULL);
   self->timeout_ms = 5000;
+  self->unknown_client_error = g_strdup ("402::Unknown client");
   self->refused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -791,6 +793,7 @@ test_server_new (void)
 void
 test_server_free (TestServer *self)
 {
+  g_clear_pointer (&self->unknown_client_error, g_free);
   if (self->held != NULL)
     {
       g_signal_handlers_disconnect_by_func (self->held, on_held_disconnected, self);
@@ -835,6 +838,13 @@ void test_server_set_timeout (TestServer *self, guint ms) { self->timeout_ms = m
 void test_server_set_interval (TestServer *self, guint ms) { self->interval_ms = ms; }
 void test_server_set_hold_forever (TestServer *self, gboolean hold_) { self->hold_forever = hold_; }
 void test_server_set_max_interval (TestServer *self, guint max_interval_ms) { self->max_interval_ms = max_interval_ms; }
+void
+test_server_set_unknown_client_error (TestServer *self,
+                                      const char *error)
+{
+  g_free (self->unknown_client_error);
+  self->unknown_client_error = g_strdup (error);
+}
 void test_server_set_ignore_disconnect (TestServer *self, gboolean ignore) { self->ignore_disconnect = ignore; }
 guint test_server_requests (TestServer *self) { return self->requests; }
 guint test_server_max_batch (TestServer *self) { return self->max_batch; }

@@ -26,6 +26,8 @@ const char  *test_server_get_url        (TestServer *server);
 void         test_server_set_timeout    (TestServer *server, guint timeout_ms);   /* advised long-poll timeout */
 void         test_server_set_interval   (TestServer *server, guint interval_ms);
 void         test_server_set_max_interval (TestServer *server, guint max_interval_ms); /* advised when not 0 */
+/* The error of its replies to a session it does not know (default "402::Unknown client"). */
+void         test_server_set_unknown_client_error (TestServer *server, const char *error);
 void         test_server_set_hook       (TestServer *server, TestServerHook hook, gpointer user_data);
 void         test_server_refuse_channel (TestServer *server, const char *channel); /* subscribe and publish */
 void         test_server_set_hold_forever (TestServer *server, gboolean hold);   /* never answer held connects */
