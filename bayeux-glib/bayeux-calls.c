@@ -333,7 +333,7 @@ bayeux_calls_subscribe (BayeuxCalls *self,
   GError *error = NULL;
   BayeuxSubEntry *sub;
 
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD | BAYEUX_CHANNEL_ALLOW_FILTER, &error))
     {
       bayeux_calls_fail (self, task, error);
       return;
@@ -365,7 +365,7 @@ bayeux_calls_add_subscription (BayeuxCalls *self,
   BayeuxSubEntry *sub;
   BayeuxSubscription *handle;
 
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD | BAYEUX_CHANNEL_ALLOW_FILTER, &error))
     {
       handle = bayeux_subscription_new (channel, ext, self->context, NULL, NULL);
       bayeux_subscription_set_state (handle, BAYEUX_SUBSCRIPTION_STATE_REFUSED, error);
@@ -396,7 +396,7 @@ bayeux_calls_unsubscribe (BayeuxCalls *self,
   GError *error = NULL;
   BayeuxSubEntry *sub;
 
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD, &error))
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_WILDCARD | BAYEUX_CHANNEL_ALLOW_FILTER, &error))
     {
       bayeux_calls_fail (self, task, error);
       return;

@@ -18,6 +18,36 @@ is_segment_char (char c)
   return g_ascii_isalnum (c) || strchr ("-_!~()$@.:+=,;", c) != NULL;
 }
 
+/* What is wrong with @query, the filter after "?" (NULL: nothing): one or
+ * more field=value joined by "&". */
+static const char *
+filter_problem (const char *query)
+{
+  const char *p = query;
+
+  do
+    {
+      const char *field = p;
+
+      while (g_ascii_isalnum (*p) || *p == '_' || *p == '.')
+        p++;
+      if (p == field)
+        return "a filter condition starts with a field name";
+      if (*p++ != '=')
+        return "a filter condition is field=value";
+      if (*p == '\0' || *p == '&')
+        return "a filter condition has an empty value";
+      while (*p != '\0' && *p != '&')
+        {
+          if ((guchar) *p <= ' ' || *p == 0x7f || *p == '?')
+            return "invalid character in a filter";
+          p++;
+        }
+    }
+  while (*p++ == '&');
+  return NULL;
+}
+
 /**
  * bayeux_channel_validate:
  * @channel: a channel name, such as `/chat/demo` or `/stocks/**`
@@ -29,7 +59,11 @@ is_segment_char (char c)
  * characters `-_!~()$@.:+=,;`, and a wildcard segment (`*` for one segment,
  * `**` for any depth) appears only as the last segment and only when @flags
  * has %BAYEUX_CHANNEL_ALLOW_WILDCARD. Channels under `/meta/` are reserved
- * to the protocol and accepted only with %BAYEUX_CHANNEL_ALLOW_META.
+ * to the protocol and accepted only with %BAYEUX_CHANNEL_ALLOW_META. With
+ * %BAYEUX_CHANNEL_ALLOW_FILTER, a name without wildcard may be followed by
+ * a filter: `?`, then one or more conditions `field=value` joined by `&`,
+ * a field made of letters, digits, `_` and `.`, a value of printable
+ * characters other than space, `&` and `?` (`Name='Acme'`, `Amount__c=100`).
  *
  * Returns: %TRUE if @channel is valid, %FALSE with @error set to
  *   %BAYEUX_ERROR_INVALID_CHANNEL otherwise
@@ -43,6 +77,24 @@ bayeux_channel_validate (const char          *channel,
 {
   const char *p;
   const char *why = NULL;
+  const char *filter = channel != NULL ? strchr (channel, '?') : NULL;
+  g_autofree char *base = NULL;
+
+  if (filter != NULL)
+    {
+      why = !(flags & BAYEUX_CHANNEL_ALLOW_FILTER) ? "a filter (“?…”) is only allowed on a subscription"
+                                                   : filter_problem (filter + 1);
+      base = g_strndup (channel, (gsize) (filter - channel));
+      if (why == NULL && !bayeux_channel_validate (base, flags & ~BAYEUX_CHANNEL_ALLOW_WILDCARD, NULL))
+        why = strchr (base, '*') != NULL ? "a filter goes on a channel without wildcard" : "invalid channel before the filter";
+      if (why != NULL)
+        {
+          g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                       "Invalid channel name “%s”: %s", channel, why);
+          return FALSE;
+        }
+      return TRUE;
+    }
 
   if (channel == NULL || channel[0] != '/' || channel[1] == '\0')
     {
@@ -161,9 +213,22 @@ prefix_with (const char *channel,
 GPtrArray *
 bayeux_channel_candidates (const char *channel)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  const char *last_slash = strrchr (channel, '/');
+  GPtrArray *out;
+  const char *last_slash;
+  const char *filter = strchr (channel, '?');
 
+  /* A filtered name (Salesforce): itself, then what its base name matches. */
+  if (filter != NULL)
+    {
+      g_autofree char *base = g_strndup (channel, (gsize) (filter - channel));
+
+      out = bayeux_channel_candidates (base);
+      g_ptr_array_insert (out, 0, g_strdup (channel));
+      return out;
+    }
+
+  out = g_ptr_array_new_with_free_func (g_free);
+  last_slash = strrchr (channel, '/');
   g_ptr_array_add (out, g_strdup (channel));
   if (last_slash != NULL)
     g_ptr_array_add (out, prefix_with (channel, (gsize) (last_slash - channel), "/*"));

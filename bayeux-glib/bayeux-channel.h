@@ -20,6 +20,10 @@ G_BEGIN_DECLS
  *   (subscriptions).
  * @BAYEUX_CHANNEL_ALLOW_META: `/meta/` channels are allowed (they are
  *   reserved to the protocol; the client refuses them from applications).
+ * @BAYEUX_CHANNEL_ALLOW_FILTER: a filter after the name is allowed, as the
+ *   Salesforce Streaming API's PushTopic channels take on subscribe:
+ *   `/topic/InvoiceStatementUpdates?Status__c=Open&Amount__c=100` (a name
+ *   without wildcard, `?`, then one or more `field=value` joined by `&`).
  *
  * What [func@Bayeux.channel_validate] accepts.
  *
@@ -29,6 +33,7 @@ typedef enum /*< flags >*/ {
   BAYEUX_CHANNEL_NONE           = 0,
   BAYEUX_CHANNEL_ALLOW_WILDCARD = 1 << 0,
   BAYEUX_CHANNEL_ALLOW_META     = 1 << 1,
+  BAYEUX_CHANNEL_ALLOW_FILTER   = 1 << 2,
 } BayeuxChannelFlags;
 
 BAYEUX_AVAILABLE_IN_ALL

@@ -1433,7 +1433,7 @@ deliver (BayeuxClient  *self,
   g_autoptr(GError) error = NULL;
   gboolean matched;
 
-  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_ALLOW_FILTER, &error))
     {
       report_error (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
                                        "Bad message from the server: %s", error->message), message);

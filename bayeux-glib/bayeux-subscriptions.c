@@ -26,6 +26,8 @@
 #include "bayeux-channel-private.h"
 #include "bayeux-task-private.h"
 
+#include <string.h>
+
 /* A listener: called for the messages of one subscription. Reference
  * counted: a dispatch holds the ones it calls, and a removed one is only
  * marked. */
@@ -122,6 +124,7 @@ struct _BayeuxSubscriptions
   guint       last_listener_id;
   guint       last_lookups;
   HandleList *model;          /* every live handle, in the order made */
+  GHashTable *filtered;       /* base channel → GPtrArray of the filtered subscriptions on it */
 };
 
 BayeuxSubEntry *
@@ -173,6 +176,42 @@ listener_unref (Listener *listener)
   g_free (listener);
 }
 
+/* Adds (@add) or removes @channel in the index of filtered subscriptions
+ * by base name, if it has a filter ("/topic/X?a=b": Salesforce delivers
+ * their messages on the base name). */
+static void
+filter_index (BayeuxSubscriptions *self,
+              const char          *channel,
+              gboolean             add)
+{
+  const char *filter = strchr (channel, '?');
+  g_autofree char *base = NULL;
+  GPtrArray *list;
+
+  if (filter == NULL)
+    return;
+  base = g_strndup (channel, (gsize) (filter - channel));
+  list = g_hash_table_lookup (self->filtered, base);
+  if (add)
+    {
+      if (list == NULL)
+        {
+          list = g_ptr_array_new_with_free_func (g_free);
+          g_hash_table_insert (self->filtered, g_steal_pointer (&base), list);
+        }
+      g_ptr_array_add (list, g_strdup (channel));
+      return;
+    }
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    if (g_str_equal (g_ptr_array_index (list, i), channel))
+      {
+        g_ptr_array_remove_index (list, i);
+        break;
+      }
+  if (list != NULL && list->len == 0)
+    g_hash_table_remove (self->filtered, base);
+}
+
 /* An empty table, with no listener. */
 BayeuxSubscriptions *
 bayeux_subscriptions_new (void)
@@ -183,6 +222,7 @@ bayeux_subscriptions_new (void)
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   self->listener_ids = g_hash_table_new (NULL, NULL);
   self->model = g_object_new (HANDLE_TYPE_LIST, NULL);
+  self->filtered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   return self;
 }
 
@@ -195,6 +235,7 @@ bayeux_subscriptions_end_handles (BayeuxSubscriptions *self)
   g_autoptr(GError) gone = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The client is gone");
 
   g_hash_table_steal_all (self->table);
+  g_hash_table_remove_all (self->filtered);
   for (GList *l = entries; l != NULL; l = l->next)
     {
       BayeuxSubEntry *sub = l->data;
@@ -215,6 +256,7 @@ bayeux_subscriptions_free (BayeuxSubscriptions *self)
   bayeux_subscriptions_remove_listeners (self);
   bayeux_subscriptions_end_handles (self);
   g_object_unref (self->model);
+  g_hash_table_unref (self->filtered);
   g_hash_table_unref (self->table);
   g_hash_table_unref (self->listener_ids);
   g_hash_table_unref (self->listeners);
@@ -244,6 +286,7 @@ bayeux_subscriptions_add (BayeuxSubscriptions *self,
       sub->handles = g_ptr_array_new_with_free_func (g_object_unref);
       sub->refs = 1;   /* the table's */
       g_hash_table_insert (self->table, sub->channel, sub);
+      filter_index (self, sub->channel, TRUE);
     }
   return sub;
 }
@@ -260,6 +303,7 @@ bayeux_subscriptions_remove (BayeuxSubscriptions *self,
     return;
   g_warn_if_fail (sub->handles->len == 0);
   sub->removed = TRUE;
+  filter_index (self, sub->channel, FALSE);
   g_hash_table_remove (self->table, channel);
 }
 
@@ -415,9 +459,18 @@ bayeux_subscriptions_dispatch (BayeuxSubscriptions *self,
                                BayeuxMessage       *message,
                                BayeuxEmitFunc       emit)
 {
-  g_autoptr(GPtrArray) candidates = bayeux_channel_candidates (bayeux_message_get_channel (message));
+  const char *channel = bayeux_message_get_channel (message);
+  g_autoptr(GPtrArray) candidates = bayeux_channel_candidates (channel);
   gboolean matched = FALSE;
 
+  /* A message on /topic/X is for the filtered subscriptions /topic/X?… too. */
+  if (g_hash_table_size (self->filtered) > 0)
+    {
+      GPtrArray *filtered = g_hash_table_lookup (self->filtered, channel);
+
+      for (guint i = 0; filtered != NULL && i < filtered->len; i++)
+        g_ptr_array_add (candidates, g_strdup (g_ptr_array_index (filtered, i)));
+    }
   self->last_lookups = candidates->len;
   for (guint i = 0; i < candidates->len; i++)
     {

@@ -324,6 +324,56 @@ test_candidates (void)
   assert_candidates ("/chat/demo", chat);
 }
 
+/* Salesforce's filtered PushTopic channels: only with ALLOW_FILTER, only
+ * on a name without wildcard, field=value joined by &. */
+static void
+test_validate_filter (void)
+{
+  const char *valid[] = {
+    "/topic/InvoiceStatementUpdates?Status__c=Open",
+    "/topic/InvoiceStatementUpdates?Status__c=Open&Amount__c=100",
+    "/topic/MyTopic?Name='SomeName'",
+    "/topic/T?Industry='Energy'&ShippingCity='San%20Francisco'",
+    "/topic/T?Account.Id=001D000000IRFmaIAH",
+  };
+  const char *invalid[] = {
+    "/topic/T?",
+    "/topic/T?Status__c",
+    "/topic/T?=Open",
+    "/topic/T?Status__c=",
+    "/topic/T?a=1&",
+    "/topic/T?a=1&&b=2",
+    "/topic/T?a=b c",
+    "/topic/T?a=b?c",
+    "/topic/T?a-b=1",
+    "/topic/*?a=1",
+    "/topic/**?a=1",
+    "/topic//T?a=1",
+    "topic/T?a=1",
+    "?a=1",
+    "/meta/subscribe?a=1",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (valid); i++)
+    {
+      assert_valid (valid[i], BAYEUX_CHANNEL_ALLOW_FILTER);
+      assert_valid (valid[i], BAYEUX_CHANNEL_ALLOW_FILTER | BAYEUX_CHANNEL_ALLOW_WILDCARD);
+      /* not for a publish */
+      assert_invalid (valid[i], BAYEUX_CHANNEL_NONE);
+      assert_invalid (valid[i], BAYEUX_CHANNEL_ALLOW_WILDCARD);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (invalid); i++)
+    assert_invalid (invalid[i], BAYEUX_CHANNEL_ALLOW_FILTER | BAYEUX_CHANNEL_ALLOW_WILDCARD);
+}
+
+static void
+test_candidates_filtered (void)
+{
+  const char * const filtered[] = { "/topic/T?a=1&b=2", "/topic/T", "/topic/*", "/topic/**", "/**", NULL };
+
+  assert_candidates ("/topic/T?a=1&b=2", filtered);
+}
+
 static void
 test_is_meta (void)
 {
@@ -450,6 +500,8 @@ main (int   argc,
   g_test_add_func ("/bayeux/channel/matches/candidates-property", test_matches_candidates_property);
   g_test_add_func ("/bayeux/channel/candidates", test_candidates);
   g_test_add_func ("/bayeux/channel/is-meta", test_is_meta);
+  g_test_add_func ("/bayeux/channel/validate/filter", test_validate_filter);
+  g_test_add_func ("/bayeux/channel/candidates/filtered", test_candidates_filtered);
 
   return g_test_run ();
 }

@@ -654,6 +654,85 @@ test_async_no_callback (Fixture *f, gconstpointer data)
 }
 
 static void
+count_signal (BayeuxClient  *client,
+              BayeuxMessage *message,
+              gpointer       user_data)
+{
+  (*(int *) user_data)++;
+}
+
+static void
+keep_detail (BayeuxClient  *client,
+             BayeuxMessage *message,
+             gpointer       user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (bayeux_message_get_channel (message)));
+}
+
+/* Salesforce's filtered PushTopic channels: subscribed by their full name,
+ * each its own subscription, and given the messages of their base name
+ * (as Salesforce delivers them) as well as those on their full name. */
+static void
+test_filtered (Fixture *f, gconstpointer data)
+{
+  const char *open_ = "/topic/Invoices?Status__c=Open&Amount__c=100";
+  const char *closed = "/topic/Invoices?Status__c=Closed";
+  g_autoptr(BayeuxSubscription) handle = NULL;
+  g_autoptr(GPtrArray) on_open = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  int got = 0, signalled = 0;
+
+  fixture_start_connected (f);
+  bayeux_client_add_listener (f->client, open_, keep_detail, on_open, NULL);
+  {
+    g_autofree char *detailed = g_strconcat ("message::", open_, NULL);
+    g_signal_connect (f->client, detailed, G_CALLBACK (count_signal), &signalled);
+  }
+  fixture_subscribe (f, open_);
+  g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/subscribe"), "subscription"),
+                   ==, open_);
+  handle = bayeux_client_add_subscription (f->client, closed, NULL);
+  g_signal_connect (handle, "message", G_CALLBACK (count_message), &got);
+  g_assert_true (test_wait_until (is_subscribed, handle, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 2);
+
+  /* on the base name: both */
+  test_server_deliver (f->server, "/topic/Invoices", "{\"event\": {\"replayId\": 1}}");
+  g_assert_true (wait_count (&got, 1));
+  for (int i = 0; i < 100 && on_open->len < 1; i++)
+    test_wait_ms (10);
+  g_assert_cmpuint (on_open->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (on_open, 0), ==, "/topic/Invoices");
+
+  /* on a full filtered name: that subscription only */
+  test_server_deliver (f->server, open_, "{\"event\": {\"replayId\": 2}}");
+  for (int i = 0; i < 100 && on_open->len < 2; i++)
+    test_wait_ms (10);
+  g_assert_cmpuint (on_open->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (on_open, 1), ==, open_);
+  test_wait_ms (50);
+  g_assert_cmpint (got, ==, 1);
+  g_assert_cmpint (signalled, ==, 2);   /* message::<the filtered name> */
+  g_assert_cmpuint (f->errors->len, ==, 0);
+
+  /* not a channel to publish on */
+  {
+    g_autoptr(BayeuxMessage) reply = fixture_publish (f, open_, NULL, &error);
+    g_assert_null (reply);
+    g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
+  }
+
+  /* unsubscribed by its full name */
+  bayeux_client_unsubscribe (f->client, open_);
+  g_assert_true (fixture_wait_server_count (f, "/meta/unsubscribe", 1, 5000));
+  g_assert_cmpstr (json_object_get_string_member (test_server_last (f->server, "/meta/unsubscribe"), "subscription"),
+                   ==, open_);
+  bayeux_subscription_cancel (handle);
+  g_assert_true (fixture_wait_server_count (f, "/meta/unsubscribe", 2, 5000));
+  test_wait_ms (100);
+}
+
+static void
 on_notify_state (GObject    *object,
                  GParamSpec *pspec,
                  gpointer    user_data)
@@ -781,5 +860,6 @@ main (int argc, char **argv)
   ADD ("pause/queue-full", test_pause_queue_full, NULL);
   ADD ("handles/reentrant", test_reentrant, NULL);
   ADD ("async/no-callback", test_async_no_callback, NULL);
+  ADD ("filtered", test_filtered, NULL);
   return g_test_run ();
 }
