@@ -222,6 +222,7 @@ struct _BayeuxClient
   gboolean           paused;             /* no /meta/connect but to keep the session */
   gboolean           connect_withheld;   /* one is due at resume */
   gint64             control_done_at;    /* monotonic µs: the last handshake or connect answered */
+  gint64             network_probed_at;  /* monotonic µs: the last connect because the network changed */
   GQueue             held;               /* deliveries while paused, or not yet dispatched since */
   guint              held_dropped;       /* the oldest dropped past PAUSED_HELD_MAX */
   GSource           *held_idle;          /* dispatching them, resumed */
@@ -2069,12 +2070,45 @@ reconnect_now (BayeuxClient *self)
   schedule_control (self, 0);
 }
 
+/* The network changed and the server is still reachable (a new address,
+ * another Wi-Fi): the long poll out may be on a connection that now leads
+ * nowhere, and would only be found dead after its timeout plus
+ * max-network-delay. A connect answered at once, on a new connection (a
+ * new WebSocket), finds out now. At most one a second: a monitor may
+ * speak of every route it sees change. */
+static void
+network_moved (BayeuxClient *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GError) moved = NULL;
+
+  if (!is_running (self) || self->state != BAYEUX_CLIENT_STATE_CONNECTED)
+    return;   /* connecting anyway */
+  if (self->network_probed_at != 0 && now - self->network_probed_at < G_USEC_PER_SEC)
+    return;
+  self->network_probed_at = now;
+  g_debug ("the network changed: a connect on a new connection");
+  bayeux_transport_close (self->polling);   /* its next request on a new connection */
+  if (websocket_open (self))
+    {
+      moved = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "The network changed");
+      abandon_control (self);
+      drop_websocket (self, moved);
+    }
+  reconnect_now (self);
+}
+
 static void
 set_network_available (BayeuxClient *self,
-                       gboolean      available)
+                       gboolean      available,
+                       gboolean      changed)
 {
   if (self->network_down == !available)
-    return;
+    {
+      if (available && changed)
+        network_moved (self);
+      return;
+    }
 
   self->network_down = !available;
   g_debug ("network %s", available ? "available" : "unavailable");
@@ -2095,12 +2129,13 @@ set_network_available (BayeuxClient *self,
 
 static void
 on_network (GObject  *owner,
-            gboolean  available)
+            gboolean  available,
+            gboolean  changed)
 {
   BayeuxClient *self = BAYEUX_CLIENT (owner);
 
   begin_change (self);
-  set_network_available (self, available);
+  set_network_available (self, available, changed);
   end_change (self);
 }
 
@@ -2705,9 +2740,12 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * network is unavailable the client makes no request (state
    * %BAYEUX_CLIENT_STATE_UNCONNECTED, one [signal@Client::error] with
    * %BAYEUX_ERROR_NETWORK_UNAVAILABLE), and when it comes back the client
-   * reconnects at once instead of waiting out its backoff. By default,
-   * [func@Gio.NetworkMonitor.get_default], which is ignored for a server
-   * on a loopback address.
+   * reconnects at once instead of waiting out its backoff. When it says
+   * the network changed but is still there (a new address, another
+   * Wi-Fi), a connected client checks at once, with a `/meta/connect`
+   * answered at once on a new connection (at most once a second). By
+   * default, [func@Gio.NetworkMonitor.get_default], which is ignored for a
+   * server on a loopback address.
    *
    * Since: 1.0
    */

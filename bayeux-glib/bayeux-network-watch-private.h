@@ -12,8 +12,11 @@ typedef struct _BayeuxNetworkWatch BayeuxNetworkWatch;
 
 /* Called, in the watch's context, with what the network says of the
  * server: each time the monitor speaks (maybe to say the same again). */
+/* Whether the server can be reached; @changed: told because the network
+ * changed (the monitor said so), not because the owner asked. */
 typedef void (*BayeuxNetworkFunc) (GObject  *owner,
-                                   gboolean  available);
+                                   gboolean  available,
+                                   gboolean  changed);
 
 BayeuxNetworkWatch *bayeux_network_watch_new        (GObject            *owner,
                                                      GMainContext       *context,

@@ -59,18 +59,20 @@ host_is_loopback (GUri *uri)
 
 static void
 tell (BayeuxNetworkWatch *self,
-      gboolean            available)
+      gboolean            available,
+      gboolean            changed)
 {
   g_autoptr(GObject) owner = g_weak_ref_get (&self->owner);
 
   if (owner != NULL && self->func != NULL)
-    self->func (owner, available);
+    self->func (owner, available, changed);
 }
 
 typedef struct
 {
   BayeuxNetworkWatch *watch;
   guint               serial;
+  gboolean            changed;
 } ReachCheck;
 
 static void
@@ -84,23 +86,20 @@ on_can_reach (GObject      *source,
   /* Only the answer to the latest question counts: the network may have
    * come back while this one was asked. */
   if (check->serial == check->watch->serial)
-    tell (check->watch, reachable);
+    tell (check->watch, reachable, check->changed);
   watch_unref (check->watch);
   g_free (check);
 }
 
-/**
- * bayeux_network_watch_check:
- * @self: a watch
- *
- * Asks the monitor now (in the watch's context) and tells the owner, at
- * once or, when the server itself must be asked about, later.
- */
-void
-bayeux_network_watch_check (BayeuxNetworkWatch *self)
+static void
+check_now (BayeuxNetworkWatch *self,
+           gboolean            changed)
 {
   gboolean available = g_network_monitor_get_network_available (self->monitor);
 
+  /* The machine's network changing is nothing to a loopback server. */
+  if (self->is_default && host_is_loopback (self->server))
+    changed = FALSE;
   self->serial++;
   if (!available && self->is_default && host_is_loopback (self->server))
     available = TRUE;
@@ -115,13 +114,27 @@ bayeux_network_watch_check (BayeuxNetworkWatch *self)
       address = g_network_address_new (g_uri_get_host (self->server), (guint16) port);
       check->watch = watch_ref (self);
       check->serial = self->serial;
+      check->changed = changed;
       g_main_context_push_thread_default (self->context);
       g_network_monitor_can_reach_async (self->monitor, address, NULL, on_can_reach, check);
       g_main_context_pop_thread_default (self->context);
       return;
     }
 
-  tell (self, available);
+  tell (self, available, changed);
+}
+
+/**
+ * bayeux_network_watch_check:
+ * @self: a watch
+ *
+ * Asks the monitor now (in the watch's context) and tells the owner, at
+ * once or, when the server itself must be asked about, later.
+ */
+void
+bayeux_network_watch_check (BayeuxNetworkWatch *self)
+{
+  check_now (self, FALSE);
 }
 
 static gboolean
@@ -130,7 +143,7 @@ check_cb (gpointer user_data)
   BayeuxNetworkWatch *self = user_data;
 
   if (self->func != NULL)
-    bayeux_network_watch_check (self);
+    check_now (self, TRUE);
   return G_SOURCE_REMOVE;
 }
 
@@ -145,7 +158,7 @@ on_network_changed (GNetworkMonitor *monitor,
    * it, maybe another thread than the owner's: go there. */
   if (g_main_context_is_owner (self->context))
     {
-      bayeux_network_watch_check (self);
+      check_now (self, TRUE);
       return;
     }
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, check_cb, watch_ref (self),

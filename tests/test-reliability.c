@@ -160,6 +160,67 @@ test_network_down_up (Fixture *f, gconstpointer data)
   g_assert_cmpstr (bayeux_client_get_client_id (f->client), ==, "client-1");
 }
 
+static gboolean
+connect_count_above (gpointer data)
+{
+  gpointer *args = data;
+  Fixture *f = args[0];
+
+  return test_server_count (f->server, "/meta/connect") > GPOINTER_TO_UINT (args[1]) + (args[2] != NULL) &&
+         fixture_is_connected (f) && (args[2] != NULL ? test_server_ws_is_open (f->server) : fixture_server_holds_connect (f));
+}
+
+/* The network changes but stays up (a new address, another Wi-Fi): the
+ * held long poll may be dead; the client connects again at once on a new
+ * connection (a new WebSocket), without an error, and a burst of changes
+ * makes one such connect, not one each. */
+static void
+test_network_changed (Fixture *f, gconstpointer data)
+{
+  gboolean websocket = data != NULL;
+  guint connects, sockets, after_one;
+  gpointer args[3];
+
+  test_server_set_timeout (f->server, 30000);
+  if (websocket)
+    {
+      test_server_set_websocket (f->server, TRUE, TRUE);
+      bayeux_client_start (f->client);
+      g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+      for (int i = 0; i < 100 && g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") != 0; i++)
+        test_wait_ms (10);
+      g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+      test_wait_ms (200);
+    }
+  else
+    fixture_start_connected (f);
+  connects = test_server_count (f->server, "/meta/connect");
+  sockets = websocket ? test_server_ws_connections (f->server) : test_server_connections (f->server);
+
+  g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);   /* still available */
+  args[0] = f;
+  args[1] = GUINT_TO_POINTER (connects);
+  args[2] = websocket ? f : NULL;   /* over a WebSocket: the immediate connect, then the held one */
+  g_assert_true (test_wait_until (connect_count_above, args, 2000));
+  g_assert_cmpuint (websocket ? test_server_ws_connections (f->server) : test_server_connections (f->server), >,
+                    sockets);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+
+  /* a burst, a second later: one more probe (its immediate answer, then
+   * the next long poll), not fifty */
+  test_wait_ms (1100);
+  connects = test_server_count (f->server, "/meta/connect");
+  for (int i = 0; i < 50; i++)
+    g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);
+  test_wait_ms (500);
+  after_one = test_server_count (f->server, "/meta/connect") - connects;
+  g_test_message ("%u connects after a burst of 50 changes", after_one);
+  g_assert_cmpuint (after_one, >=, 1);
+  g_assert_cmpuint (after_one, <=, 2);
+  g_assert_true (fixture_is_connected (f));
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
 static void
 test_network_down_at_start (Fixture *f, gconstpointer data)
 {
@@ -289,7 +350,7 @@ two_connects_more (gpointer data)
 static void
 test_suspend (Fixture *f, gconstpointer data)
 {
-  gpointer args[2];
+  gpointer args[3];
   guint connects;
   gint64 wall = g_get_real_time (), mono = g_get_monotonic_time ();
 
@@ -919,6 +980,10 @@ main (int argc, char **argv)
   g_test_add ("/bayeux/reliability/storm/" path, Fixture, &storm, fixture_setup, test_storm, fixture_teardown)
   ADD ("network/down-up", test_network_down_up);
   ADD ("network/down-at-start", test_network_down_at_start);
+  g_test_add ("/bayeux/reliability/network/changed", Fixture, NULL, fixture_setup, test_network_changed,
+              fixture_teardown);
+  g_test_add ("/bayeux/reliability/network/changed-websocket", Fixture, "ws", fixture_setup, test_network_changed,
+              fixture_teardown);
   ADD ("pending/while-unconnected", test_publish_while_unconnected);
   ADD ("pending/queue-full", test_queue_full);
   ADD ("pending/expired", test_expired);
