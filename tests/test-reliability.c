@@ -212,7 +212,7 @@ test_network_changed (Fixture *f, gconstpointer data)
   connects = test_server_count (f->server, "/meta/connect");
   for (int i = 0; i < 50; i++)
     g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);
-  test_wait_ms (500);
+  test_wait_ms (test_scaled_ms (500));
   after_one = test_server_count (f->server, "/meta/connect") - connects;
   g_test_message ("%u connects after a burst of 50 changes", after_one);
   g_assert_cmpuint (after_one, >=, 1);
