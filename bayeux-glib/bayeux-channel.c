@@ -18,13 +18,23 @@ is_segment_char (char c)
   return g_ascii_isalnum (c) || strchr ("-_!~()$@.:+=,;", c) != NULL;
 }
 
+/* The longest channel name, and the most segments, the client takes: a
+ * name is matched through each of its ancestors, and a server's hostile
+ * name of a megabyte must not cost gigabytes. */
+#define MAX_CHANNEL_LENGTH   4096
+#define MAX_CHANNEL_SEGMENTS 64
+
 /* What is wrong with @query, the filter after "?" (NULL: nothing): one or
- * more field=value joined by "&". */
+ * more field=value joined by "&"; a value is 'quoted' (anything but a
+ * control character or a quote: spaces, "&") or plain (no space, "&" or
+ * "?"); UTF-8. */
 static const char *
 filter_problem (const char *query)
 {
   const char *p = query;
 
+  if (!g_utf8_validate (query, -1, NULL))
+    return "a filter is not UTF-8";
   do
     {
       const char *field = p;
@@ -37,6 +47,16 @@ filter_problem (const char *query)
         return "a filter condition is field=value";
       if (*p == '\0' || *p == '&')
         return "a filter condition has an empty value";
+      if (*p == '\'')
+        {
+          for (p++; *p != '\'' && *p != '\0'; p++)
+            if ((guchar) *p < ' ' || *p == 0x7f)
+              return "invalid character in a filter";
+          if (*p++ != '\'')
+            return "a quoted filter value lacks its closing quote";
+          if (*p != '\0' && *p != '&')
+            return "a filter condition goes on after its quoted value";
+        }
       while (*p != '\0' && *p != '&')
         {
           if ((guchar) *p <= ' ' || *p == 0x7f || *p == '?')
@@ -62,8 +82,10 @@ filter_problem (const char *query)
  * to the protocol and accepted only with %BAYEUX_CHANNEL_ALLOW_META. With
  * %BAYEUX_CHANNEL_ALLOW_FILTER, a name without wildcard may be followed by
  * a filter: `?`, then one or more conditions `field=value` joined by `&`,
- * a field made of letters, digits, `_` and `.`, a value of printable
- * characters other than space, `&` and `?` (`Name='Acme'`, `Amount__c=100`).
+ * a field made of letters, digits, `_` and `.`, a value either quoted
+ * (`Name='San Francisco'`: anything but a quote or a control character)
+ * or plain (`Amount__c=100`: no space, `&` or `?`), in UTF-8. A name is
+ * at most 4096 bytes and 64 segments long.
  *
  * Returns: %TRUE if @channel is valid, %FALSE with @error set to
  *   %BAYEUX_ERROR_INVALID_CHANNEL otherwise
@@ -79,7 +101,14 @@ bayeux_channel_validate (const char          *channel,
   const char *why = NULL;
   const char *filter = channel != NULL ? strchr (channel, '?') : NULL;
   g_autofree char *base = NULL;
+  guint segments = 0;
 
+  if (channel != NULL && strnlen (channel, MAX_CHANNEL_LENGTH + 1) > MAX_CHANNEL_LENGTH)
+    {
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                   "Invalid channel name: longer than %d bytes", MAX_CHANNEL_LENGTH);
+      return FALSE;
+    }
   if (filter != NULL)
     {
       why = !(flags & BAYEUX_CHANNEL_ALLOW_FILTER) ? "a filter (“?…”) is only allowed on a subscription"
@@ -116,6 +145,8 @@ bayeux_channel_validate (const char          *channel,
 
       if (len == 0)
         why = "empty segment";
+      else if (++segments > MAX_CHANNEL_SEGMENTS)
+        why = "more than 64 segments";
       else if ((len == 1 && seg[0] == '*') || (len == 2 && seg[0] == '*' && seg[1] == '*'))
         {
           if (*p != '\0')

@@ -23,7 +23,8 @@ G_BEGIN_DECLS
  * @BAYEUX_CHANNEL_ALLOW_FILTER: a filter after the name is allowed, as the
  *   Salesforce Streaming API's PushTopic channels take on subscribe:
  *   `/topic/InvoiceStatementUpdates?Status__c=Open&Amount__c=100` (a name
- *   without wildcard, `?`, then one or more `field=value` joined by `&`).
+ *   without wildcard, `?`, then one or more `field=value` joined by `&`;
+ *   a value may be quoted: `City='San Francisco'`).
  *
  * What [func@Bayeux.channel_validate] accepts.
  *

@@ -223,6 +223,7 @@ struct _BayeuxClient
   gboolean           connect_withheld;   /* one is due at resume */
   gint64             control_done_at;    /* monotonic µs: the last handshake or connect answered */
   gint64             network_probed_at;  /* monotonic µs: the last connect because the network changed */
+  GSource           *network_probe_timer; /* one more, when a second has passed since that one */
   GQueue             held;               /* deliveries while paused, or not yet dispatched since */
   guint              held_dropped;       /* the oldest dropped past PAUSED_HELD_MAX */
   GSource           *held_idle;          /* dispatching them, resumed */
@@ -2073,28 +2074,47 @@ reconnect_now (BayeuxClient *self)
 /* The network changed and the server is still reachable (a new address,
  * another Wi-Fi): the long poll out may be on a connection that now leads
  * nowhere, and would only be found dead after its timeout plus
- * max-network-delay. A connect answered at once, on a new connection (a
- * new WebSocket), finds out now. At most one a second: a monitor may
- * speak of every route it sees change. */
+ * max-network-delay; a client waiting out its backoff may now get through.
+ * A connect answered at once finds out now: by long polling on new
+ * connections; over a WebSocket on the socket (answered within
+ * max-network-delay, or the socket is lost and another opened, as any lost
+ * socket). At most one a second: a change within a second of the last
+ * probe makes one more probe when that second is over (a move is often two
+ * changes: the old route going, then the new one). */
+static void network_moved (BayeuxClient *self);
+
+static gboolean
+network_probe_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+
+  g_clear_pointer (&self->network_probe_timer, g_source_unref);
+  begin_change (self);
+  network_moved (self);
+  end_change (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 network_moved (BayeuxClient *self)
 {
   gint64 now = g_get_monotonic_time ();
-  g_autoptr(GError) moved = NULL;
+  gint64 next = self->network_probed_at + G_USEC_PER_SEC;
 
-  if (!is_running (self) || self->state != BAYEUX_CLIENT_STATE_CONNECTED)
-    return;   /* connecting anyway */
-  if (self->network_probed_at != 0 && now - self->network_probed_at < G_USEC_PER_SEC)
-    return;
-  self->network_probed_at = now;
-  g_debug ("the network changed: a connect on a new connection");
-  bayeux_transport_close (self->polling);   /* its next request on a new connection */
-  if (websocket_open (self))
+  if (!is_running (self) || self->network_down || self->state == BAYEUX_CLIENT_STATE_HANDSHAKING ||
+      self->state == BAYEUX_CLIENT_STATE_DISCONNECTING)
+    return;   /* not connected yet, or going */
+  if (self->network_probed_at != 0 && now < next)
     {
-      moved = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "The network changed");
-      abandon_control (self);
-      drop_websocket (self, moved);
+      if (self->network_probe_timer == NULL)
+        self->network_probe_timer = bayeux_source_attach (self->context, (guint) ((next - now + 999) / 1000),
+                                                          G_PRIORITY_DEFAULT, network_probe_cb, self, NULL,
+                                                          "[bayeux] network probe");
+      return;
     }
+  self->network_probed_at = now;
+  g_debug ("the network changed: a connect answered at once, on new connections");
+  bayeux_transport_close (self->polling);   /* its requests for a while on new connections */
   reconnect_now (self);
 }
 
@@ -2309,6 +2329,7 @@ bayeux_client_dispose (GObject *object)
   self->calls.disposing = TRUE;
   g_clear_pointer (&self->disconnect_idle, bayeux_source_destroy);
   g_clear_pointer (&self->held_idle, bayeux_source_destroy);
+  g_clear_pointer (&self->network_probe_timer, bayeux_source_destroy);
   if (self->context != NULL)
     stop_internal (self, NULL);
   if (self->reports != NULL)
@@ -2742,10 +2763,11 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * %BAYEUX_ERROR_NETWORK_UNAVAILABLE), and when it comes back the client
    * reconnects at once instead of waiting out its backoff. When it says
    * the network changed but is still there (a new address, another
-   * Wi-Fi), a connected client checks at once, with a `/meta/connect`
-   * answered at once on a new connection (at most once a second). By
-   * default, [func@Gio.NetworkMonitor.get_default], which is ignored for a
-   * server on a loopback address.
+   * Wi-Fi), the client checks at once with a `/meta/connect` answered at
+   * once (by long polling on a new connection), at most once a second: see
+   * the errors page of the manual. By default,
+   * [func@Gio.NetworkMonitor.get_default], which is ignored for a server
+   * on a loopback address.
    *
    * Since: 1.0
    */

@@ -333,7 +333,8 @@ test_validate_filter (void)
     "/topic/InvoiceStatementUpdates?Status__c=Open",
     "/topic/InvoiceStatementUpdates?Status__c=Open&Amount__c=100",
     "/topic/MyTopic?Name='SomeName'",
-    "/topic/T?Industry='Energy'&ShippingCity='San%20Francisco'",
+    "/topic/T?Industry='Energy'&ShippingCity='San Francisco'",
+    "/topic/T?Name='A&B'&City='Zürich'",
     "/topic/T?Account.Id=001D000000IRFmaIAH",
   };
   const char *invalid[] = {
@@ -344,6 +345,10 @@ test_validate_filter (void)
     "/topic/T?a=1&",
     "/topic/T?a=1&&b=2",
     "/topic/T?a=b c",
+    "/topic/T?a='open",
+    "/topic/T?a='x'y",
+    "/topic/T?a='x\ty'",
+    "/topic/T?a=\xc3\x28",
     "/topic/T?a=b?c",
     "/topic/T?a-b=1",
     "/topic/*?a=1",
@@ -364,6 +369,35 @@ test_validate_filter (void)
     }
   for (gsize i = 0; i < G_N_ELEMENTS (invalid); i++)
     assert_invalid (invalid[i], BAYEUX_CHANNEL_ALLOW_FILTER | BAYEUX_CHANNEL_ALLOW_WILDCARD);
+}
+
+/* Bounded: a hostile name of a megabyte is refused at once, not matched
+ * through its ancestors. */
+static void
+test_validate_limits (void)
+{
+  g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(GString) deeper = g_string_new (NULL);
+  g_autofree char *long_ok = g_strnfill (4096, 'a');
+  g_autofree char *too_long = g_strnfill (4097, 'a');
+  g_autofree char *huge = g_strnfill (1024 * 1024, 'a');
+
+  for (int i = 0; i < 64; i++)
+    g_string_append (deep, "/a");
+  g_string_append_printf (deeper, "%s/a", deep->str);
+  long_ok[0] = too_long[0] = huge[0] = '/';
+  assert_valid (deep->str, BAYEUX_CHANNEL_NONE);
+  assert_invalid (deeper->str, BAYEUX_CHANNEL_NONE);
+  assert_valid (long_ok, BAYEUX_CHANNEL_NONE);
+  /* refused without quoting the name (it may be a megabyte) */
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (bayeux_channel_validate (i == 0 ? too_long : huge, BAYEUX_CHANNEL_ALLOW_FILTER, &error));
+      g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
+      g_assert_cmpuint (strlen (error->message), <, 100);
+    }
 }
 
 static void
@@ -502,6 +536,7 @@ main (int   argc,
   g_test_add_func ("/bayeux/channel/is-meta", test_is_meta);
   g_test_add_func ("/bayeux/channel/validate/filter", test_validate_filter);
   g_test_add_func ("/bayeux/channel/candidates/filtered", test_candidates_filtered);
+  g_test_add_func ("/bayeux/channel/validate/limits", test_validate_limits);
 
   return g_test_run ();
 }

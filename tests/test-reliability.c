@@ -171,14 +171,16 @@ connect_count_above (gpointer data)
 }
 
 /* The network changes but stays up (a new address, another Wi-Fi): the
- * held long poll may be dead; the client connects again at once on a new
- * connection (a new WebSocket), without an error, and a burst of changes
- * makes one such connect, not one each. */
+ * held long poll may be dead; the client connects again at once, without
+ * an error: by long polling on a new connection (not the idle one a
+ * publish left), over a WebSocket on the socket it has. Changes within a
+ * second of a probe make one more probe when the second is over, not one
+ * each. */
 static void
 test_network_changed (Fixture *f, gconstpointer data)
 {
   gboolean websocket = data != NULL;
-  guint connects, sockets, after_one;
+  guint connects, sockets, ws_sockets, after;
   gpointer args[3];
 
   test_server_set_timeout (f->server, 30000);
@@ -187,38 +189,75 @@ test_network_changed (Fixture *f, gconstpointer data)
       test_server_set_websocket (f->server, TRUE, TRUE);
       bayeux_client_start (f->client);
       g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
-      for (int i = 0; i < 100 && g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") != 0; i++)
+      for (int i = 0; i < 500 && g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") != 0; i++)
         test_wait_ms (10);
       g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
       test_wait_ms (200);
     }
   else
-    fixture_start_connected (f);
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(BayeuxMessage) reply = NULL;
+
+      fixture_start_connected (f);
+      reply = fixture_publish (f, "/chat/demo", NULL, &error);   /* leaves an idle kept-alive connection */
+      g_assert_no_error (error);
+      g_assert_nonnull (reply);
+    }
   connects = test_server_count (f->server, "/meta/connect");
-  sockets = websocket ? test_server_ws_connections (f->server) : test_server_connections (f->server);
+  sockets = test_server_connections (f->server);
+  ws_sockets = test_server_ws_connections (f->server);
 
   g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);   /* still available */
   args[0] = f;
   args[1] = GUINT_TO_POINTER (connects);
   args[2] = websocket ? f : NULL;   /* over a WebSocket: the immediate connect, then the held one */
   g_assert_true (test_wait_until (connect_count_above, args, 2000));
-  g_assert_cmpuint (websocket ? test_server_ws_connections (f->server) : test_server_connections (f->server), >,
-                    sockets);
+  if (websocket)
+    g_assert_cmpuint (test_server_ws_connections (f->server), ==, ws_sockets);   /* the same socket */
+  else
+    g_assert_cmpuint (test_server_connections (f->server), >, sockets);          /* a new connection */
   g_assert_cmpuint (f->errors->len, ==, 0);
 
-  /* a burst, a second later: one more probe (its immediate answer, then
-   * the next long poll), not fifty */
+  /* Changes every 50 ms for 0.9 s, a second after: one probe at once, one
+   * more when its second is over (each an immediate connect, then the next
+   * long poll), not one per change. */
   test_wait_ms (1100);
   connects = test_server_count (f->server, "/meta/connect");
-  for (int i = 0; i < 50; i++)
-    g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);
-  test_wait_ms (test_scaled_ms (500));
-  after_one = test_server_count (f->server, "/meta/connect") - connects;
-  g_test_message ("%u connects after a burst of 50 changes", after_one);
-  g_assert_cmpuint (after_one, >=, 1);
-  g_assert_cmpuint (after_one, <=, 2);
+  for (int i = 0; i < 18; i++)
+    {
+      g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);
+      test_wait_ms (50);
+    }
+  test_wait_ms (test_scaled_ms (1000));
+  after = test_server_count (f->server, "/meta/connect") - connects;
+  g_test_message ("%u connects after 18 changes in 0.9 s", after);
+  g_assert_cmpuint (after, >=, 3);
+  g_assert_cmpuint (after, <=, 4);
   g_assert_true (fixture_is_connected (f));
   g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* Waiting out a long backoff when the network changes: the client tries
+ * again at once. */
+static void
+test_network_changed_unconnected (Fixture *f, gconstpointer data)
+{
+  gint64 changed_at;
+
+  test_server_set_timeout (f->server, 30000);
+  g_object_set (f->client, "backoff-increment", 20000, "max-backoff", 20000, NULL);
+  fixture_start_connected (f);
+  test_server_queue_raw (f->server, "/meta/connect", 500, "oops");
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (fixture_is_unconnected, f, 5000));
+  test_wait_ms (200);
+  g_assert_false (fixture_is_connected (f));   /* waiting out the backoff */
+  changed_at = g_get_monotonic_time ();
+  g_signal_emit_by_name (f->x->monitor, "network-changed", TRUE);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  g_test_message ("connected %" G_GINT64_FORMAT " ms after the change", (g_get_monotonic_time () - changed_at) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - changed_at, <, test_scaled_ms (2000) * 1000);
 }
 
 static void
@@ -984,6 +1023,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/bayeux/reliability/network/changed-websocket", Fixture, "ws", fixture_setup, test_network_changed,
               fixture_teardown);
+  ADD ("network/changed-unconnected", test_network_changed_unconnected);
   ADD ("pending/while-unconnected", test_publish_while_unconnected);
   ADD ("pending/queue-full", test_queue_full);
   ADD ("pending/expired", test_expired);

@@ -1159,8 +1159,10 @@ parse_arguments (App    *app,
     {
       g_autoptr(GError) error = NULL;
       const char *channel = argv[first_channel + i];
-      BayeuxChannelFlags flags = app->command == COMMAND_SUBSCRIBE ? BAYEUX_CHANNEL_ALLOW_WILDCARD
-                                                                   : BAYEUX_CHANNEL_NONE;
+      /* Subscribing takes wildcards, and Salesforce's filters (/topic/X?a=b). */
+      BayeuxChannelFlags flags = app->command == COMMAND_SUBSCRIBE
+                                   ? BAYEUX_CHANNEL_ALLOW_WILDCARD | BAYEUX_CHANNEL_ALLOW_FILTER
+                                   : BAYEUX_CHANNEL_NONE;
 
       if (!bayeux_channel_validate (channel, flags, &error))
         return usage_error ("%s", error->message);

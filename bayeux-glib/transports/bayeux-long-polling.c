@@ -39,7 +39,7 @@ struct _BayeuxLongPolling
   SoupSession        *session;
   GUri               *uri;
   SoupMessageHeaders *headers;   /* the application's (the client's, shared), added to each request */
-  gboolean            fresh;     /* closed: the next request goes on a new connection */
+  gint64              fresh_until; /* closed: requests until then (monotonic µs) go on new connections */
 };
 
 static void transport_iface_init (BayeuxTransportInterface *iface);
@@ -233,13 +233,10 @@ send_request (GTask *task)
   /* The metrics say whether the connection was a reused one and whether any
    * byte of the answer came (is_keepalive_race()). */
   soup_message_add_flags (req->msg, SOUP_MESSAGE_COLLECT_METRICS);
-  if (self->fresh)
-    {
-      /* Closed (the network changed): a kept-alive connection may lead
-       * nowhere now. */
-      soup_message_add_flags (req->msg, SOUP_MESSAGE_NEW_CONNECTION);
-      self->fresh = FALSE;
-    }
+  /* Closed (the network changed): a kept-alive connection may lead
+   * nowhere now. */
+  if (g_get_monotonic_time () < self->fresh_until)
+    soup_message_add_flags (req->msg, SOUP_MESSAGE_NEW_CONNECTION);
   set_body (req->msg, req->request_body);
   /* libsoup sends a message again after a 401 (credentials in the URL) or
    * a 407 with the body stream it has read to the end: an empty POST. */
@@ -418,7 +415,8 @@ transport_send (BayeuxTransport           *transport,
 }
 
 /* No connection to open: each send makes its own request (its cancellable
- * ends it). Closing makes the next request go on a new connection. */
+ * ends it). Closing makes the requests of the next two seconds (the probe,
+ * a publish that goes with it) go on new connections. */
 static void
 open_async (BayeuxTransport     *transport,
             gsize                max_message_size,
@@ -443,7 +441,7 @@ open_finish (BayeuxTransport  *transport,
 static void
 close_transport (BayeuxTransport *transport)
 {
-  BAYEUX_LONG_POLLING (transport)->fresh = TRUE;
+  BAYEUX_LONG_POLLING (transport)->fresh_until = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
 }
 
 static gboolean
