@@ -193,6 +193,15 @@ fail_waiting_for (BayeuxSubEntry     *sub,
   bayeux_task_return_all (failed, error);
 }
 
+/* The failure of a call waiting on a subscription to @channel that the
+ * application ended before the server answered. */
+static GError *
+unsubscribed_error (const char *channel)
+{
+  return g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
+                      "Unsubscribed from %s before the server confirmed the subscription", channel);
+}
+
 /* Ends the whole subscription @sub at once (its last handle went): its
  * waiting calls fail; the server is told if it knows of it, and @task
  * (nullable) completes with its answer. */
@@ -206,9 +215,7 @@ end_subscription (BayeuxCalls    *self,
   BayeuxOp *op;
 
   {
-    g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
-                                          "Unsubscribed from %s before the server confirmed the subscription",
-                                          channel);
+    g_autoptr(GError) gone = unsubscribed_error (channel);
     bayeux_task_return_all (sub->waiting, gone);
   }
   bayeux_subscriptions_remove (self->subscriptions, channel);
@@ -239,9 +246,8 @@ release_handle (gpointer            owner,
   g_object_ref (handle);   /* the entry may hold the last reference */
   if (sub != NULL && g_ptr_array_find (sub->handles, handle, NULL))
     {
-      g_autoptr(GError) gone = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
-                                            "Unsubscribed from %s before the server confirmed the subscription",
-                                            channel);
+      g_autoptr(GError) gone = unsubscribed_error (channel);
+
       fail_waiting_for (sub, handle, gone);
       bayeux_subscriptions_detach (self->subscriptions, sub, handle);
     }
@@ -271,9 +277,7 @@ attach_and_subscribe (BayeuxCalls        *self,
   bayeux_subscriptions_attach (self->subscriptions, sub, handle);
   if (!bayeux_subscription_is_active (handle))
     {
-      bayeux_task_return (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_FAILED,
-                                                   "Unsubscribed from %s before the server confirmed the subscription",
-                                                   sub->channel));
+      bayeux_task_return (task, NULL, unsubscribed_error (sub->channel));
       return;
     }
   subscribe_handle (self, sub, handle, task);

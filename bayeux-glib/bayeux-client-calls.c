@@ -17,39 +17,6 @@
 #include "bayeux-json-private.h"
 #include "bayeux-task-private.h"
 
-/* The checks of a public entry point (as BAYEUX_CLIENT_CHECK: @self is a
- * client, used from its thread); else a critical, and return (@val). The
- * CALLS_ ones also declare `calls`, the client's calls room. */
-#define CLIENT_CHECK_VAL(self, val)                                      \
-  G_STMT_START {                                                         \
-    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                 \
-    if (G_UNLIKELY (!bayeux_context_usable (bayeux_client_get_context (self)))) \
-      {                                                                  \
-        g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);               \
-        return (val);                                                    \
-      }                                                                  \
-  } G_STMT_END
-
-#define CALLS_CHECK_VAL(self, val)                                       \
-  BayeuxCalls *calls = NULL;                                             \
-  g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                   \
-  if (G_UNLIKELY (!bayeux_context_usable (bayeux_client_get_context (self)))) \
-    {                                                                    \
-      g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);                 \
-      return (val);                                                      \
-    }                                                                    \
-  calls = bayeux_client_get_calls (self)
-
-#define CALLS_CHECK(self)                                                \
-  BayeuxCalls *calls = NULL;                                             \
-  g_return_if_fail (BAYEUX_IS_CLIENT (self));                            \
-  if (G_UNLIKELY (!bayeux_context_usable (bayeux_client_get_context (self)))) \
-    {                                                                    \
-      g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);                 \
-      return;                                                            \
-    }                                                                    \
-  calls = bayeux_client_get_calls (self)
-
 /**
  * bayeux_client_subscribe:
  * @self: a client
@@ -73,7 +40,10 @@ void
 bayeux_client_subscribe (BayeuxClient *self,
                          const char   *channel)
 {
-  CALLS_CHECK (self);
+  BayeuxCalls *calls;
+
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
 
   bayeux_calls_subscribe (calls, channel, NULL);
@@ -106,9 +76,11 @@ bayeux_client_subscribe_async (BayeuxClient        *self,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
+  BayeuxCalls *calls;
   g_autoptr(GTask) task = NULL;
 
-  CALLS_CHECK (self);
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -134,7 +106,7 @@ bayeux_client_subscribe_finish (BayeuxClient *self,
                                 GAsyncResult *result,
                                 GError      **error)
 {
-  CLIENT_CHECK_VAL (self, FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_subscribe_async, FALSE);
 
@@ -160,7 +132,10 @@ void
 bayeux_client_unsubscribe (BayeuxClient *self,
                            const char   *channel)
 {
-  CALLS_CHECK (self);
+  BayeuxCalls *calls;
+
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
 
   bayeux_calls_unsubscribe (calls, channel, NULL);
@@ -191,9 +166,11 @@ bayeux_client_unsubscribe_async (BayeuxClient        *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
+  BayeuxCalls *calls;
   g_autoptr(GTask) task = NULL;
 
-  CALLS_CHECK (self);
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -218,7 +195,7 @@ bayeux_client_unsubscribe_finish (BayeuxClient *self,
                                   GAsyncResult *result,
                                   GError      **error)
 {
-  CLIENT_CHECK_VAL (self, FALSE);
+  BAYEUX_CLIENT_CHECK_VAL (self, FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_unsubscribe_async, FALSE);
 
@@ -242,7 +219,10 @@ bayeux_client_publish (BayeuxClient *self,
                        const char   *channel,
                        JsonNode     *data)
 {
-  CALLS_CHECK (self);
+  BayeuxCalls *calls;
+
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
 
   bayeux_calls_publish (calls, channel, data, NULL, NULL);
@@ -321,9 +301,11 @@ bayeux_client_publish_full_async (BayeuxClient        *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
+  BayeuxCalls *calls;
   g_autoptr(GTask) task = NULL;
 
-  CALLS_CHECK (self);
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -350,7 +332,7 @@ bayeux_client_publish_full_finish (BayeuxClient *self,
                                    GAsyncResult *result,
                                    GError      **error)
 {
-  CLIENT_CHECK_VAL (self, NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_publish_full_async, NULL);
 
@@ -383,7 +365,10 @@ bayeux_client_add_subscription (BayeuxClient *self,
                                 const char   *channel,
                                 JsonNode     *ext)
 {
-  CALLS_CHECK_VAL (self, NULL);
+  BayeuxCalls *calls;
+
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
+  calls = bayeux_client_get_calls (self);
   g_return_val_if_fail (channel != NULL, NULL);
   g_return_val_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext), NULL);
   g_return_val_if_fail (!calls->disposing, NULL);
@@ -417,19 +402,19 @@ bayeux_client_add_subscription_async (BayeuxClient        *self,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
 {
+  BayeuxCalls *calls;
   g_autoptr(GTask) task = NULL;
-  g_autoptr(BayeuxSubscription) handle = NULL;
 
-  CALLS_CHECK (self);
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (ext == NULL || JSON_NODE_HOLDS_OBJECT (ext));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
   g_return_if_fail (!calls->disposing);
 
+  /* The task holds the handle (its result); a refused name's holds none. */
   task = bayeux_task_new (self, bayeux_client_add_subscription_async, FALSE, cancellable, callback, user_data);
-  handle = bayeux_calls_add_subscription (calls, channel, ext, task);
-  if (g_task_get_task_data (task) == NULL)
-    g_task_set_task_data (task, g_object_ref (handle), g_object_unref);
+  g_object_unref (bayeux_calls_add_subscription (calls, channel, ext, task));
 }
 
 /**
@@ -460,7 +445,7 @@ bayeux_client_add_subscription_finish (BayeuxClient *self,
 {
   BayeuxSubscription *handle;
 
-  CLIENT_CHECK_VAL (self, NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_add_subscription_async, NULL);
 
@@ -496,7 +481,10 @@ bayeux_client_add_subscription_finish (BayeuxClient *self,
 GListModel *
 bayeux_client_get_subscriptions (BayeuxClient *self)
 {
-  CALLS_CHECK_VAL (self, NULL);
+  BayeuxCalls *calls;
+
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
+  calls = bayeux_client_get_calls (self);
 
   return bayeux_subscriptions_get_model (calls->subscriptions);
 }
@@ -528,9 +516,11 @@ bayeux_client_call_async (BayeuxClient        *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
+  BayeuxCalls *calls;
   g_autoptr(GTask) task = NULL;
 
-  CALLS_CHECK (self);
+  BAYEUX_CLIENT_CHECK (self);
+  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
@@ -570,7 +560,7 @@ bayeux_client_call_finish (BayeuxClient *self,
   g_autoptr(BayeuxMessage) reply = NULL;
   JsonNode *data;
 
-  CLIENT_CHECK_VAL (self, NULL);
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_call_async, NULL);
 

@@ -62,26 +62,39 @@ bayeux_context_usable (GMainContext *context)
                            "the thread that runs the main context it was created in (see “Main context” in its " \
                            "documentation)"
 
-/* The checks at a public entry point of BayeuxClient: @self is a client,
- * and the caller may use it; else a critical, and return (@val). */
-#define BAYEUX_CLIENT_CHECK_VAL(self, val)                              \
+/* The thread rule at a public entry point of what belongs to @context: the
+ * caller may use it; else a critical naming the rule, and return (@val). */
+#define BAYEUX_THREAD_CHECK_VAL(context, val)                           \
   G_STMT_START {                                                        \
-    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                \
-    if (G_UNLIKELY (!bayeux_context_usable ((self)->context)))          \
+    if (G_UNLIKELY (!bayeux_context_usable (context)))                  \
       {                                                                 \
         g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);              \
         return (val);                                                   \
       }                                                                 \
   } G_STMT_END
 
-#define BAYEUX_CLIENT_CHECK(self)                                       \
+#define BAYEUX_THREAD_CHECK(context)                                    \
   G_STMT_START {                                                        \
-    g_return_if_fail (BAYEUX_IS_CLIENT (self));                         \
-    if (G_UNLIKELY (!bayeux_context_usable ((self)->context)))          \
+    if (G_UNLIKELY (!bayeux_context_usable (context)))                  \
       {                                                                 \
         g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);              \
         return;                                                         \
       }                                                                 \
+  } G_STMT_END
+
+/* The checks at a public entry point of BayeuxClient (in the client's own
+ * files, which include bayeux-client-private.h): @self is a client, and
+ * the caller may use it; else a critical, and return (@val). */
+#define BAYEUX_CLIENT_CHECK_VAL(self, val)                              \
+  G_STMT_START {                                                        \
+    g_return_val_if_fail (BAYEUX_IS_CLIENT (self), val);                \
+    BAYEUX_THREAD_CHECK_VAL (bayeux_client_get_context (self), val);    \
+  } G_STMT_END
+
+#define BAYEUX_CLIENT_CHECK(self)                                       \
+  G_STMT_START {                                                        \
+    g_return_if_fail (BAYEUX_IS_CLIENT (self));                         \
+    BAYEUX_THREAD_CHECK (bayeux_client_get_context (self));             \
   } G_STMT_END
 
 G_END_DECLS

@@ -81,11 +81,7 @@ static guint signals[N_SIGNALS];
 #define SUBSCRIPTION_CHECK(self)                                        \
   G_STMT_START {                                                        \
     g_return_if_fail (BAYEUX_IS_SUBSCRIPTION (self));                   \
-    if (G_UNLIKELY (!bayeux_context_usable ((self)->context)))          \
-      {                                                                 \
-        g_critical ("%s: " BAYEUX_THREAD_RULE, G_STRFUNC);              \
-        return;                                                         \
-      }                                                                 \
+    BAYEUX_THREAD_CHECK ((self)->context);                              \
   } G_STMT_END
 
 static void

@@ -422,10 +422,8 @@ bayeux_subscriptions_reset (BayeuxSubscriptions *self,
   /* Then the handles' notifications, the table no longer walked (a
    * handler may cancel one, which may end its entry). */
   {
-    g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func (g_object_unref);
+    g_autoptr(GPtrArray) handles = handles_copy (self->model->items);
 
-    for (guint i = 0; i < self->model->items->len; i++)
-      g_ptr_array_add (handles, g_object_ref (g_ptr_array_index (self->model->items, i)));
     for (guint i = 0; i < handles->len; i++)
       bayeux_subscription_set_state (g_ptr_array_index (handles, i), BAYEUX_SUBSCRIPTION_STATE_PENDING, reason);
   }
