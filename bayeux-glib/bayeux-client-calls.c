@@ -570,3 +570,153 @@ bayeux_client_call_finish (BayeuxClient *self,
   data = bayeux_message_get_data (reply);
   return data ? bayeux_json_deep_copy (data) : json_node_new (JSON_NODE_NULL);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Settings                                                                 */
+
+/* The accessors of a guint setting go through its property: a value out
+ * of range is bounded to it, silently. */
+#define DEFINE_UINT_PROPERTY(name, PROP)                                     \
+  guint                                                                      \
+  bayeux_client_get_##name (BayeuxClient *self)                              \
+  {                                                                          \
+    guint value = 0;                                                         \
+    BAYEUX_CLIENT_CHECK_VAL (self, 0);                                       \
+    g_object_get (self, PROP, &value, NULL);                                 \
+    return value;                                                            \
+  }                                                                          \
+  void                                                                       \
+  bayeux_client_set_##name (BayeuxClient *self,                              \
+                            guint         name)                              \
+  {                                                                          \
+    GParamSpecUInt *pspec;                                                   \
+    BAYEUX_CLIENT_CHECK (self);                                              \
+    pspec = G_PARAM_SPEC_UINT (g_object_class_find_property (G_OBJECT_GET_CLASS (self), PROP)); \
+    g_object_set (self, PROP, CLAMP (name, pspec->minimum, pspec->maximum), NULL); \
+  }
+
+/**
+ * bayeux_client_get_max_network_delay:
+ * @self: a client
+ *
+ * Gets [property@Client:max-network-delay].
+ *
+ * Returns: the delay in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_network_delay:
+ * @self: a client
+ * @max_network_delay: the delay in milliseconds
+ *
+ * Sets [property@Client:max-network-delay].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_network_delay, "max-network-delay")
+
+/**
+ * bayeux_client_get_max_message_size:
+ * @self: a client
+ *
+ * Gets [property@Client:max-message-size].
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_message_size:
+ * @self: a client
+ * @max_message_size: the limit in bytes (at least 64)
+ *
+ * Sets [property@Client:max-message-size].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_message_size, "max-message-size")
+
+/**
+ * bayeux_client_get_backoff_increment:
+ * @self: a client
+ *
+ * Gets [property@Client:backoff-increment].
+ *
+ * Returns: the increment in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_backoff_increment:
+ * @self: a client
+ * @backoff_increment: the increment in milliseconds
+ *
+ * Sets [property@Client:backoff-increment].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (backoff_increment, "backoff-increment")
+
+/**
+ * bayeux_client_get_max_backoff:
+ * @self: a client
+ *
+ * Gets [property@Client:max-backoff].
+ *
+ * Returns: the largest backoff in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_backoff:
+ * @self: a client
+ * @max_backoff: the largest backoff in milliseconds
+ *
+ * Sets [property@Client:max-backoff].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_backoff, "max-backoff")
+
+/**
+ * bayeux_client_get_max_pending:
+ * @self: a client
+ *
+ * Gets [property@Client:max-pending].
+ *
+ * Returns: the most messages that may wait
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_pending:
+ * @self: a client
+ * @max_pending: the most messages that may wait
+ *
+ * Sets [property@Client:max-pending].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_pending, "max-pending")
+
+/**
+ * bayeux_client_get_max_pending_age:
+ * @self: a client
+ *
+ * Gets [property@Client:max-pending-age].
+ *
+ * Returns: the longest wait in milliseconds
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_pending_age:
+ * @self: a client
+ * @max_pending_age: the longest wait in milliseconds
+ *
+ * Sets [property@Client:max-pending-age].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_pending_age, "max-pending-age")

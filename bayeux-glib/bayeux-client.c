@@ -2454,6 +2454,20 @@ bayeux_client_get_property (GObject    *object,
     }
 }
 
+/* A setting in milliseconds or bytes: its public accessors (in
+ * bayeux-client-calls.c) go through the property, bounded by its pspec. */
+static void
+set_uint (BayeuxClient *self,
+          guint        *field,
+          const GValue *value,
+          GParamSpec   *pspec)
+{
+  if (*field == g_value_get_uint (value))
+    return;
+  *field = g_value_get_uint (value);
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+}
+
 static void
 bayeux_client_set_property (GObject      *object,
                             guint         prop_id,
@@ -2471,25 +2485,25 @@ bayeux_client_set_property (GObject      *object,
       self->session = g_value_dup_object (value);
       break;
     case PROP_MAX_NETWORK_DELAY:
-      bayeux_client_set_max_network_delay (self, g_value_get_uint (value));
+      set_uint (self, &self->max_network_delay, value, pspec);
       break;
     case PROP_MAX_MESSAGE_SIZE:
-      bayeux_client_set_max_message_size (self, g_value_get_uint (value));
+      set_uint (self, &self->max_message_size, value, pspec);
       break;
     case PROP_BACKOFF_INCREMENT:
-      bayeux_client_set_backoff_increment (self, g_value_get_uint (value));
+      set_uint (self, &self->backoff_increment, value, pspec);
       break;
     case PROP_MAX_BACKOFF:
-      bayeux_client_set_max_backoff (self, g_value_get_uint (value));
+      set_uint (self, &self->max_backoff, value, pspec);
       break;
     case PROP_HANDSHAKE_EXT:
       bayeux_client_set_handshake_ext (self, g_value_get_boxed (value));
       break;
     case PROP_MAX_PENDING:
-      bayeux_client_set_max_pending (self, g_value_get_uint (value));
+      set_uint (self, &self->max_pending, value, pspec);
       break;
     case PROP_MAX_PENDING_AGE:
-      bayeux_client_set_max_pending_age (self, g_value_get_uint (value));
+      set_uint (self, &self->max_pending_age, value, pspec);
       break;
     case PROP_NETWORK_MONITOR:
       self->network_monitor = g_value_dup_object (value);
@@ -3095,153 +3109,6 @@ bayeux_client_set_transports (BayeuxClient       *self,
     return;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORTS]);
 }
-
-#define DEFINE_UINT_PROPERTY(name, PROP)                                     \
-  guint                                                                      \
-  bayeux_client_get_##name (BayeuxClient *self)                              \
-  {                                                                          \
-    BAYEUX_CLIENT_CHECK_VAL (self, 0);                                       \
-    return self->name;                                                       \
-  }                                                                          \
-  void                                                                       \
-  bayeux_client_set_##name (BayeuxClient *self,                              \
-                            guint         name)                              \
-  {                                                                          \
-    GParamSpecUInt *pspec;                                                   \
-    BAYEUX_CLIENT_CHECK (self);                                              \
-    pspec = G_PARAM_SPEC_UINT (properties[PROP]);                            \
-    name = CLAMP (name, pspec->minimum, pspec->maximum);                     \
-    if (self->name == name)                                                  \
-      return;                                                                \
-    self->name = name;                                                       \
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP]);            \
-  }
-
-/**
- * bayeux_client_get_max_network_delay:
- * @self: a client
- *
- * Gets [property@Client:max-network-delay].
- *
- * Returns: the delay in milliseconds
- *
- * Since: 1.0
- */
-/**
- * bayeux_client_set_max_network_delay:
- * @self: a client
- * @max_network_delay: the delay in milliseconds
- *
- * Sets [property@Client:max-network-delay].
- *
- * Since: 1.0
- */
-DEFINE_UINT_PROPERTY (max_network_delay, PROP_MAX_NETWORK_DELAY)
-
-/**
- * bayeux_client_get_max_message_size:
- * @self: a client
- *
- * Gets [property@Client:max-message-size].
- *
- * Returns: the limit in bytes
- *
- * Since: 1.0
- */
-/**
- * bayeux_client_set_max_message_size:
- * @self: a client
- * @max_message_size: the limit in bytes (at least 64)
- *
- * Sets [property@Client:max-message-size].
- *
- * Since: 1.0
- */
-DEFINE_UINT_PROPERTY (max_message_size, PROP_MAX_MESSAGE_SIZE)
-
-/**
- * bayeux_client_get_backoff_increment:
- * @self: a client
- *
- * Gets [property@Client:backoff-increment].
- *
- * Returns: the increment in milliseconds
- *
- * Since: 1.0
- */
-/**
- * bayeux_client_set_backoff_increment:
- * @self: a client
- * @backoff_increment: the increment in milliseconds
- *
- * Sets [property@Client:backoff-increment].
- *
- * Since: 1.0
- */
-DEFINE_UINT_PROPERTY (backoff_increment, PROP_BACKOFF_INCREMENT)
-
-/**
- * bayeux_client_get_max_backoff:
- * @self: a client
- *
- * Gets [property@Client:max-backoff].
- *
- * Returns: the largest backoff in milliseconds
- *
- * Since: 1.0
- */
-/**
- * bayeux_client_set_max_backoff:
- * @self: a client
- * @max_backoff: the largest backoff in milliseconds
- *
- * Sets [property@Client:max-backoff].
- *
- * Since: 1.0
- */
-DEFINE_UINT_PROPERTY (max_backoff, PROP_MAX_BACKOFF)
-
-/**
- * bayeux_client_get_max_pending:
- * @self: a client
- *
- * Gets [property@Client:max-pending].
- *
- * Returns: the most messages that may wait
- *
- * Since: 1.0
- */
-/**
- * bayeux_client_set_max_pending:
- * @self: a client
- * @max_pending: the most messages that may wait
- *
- * Sets [property@Client:max-pending].
- *
- * Since: 1.0
- */
-DEFINE_UINT_PROPERTY (max_pending, PROP_MAX_PENDING)
-
-/**
- * bayeux_client_get_max_pending_age:
- * @self: a client
- *
- * Gets [property@Client:max-pending-age].
- *
- * Returns: the longest wait in milliseconds
- *
- * Since: 1.0
- */
-/**
- * bayeux_client_set_max_pending_age:
- * @self: a client
- * @max_pending_age: the longest wait in milliseconds
- *
- * Sets [property@Client:max-pending-age].
- *
- * Since: 1.0
- */
-DEFINE_UINT_PROPERTY (max_pending_age, PROP_MAX_PENDING_AGE)
 
 /**
  * bayeux_client_get_network_monitor:
