@@ -24,6 +24,9 @@ GError        *bayeux_reply_error    (BayeuxMessage *reply,
                                       BayeuxVerdict  verdict,
                                       gint           code,
                                       const char    *what);
+gboolean       bayeux_reply_refuses_credentials (BayeuxMessage *reply,
+                                                 BayeuxVerdict  verdict,
+                                                 const GError  *transport_error);
 
 /* What a message from the server is, once matched. */
 typedef enum {

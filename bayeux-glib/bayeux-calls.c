@@ -69,6 +69,34 @@ bayeux_reply_error (BayeuxMessage *reply,
   return g_error_new (BAYEUX_ERROR, code, "%s: %s", what, text ? text : "the server gave no reason");
 }
 
+/* Whether a request failed because the server refused our credentials
+ * (BayeuxClient::authenticate): an HTTP 401 answer (@transport_error, as
+ * the long-polling transport words it), or a refusal that says 401
+ * ("401::Authentication invalid", "401::Request requires authentication"
+ * from the Salesforce Streaming API) and is not Faye's
+ * "401:<id>:Unknown client" (@verdict is then UNKNOWN_CLIENT), or a
+ * "403::Handshake denied" whose `ext.sfdc.failureReason` says 401. */
+gboolean
+bayeux_reply_refuses_credentials (BayeuxMessage *reply,
+                                  BayeuxVerdict  verdict,
+                                  const GError  *transport_error)
+{
+  const char *text;
+  const char *reason;
+  JsonObject *sfdc;
+
+  if (transport_error != NULL)
+    return g_error_matches (transport_error, BAYEUX_ERROR, BAYEUX_ERROR_HTTP) &&
+           g_str_has_prefix (transport_error->message, "HTTP error 401 ");
+  if (verdict != BAYEUX_REPLY_REFUSED || (text = bayeux_message_get_error (reply)) == NULL)
+    return FALSE;
+  if (g_str_has_prefix (text, "401:"))
+    return TRUE;
+  sfdc = bayeux_message_get_ext (reply) ? bayeux_json_get_object (bayeux_message_get_ext (reply), "sfdc") : NULL;
+  reason = sfdc != NULL ? bayeux_json_get_string (sfdc, "failureReason") : NULL;
+  return g_str_has_prefix (text, "403:") && reason != NULL && g_str_has_prefix (reason, "401");
+}
+
 /* Whether @reply, matched to @op by its id and channel, answers what @op
  * asked: a /meta/subscribe or /meta/unsubscribe reply that names a
  * subscription (a string, or an array of one) must name @op's. A reply

@@ -8,7 +8,8 @@
  * and the thread rule, then handing over to the calls room
  * (bayeux-calls.c), which the client owns and lends through
  * bayeux_client_get_calls(). The session's own calls (start, stop,
- * handshake, disconnect) stay in bayeux-client.c.
+ * handshake, disconnect) stay in bayeux-client.c. The class's
+ * documentation is here, with its public calls.
  */
 #include "bayeux-glib.h"
 #include "bayeux-calls-private.h"
@@ -16,6 +17,84 @@
 #include "bayeux-context-private.h"
 #include "bayeux-json-private.h"
 #include "bayeux-task-private.h"
+
+/**
+ * BayeuxClient:
+ *
+ * A Bayeux (CometD, Faye) client, over a WebSocket or by HTTP long polling
+ * (see [property@Client:transports]).
+ *
+ * Create one with [ctor@Client.new], connect to its
+ * [signal@Client::message] signal with the channel as detail, subscribe,
+ * and start it:
+ *
+ * ```c
+ * BayeuxClient *client = bayeux_client_new ("https://example.org/cometd");
+ * g_signal_connect (client, "message::/chat/demo", G_CALLBACK (on_chat), NULL);
+ * g_signal_connect (client, "error", G_CALLBACK (on_error), NULL);
+ * bayeux_client_subscribe (client, "/chat/demo");
+ * bayeux_client_start (client);
+ * ```
+ *
+ * The client handshakes, then keeps one `/meta/connect` long poll
+ * outstanding, following the server's advice (`interval`, `timeout`,
+ * `reconnect`) and backing off after failures. Subscriptions are kept by
+ * the client: after a re-handshake (the server forgot us, or told us to
+ * handshake again) they are sent again, and the application's
+ * [signal@Client::message] handlers keep working untouched. Calls made
+ * before the handshake completes are held and sent once it does.
+ *
+ * ## Main context
+ *
+ * A client belongs to the thread-default [struct@GLib.MainContext] of the
+ * thread that creates it, as a [class@Soup.Session] does: every signal and
+ * every async callback is dispatched there, and its methods must be called
+ * from that thread (a call from another thread, while the context runs,
+ * is refused with a critical). An application may run a client on a worker
+ * thread: push a context with [method@GLib.MainContext.push_thread_default],
+ * create the client, and run a loop on that context.
+ *
+ * ## Lifetime
+ *
+ * A running client does not keep itself alive: the application's reference
+ * does. Dropping the last reference stops the client without telling the
+ * server (call [method@Client.disconnect_async] first to end the session
+ * cleanly). A pending async call holds a reference on the client until it
+ * completes.
+ *
+ * ## Connections
+ *
+ * Over a WebSocket, one connection carries everything but the handshake. Long polling,
+ * the long poll runs on one connection and every other request (publish, subscribe,
+ * unsubscribe, batched) on another: a client never uses more than two connections to
+ * its server. The [class@Soup.Session] the client makes for itself allows two
+ * connections per host and keeps cookies in its own [class@Soup.CookieJar] (CometD
+ * servers tie the session to the `BAYEUX_BROWSER` cookie) of 50 cookies and 8 KiB at
+ * most. An application that passes its own session with [ctor@Client.new_with_session]
+ * owns its connection limits and cookie policy (unbounded): clients that share a
+ * session share cookies, so a CometD server sees them as several tabs of one browser
+ * and may advise all but one of them (`multiple-clients` advice) to poll less often.
+ * Give such a session at least two connections per host for each client.
+ *
+ * ## Messages delivered twice
+ *
+ * [signal@Client::message] is emitted once per subscription a message
+ * matches, with that subscription as the detail. Some servers
+ * (cometd-nodejs-server among them) send one copy of a message per
+ * matching subscription: a client subscribed to both `/a/*` and `/a/b`
+ * then receives two copies of a message on `/a/b`, and each copy is
+ * emitted for both subscriptions. Connect to the detailed signal of one
+ * subscription to see each message once per copy the server sent.
+ *
+ * ## Debugging
+ *
+ * Logs go to the `Bayeux` log domain (`G_MESSAGES_DEBUG=Bayeux` shows state
+ * changes). `BAYEUX_DEBUG=wire` logs every batch sent (`>>>`) and received
+ * (`<<<`) as JSON, with the values of `ext` redacted; `BAYEUX_DEBUG=http`
+ * logs HTTP headers, with cookies and credentials redacted.
+ *
+ * Since: 1.0
+ */
 
 /**
  * bayeux_client_subscribe:

@@ -31,4 +31,8 @@ void  bayeux_client_check_clocks              (BayeuxClient *self,
 /* The delay before the next retry after one more failure (ms). */
 gint64 bayeux_client_next_failure_delay_for_testing (BayeuxClient *self);
 
+/* How long a client waits for new credentials (::authenticate). */
+void   bayeux_client_set_credentials_wait_for_testing (BayeuxClient *self,
+                                                       guint         wait_ms);
+
 G_END_DECLS

@@ -2,6 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
+ * The class's documentation is in bayeux-client-calls.c.
+ *
  * Architecture (bayeux-glib/README.md maps the rooms and draws the calls):
  * this file keeps the session state machine (handshake, the /meta/connect
  * loop, advice applied, re-handshakes, stop and disconnect), the slots and
@@ -61,84 +63,9 @@
 #define MIN_CONNECT_CYCLE_US      (100 * 1000)
 /* Paused, the client holds at most this many messages (the oldest go). */
 #define PAUSED_HELD_MAX           10000
-
-/**
- * BayeuxClient:
- *
- * A Bayeux (CometD, Faye) client, over a WebSocket or by HTTP long polling
- * (see [property@Client:transports]).
- *
- * Create one with [ctor@Client.new], connect to its
- * [signal@Client::message] signal with the channel as detail, subscribe,
- * and start it:
- *
- * ```c
- * BayeuxClient *client = bayeux_client_new ("https://example.org/cometd");
- * g_signal_connect (client, "message::/chat/demo", G_CALLBACK (on_chat), NULL);
- * g_signal_connect (client, "error", G_CALLBACK (on_error), NULL);
- * bayeux_client_subscribe (client, "/chat/demo");
- * bayeux_client_start (client);
- * ```
- *
- * The client handshakes, then keeps one `/meta/connect` long poll
- * outstanding, following the server's advice (`interval`, `timeout`,
- * `reconnect`) and backing off after failures. Subscriptions are kept by
- * the client: after a re-handshake (the server forgot us, or told us to
- * handshake again) they are sent again, and the application's
- * [signal@Client::message] handlers keep working untouched. Calls made
- * before the handshake completes are held and sent once it does.
- *
- * ## Main context
- *
- * A client belongs to the thread-default [struct@GLib.MainContext] of the
- * thread that creates it, as a [class@Soup.Session] does: every signal and
- * every async callback is dispatched there, and its methods must be called
- * from that thread (a call from another thread, while the context runs,
- * is refused with a critical). An application may run a client on a worker
- * thread: push a context with [method@GLib.MainContext.push_thread_default],
- * create the client, and run a loop on that context.
- *
- * ## Lifetime
- *
- * A running client does not keep itself alive: the application's reference
- * does. Dropping the last reference stops the client without telling the
- * server (call [method@Client.disconnect_async] first to end the session
- * cleanly). A pending async call holds a reference on the client until it
- * completes.
- *
- * ## Connections
- *
- * Over a WebSocket, one connection carries everything but the handshake. Long polling,
- * the long poll runs on one connection and every other request (publish, subscribe,
- * unsubscribe, batched) on another: a client never uses more than two connections to
- * its server. The [class@Soup.Session] the client makes for itself allows two
- * connections per host and keeps cookies in its own [class@Soup.CookieJar] (CometD
- * servers tie the session to the `BAYEUX_BROWSER` cookie) of 50 cookies and 8 KiB at
- * most. An application that passes its own session with [ctor@Client.new_with_session]
- * owns its connection limits and cookie policy (unbounded): clients that share a
- * session share cookies, so a CometD server sees them as several tabs of one browser
- * and may advise all but one of them (`multiple-clients` advice) to poll less often.
- * Give such a session at least two connections per host for each client.
- *
- * ## Messages delivered twice
- *
- * [signal@Client::message] is emitted once per subscription a message
- * matches, with that subscription as the detail. Some servers
- * (cometd-nodejs-server among them) send one copy of a message per
- * matching subscription: a client subscribed to both `/a/*` and `/a/b`
- * then receives two copies of a message on `/a/b`, and each copy is
- * emitted for both subscriptions. Connect to the detailed signal of one
- * subscription to see each message once per copy the server sent.
- *
- * ## Debugging
- *
- * Logs go to the `Bayeux` log domain (`G_MESSAGES_DEBUG=Bayeux` shows state
- * changes). `BAYEUX_DEBUG=wire` logs every batch sent (`>>>`) and received
- * (`<<<`) as JSON, with the values of `ext` redacted; `BAYEUX_DEBUG=http`
- * logs HTTP headers, with cookies and credentials redacted.
- *
- * Since: 1.0
- */
+/* How long a client whose ::authenticate handler promised new credentials
+ * waits for bayeux_client_reconnect() before it reports and stops. */
+#define CREDENTIALS_WAIT_MS       (5 * 60 * 1000)
 
 typedef enum {
   SLOT_CONTROL,
@@ -228,6 +155,12 @@ struct _BayeuxClient
   guint              held_dropped;       /* the oldest dropped past PAUSED_HELD_MAX */
   GSource           *held_idle;          /* dispatching them, resumed */
 
+  gboolean           awaiting_credentials; /* ::authenticate said they come: no request till reconnect */
+  gboolean           credentials_retry;  /* new credentials given, no handshake accepted since */
+  GSource           *credentials_timer;  /* the bound of that wait */
+  GError            *credentials_error;  /* what refused them: reported if the wait runs out */
+  guint              credentials_wait_ms;
+
   BayeuxExtensionChain *extensions;      /* and the messages they hold */
   GSource           *disconnect_idle;    /* a disconnect asked for from an outgoing hook */
 };
@@ -262,6 +195,7 @@ enum {
   SIGNAL_ERROR,
   SIGNAL_ACCEPT_CERTIFICATE,
   SIGNAL_META,
+  SIGNAL_AUTHENTICATE,
   N_SIGNALS
 };
 
@@ -588,6 +522,14 @@ drop_held (BayeuxClient *self,
   g_list_free (ops);
 }
 
+static void
+end_credentials_wait (BayeuxClient *self)
+{
+  self->awaiting_credentials = FALSE;
+  g_clear_pointer (&self->credentials_timer, bayeux_source_destroy);
+  g_clear_error (&self->credentials_error);
+}
+
 /* Ends everything: no request in flight, no timer, every waiting call
  * completed with @reason (or a generic "stopped" error). Subscriptions are
  * kept, unconfirmed, and are sent again by the next start. */
@@ -612,6 +554,8 @@ stop_internal (BayeuxClient *self,
   bayeux_outbox_stop (self->outbox);
   g_clear_pointer (&self->retry_timer, bayeux_source_destroy);
 
+  end_credentials_wait (self);
+  self->credentials_retry = FALSE;
   set_client_id (self, NULL);
   self->immediate_connect = FALSE;
   if (self->streaming != NULL)
@@ -992,6 +936,8 @@ control_timer_cb_step (BayeuxClient *self)
   g_clear_pointer (&self->control_timer, g_source_unref);
   if (self->busy[SLOT_CONTROL] || self->network_down)
     return G_SOURCE_REMOVE;   /* the network's return schedules us again */
+  if (self->awaiting_credentials)
+    return G_SOURCE_REMOVE;   /* bayeux_client_reconnect() does */
   if (withhold_connect (self))
     return G_SOURCE_REMOVE;
 
@@ -1138,6 +1084,7 @@ handshake_done (BayeuxClient  *self,
     }
 
   g_debug ("handshake accepted, client id %s", client_id);
+  self->credentials_retry = FALSE;
   set_client_id (self, client_id);
   /* The backoff is reset by a successful connect, not here: a server that
    * accepts handshakes but fails every connect must still see it grow. */
@@ -1305,6 +1252,74 @@ op_of_this_session (BayeuxClient *self,
          g_strcmp0 (json_object_get_string_member_with_default (op->message, "clientId", NULL), self->client_id) == 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* New credentials                                                          */
+
+static gboolean
+credentials_timer_cb (gpointer user_data)
+{
+  BayeuxClient *self = user_data;
+  GError *error = g_error_new (self->credentials_error->domain, self->credentials_error->code,
+                               "%s (no new credentials within %u s)", self->credentials_error->message,
+                               self->credentials_wait_ms / 1000);
+
+  g_clear_pointer (&self->credentials_timer, g_source_unref);
+  begin_change (self);
+  end_credentials_wait (self);
+  stop_with_error (self, error, NULL);
+  end_change (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The server refused our credentials, if that is what @op's failure
+ * (@reply or @transport_error) says: ::authenticate asks the application
+ * for new ones. Returns whether they come (the client then waits, without
+ * a request, for bayeux_client_reconnect(), CREDENTIALS_WAIT_MS at most),
+ * or came already (the handler reconnected), or a handler stopped us. */
+static gboolean
+authenticate (BayeuxClient  *self,
+              BayeuxOp      *op,
+              BayeuxMessage *reply,
+              BayeuxVerdict  verdict,
+              const GError  *transport_error)
+{
+  g_autoptr(GError) error = NULL;
+  guint generation = self->generation;
+  gboolean handled = FALSE;
+
+  if (self->awaiting_credentials)
+    return TRUE;
+  if (!is_running (self) || (op->kind != BAYEUX_OP_HANDSHAKE && !op_of_this_session (self, op)) ||
+      !bayeux_reply_refuses_credentials (reply, verdict, transport_error))
+    return FALSE;
+
+  error = transport_error != NULL
+            ? g_error_copy (transport_error)
+            : bayeux_reply_error (reply, verdict,
+                                  op->kind == BAYEUX_OP_HANDSHAKE ? BAYEUX_ERROR_HANDSHAKE_DENIED : BAYEUX_ERROR_FAILED,
+                                  "The server refused the credentials");
+  self->awaiting_credentials = TRUE;
+  g_signal_emit (self, signals[SIGNAL_AUTHENTICATE], 0, error, self->credentials_retry, &handled);
+  if (generation != self->generation || !self->awaiting_credentials)
+    return TRUE;   /* stopped, or reconnected at once */
+  if (!handled)
+    {
+      self->awaiting_credentials = FALSE;
+      return FALSE;
+    }
+
+  g_debug ("waiting for new credentials, %u ms at most", self->credentials_wait_ms);
+  self->credentials_error = g_steal_pointer (&error);
+  self->credentials_timer = bayeux_source_attach (self->context, self->credentials_wait_ms, G_PRIORITY_DEFAULT,
+                                                  credentials_timer_cb, self, NULL, "[bayeux] credentials");
+  /* The session ends here: what is queued waits for the next one. */
+  abandon_control (self);
+  set_client_id (self, NULL);
+  if (generation == self->generation)
+    set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
+  return TRUE;
+}
+
 /* A reply, or (with @reply NULL) a transport failure, for @op. Takes @op. */
 static void
 op_done (BayeuxClient  *self,
@@ -1313,6 +1328,19 @@ op_done (BayeuxClient  *self,
          const GError  *transport_error)
 {
   BayeuxVerdict verdict = bayeux_reply_classify (reply);
+
+  /* Refused credentials end the session's handshake or connect while the
+   * application fetches new ones; other calls fail (or are kept) as after
+   * any failure. */
+  if (reply == NULL || verdict == BAYEUX_REPLY_REFUSED)
+    {
+      if (authenticate (self, op, reply, verdict, transport_error) &&
+          (op->kind == BAYEUX_OP_HANDSHAKE || op->kind == BAYEUX_OP_CONNECT))
+        {
+          bayeux_op_free (op);
+          return;
+        }
+    }
 
   /* A /meta/connect of a session given up since (an extension held its
    * reply across a re-handshake, say) says nothing of this one. */
@@ -2879,6 +2907,61 @@ bayeux_client_class_init (BayeuxClientClass *klass)
                   G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
 
   /**
+   * BayeuxClient::authenticate:
+   * @self: the client
+   * @error: what said the credentials were refused
+   * @retrying: %TRUE if the last credentials given this way were refused
+   *   too (no handshake has succeeded since)
+   *
+   * Emitted when the server refuses the client's credentials, as
+   * [signal@Soup.Message::authenticate] is: an HTTP `401` answer to any
+   * request, or a handshake or connect refused with a `401` error
+   * (`401::Authentication invalid` from the Salesforce Streaming API when
+   * its OAuth access token has expired, say). A `401` that says "unknown
+   * client" (Faye) is not one: the client handshakes again by itself.
+   *
+   * A handler that returns %TRUE promises new credentials: the client
+   * ends its session and waits, sending nothing, until the application
+   * sets them ([method@Client.set_header] for an `Authorization` header,
+   * [method@Client.set_handshake_ext] for credentials in the handshake)
+   * and calls [method@Client.reconnect], now or later (after an async
+   * token refresh). The client then handshakes with them and subscribes
+   * again; if they are refused too, the signal comes again with
+   * @retrying set, and the next handshake waits out the backoff. Calls
+   * made meanwhile wait for the new session (publishes within
+   * [property@Client:max-pending-age]). If the application does not
+   * reconnect within five minutes, the client reports @error through
+   * [signal@Client::error] and stops; [method@Client.stop] also ends
+   * the wait.
+   *
+   * With no handler, or one that returns %FALSE, the failure is handled
+   * as any other: reported through [signal@Client::error], then retried
+   * after the backoff, or the client stops if the server advised
+   * `reconnect: none`.
+   *
+   * ```python
+   * def on_authenticate(client, error, retrying):
+   *     def refreshed(token):
+   *         client.set_header("Authorization", "Bearer " + token)
+   *         client.reconnect()
+   *     refresh_token_async(refreshed)   # the application's own
+   *     return True
+   * client.connect("authenticate", on_authenticate)
+   * ```
+   *
+   * Returns: %TRUE to supply new credentials and call
+   *   [method@Client.reconnect], %FALSE to let the failure be handled as
+   *   any other
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_AUTHENTICATE] =
+    g_signal_new ("authenticate", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, G_TYPE_ERROR, G_TYPE_BOOLEAN);
+
+  /**
    * BayeuxClient::accept-certificate:
    * @self: the client
    * @certificate: the server's certificate
@@ -2920,6 +3003,7 @@ bayeux_client_init (BayeuxClient *self)
   bayeux_advice_init (&self->advice, DEFAULT_POLL_TIMEOUT);
   self->max_pending = DEFAULT_MAX_PENDING;
   self->max_pending_age = DEFAULT_MAX_PENDING_AGE;
+  self->credentials_wait_ms = CREDENTIALS_WAIT_MS;
   self->subscriptions = bayeux_subscriptions_new ();
   self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
@@ -3611,6 +3695,16 @@ bayeux_client_reconnect (BayeuxClient *self)
       return;
     }
   begin_change (self);
+  if (self->awaiting_credentials)
+    {
+      /* ::authenticate promised them: a handshake with them now, with the
+       * backoff if the last ones were refused too. */
+      end_credentials_wait (self);
+      rehandshake (self, self->credentials_retry ? next_failure_delay (self) : 0);
+      self->credentials_retry = TRUE;
+      end_change (self);
+      return;
+    }
   self->restart_after_disconnect = TRUE;
   begin_disconnect (self);
   end_change (self);
@@ -3802,6 +3896,13 @@ BayeuxSubscriptions *
 bayeux_client_peek_subscriptions (BayeuxClient *self)
 {
   return self->subscriptions;
+}
+
+void
+bayeux_client_set_credentials_wait_for_testing (BayeuxClient *self,
+                                                guint         wait_ms)
+{
+  self->credentials_wait_ms = wait_ms;
 }
 
 gint64

@@ -29,7 +29,8 @@ G_BEGIN_DECLS
  *   long poll is running.
  * @BAYEUX_CLIENT_STATE_UNCONNECTED: the connection was lost (a transport
  *   failure or an unsuccessful `/meta/connect`); the client is recovering
- *   per the server's advice and its backoff.
+ *   per the server's advice and its backoff, or waiting for new
+ *   credentials (see [signal@Client::authenticate]).
  * @BAYEUX_CLIENT_STATE_DISCONNECTING: a `/meta/disconnect` is in flight.
  *
  * The state of a [class@Client], in its [property@Client:state] property.

@@ -165,6 +165,15 @@ class TestNames(unittest.TestCase):
         self.assertEqual(handle.props.state, Bayeux.SubscriptionState.UNSUBSCRIBED)
         self.assertEqual(client.get_subscriptions().get_n_items(), 0)
 
+    def test_authenticate_signal(self):
+        # The credentials hook as Python sees it: (GError, bool) -> bool.
+        client = Bayeux.Client.new("http://127.0.0.1:9/faye")
+        info = GObject.signal_query(GObject.signal_lookup("authenticate", Bayeux.Client))
+        self.assertEqual(info.return_type, GObject.TYPE_BOOLEAN)
+        self.assertEqual([GObject.type_name(t) for t in info.param_types], ["GError", "gboolean"])
+        handler = client.connect("authenticate", lambda client, error, retrying: True)
+        client.disconnect(handler)
+
     def test_channels(self):
         self.assertTrue(Bayeux.channel_matches("/chat/*", "/chat/a"))
         self.assertFalse(Bayeux.channel_matches("/chat/*", "/chat/a/b"))
