@@ -111,6 +111,7 @@ bayeux_reply_answers (BayeuxOp       *op,
   JsonObject *object;
   JsonArray *array;
   const char *named;
+  const char *filter;
 
   if (op->kind != BAYEUX_OP_SUBSCRIBE && op->kind != BAYEUX_OP_UNSUBSCRIBE)
     return TRUE;
@@ -121,6 +122,12 @@ bayeux_reply_answers (BayeuxOp       *op,
   named = array != NULL ? (json_array_get_length (array) == 1 ? json_array_get_string_element (array, 0) : NULL)
                         : bayeux_json_get_string (object, "subscription");
   if (g_strcmp0 (named, op->channel) == 0)
+    return TRUE;
+  /* A filtered channel ("/topic/X?Status__c=Open") may be named by its
+   * base channel in the reply. */
+  filter = strchr (op->channel, '?');
+  if (named != NULL && filter != NULL && strlen (named) == (gsize) (filter - op->channel) &&
+      strncmp (named, op->channel, filter - op->channel) == 0)
     return TRUE;
 
   g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,

@@ -669,6 +669,45 @@ keep_detail (BayeuxClient  *client,
   g_ptr_array_add (user_data, g_strdup (bayeux_message_get_channel (message)));
 }
 
+/* A reply that names a filtered subscription by its base channel. */
+static gboolean
+reply_with_base (TestServer        *server,
+                 SoupServerMessage *msg,
+                 JsonArray         *request,
+                 gpointer           user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+  g_autofree char *body = NULL;
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/subscribe"))
+    return FALSE;
+  body = g_strdup_printf ("[{\"channel\":\"/meta/subscribe\",\"id\":\"%s\",\"successful\":true,"
+                          "\"clientId\":\"%s\",\"subscription\":\"%s\"}]",
+                          json_object_get_string_member (m, "id"), json_object_get_string_member (m, "clientId"),
+                          (const char *) user_data);
+  test_server_respond_raw (msg, 200, body);
+  return TRUE;
+}
+
+static void
+test_filtered_reply (Fixture *f, gconstpointer data)
+{
+  g_autoptr(BayeuxSubscription) handle = NULL;
+  g_autoptr(BayeuxSubscription) other = NULL;
+
+  fixture_start_connected (f);
+  test_server_set_hook (f->server, reply_with_base, (gpointer) "/topic/Invoices");
+  handle = bayeux_client_add_subscription (f->client, "/topic/Invoices?Status__c=Open", NULL);
+  g_assert_true (test_wait_until (is_subscribed, handle, 5000));
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  /* Another base is no answer. */
+  other = bayeux_client_add_subscription (f->client, "/topic/Orders?Status__c=Open", NULL);
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE), ==, 1);
+  g_assert_cmpint (bayeux_subscription_get_state (other), !=, BAYEUX_SUBSCRIPTION_STATE_SUBSCRIBED);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
 /* Salesforce's filtered PushTopic channels: subscribed by their full name,
  * each its own subscription, and given the messages of their base name
  * (as Salesforce delivers them) as well as those on their full name. */
@@ -861,5 +900,6 @@ main (int argc, char **argv)
   ADD ("handles/reentrant", test_reentrant, NULL);
   ADD ("async/no-callback", test_async_no_callback, NULL);
   ADD ("filtered", test_filtered, NULL);
+  ADD ("filtered/reply-names-base", test_filtered_reply, NULL);
   return g_test_run ();
 }
