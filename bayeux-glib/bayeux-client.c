@@ -2726,7 +2726,10 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * request it sends. A larger response fails with
    * %BAYEUX_ERROR_MESSAGE_TOO_LARGE without being read past the limit; a
    * message larger than this on its own is refused with the same error;
-   * batches are split to fit.
+   * batches are split to fit. The default is 1 MiB. A server that puts
+   * many events in one long-poll answer can exceed it (the Salesforce
+   * Streaming API's batches do, after a replay or a burst): use 10 MiB
+   * there, as its EMP-Connector client does.
    *
    * Since: 1.0
    */
