@@ -2729,7 +2729,8 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * batches are split to fit. The default is 1 MiB. A server that puts
    * many events in one long-poll answer can exceed it (the Salesforce
    * Streaming API's batches do, after a replay or a burst): use 10 MiB
-   * there, as its EMP-Connector client does.
+   * there (users of its Java client, EMP-Connector, raise its 1 MiB
+   * buffer for the same reason).
    *
    * Since: 1.0
    */
