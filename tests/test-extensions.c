@@ -10,8 +10,12 @@
  * tests/interop/test-extensions-interop.c.
  */
 #include "test-utils.h"
+#include "extensions/bayeux-replay-extension-private.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
 /* A test extension ------------------------------------------------------- */
 
@@ -1895,6 +1899,487 @@ test_replay_client (Fixture *f, gconstpointer data)
   g_assert_cmpstr (second, ==, "{\"/event/a\":42}");
 }
 
+/* The replay extension's state file --------------------------------------- */
+
+/* A fresh folder for the test's files, and its removal with all it
+ * holds. */
+static char *
+make_test_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("bayeux-replay-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_test_dir (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        remove_test_dir (path);
+      else
+        g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* A state file's path in a fresh folder, *@dir (for remove_test_dir()). */
+static char *
+new_state_path (char **dir)
+{
+  *dir = make_test_dir ();
+  return g_build_filename (*dir, "replay.ini", NULL);
+}
+
+/* The replay id of @channel in the state file @path, or G_MININT64. */
+static gint64
+file_replay_id (const char *path,
+                const char *channel)
+{
+  g_autoptr(GKeyFile) file = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  gint64 id;
+
+  g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  id = g_key_file_get_int64 (file, channel, "replay-id", &error);
+  return error != NULL ? G_MININT64 : id;
+}
+
+static void
+write_counts (BayeuxReplayExtension *replay,
+              guint                 *attempts,
+              guint                 *writes)
+{
+  bayeux_replay_extension_get_write_counts (replay, attempts, writes);
+}
+
+static char *
+subscribe_replay_of (Fixture *f)
+{
+  return json_to_string (json_object_get_member (server_ext (f, "/meta/subscribe"), "replay"), FALSE);
+}
+
+/* The application starts again: a new client on the same server, with
+ * @replay, subscribing to @channel: the ext.replay of its subscribe. */
+static char *
+restart_subscribe (Fixture               *f,
+                   BayeuxReplayExtension *replay,
+                   const char            *channel)
+{
+  g_assert_null (f->client);
+  f->client = bayeux_client_new (test_server_get_url (f->server));
+  client_fixture_watch (f);
+  g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
+  bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
+  start_connected (f);
+  fixture_subscribe (f, channel);
+  return subscribe_replay_of (f);
+}
+
+/* The replay ids survive the application: an extension with a state file
+ * receives events and goes away; the next one, on the same file, makes
+ * the client subscribe from the last of them. */
+static void
+test_replay_state_restart (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = make_test_dir ();
+  g_autofree char *folder = g_build_filename (dir, "myapp", NULL);
+  g_autofree char *path = g_build_filename (folder, "replay.ini", NULL);
+  BayeuxReplayExtension *replay = bayeux_replay_extension_new_with_state_file (path);
+  g_autoptr(BayeuxReplayExtension) again = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  GStatBuf st;
+  guint notified = 0;
+  gint64 id = 0;
+
+  g_assert_cmpstr (bayeux_replay_extension_get_state_file (replay), ==, path);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));   /* missing: empty, no warning */
+  bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
+  start_connected (f);
+  fixture_subscribe (f, "/event/a");
+  first = subscribe_replay_of (f);
+  g_assert_cmpstr (first, ==, "{\"/event/a\":-1}");
+
+  test_server_deliver (f->server, "/event/a", "{\"event\":{\"replayId\":41},\"payload\":{\"n\":1}}");
+  test_server_deliver (f->server, "/event/a", "{\"event\":{\"replayId\":42},\"payload\":{\"n\":2}}");
+  g_assert_true (test_wait_until (has_received_two, f, 5000));
+
+  /* The application quits: the client, then the extension, which writes
+   * the file at once (not a second later). */
+  client_fixture_release (f);
+  g_object_unref (replay);
+  g_assert_cmpint (file_replay_id (path, "/event/a"), ==, 42);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (folder, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  /* It starts again: a new client, a new extension on the same file. */
+  again = g_object_new (BAYEUX_TYPE_REPLAY_EXTENSION, "state-file", path, NULL);
+  g_assert_true (bayeux_replay_extension_get_replay_id (again, "/event/a", &id));
+  g_assert_cmpint (id, ==, 42);
+  second = restart_subscribe (f, again, "/event/a");
+  g_assert_cmpstr (second, ==, "{\"/event/a\":42}");
+
+  /* The property: notified on a real change only; NULL stops the file
+   * (the ids stay). */
+  g_signal_connect (again, "notify::state-file", G_CALLBACK (on_notify_count), &notified);
+  bayeux_replay_extension_set_state_file (again, path);
+  g_assert_cmpuint (notified, ==, 0);
+  g_object_set (again, "state-file", NULL, NULL);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_null (bayeux_replay_extension_get_state_file (again));
+  g_assert_true (bayeux_replay_extension_get_replay_id (again, "/event/a", NULL));
+
+  client_fixture_release (f);
+  g_clear_object (&again);
+  remove_test_dir (dir);
+}
+
+/* Many events make a write a second, not one each; save() writes at once,
+ * and only what changed. */
+static void
+test_replay_state_batching (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = new_state_path (&dir);
+  g_autoptr(BayeuxReplayExtension) replay = bayeux_replay_extension_new_with_state_file (path);
+  g_autoptr(GError) error = NULL;
+  const guint n_events = 200;
+  guint attempts, writes;
+  gint64 start, elapsed_ms;
+
+  bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
+  start_connected (f);
+  fixture_subscribe (f, "/event/a");
+
+  start = g_get_monotonic_time ();
+  for (guint i = 1; i <= n_events; i++)
+    {
+      g_autofree char *event = g_strdup_printf ("{\"event\":{\"replayId\":%u}}", 1000 + i);
+
+      test_server_deliver (f->server, "/event/a", event);
+      if (i % 20 == 0)
+        test_wait_ms (30);
+    }
+  while (f->received->len < n_events && g_get_monotonic_time () - start < test_scaled_ms (20000) * 1000)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (f->received->len, ==, n_events);
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  /* The last batch goes out within a second. */
+  test_wait_ms (1300);
+  write_counts (replay, &attempts, &writes);
+  g_test_message ("%u events in %" G_GINT64_FORMAT " ms: %u writes", n_events, elapsed_ms, writes);
+  g_assert_cmpuint (writes, >=, 1);
+  g_assert_cmpuint (writes, <=, 2 + elapsed_ms / 1000);
+  g_assert_cmpuint (attempts, ==, writes);
+  g_assert_cmpint (file_replay_id (path, "/event/a"), ==, 1000 + n_events);
+
+  /* Nothing changed: save() writes nothing. */
+  g_assert_true (bayeux_replay_extension_save (replay, &error));
+  g_assert_no_error (error);
+  write_counts (replay, &attempts, &writes);
+  g_assert_cmpuint (attempts, ==, writes);
+  /* A change: save() writes it at once, and the timer has nothing left. */
+  bayeux_replay_extension_set_replay_id (replay, "/event/b", 7);
+  g_assert_true (bayeux_replay_extension_save (replay, &error));
+  g_assert_cmpint (file_replay_id (path, "/event/b"), ==, 7);
+  {
+    guint attempts_after, writes_after;
+
+    test_wait_ms (1300);
+    write_counts (replay, &attempts_after, &writes_after);
+    g_assert_cmpuint (writes_after, ==, writes + 1);
+    g_assert_cmpuint (attempts_after, ==, attempts + 1);
+  }
+
+  client_fixture_release (f);
+  g_clear_object (&replay);
+  remove_test_dir (dir);
+}
+
+static void
+write_file (const char *path,
+            const char *contents,
+            gssize      length)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, length, &error);
+  g_assert_no_error (error);
+}
+
+/* A state file at @path (holding @contents, unless NULL) that gives no
+ * replay id: the extension reads nothing from it, and load() fails with
+ * @domain and @code. */
+static void
+assert_state_unread (const char *path,
+                     const char *contents,
+                     gssize      length,
+                     GQuark      domain,
+                     int         code)
+{
+  g_autoptr(BayeuxReplayExtension) replay = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (contents != NULL)
+    write_file (path, contents, length);
+  replay = bayeux_replay_extension_new_with_state_file (path);
+  g_assert_false (bayeux_replay_extension_get_replay_id (replay, "/event/a", NULL));
+  g_assert_false (bayeux_replay_extension_load (replay, &error));
+  g_assert_error (error, domain, code);
+}
+
+/* A damaged state file: what can be read is, the rest is refused with a
+ * warning (and an error from load()), and the extension goes on. Run in a
+ * subprocess: the warnings would abort the test. */
+static void
+test_replay_state_damaged (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GString) big = NULL;
+  g_autoptr(GString) many = NULL;
+  g_autoptr(GError) error = NULL;
+  static const char *refused[] = { "/event/b", "/event/c", "/event/d", "/event/e" };
+  BayeuxReplayExtension *replay;
+  gint64 id = 0;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      g_test_trap_assert_stderr ("*is damaged (not a key file)*"
+                                 "*damaged: 6 entries left out (6 not a channel with an integer replay id, 0 beyond*"
+                                 "*2 replay ids read*"
+                                 "*larger than 1 MiB*"
+                                 "*1 entries left out (0 not a channel*1 beyond 4096 channels); 4096 replay ids read*"
+                                 "*not a regular file*"
+                                 "*not a regular file*");
+      /* Nothing of the file's content in the warnings. */
+      g_test_trap_assert_stderr_unmatched ("*garbage*");
+      g_test_trap_assert_stderr_unmatched ("*99999999999999999999*");
+      return;
+    }
+  g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+  path = new_state_path (&dir);
+
+  /* Not a key file: nothing read. */
+  assert_state_unread (path, "garbage line\n\x01\x02[[[\n", -1, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE);
+
+  /* Some entries bad: the others read. */
+  write_file (path,
+              "# a comment\n"
+              "[/event/a]\nreplay-id=7\n"
+              "[/event/b]\nreplay-id=x\n"
+              "[/event/c]\nreplay-id=99999999999999999999\n"
+              "[not a channel]\nreplay-id=3\n"
+              "[/event/d]\nreplay-id=-3\n"
+              "[/event/e]\nother=1\n"
+              "[/topic/T?f=1]\nreplay-id=5\n"
+              "[/event/g]\nreplay-id=-2\n", -1);
+  replay = bayeux_replay_extension_new ();
+  bayeux_replay_extension_set_replay_id (replay, "/event/a", 1);
+  bayeux_replay_extension_set_state_file (replay, path);
+  g_assert_true (bayeux_replay_extension_get_replay_id (replay, "/event/a", &id));
+  g_assert_cmpint (id, ==, 7);   /* the file's, as if given */
+  g_assert_true (bayeux_replay_extension_get_replay_id (replay, "/event/g", &id));
+  g_assert_cmpint (id, ==, BAYEUX_REPLAY_ALL_EVENTS);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    g_assert_false (bayeux_replay_extension_get_replay_id (replay, refused[i], NULL));
+  g_assert_false (bayeux_replay_extension_get_replay_id (replay, "/topic/T", NULL));
+  g_assert_false (bayeux_replay_extension_load (replay, &error));
+  g_assert_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE);
+  g_clear_error (&error);
+  /* It goes on: events count, and are written. */
+  run_in (BAYEUX_EXTENSION (replay), NULL, "{\"channel\":\"/event/a\",\"data\":{\"event\":{\"replayId\":8}}}");
+  g_assert_true (bayeux_replay_extension_save (replay, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (file_replay_id (path, "/event/a"), ==, 8);
+  g_assert_cmpint (file_replay_id (path, "/event/b"), ==, G_MININT64);   /* the bad entries are gone */
+  g_clear_object (&replay);
+
+  /* Larger than 1 MiB: refused unread. */
+  big = g_string_new ("[/event/a]\nreplay-id=9\n");
+  while (big->len <= 1024 * 1024)
+    g_string_append (big, "# padding padding padding padding padding padding padding padding\n");
+  assert_state_unread (path, big->str, (gssize) big->len, G_FILE_ERROR, G_FILE_ERROR_FAILED);
+
+  /* More channels than allowed: the first 4096 read. */
+  many = g_string_new (NULL);
+  for (guint i = 0; i < 4097; i++)
+    g_string_append_printf (many, "[/c/%u]\nreplay-id=%u\n", i, i);
+  write_file (path, many->str, (gssize) many->len);
+  replay = bayeux_replay_extension_new_with_state_file (path);
+  g_assert_true (bayeux_replay_extension_get_replay_id (replay, "/c/4095", NULL));
+  g_assert_false (bayeux_replay_extension_get_replay_id (replay, "/c/4096", NULL));
+  g_clear_object (&replay);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+
+  /* A folder, a FIFO (which must not block): not a regular file. */
+  g_assert_cmpint (g_mkdir (path, 0700), ==, 0);
+  assert_state_unread (path, NULL, 0, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_assert_cmpint (g_rmdir (path), ==, 0);
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  assert_state_unread (path, NULL, 0, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+
+  /* Missing: empty, and no error. */
+  replay = bayeux_replay_extension_new_with_state_file (path);
+  g_assert_true (bayeux_replay_extension_load (replay, &error));
+  g_assert_no_error (error);
+  g_clear_object (&replay);
+
+  remove_test_dir (dir);
+}
+
+static void
+feed_events (BayeuxReplayExtension *replay,
+             guint                  first,
+             guint                  n)
+{
+  for (guint i = first; i < first + n; i++)
+    {
+      g_autofree char *json = g_strdup_printf ("{\"channel\":\"/event/a\",\"data\":{\"event\":{\"replayId\":%u}}}", i);
+
+      run_in (BAYEUX_EXTENSION (replay), NULL, json);
+    }
+}
+
+/* A state file that cannot be written (its folder is a regular file, which
+ * stops root too): one warning, not one per batch; one attempt a batch,
+ * not a retry storm; save() says why; no crash. Then the folder is fixed:
+ * the next batch writes. */
+static void
+test_replay_state_unwritable (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *blocker = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxReplayExtension) replay = NULL;
+  guint attempts, writes;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      /* Reading it fails too (not missing: a folder that is a file). */
+      g_test_trap_assert_stderr ("*Could not read the replay state file*"
+                                 "*replay ids are not saved: Could not make the folder*");
+      g_test_trap_assert_stderr_unmatched ("*not saved*not saved*");
+      return;
+    }
+  g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+  dir = make_test_dir ();
+  blocker = g_build_filename (dir, "blocker", NULL);
+  path = g_build_filename (blocker, "replay.ini", NULL);
+  write_file (blocker, "a file, not a folder\n", -1);
+
+  replay = bayeux_replay_extension_new_with_state_file (path);
+  feed_events (replay, 1, 50);
+  test_wait_ms (1300);
+  write_counts (replay, &attempts, &writes);
+  g_assert_cmpuint (attempts, ==, 1);
+  g_assert_cmpuint (writes, ==, 0);
+  /* No change: no new attempt, however long. */
+  test_wait_ms (1300);
+  write_counts (replay, &attempts, &writes);
+  g_assert_cmpuint (attempts, ==, 1);
+  /* More events: one more attempt, no second warning. */
+  feed_events (replay, 51, 50);
+  test_wait_ms (1300);
+  write_counts (replay, &attempts, &writes);
+  g_assert_cmpuint (attempts, ==, 2);
+  g_assert_false (bayeux_replay_extension_save (replay, &error));
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR);
+  g_clear_error (&error);
+
+  /* Fixed: the next batch writes. */
+  g_assert_cmpint (g_unlink (blocker), ==, 0);
+  feed_events (replay, 101, 1);
+  test_wait_ms (1300);
+  write_counts (replay, &attempts, &writes);
+  g_assert_cmpuint (writes, ==, 1);
+  g_assert_cmpint (file_replay_id (path, "/event/a"), ==, 101);
+
+  g_clear_object (&replay);
+  remove_test_dir (dir);
+}
+
+/* Filtered PushTopic channels: the replay id is keyed by the channel
+ * without the filter, as Salesforce looks it up, whichever name the events
+ * come on; and it is saved under that name. */
+static void
+test_replay_filtered (Fixture *f, gconstpointer data)
+{
+  const char *filtered = "/topic/Invoices?Status__c=Open";
+  g_autoptr(BayeuxReplayExtension) replay = bayeux_replay_extension_new ();
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *third = NULL;
+  gint64 id = 0;
+
+  /* Given by its filtered name: kept under the plain one, and written to
+   * the file set after it. */
+  bayeux_replay_extension_set_replay_id (replay, filtered, 10);
+  g_assert_true (bayeux_replay_extension_get_replay_id (replay, "/topic/Invoices", &id));
+  g_assert_cmpint (id, ==, 10);
+  path = new_state_path (&dir);
+  bayeux_replay_extension_set_state_file (replay, path);
+  g_assert_true (bayeux_replay_extension_save (replay, NULL));
+  g_assert_cmpint (file_replay_id (path, "/topic/Invoices"), ==, 10);
+  bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (replay));
+  start_connected (f);
+  fixture_subscribe (f, filtered);
+  first = subscribe_replay_of (f);
+  g_assert_cmpstr (first, ==, "{\"/topic/Invoices\":10}");
+
+  /* An event on the plain channel counts for the filtered subscription. */
+  test_server_deliver (f->server, "/topic/Invoices", "{\"event\":{\"replayId\":11}}");
+  g_assert_true (test_wait_until (fixture_has_received, f, 5000));
+  g_assert_true (bayeux_replay_extension_get_replay_id (replay, filtered, &id));
+  g_assert_cmpint (id, ==, 11);
+  test_server_forget_clients (f->server);
+  test_server_release (f->server);
+  g_assert_true (fixture_wait_resubscribed (f, filtered, 5000));
+  second = subscribe_replay_of (f);
+  g_assert_cmpstr (second, ==, "{\"/topic/Invoices\":11}");
+
+  /* So does one on the filtered name. */
+  test_server_deliver (f->server, filtered, "{\"event\":{\"replayId\":12}}");
+  g_assert_true (test_wait_until (has_received_two, f, 5000));
+  g_assert_true (bayeux_replay_extension_get_replay_id (replay, "/topic/Invoices", &id));
+  g_assert_cmpint (id, ==, 12);
+  g_assert_true (bayeux_replay_extension_save (replay, NULL));
+  g_assert_cmpint (file_replay_id (path, "/topic/Invoices"), ==, 12);
+
+  /* And the next run resumes the filtered subscription from it. */
+  client_fixture_release (f);
+  g_clear_object (&replay);
+  replay = bayeux_replay_extension_new_with_state_file (path);
+  third = restart_subscribe (f, replay, filtered);
+  g_assert_cmpstr (third, ==, "{\"/topic/Invoices\":12}");
+
+  client_fixture_release (f);
+  g_clear_object (&replay);
+  remove_test_dir (dir);
+}
+
 /* ------------------------------------------------------------------------ */
 
 int
@@ -1946,6 +2431,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/bayeux/extensions/replay/protocol", test_replay_protocol);
   g_test_add_func ("/bayeux/extensions/replay/hostile", test_replay_hostile);
   ADD ("replay/client", test_replay_client);
+  ADD ("replay/filtered", test_replay_filtered);
+  ADD ("replay/state-file/restart", test_replay_state_restart);
+  ADD ("replay/state-file/batching", test_replay_state_batching);
+  g_test_add_func ("/bayeux/extensions/replay/state-file/damaged", test_replay_state_damaged);
+  g_test_add_func ("/bayeux/extensions/replay/state-file/unwritable", test_replay_state_unwritable);
 #undef ADD
 #undef ADD_DATA
 

@@ -41,7 +41,9 @@ G_DECLARE_FINAL_TYPE (BayeuxReplayExtension, bayeux_replay_extension,
                       BAYEUX, REPLAY_EXTENSION, GObject)
 
 BAYEUX_AVAILABLE_IN_ALL
-BayeuxReplayExtension *bayeux_replay_extension_new (void);
+BayeuxReplayExtension *bayeux_replay_extension_new                 (void);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxReplayExtension *bayeux_replay_extension_new_with_state_file (const char *path);
 BAYEUX_AVAILABLE_IN_ALL
 gint64   bayeux_replay_extension_get_default_replay_id (BayeuxReplayExtension *self);
 BAYEUX_AVAILABLE_IN_ALL
@@ -55,5 +57,16 @@ BAYEUX_AVAILABLE_IN_ALL
 void     bayeux_replay_extension_set_replay_id         (BayeuxReplayExtension *self,
                                                         const char            *channel,
                                                         gint64                 replay_id);
+BAYEUX_AVAILABLE_IN_ALL
+const char *bayeux_replay_extension_get_state_file     (BayeuxReplayExtension *self);
+BAYEUX_AVAILABLE_IN_ALL
+void     bayeux_replay_extension_set_state_file        (BayeuxReplayExtension *self,
+                                                        const char            *path);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean bayeux_replay_extension_load                  (BayeuxReplayExtension  *self,
+                                                        GError                **error);
+BAYEUX_AVAILABLE_IN_ALL
+gboolean bayeux_replay_extension_save                  (BayeuxReplayExtension  *self,
+                                                        GError                **error);
 
 G_END_DECLS

@@ -19,6 +19,7 @@ import selectors
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -237,6 +238,52 @@ class TestBuiltIn(unittest.TestCase):
             subscribe = object_from({"channel": "/meta/subscribe", "id": "5", "subscription": channel})
             replay.outgoing(self.client, subscribe)
             self.assertEqual(to_python(subscribe.get_member("ext")), {"replay": {channel: expected}})
+
+    def test_replay_state_file(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "myapp", "replay.ini")
+            replay = Bayeux.ReplayExtension(state_file=path)
+            self.assertEqual(replay.props.state_file, path)
+            self.assertEqual(replay.get_state_file(), path)
+            self.assertTrue(replay.load())  # missing: empty, no error
+            replay.incoming(self.client, object_from({"channel": "/topic/T",
+                                                      "data": {"event": {"replayId": 31}}}))
+            # A filtered subscription resumes from its plain channel's id,
+            # under the plain name (where Salesforce looks it up).
+            subscribe = object_from({"channel": "/meta/subscribe", "id": "5",
+                                     "subscription": "/topic/T?Status__c=Open"})
+            replay.outgoing(self.client, subscribe)
+            self.assertEqual(to_python(subscribe.get_member("ext")), {"replay": {"/topic/T": 31}})
+            self.assertTrue(replay.save())
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+            keyfile = GLib.KeyFile()
+            keyfile.load_from_file(path, GLib.KeyFileFlags.NONE)
+            self.assertEqual(keyfile.get_int64("/topic/T", "replay-id"), 31)
+
+            # The next run: the id read from the file, as if given.
+            again = Bayeux.ReplayExtension.new_with_state_file(path)
+            self.assertEqual(again.get_replay_id("/topic/T?Status__c=Open"), (True, 31))
+
+            # A damaged file: load() raises, with what could be read kept.
+            with open(path, "w") as f:
+                f.write("[/event/a]\nreplay-id=4\n[/event/b]\nreplay-id=x\n")
+            with self.assertRaises(GLib.Error) as caught:
+                again.load()
+            self.assertTrue(caught.exception.matches(GLib.KeyFile.error_quark(),
+                                                     GLib.KeyFileError.INVALID_VALUE))
+            self.assertEqual(again.get_replay_id("/event/a"), (True, 4))
+
+            # Unwritable (a folder that is a file): save() raises.
+            blocker = os.path.join(folder, "blocker")
+            with open(blocker, "w") as f:
+                f.write("not a folder\n")
+            again.props.state_file = None
+            again.set_replay_id("/event/c", 1)
+            again.props.state_file = os.path.join(blocker, "replay.ini")
+            with self.assertRaises(GLib.Error) as caught:
+                again.save()
+            self.assertTrue(caught.exception.matches(GLib.file_error_quark(), GLib.FileError.NOTDIR))
+            again.props.state_file = None
 
     def test_python_extension_hooks(self):
         stamp = Stamp()
