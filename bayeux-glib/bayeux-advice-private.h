@@ -30,6 +30,7 @@ typedef struct
   gint64          max_interval;
   guint           backoff;
   double          out_of_range[3];  /* per duration: the last value reported as too large, 0 none */
+  char            stop_reason[64];  /* with reconnect NONE: what said so ("reconnect: none", "interval: -1") */
 } BayeuxAdvice;
 
 void     bayeux_advice_init               (BayeuxAdvice *self,
@@ -37,7 +38,10 @@ void     bayeux_advice_init               (BayeuxAdvice *self,
 void     bayeux_advice_restart            (BayeuxAdvice *self);
 gboolean bayeux_advice_apply              (BayeuxAdvice *self,
                                            JsonObject   *advice,
+                                           const char   *transport,
+                                           JsonArray   **hosts,
                                            GPtrArray   **errors);
+const char *bayeux_advice_stop_reason     (BayeuxAdvice *self);
 gint64   bayeux_advice_next_failure_delay (BayeuxAdvice *self,
                                            guint         increment,
                                            guint         max_backoff,

@@ -104,5 +104,12 @@ gboolean bayeux_calls_published    (BayeuxCalls   *self,
                                     BayeuxMessage *reply,
                                     BayeuxVerdict  verdict,
                                     gboolean       may_resend);
+/* Task data set on the task of a call that needs the server's reply (a
+ * remote call): left unanswered, it fails rather than completes. */
+#define BAYEUX_CALLS_NEEDS_REPLY "bayeux-needs-reply"
+
+void     bayeux_calls_unanswered   (BayeuxCalls   *self,
+                                    BayeuxOp      *op,
+                                    const GError  *error);
 
 G_END_DECLS

@@ -660,3 +660,22 @@ bayeux_calls_published (BayeuxCalls   *self,
     self->callbacks->report (self->client, error, reply);
   return FALSE;
 }
+
+/* A publish the server left unanswered (Bayeux 1.0: a server MAY respond
+ * to a publish): it was sent, and that is all the client knows. Its call
+ * completes without a reply message and without an error; a remote call
+ * (its task marked BAYEUX_CALLS_NEEDS_REPLY), which needs the answer,
+ * fails with @error.
+ * Takes @op. */
+void
+bayeux_calls_unanswered (BayeuxCalls  *self,
+                         BayeuxOp     *op,
+                         const GError *error)
+{
+  g_debug ("publish %s to %s left unanswered by the server: taken as sent", op->id, op->channel);
+  if (op->task != NULL && g_object_get_data (G_OBJECT (op->task), BAYEUX_CALLS_NEEDS_REPLY) != NULL)
+    bayeux_task_return (op->task, NULL, g_error_copy (error));
+  else
+    bayeux_task_return (op->task, NULL, NULL);
+  bayeux_op_free (op);
+}

@@ -343,7 +343,14 @@ bayeux_client_publish_async (BayeuxClient        *self,
  * %BAYEUX_ERROR_REFUSED and the server's error string when the reply says
  * `successful: false`.
  *
- * Returns: (transfer full): the server's reply, or %NULL on failure
+ * A server may leave a publish unanswered (Bayeux 1.0): then the publish
+ * completes as sent, returning %NULL without setting @error (see the
+ * "Unanswered publishes" part of the errors page). Check @error, not the
+ * return value, to tell a failure.
+ *
+ * Returns: (transfer full) (nullable): the server's reply; %NULL on
+ *   failure (with @error set), or when the server left the publish
+ *   unanswered
  *
  * Since: 1.0
  */
@@ -402,7 +409,9 @@ bayeux_client_publish_full_async (BayeuxClient        *self,
  * Completes [method@Client.publish_full_async] (or
  * [method@Client.publish_async]), as [method@Client.publish_finish] does.
  *
- * Returns: (transfer full): the server's reply, or %NULL on failure
+ * Returns: (transfer full) (nullable): the server's reply; %NULL on
+ *   failure (with @error set), or when the server left the publish
+ *   unanswered
  *
  * Since: 1.0
  */
@@ -615,6 +624,7 @@ bayeux_client_call_async (BayeuxClient        *self,
     bayeux_task_fail_after (task, timeout_ms,
                             g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
                                          "No answer to the remote call within %u ms", timeout_ms));
+  g_object_set_data (G_OBJECT (task), BAYEUX_CALLS_NEEDS_REPLY, GINT_TO_POINTER (TRUE));
   bayeux_calls_publish (calls, channel, data, NULL, task);
 }
 

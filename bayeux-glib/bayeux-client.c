@@ -207,6 +207,7 @@ static void begin_disconnect (BayeuxClient *self);
 static gboolean is_running   (BayeuxClient *self);
 static void start_internal   (BayeuxClient *self);
 static gboolean next_server  (BayeuxClient *self);
+static void     use_server   (BayeuxClient *self, guint server);
 static void update_watchdog  (BayeuxClient *self);
 static void drop_websocket   (BayeuxClient *self, const GError *error);
 static void open_websocket   (BayeuxClient *self);
@@ -304,21 +305,38 @@ set_client_id (BayeuxClient *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_ID]);
 }
 
-/* Applies the advice of @message (newer advice replaces older); bad
- * fields are reported. Returns whether it carried a `reconnect` field. */
+/* Applies the advice of @message (newer advice replaces older; the
+ * section of our transport overlays the general fields; `hosts` go to the
+ * servers); bad fields are reported. Returns whether it said how to
+ * reconnect (a `reconnect` field, or a negative interval). */
 static gboolean
 apply_advice (BayeuxClient  *self,
               BayeuxMessage *message)
 {
   g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GError) bad = NULL;
+  JsonArray *hosts = NULL;
   gboolean reconnect;
 
   if (message == NULL)
     return FALSE;
-  reconnect = bayeux_advice_apply (&self->advice, bayeux_message_get_advice (message), &errors);
+  reconnect = bayeux_advice_apply (&self->advice, bayeux_message_get_advice (message), self->transport_name,
+                                   &hosts, &errors);
   for (guint i = 0; errors != NULL && i < errors->len; i++)
     report_error (self, g_error_copy (g_ptr_array_index (errors, i)), message);
+  if (hosts != NULL && !bayeux_servers_set_advised (self->servers, hosts, &bad))
+    report_error (self, g_steal_pointer (&bad), message);
   return reconnect;
+}
+
+/* The server advised to stop (reconnect none, a negative interval, a
+ * reconnect value not understood). */
+static GError *
+advised_stop_error (BayeuxClient *self,
+                    const char   *what)
+{
+  return g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED, "The server advised %s (%s)", what,
+                      bayeux_advice_stop_reason (&self->advice));
 }
 
 static gint64
@@ -375,7 +393,8 @@ enqueue (BayeuxClient *self,
   bayeux_outbox_schedule_expiry (self->outbox, self->max_pending_age);
 }
 
-/* Drops the publishes that waited longer than max-pending-age. */
+/* Drops the publishes that waited longer than max-pending-age; completes
+ * those sent over the WebSocket that the server left unanswered. */
 static void
 on_expired (gpointer user_data)
 {
@@ -398,6 +417,20 @@ on_expired (gpointer user_data)
     }
   g_queue_free (expired);
   bayeux_outbox_schedule_expiry (self->outbox, self->max_pending_age);
+
+  /* Publishes sent over the WebSocket whose reply did not come: sent. */
+  expired = bayeux_outbox_take_unanswered (self->outbox);
+  if (!g_queue_is_empty (expired))
+    {
+      g_autoptr(GError) error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
+                                                     "The server did not answer in time (WebSocket)");
+
+      while ((op = g_queue_pop_head (expired)) != NULL)
+        bayeux_calls_unanswered (&self->calls, op, error);
+      if (self->streaming != NULL)
+        bayeux_transport_check_answered (self->streaming);
+    }
+  g_queue_free (expired);
   end_change (self);
 }
 
@@ -585,6 +618,10 @@ stop_internal (BayeuxClient *self,
   handshake_tasks = g_steal_pointer (&self->handshake_tasks);
   self->handshake_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   bayeux_task_return_all (handshake_tasks, reason);
+
+  /* The hosts a server advised are of its session: a new start begins at the url. */
+  if (bayeux_servers_forget_advised (self->servers) && self->polling != NULL)
+    use_server (self, 0);
 
   set_state (self, BAYEUX_CLIENT_STATE_DISCONNECTED);
   update_watchdog (self);
@@ -828,6 +865,11 @@ flush_idle_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
+  /* Over the socket, a publish's reply may never come: it is taken as
+   * sent shortly before the request's deadline (which drops the socket). */
+  if (websocket_open (self))
+    bayeux_outbox_await_optional (self->outbox, ids, self->max_network_delay -
+                                                     MIN (1000, self->max_network_delay / 4));
   send_request (self, SLOT_BATCH, body, ids, self->max_network_delay, FALSE);
   return G_SOURCE_REMOVE;
 }
@@ -1100,8 +1142,7 @@ handshake_done (BayeuxClient  *self,
 
   if (self->advice.reconnect == BAYEUX_RECONNECT_NONE)
     {
-      stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
-                                                  "The server advised not to connect (reconnect: none)"), reply);
+      stop_with_error (self, advised_stop_error (self, "not to connect"), reply);
       return;
     }
 
@@ -1151,8 +1192,7 @@ connect_done (BayeuxClient  *self,
         return;   /* a notify handler stopped the client */
 
       if (advised && self->advice.reconnect == BAYEUX_RECONNECT_NONE)
-        stop_with_error (self, g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED,
-                                                    "The server advised to stop (reconnect: none)"), reply);
+        stop_with_error (self, advised_stop_error (self, "to stop"), reply);
       else if (advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE)
         rehandshake_as_advised (self);
       else
@@ -1613,7 +1653,8 @@ request_current (BayeuxClient *self,
 }
 
 /* Whatever a request's response left unanswered failed: with @error (the
- * request failed) or as a bad response. */
+ * request failed) or as a bad response; but a publish the response (a
+ * 200) left unanswered was sent (see bayeux_calls_unanswered). */
 static void
 fail_unanswered (BayeuxClient *self,
                  Request      *req,
@@ -1634,7 +1675,10 @@ fail_unanswered (BayeuxClient *self,
       if (!request_current (self, req) || req->generation != self->generation)
         break;
       op = bayeux_outbox_take_id (self->outbox, g_ptr_array_index (req->ids, i));
-      if (op != NULL)
+      /* A server MAY leave a publish unanswered: sent, not failed. */
+      if (op != NULL && error == NULL && op->kind == BAYEUX_OP_PUBLISH && op_of_this_session (self, op))
+        bayeux_calls_unanswered (&self->calls, op, unanswered);
+      else if (op != NULL)
         op_done (self, op, NULL, error ? error : unanswered);
     }
 }

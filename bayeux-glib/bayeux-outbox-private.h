@@ -34,6 +34,7 @@ typedef struct
   gint        ext_next;  /* the next outgoing extension to run in chain (counting down) */
   gboolean    with_outbox; /* a control op: take the outbox along */
   guint       timeout_ms;  /* a control op: its deadline */
+  gint64      reply_due;   /* a publish sent where its reply is optional: when to stop waiting (monotonic µs) */
 } BayeuxOp;
 
 /* A control op: handshake, connect or disconnect (one at a time). */
@@ -41,7 +42,8 @@ typedef struct
 
 typedef struct _BayeuxOutbox BayeuxOutbox;
 
-/* The outbox's expiry timer fired (see bayeux_outbox_take_expired). */
+/* The outbox's expiry timer fired (see bayeux_outbox_take_expired and
+ * bayeux_outbox_take_unanswered). */
 typedef void (*BayeuxExpiryFunc) (gpointer user_data);
 
 void bayeux_op_free (BayeuxOp *op);
@@ -76,6 +78,12 @@ void    bayeux_outbox_schedule_expiry (BayeuxOutbox *self,
                                        guint         max_age_ms);
 GQueue *bayeux_outbox_take_expired    (BayeuxOutbox *self,
                                        guint         max_age_ms);
+
+/* Publishes whose reply may never come (sent over a WebSocket). */
+void    bayeux_outbox_await_optional  (BayeuxOutbox *self,
+                                       GPtrArray    *ids,
+                                       guint         within_ms);
+GQueue *bayeux_outbox_take_unanswered (BayeuxOutbox *self);
 
 /* Sent ops, awaiting their replies. */
 void      bayeux_outbox_commit           (BayeuxOutbox  *self,

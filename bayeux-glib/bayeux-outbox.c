@@ -14,6 +14,13 @@
  * /meta/connect reply can only be its. A control op given up while its
  * answer may still come (over a WebSocket) is remembered among the
  * abandoned ids, so that the late answer is ignored, not an error.
+ *
+ * A server MAY leave a publish unanswered (Bayeux 1.0, "Publish
+ * Response"). Over a WebSocket no response ends a request, so a publish
+ * sent there waits for its reply until a due time
+ * (bayeux_outbox_await_optional); then the expiry callback runs and the
+ * client takes it (bayeux_outbox_take_unanswered) and completes it as
+ * sent.
  */
 #include "bayeux-outbox-private.h"
 #include "bayeux-context-private.h"
@@ -33,6 +40,7 @@ struct _BayeuxOutbox
   char             *control_id;  /* of the control op in flight */
   GHashTable       *abandoned;   /* ids of control ops given up whose answer may come */
   GSource          *expiry_timer;
+  GSource          *reply_timer;  /* the first reply_due of a pending publish */
 };
 
 /* Frees @op (its task, if any, must have returned or be returned by the
@@ -393,9 +401,97 @@ bayeux_outbox_take_pending (BayeuxOutbox *self)
   return ops;
 }
 
-/* The client stops: no expiry timer. */
+static gint
+compare_age (gconstpointer a,
+             gconstpointer b,
+             gpointer      user_data)
+{
+  const BayeuxOp *x = a, *y = b;
+
+  return (x->queued_at > y->queued_at) - (x->queued_at < y->queued_at);
+}
+
+/* The client stops: no timers. */
 void
 bayeux_outbox_stop (BayeuxOutbox *self)
 {
   g_clear_pointer (&self->expiry_timer, bayeux_source_destroy);
+  g_clear_pointer (&self->reply_timer, bayeux_source_destroy);
+}
+
+static gboolean
+reply_cb (gpointer user_data)
+{
+  BayeuxOutbox *self = user_data;
+
+  g_clear_pointer (&self->reply_timer, g_source_unref);
+  self->expired (self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Sets the reply timer for the first due pending publish, if any. */
+static void
+schedule_reply_timer (BayeuxOutbox *self)
+{
+  gint64 first = G_MAXINT64;
+  GHashTableIter iter;
+  BayeuxOp *op;
+
+  g_clear_pointer (&self->reply_timer, bayeux_source_destroy);
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &op))
+    if (op->reply_due != 0)
+      first = MIN (first, op->reply_due);
+  if (first == G_MAXINT64)
+    return;
+  self->reply_timer = bayeux_source_attach (self->context,
+                                            (guint) CLAMP ((first - g_get_monotonic_time ()) / 1000 + 1, 1, G_MAXINT32),
+                                            G_PRIORITY_DEFAULT, reply_cb, self, NULL, "[bayeux] publish replies");
+}
+
+/* The publishes among @ids (just committed) were sent where nothing but
+ * their reply ends them (a WebSocket): they wait for it @within_ms at
+ * most, then the expiry callback runs. */
+void
+bayeux_outbox_await_optional (BayeuxOutbox *self,
+                              GPtrArray    *ids,
+                              guint         within_ms)
+{
+  gint64 due = g_get_monotonic_time () + (gint64) within_ms * 1000;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      BayeuxOp *op = g_hash_table_lookup (self->pending, g_ptr_array_index (ids, i));
+
+      if (op != NULL && op->kind == BAYEUX_OP_PUBLISH)
+        {
+          op->reply_due = due;
+          any = TRUE;
+        }
+    }
+  if (any && self->reply_timer == NULL)
+    schedule_reply_timer (self);
+}
+
+/* Takes the pending publishes whose reply is due (see
+ * bayeux_outbox_await_optional), in the order sent, and sets the timer for
+ * the next. Returns: (transfer full): a queue of BayeuxOp, maybe empty */
+GQueue *
+bayeux_outbox_take_unanswered (BayeuxOutbox *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GQueue *due = g_queue_new ();
+  GHashTableIter iter;
+  BayeuxOp *op;
+
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &op))
+    if (op->reply_due != 0 && op->reply_due <= now)
+      {
+        g_hash_table_iter_steal (&iter);
+        g_queue_insert_sorted (due, op, compare_age, NULL);
+      }
+  schedule_reply_timer (self);
+  return due;
 }

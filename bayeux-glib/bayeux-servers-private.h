@@ -5,10 +5,14 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
 typedef struct _BayeuxServers BayeuxServers;
+
+/* At most this many `hosts` of an advice are taken. */
+#define BAYEUX_SERVERS_MAX_ADVISED 8
 
 BayeuxServers *bayeux_servers_new           (const char         *url);
 void           bayeux_servers_free          (BayeuxServers      *self);
@@ -24,5 +28,10 @@ guint       bayeux_servers_next_index (BayeuxServers *self);
 gboolean    bayeux_servers_failed     (BayeuxServers *self,
                                        guint          count);
 void        bayeux_servers_succeeded  (BayeuxServers *self);
+gboolean    bayeux_servers_set_advised    (BayeuxServers  *self,
+                                           JsonArray      *hosts,
+                                           GError        **error);
+gboolean    bayeux_servers_forget_advised (BayeuxServers  *self);
+guint       bayeux_servers_advised_count  (BayeuxServers  *self);
 
 G_END_DECLS

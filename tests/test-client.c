@@ -1797,6 +1797,255 @@ test_no_password (void)
   g_test_trap_assert_passed ();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Bayeux 1.0 corners of the advice, and unanswered publishes              */
+
+/* Answers the connect @m successfully, with @advice (a JSON object). */
+static void
+respond_connect_with_advice (SoupServerMessage *msg, JsonObject *m, const char *advice)
+{
+  g_autofree char *body = g_strdup_printf ("[{\"channel\":\"/meta/connect\",\"id\":\"%s\",\"clientId\":\"%s\","
+                                           "\"successful\":true,\"advice\":%s}]",
+                                           json_object_get_string_member (m, "id"),
+                                           json_object_get_string_member (m, "clientId"), advice);
+
+  test_server_respond_raw (msg, SOUP_STATUS_OK, body);
+}
+
+/* Answers the second /meta/connect, successfully, with the advice
+ * @user_data (a JSON object); then lets the server answer as usual. */
+static gboolean
+advise_raw_on_connect (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect") ||
+      test_server_count (server, "/meta/connect") < 2)
+    return FALSE;
+
+  test_server_set_hook (server, NULL, NULL);   /* once */
+  respond_connect_with_advice (msg, m, user_data);
+  return TRUE;
+}
+
+/* The client stops after the advice: DISCONNECTED with @text in the
+ * message, no further request, no bad-response error. */
+static void
+assert_advised_stop (Fixture *f, const char *text)
+{
+  const GError *error;
+  guint requests;
+
+  g_assert_true (test_wait_until (fixture_has_error, f, 5000));
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
+  error = g_ptr_array_index (f->errors, f->errors->len - 1);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_DISCONNECTED);
+  g_assert_nonnull (strstr (error->message, text));
+  g_assert_cmpuint (strlen (error->message), <, 200);
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE), ==, 0);
+  requests = test_server_requests (f->server);
+  test_wait_ms (500);
+  g_assert_cmpuint (test_server_requests (f->server), ==, requests);
+}
+
+/* Advice that says stop (@data: a StopCase): Bayeux 1.0, `interval`: "A
+ * negative period indicates that the message should not be retried";
+ * `reconnect`: "Any client that does not implement all defined values of
+ * reconnect MUST NOT automatically retry or handshake": a value we do not
+ * know stops the client, quoted when short, never when long. */
+typedef struct
+{
+  const char *advice;   /* NULL: a reconnect of 10,000 characters */
+  const char *text;     /* in the error's message */
+} StopCase;
+
+static const StopCase stop_interval_negative = { "{\"reconnect\":\"retry\",\"interval\":-1}", "interval: -1" };
+static const StopCase stop_reconnect_unknown = { "{\"reconnect\":\"later\",\"interval\":0}",
+                                                 "reconnect: “later”, not understood" };
+static const StopCase stop_reconnect_long = { NULL, "a reconnect value not understood" };
+
+static void
+test_advice_stop (Fixture *f, gconstpointer data)
+{
+  const StopCase *c = data;
+  g_autofree char *advice = c->advice ? g_strdup (c->advice)
+                                      : g_strdup_printf ("{\"reconnect\":\"%0*d\",\"interval\":0}", 10000, 7);
+
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, advise_raw_on_connect, advice);
+  bayeux_client_start (f->client);
+  assert_advised_stop (f, c->text);
+  g_assert_null (strstr (((GError *) g_ptr_array_index (f->errors, f->errors->len - 1))->message, "0000"));
+}
+
+/* The section of the transport in use overlays the general advice; the
+ * section of another transport is ignored. */
+static void
+test_advice_transport_section (Fixture *f, gconstpointer data)
+{
+  gint64 advised, next;
+
+  test_server_set_timeout (f->server, 200);
+  test_server_set_hook (f->server, advise_raw_on_connect,
+                        (gpointer) "{\"reconnect\":\"retry\",\"interval\":0,\"long-polling\":{\"interval\":400},"
+                                   "\"websocket\":{\"interval\":60000,\"reconnect\":\"none\"}}");
+  bayeux_client_start (f->client);
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/connect", 2, 5000));
+  advised = g_get_monotonic_time ();
+  test_server_set_timeout (f->server, 5000);
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/connect", 3, 5000));
+  next = test_server_last_time (f->server, "/meta/connect");
+  g_assert_cmpint (next - advised, >=, 350 * 1000);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_true (fixture_is_connected (f));
+}
+
+typedef struct
+{
+  char    *advice;
+  gboolean failing;
+} HostsCase;
+
+/* The second connect carries the hosts advice; then the server fails
+ * every request (503) once @failing. */
+static gboolean
+advise_hosts (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  HostsCase *c = user_data;
+  JsonObject *m = json_array_get_object_element (request, 0);
+
+  if (c->failing)
+    test_server_respond_raw (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+  else if (g_str_equal (json_object_get_string_member (m, "channel"), "/meta/connect") &&
+           test_server_count (server, "/meta/connect") == 2)
+    respond_connect_with_advice (msg, m, c->advice);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* The `hosts` advice feeds the failover list: when the url fails, the
+ * client goes on with an advised host of the same site; an advised host
+ * of another site is left out (and said so once); a stop forgets them. */
+static void
+test_advice_hosts (Fixture *f, gconstpointer data)
+{
+  TestServer *other = test_server_new ();
+  HostsCase c = { 0 };
+  g_autofree char *primary = g_strdup (test_server_get_url (f->server));
+  g_autofree char *ws_url = NULL;
+
+  /* Given as a ws:// URL: the same server over HTTP. */
+  ws_url = g_strdup_printf ("ws%s", test_server_get_url (other) + 4);
+  c.advice = g_strdup_printf ("{\"reconnect\":\"retry\",\"interval\":0,\"hosts\":[\"%s\",\"http://evil.example/cometd\","
+                              "\"http://user@127.0.0.1:1/\"]}", ws_url);
+  test_server_set_timeout (f->server, 200);
+  test_server_set_timeout (other, 200);
+  test_server_set_hook (f->server, advise_hosts, &c);
+  bayeux_client_start (f->client);
+  g_assert_true (fixture_wait_server_count_connected (f, "/meta/connect", 3, 5000));
+  g_assert_cmpuint (fixture_count_errors_containing (f, "2 of its 3 hosts left out"), ==, 1);
+
+  c.failing = TRUE;
+  test_server_release (f->server);
+  /* A connect there first (a cluster may share sessions): 402, then a
+   * handshake there. */
+  for (int i = 0; i < 1000 && test_server_count (other, "/meta/handshake") == 0; i++)
+    test_wait_ms (10);
+  g_assert_cmpuint (test_server_count (other, "/meta/handshake"), ==, 1);
+  for (int i = 0; i < 1000 && test_server_count (other, "/meta/connect") < 2; i++)
+    test_wait_ms (10);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  g_assert_true (g_str_has_prefix (bayeux_client_get_current_url (f->client), test_server_get_url (other)));
+  g_assert_cmpuint (fixture_count_errors_containing (f, "hosts left out"), ==, 1);  /* once */
+
+  /* Forgotten at stop: the next start is on the url. */
+  bayeux_client_stop (f->client);
+  g_assert_true (test_wait_until (fixture_is_disconnected, f, 5000));
+  g_assert_cmpstr (bayeux_client_get_current_url (f->client), ==, primary);
+
+  test_server_set_hook (f->server, NULL, NULL);
+  client_fixture_release (f);
+  test_server_free (other);
+  g_free (c.advice);
+}
+
+/* Bayeux 1.0, "Publish Response": a server MAY answer a publish. Answered
+ * 200 without its reply (long polling), a publish was sent: no error. */
+static gboolean
+leave_publish_unanswered (TestServer *server, SoupServerMessage *msg, JsonArray *request, gpointer user_data)
+{
+  JsonObject *m = json_array_get_object_element (request, 0);
+
+  if (!g_str_equal (json_object_get_string_member (m, "channel"), "/quiet/ch") &&
+      !g_str_equal (json_object_get_string_member (m, "channel"), "/service/quiet"))
+    return FALSE;
+  test_server_respond_raw (msg, SOUP_STATUS_OK, "[]");
+  return TRUE;
+}
+
+static void
+test_publish_unanswered (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+
+  test_server_set_hook (f->server, leave_publish_unanswered, NULL);
+  fixture_start_connected (f);
+  reply = fixture_publish (f, "/quiet/ch", payload, &error);
+  g_assert_no_error (error);
+  g_assert_null (reply);
+  test_wait_ms (100);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_true (fixture_is_connected (f));
+
+  /* A remote call needs its answer: unanswered, it fails. */
+  {
+    GAsyncResult *r = NULL;
+    g_autoptr(JsonNode) answer = NULL;
+
+    bayeux_client_call_async (f->client, "/service/quiet", NULL, 2000, NULL, test_store_result, &r);
+    answer = bayeux_client_call_finish (f->client, test_wait_result (&r, 5000), &error);
+    g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
+    g_assert_null (answer);
+    g_object_unref (r);
+  }
+}
+
+/* Over a WebSocket, a publish left unanswered is taken as sent shortly
+ * before max-network-delay (2 s here): no error, the socket kept. */
+static void
+test_publish_unanswered_websocket (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+  gint64 start;
+
+  test_server_set_timeout (f->server, 20000);
+  test_server_set_websocket (f->server, TRUE, TRUE);
+  bayeux_client_start (f->client);
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  for (int i = 0; i < 500 && g_strcmp0 (bayeux_client_get_transport (f->client), "websocket") != 0; i++)
+    test_wait_ms (10);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+  test_wait_ms (200);
+
+  test_server_ws_set_silent (f->server, TRUE);
+  start = g_get_monotonic_time ();
+  reply = fixture_publish (f, "/quiet/ch", payload, &error);
+  g_assert_no_error (error);
+  g_assert_null (reply);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 1400 * 1000);
+  test_server_ws_set_silent (f->server, FALSE);
+  test_wait_ms (1000);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  g_assert_true (fixture_is_connected (f));
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1862,6 +2111,15 @@ main (int argc, char **argv)
   g_test_add_func ("/bayeux/client/listener-unknown", test_listener_unknown);
   g_test_add_func ("/bayeux/client/wrong-thread", test_wrong_thread);
   g_test_add_func ("/bayeux/client/no-password", test_no_password);
+#define ADD_DATA(path, fn, data) g_test_add ("/bayeux/client/" path, Fixture, data, client_fixture_setup, fn, client_fixture_teardown)
+  ADD_DATA ("advice/interval-negative", test_advice_stop, &stop_interval_negative);
+  ADD_DATA ("advice/reconnect-unknown", test_advice_stop, &stop_reconnect_unknown);
+  ADD_DATA ("advice/reconnect-unknown-long", test_advice_stop, &stop_reconnect_long);
+#undef ADD_DATA
+  ADD ("advice/transport-section", test_advice_transport_section);
+  ADD ("advice/hosts", test_advice_hosts);
+  ADD ("publish/unanswered", test_publish_unanswered);
+  ADD ("publish/unanswered-websocket", test_publish_unanswered_websocket);
 #undef ADD
 
   return g_test_run ();

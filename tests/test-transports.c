@@ -285,8 +285,11 @@ test_websocket_bad_frames (Fixture       *f,
     }
 }
 
-/* A socket that goes silent: the publish fails at the deadline, the socket
- * is replaced, and the client recovers. */
+/* A socket that goes silent: the publish, whose reply a server may leave
+ * out (Bayeux 1.0), completes as sent shortly before the deadline (three
+ * quarters of it here), without an error and without dropping the socket;
+ * the client goes on on it. (A dead socket is found by its poll's
+ * deadline.) */
 static void
 test_websocket_silent (Fixture       *f,
                        gconstpointer  data)
@@ -302,12 +305,13 @@ test_websocket_silent (Fixture       *f,
   test_server_ws_set_silent (f->server, TRUE);
   start = g_get_monotonic_time ();
   ack = fixture_publish (f, "/ws/b", payload, &error);
-  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT);
+  g_assert_no_error (error);
   g_assert_null (ack);
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, 450 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 350 * 1000);
   test_server_ws_set_silent (f->server, FALSE);
-  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
   deliver_and_receive (f, "{\"after\":\"silence\"}");
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
 static gboolean
