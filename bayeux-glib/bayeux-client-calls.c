@@ -64,7 +64,8 @@
  *
  * ## Connections
  *
- * Over a WebSocket, one connection carries everything but the handshake. Long polling,
+ * Over a WebSocket, one connection carries everything, the handshake too when the
+ * WebSocket comes first in [property@Client:transports] (the default). Long polling,
  * the long poll runs on one connection and every other request (publish, subscribe,
  * unsubscribe, batched) on another: a client never uses more than two connections to
  * its server. The [class@Soup.Session] the client makes for itself allows two

@@ -667,8 +667,8 @@ static const BayeuxSendCallbacks send_callbacks = {
 };
 
 /* Sends @body (a JSON array of the messages of @ids) on @slot: over the
- * WebSocket when it is open (except the handshake: @http_only), else in an
- * HTTP POST. */
+ * WebSocket when it is open (but a handshake the policy sends by HTTP:
+ * @http_only), else in an HTTP POST. */
 static void
 send_request (BayeuxClient *self,
               Slot          slot,
@@ -837,7 +837,9 @@ send_control_op (BayeuxClient *self,
   g_string_append (body, text);
   g_string_append_c (body, ']');
   bayeux_outbox_commit (self->outbox, op, ids);
-  send_request (self, SLOT_CONTROL, body, ids, timeout_ms, op->kind == BAYEUX_OP_HANDSHAKE);
+  send_request (self, SLOT_CONTROL, body, ids, timeout_ms,
+                op->kind == BAYEUX_OP_HANDSHAKE &&
+                !bayeux_transport_policy_handshake_sent (self->policy, websocket_open (self)));
 }
 
 static gboolean
@@ -987,7 +989,10 @@ control_timer_cb_step (BayeuxClient *self)
   if (self->client_id == NULL)
     {
       set_state (self, BAYEUX_CLIENT_STATE_HANDSHAKING);
-      send_handshake (self);
+      if (!websocket_open (self) && bayeux_transport_policy_handshake_websocket (self->policy))
+        open_websocket (self);   /* then the handshake over it, or by HTTP */
+      else
+        send_handshake (self);
     }
   else if (!websocket_open (self) && (bayeux_transport_policy_want_websocket (self->policy) || !bayeux_transport_policy_allows (self->policy, "long-polling")))
     open_websocket (self);   /* then the connect, over it or by long polling */
@@ -1041,6 +1046,7 @@ rehandshake (BayeuxClient *self,
   guint generation = self->generation;
 
   g_debug ("re-handshaking in %" G_GINT64_FORMAT " ms", delay_ms);
+  bayeux_transport_policy_rehandshake (self->policy, websocket_open (self));
   /* A long poll of the old session is of no use any more. */
   abandon_control (self);
   set_client_id (self, NULL);
@@ -1955,8 +1961,24 @@ on_websocket_open (GObject      *source,
 
       bayeux_transport_policy_opened (self->policy);
       set_transport_name (self, "websocket");
-      if (generation == self->generation)   /* else a handler stopped the client */
+      if (generation != self->generation)
+        return;   /* a handler stopped the client */
+      if (self->client_id == NULL)
+        send_handshake (self);   /* its first frame */
+      else
         send_connect (self);
+    }
+  else if (self->client_id == NULL && !bayeux_transport_policy_handshake_open_failed (self->policy, error))
+    handshake_done (self, NULL, BAYEUX_REPLY_NONE, error);   /* unreachable: as a failed handshake */
+  else if (self->client_id == NULL)
+    {
+      /* Refused: no WebSocket here, or not before a session. By HTTP, as
+       * before (then the socket after the handshake, if offered). */
+      g_debug ("WebSocket refused before a handshake (%s): handshakes by HTTP", error->message);
+      if (bayeux_transport_get_retry_after (self->streaming) > 0)
+        schedule_control (self, next_failure_delay (self));   /* refused for now (Retry-After): wait */
+      else
+        send_handshake (self);
     }
   else if (bayeux_transport_policy_open_failed (self->policy, error, &retry_in_s) &&
            bayeux_transport_policy_allows (self->policy, "long-polling"))
@@ -2660,9 +2682,11 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * BayeuxClient:transport:
    *
    * The name of the transport in use, as the protocol names it:
-   * `websocket` or `long-polling`. The handshake always goes over HTTP
-   * (`long-polling`); the `/meta/connect` loop and everything else then
-   * goes over a WebSocket when the server offers it and
+   * `websocket` or `long-polling`. With the WebSocket first in
+   * [property@Client:transports], the handshake goes over it too (the
+   * transport is `websocket` as soon as the socket opens); else the
+   * handshake goes over HTTP, and the `/meta/connect` loop and everything
+   * else then over a WebSocket when the server offers it and
    * [property@Client:transports] allows it. Notified when it changes: when
    * the WebSocket opens, and when the client falls back to long polling.
    *
@@ -2677,10 +2701,19 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    *
    * The transports the client may use, in order of preference, named as
    * the protocol names them: `websocket`, `long-polling`. The default is
-   * both, WebSocket first: the client handshakes over HTTP, offering
-   * these; if the server's reply offers `websocket` too, it opens a
-   * WebSocket at the same URL (`ws://` or `wss://`) and runs the session
-   * over it, else it long-polls.
+   * both, WebSocket first: the client opens a WebSocket at the server's URL
+   * (`ws://` or `wss://`) and sends its handshake over it, offering these,
+   * as CometD's own clients do; if the reply offers `websocket`, the
+   * session runs over that socket, else it long-polls (and handshakes over
+   * HTTP from then on). If the upgrade is refused (an HTTP answer: the
+   * server has no WebSocket there, or not before a session), the handshake
+   * goes over HTTP, from then on until this property changes, and the
+   * WebSocket is opened after it, as with `long-polling` first: then the
+   * client handshakes over HTTP, offering these, and if the server's reply
+   * offers `websocket`, it opens a WebSocket and runs the session over it.
+   * A server that binds a session to the socket of its handshake (CometD's
+   * `ws.requireHandshakePerConnection`) answers the connect on a new
+   * socket with `402`: the client handshakes again over that socket.
    *
    * If the WebSocket cannot be opened (the server or a proxy refuses the
    * upgrade, or it fails before it ever worked in this session), the
@@ -2690,7 +2723,8 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    * its backoff, over a new WebSocket.
    *
    * Set `long-polling` alone to never use a WebSocket, or `websocket`
-   * alone to never long-poll (the handshake still goes over HTTP). May be
+   * alone to never long-poll (the handshake then goes over HTTP only when
+   * the upgrade before it is refused). May be
    * set at any time; it takes effect at the next handshake. Names this
    * version does not know are ignored, with a warning.
    *

@@ -21,19 +21,28 @@ test_clock (void)
   return clock_now;
 }
 
+/* Starts a session with a handshake reply offering @types (JSON). */
+static void
+start (BayeuxTransportPolicy *policy,
+       const char            *types)
+{
+  g_autofree char *text = g_strdup_printf ("{\"channel\":\"/meta/handshake\",\"successful\":true,"
+                                           "\"clientId\":\"c1\",\"supportedConnectionTypes\":%s}", types);
+  g_autoptr(JsonNode) node = json_from_string (text, NULL);
+  g_autoptr(BayeuxMessage) reply = bayeux_message_new_from_json (node, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bayeux_transport_policy_start_session (policy, reply, &error));
+  g_assert_no_error (error);
+}
+
 static BayeuxTransportPolicy *
 new_session (void)
 {
   BayeuxTransportPolicy *policy = bayeux_transport_policy_new ();
-  g_autoptr(JsonNode) node = json_from_string ("{\"channel\":\"/meta/handshake\",\"successful\":true,"
-                                               "\"clientId\":\"c1\",\"supportedConnectionTypes\":"
-                                               "[\"websocket\",\"long-polling\"]}", NULL);
-  g_autoptr(BayeuxMessage) reply = bayeux_message_new_from_json (node, NULL);
-  g_autoptr(GError) error = NULL;
 
   bayeux_transport_policy_set_clock (policy, test_clock);
-  g_assert_true (bayeux_transport_policy_start_session (policy, reply, &error));
-  g_assert_no_error (error);
+  start (policy, "[\"websocket\",\"long-polling\"]");
   g_assert_true (bayeux_transport_policy_want_websocket (policy));
   return policy;
 }
@@ -174,6 +183,81 @@ test_start_session_refused (void)
     }
 }
 
+/* Where the handshake goes (issue 13): over a WebSocket when it comes
+ * first; by HTTP for good after an upgrade refused before it (until the
+ * allowed transports change) or a reply over a socket that does not offer
+ * it; an unreachable server counts as sockets that did not work (three:
+ * given up, by HTTP meanwhile) unless a handshake over a socket worked; a
+ * new socket that does not know a session handshaken by HTTP makes the
+ * handshakes go over sockets, whatever the order. */
+static void
+test_handshake (void)
+{
+  BayeuxTransportPolicy *policy = bayeux_transport_policy_new ();
+  g_autoptr(GError) refused = g_error_new_literal (SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET, "404");
+  g_autoptr(GError) unreachable = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "refused");
+  const char *lp_first[] = { "long-polling", "websocket", NULL };
+  const char *ws_first[] = { "websocket", "long-polling", NULL };
+
+  bayeux_transport_policy_set_clock (policy, test_clock);
+  g_assert_true (bayeux_transport_policy_handshake_websocket (policy));
+  g_assert_false (bayeux_transport_policy_handshake_sent (policy, FALSE));   /* no socket: by HTTP */
+  g_assert_true (bayeux_transport_policy_handshake_sent (policy, TRUE));
+  g_assert_true (bayeux_transport_policy_handshake_open_failed (policy, refused));
+  g_assert_false (bayeux_transport_policy_handshake_websocket (policy));
+  g_assert_false (bayeux_transport_policy_handshake_sent (policy, TRUE));
+  bayeux_transport_policy_set_allowed (policy, g_strdupv ((GStrv) lp_first));
+  g_assert_false (bayeux_transport_policy_handshake_websocket (policy));
+  bayeux_transport_policy_set_allowed (policy, g_strdupv ((GStrv) ws_first));
+  g_assert_true (bayeux_transport_policy_handshake_websocket (policy));
+
+  /* Unreachable: failed handshakes; the third gives the WebSocket up. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_true (bayeux_transport_policy_handshake_websocket (policy));
+      g_assert_false (bayeux_transport_policy_handshake_open_failed (policy, unreachable));
+    }
+  g_assert_false (bayeux_transport_policy_handshake_websocket (policy));
+  clock_now += 60 * SECOND;
+  g_assert_true (bayeux_transport_policy_handshake_websocket (policy));
+
+  /* Over a socket, but the reply does not offer it: by HTTP from now on. */
+  g_assert_true (bayeux_transport_policy_handshake_sent (policy, TRUE));
+  start (policy, "[\"long-polling\"]");
+  g_assert_false (bayeux_transport_policy_want_websocket (policy));
+  g_assert_false (bayeux_transport_policy_handshake_websocket (policy));
+  bayeux_transport_policy_free (policy);
+
+  /* Once one over a socket worked, an unreachable server is only that. */
+  policy = bayeux_transport_policy_new ();
+  bayeux_transport_policy_set_clock (policy, test_clock);
+  g_assert_true (bayeux_transport_policy_handshake_sent (policy, TRUE));
+  start (policy, "[\"websocket\",\"long-polling\"]");
+  for (guint i = 0; i < 5; i++)
+    g_assert_false (bayeux_transport_policy_handshake_open_failed (policy, unreachable));
+  g_assert_true (bayeux_transport_policy_handshake_websocket (policy));
+  bayeux_transport_policy_free (policy);
+
+  /* Long polling first: by HTTP; a new socket that never carried a
+   * successful connect when a new handshake is due: over the socket. Not
+   * after a connect over it worked. */
+  policy = bayeux_transport_policy_new ();
+  bayeux_transport_policy_set_allowed (policy, g_strdupv ((GStrv) lp_first));
+  g_assert_false (bayeux_transport_policy_handshake_sent (policy, FALSE));
+  start (policy, "[\"websocket\",\"long-polling\"]");
+  bayeux_transport_policy_opened (policy);
+  bayeux_transport_policy_connected (policy, TRUE, TRUE);
+  bayeux_transport_policy_rehandshake (policy, TRUE);
+  g_assert_false (bayeux_transport_policy_handshake_websocket (policy));
+  bayeux_transport_policy_opened (policy);
+  bayeux_transport_policy_rehandshake (policy, FALSE);
+  g_assert_false (bayeux_transport_policy_handshake_websocket (policy));
+  bayeux_transport_policy_rehandshake (policy, TRUE);
+  g_assert_true (bayeux_transport_policy_handshake_websocket (policy));
+  g_assert_true (bayeux_transport_policy_handshake_sent (policy, TRUE));
+  bayeux_transport_policy_free (policy);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -183,5 +267,6 @@ main (int   argc,
   g_test_add_func ("/bayeux/policy/settled", test_settled);
   g_test_add_func ("/bayeux/policy/open-failed", test_open_failed);
   g_test_add_func ("/bayeux/policy/start-session-refused", test_start_session_refused);
+  g_test_add_func ("/bayeux/policy/handshake", test_handshake);
   return g_test_run ();
 }

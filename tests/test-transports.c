@@ -72,6 +72,22 @@ deliver_and_receive (Fixture    *f,
   g_assert_cmpstr (data, ==, data_json);
 }
 
+/* A publish to our own subscription (/ws/**): the ack and the delivery
+ * come in separate frames, in either order. */
+static void
+publish_to_self (Fixture *f)
+{
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+  g_autoptr(BayeuxMessage) ack = NULL;
+  g_autoptr(GError) error = NULL;
+  Count c = { f, f->received->len + 1 };
+
+  ack = fixture_publish (f, "/ws/b", payload, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ack);
+  g_assert_true (test_wait_until (received_n, &c, 5000));
+}
+
 static void
 start_on_websocket (Fixture *f)
 {
@@ -81,15 +97,12 @@ start_on_websocket (Fixture *f)
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
 }
 
-/* The server offers a WebSocket: the handshake goes over HTTP, everything
- * after it over the socket; replies are matched by id across frames. */
+/* The server offers a WebSocket: the handshake goes over it, and everything
+ * after it; replies are matched by id across frames. */
 static void
 test_websocket_round_trip (Fixture       *f,
                            gconstpointer  data)
 {
-  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
-  g_autoptr(BayeuxMessage) ack = NULL;
-  g_autoptr(GError) error = NULL;
   guint frames;
 
   start_on_websocket (f);
@@ -101,26 +114,23 @@ test_websocket_round_trip (Fixture       *f,
   fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"hello\":\"socket\"}");
 
-  /* A publish to our own subscription: the ack and the delivery come in
-   * separate frames, in either order. */
-  ack = fixture_publish (f, "/ws/b", payload, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (ack);
-  {
-    Count c = { f, 2 };
-    g_assert_true (test_wait_until (received_n, &c, 5000));
-  }
+  publish_to_self (f);
 
-  /* Only the handshake was an HTTP POST; one socket carried the rest. */
-  g_assert_cmpuint (test_server_requests (f->server), ==, 1 + test_server_ws_frames (f->server));
+  /* No HTTP POST: one socket carried everything, the handshake first. */
+  g_assert_cmpuint (test_server_requests (f->server), ==, test_server_ws_frames (f->server));
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 0);
   frames = test_server_ws_frames (f->server);
   g_assert_cmpuint (frames, >=, 3);   /* connect, subscribe, publish */
   g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
-/* Offered but refused (no WebSocket at the URL): long polling, at once,
- * with no error; everything works. */
+/* Offered but refused (400: no WebSocket at the URL): the handshake goes
+ * by HTTP at once, without an error; the socket is tried once more after
+ * it (as before), refused, and given up: long polling, and everything
+ * works. A later handshake goes by HTTP without trying: no storm. */
 static void
 test_websocket_refused_falls_back (Fixture       *f,
                                    gconstpointer  data)
@@ -135,9 +145,24 @@ test_websocket_refused_falls_back (Fixture       *f,
   deliver_and_receive (f, "{\"over\":\"http\"}");
   g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
   g_assert_cmpuint (f->errors->len, ==, 0);
+  test_wait_ms (300);
+  g_assert_cmpuint (test_server_ws_refused (f->server), ==, 2);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 1);
+
+  test_server_forget_clients (f->server);
+  test_server_release (f->server);
+  g_assert_true (fixture_wait_resubscribed (f, "/ws/**", 5000));
+  g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
+  test_wait_ms (300);
+  g_assert_cmpuint (test_server_ws_refused (f->server), ==, 2);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 2);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 0);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
 }
 
-/* Not offered: the client never tries. */
+/* Upgraded, but not offered in the reply to the handshake it carried: long
+ * polling, without an error; later handshakes go by HTTP, and no socket is
+ * opened again. */
 static void
 test_websocket_not_offered (Fixture       *f,
                             gconstpointer  data)
@@ -148,9 +173,20 @@ test_websocket_not_offered (Fixture       *f,
   fixture_subscribe (f, "/ws/**");
   deliver_and_receive (f, "{\"over\":\"http\"}");
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
-  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 0);
-  g_assert_cmpuint (f->log->len, ==, 0);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  g_assert_cmpuint (f->log->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (f->log, 0), ==, "websocket");
+  g_assert_cmpstr (g_ptr_array_index (f->log, 1), ==, "long-polling");
   g_assert_cmpuint (f->errors->len, ==, 0);
+
+  test_server_forget_clients (f->server);
+  test_server_deliver (f->server, "/ws/a", "{\"n\":1}");
+  g_assert_true (fixture_wait_resubscribed (f, "/ws/**", 5000));
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
 }
 
 /* transports = long-polling: no socket even when the server has one. */
@@ -512,15 +548,18 @@ test_transports_unknown (void)
   g_test_trap_assert_stderr ("*unknown transport*carrier-pigeon*");
 }
 
-/* The WebSocket transport is made only when a server offers it: a client on
- * long polling has no WebSocket extension manager on its session. Headers
- * set before it existed (set_header before start) and after go with the
- * upgrade. */
+/* With long polling first (handshakes by HTTP), the WebSocket transport is
+ * made only when a server offers it: a client on long polling has no
+ * WebSocket extension manager on its session. Headers set before it existed
+ * (set_header before start) and after go with the upgrade. */
 static void
 test_websocket_made_when_offered (Fixture       *f,
                                   gconstpointer  data)
 {
   SoupSession *session = bayeux_client_get_session (f->client);
+  const char *lp_first[] = { "long-polling", "websocket", NULL };
+
+  bayeux_client_set_transports (f->client, lp_first);
 
   bayeux_client_set_header (f->client, "X-Before", "early");
   bayeux_client_set_header (f->client, "X-Removed", "1");
@@ -642,6 +681,159 @@ test_websocket_binary_frame (Fixture       *f,
   deliver_and_receive (f, "{\"after\":\"binary\"}");
 }
 
+/* ------------------------------------------------------------------------ */
+/* The handshake over a WebSocket (issue 13)                                */
+
+static gboolean
+ws_handshakes_2 (gpointer data)
+{
+  Fixture *f = data;
+  return test_server_handshakes (f->server, TRUE) >= 2 && fixture_is_connected (f) &&
+         test_server_is_subscribed (f->server, "/ws/**") && test_server_count (f->server, "/meta/subscribe") >= 2;
+}
+
+/* Both transports, the WebSocket first (the default): the socket is opened
+ * first and its first frame is the handshake, offering both transports,
+ * without a connectionType; no POST at all. A re-handshake (the server
+ * forgot the session) goes over the same socket. */
+static void
+test_handshake_over_websocket (Fixture       *f,
+                               gconstpointer  data)
+{
+  JsonObject *handshake;
+  JsonArray *types;
+
+  start_on_websocket (f);
+  handshake = test_server_last (f->server, "/meta/handshake");
+  types = json_object_get_array_member (handshake, "supportedConnectionTypes");
+  g_assert_cmpuint (json_array_get_length (types), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (types, 0), ==, "websocket");
+  g_assert_cmpstr (json_array_get_string_element (types, 1), ==, "long-polling");
+  g_assert_false (json_object_has_member (handshake, "connectionType"));
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 0);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (test_server_ws_refused (f->server), ==, 0);
+  fixture_subscribe (f, "/ws/**");
+
+  test_server_forget_clients (f->server);
+  test_server_release (f->server);
+  g_assert_true (test_wait_until (ws_handshakes_2, f, 5000));
+  deliver_and_receive (f, "{\"after\":\"rehandshake\"}");
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 2);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 0);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
+/* A server of WebSockets only (every POST answered 404, as CometD deployed
+ * without its HTTP transports): the client connects, subscribes,
+ * publishes and receives, without a POST or an error. */
+static void
+test_handshake_websocket_only_server (Fixture       *f,
+                                      gconstpointer  data)
+{
+  test_server_refuse_posts (f->server, SOUP_STATUS_NOT_FOUND);
+  start_on_websocket (f);
+  fixture_subscribe (f, "/ws/**");
+  deliver_and_receive (f, "{\"only\":\"socket\"}");
+  publish_to_self (f);
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* CometD's ws.requireHandshakePerConnection: a session is known only on
+ * the socket that carried its handshake. The socket is dropped
+ * mid-session: the connect over the new one gets 402::session_unknown, and
+ * the client handshakes again on that socket, once; the subscription is
+ * restored and messages flow; no storm. */
+static void
+test_handshake_strict (Fixture       *f,
+                       gconstpointer  data)
+{
+  guint connects;
+
+  test_server_ws_set_strict (f->server, TRUE);
+  start_on_websocket (f);
+  fixture_subscribe (f, "/ws/**");
+  deliver_and_receive (f, "{\"first\":\"socket\"}");
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+
+  test_server_ws_close (f->server);
+  g_assert_true (test_wait_until (ws_handshakes_2, f, 5000));
+  deliver_and_receive (f, "{\"second\":\"socket\"}");
+  test_wait_ms (300);
+  connects = test_server_count (f->server, "/meta/connect");
+  test_wait_ms (500);
+  for (guint i = 0; i < f->errors->len; i++)
+    g_test_message ("error: %s", ((GError *) g_ptr_array_index (f->errors, i))->message);
+  g_test_message ("connects %u, frames %u", connects, test_server_ws_frames (f->server));
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 2);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 0);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 2);
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/subscribe"), ==, 2);
+  g_assert_cmpuint (fixture_count_errors_containing (f, "session_unknown"), ==, 1);
+  g_assert_cmpuint (f->errors->len, <=, 2);   /* the socket lost, the 402 */
+  /* connect (answered at once), held (lost with the socket); the 402;
+   * after the new handshake: at once, held; held after the delivery. */
+  g_assert_cmpuint (connects, <=, 6);
+  g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, connects);
+  g_assert_true (fixture_is_connected (f));
+}
+
+/* Long polling first: the handshake goes by HTTP, then the socket (as
+ * before). A server that binds sessions to sockets answers the connect on
+ * a new socket with 402: the client handshakes over that socket, once,
+ * instead of looping by HTTP, and stays there. */
+static void
+test_handshake_long_polling_first (Fixture       *f,
+                                   gconstpointer  data)
+{
+  const char *lp_first[] = { "long-polling", "websocket", NULL };
+
+  bayeux_client_set_transports (f->client, lp_first);
+  start_on_websocket (f);
+  fixture_subscribe (f, "/ws/**");
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 0);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+
+  test_server_ws_set_strict (f->server, TRUE);
+  test_server_ws_close (f->server);
+  g_assert_true (test_wait_until (ws_connections_2, f, 5000));
+  g_assert_true (fixture_wait_resubscribed (f, "/ws/**", 5000));
+  deliver_and_receive (f, "{\"strict\":\"server\"}");
+  test_wait_ms (500);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 2);
+  g_assert_cmpuint (fixture_count_errors_containing (f, "session_unknown"), ==, 1);
+  g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
+}
+
+/* A server that upgrades only once a handshake by HTTP set its cookie: the
+ * upgrade before the handshake is refused, the handshake goes by HTTP, and
+ * the socket opened after it works (the path of before). */
+static void
+test_handshake_upgrade_after (Fixture       *f,
+                              gconstpointer  data)
+{
+  test_server_set_cookie (f->server, "BAYEUX_BROWSER=abc123; Path=/");
+  test_server_ws_require_cookie (f->server, TRUE);
+  start_on_websocket (f);
+  fixture_subscribe (f, "/ws/**");
+  deliver_and_receive (f, "{\"after\":\"handshake\"}");
+  g_assert_cmpuint (test_server_ws_refused (f->server), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, FALSE), ==, 1);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 0);
+  g_assert_cmpuint (test_server_ws_connections (f->server), ==, 1);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -668,6 +860,11 @@ main (int   argc,
   ADD ("websocket/unworking-falls-back", test_websocket_unworking_falls_back);
   ADD ("websocket/binary-frame", test_websocket_binary_frame);
   ADD ("long-polling/forced", test_forced_long_polling);
+  ADD ("handshake/over-websocket", test_handshake_over_websocket);
+  ADD ("handshake/websocket-only-server", test_handshake_websocket_only_server);
+  ADD ("handshake/strict", test_handshake_strict);
+  ADD ("handshake/long-polling-first", test_handshake_long_polling_first);
+  ADD ("handshake/upgrade-after", test_handshake_upgrade_after);
   ADD ("property", test_transports_property);
   g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);
 #undef ADD

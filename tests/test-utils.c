@@ -83,6 +83,13 @@ struct _TestServer
   GSource           *ws_held_timer;
   guint              ws_connections;
   guint              ws_frames;
+  gboolean           ws_strict;      /* a session is known only on the socket of its handshake */
+  char              *ws_session;     /* the client id handshaken on the latest socket */
+  guint              refuse_posts;   /* the status of every POST, or 0 */
+  guint              posts;
+  guint              handshakes[2];  /* by HTTP, over a WebSocket */
+  gboolean           ws_require_cookie; /* upgrades without a Cookie are refused */
+  guint              ws_refused;     /* upgrades refused */
 };
 
 typedef struct
@@ -506,6 +513,7 @@ ws_callback (SoupServer              *server,
   TestServer *self = user_data;
 
   ws_drop (self);
+  g_clear_pointer (&self->ws_session, g_free);
   self->ws_connections++;
   g_clear_pointer (&self->ws_upgrade_headers, soup_message_headers_unref);
   self->ws_upgrade_headers = soup_message_headers_ref (soup_server_message_get_request_headers (msg));
@@ -566,6 +574,12 @@ test_server_ws_upgrade_header (TestServer *self,
   return self->ws_upgrade_headers ? soup_message_headers_get_one (self->ws_upgrade_headers, name) : NULL;
 }
 guint test_server_ws_connections (TestServer *self) { return self->ws_connections; }
+void test_server_ws_set_strict (TestServer *self, gboolean strict) { self->ws_strict = strict; }
+void test_server_refuse_posts (TestServer *self, guint status) { self->refuse_posts = status; }
+guint test_server_posts (TestServer *self) { return self->posts; }
+void test_server_ws_require_cookie (TestServer *self, gboolean require) { self->ws_require_cookie = require; }
+guint test_server_ws_refused (TestServer *self) { return self->ws_refused; }
+guint test_server_handshakes (TestServer *self, gboolean websocket) { return self->handshakes[websocket != FALSE]; }
 guint test_server_ws_frames (TestServer *self) { return self->ws_frames; }
 gboolean test_server_ws_is_open (TestServer *self) { return self->ws != NULL; }
 
@@ -586,6 +600,9 @@ process_request (TestServer        *self,
       const char *channel = json_object_get_string_member (m, "channel");
       const char *client_id = json_object_get_string_member_with_default (m, "clientId", NULL);
       gboolean known = client_id != NULL && g_hash_table_contains (self->clients, client_id);
+      /* CometD's ws.requireHandshakePerConnection: over a socket, only the
+       * session of its own handshake (BayeuxServerImpl.unknownSession). */
+      gboolean strict = msg == NULL && self->ws_strict && known && g_strcmp0 (client_id, self->ws_session) != 0;
       JsonObject *reply;
 
       if (g_str_equal (channel, "/meta/handshake"))
@@ -594,6 +611,12 @@ process_request (TestServer        *self,
           char *id = g_strdup_printf ("client-%u", ++self->next_client);
 
           g_hash_table_add (self->clients, id);
+          self->handshakes[msg == NULL]++;
+          if (msg == NULL)
+            {
+              g_free (self->ws_session);
+              self->ws_session = g_strdup (id);
+            }
           reply = reply_for (m, TRUE);
           json_object_set_string_member (reply, "clientId", id);
           json_object_set_string_member (reply, "version", "1.0");
@@ -604,6 +627,22 @@ process_request (TestServer        *self,
           json_object_set_object_member (reply, "advice", advice_new (self, "retry"));
           if (self->set_cookie != NULL && msg != NULL)
             soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie", self->set_cookie);
+          json_array_add_object_element (replies, reply);
+          continue;
+        }
+
+      if (strict && !g_str_equal (channel, "/meta/disconnect"))
+        {
+          reply = reply_for (m, FALSE);
+          json_object_set_string_member (reply, "error", "402::session_unknown");
+          if (g_str_equal (channel, "/meta/connect"))
+            {
+              JsonObject *advice = json_object_new ();
+
+              json_object_set_string_member (advice, "reconnect", "handshake");
+              json_object_set_int_member (advice, "interval", 0);
+              json_object_set_object_member (reply, "advice", advice);
+            }
           json_array_add_object_element (replies, reply);
           continue;
         }
@@ -714,10 +753,25 @@ server_callback (SoupServer        *server,
           soup_server_message_pause (msg);
           return;
         }
+      if (self->ws_accept && self->ws_require_cookie &&
+          soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Cookie") == NULL)
+        {
+          self->ws_refused++;
+          test_server_respond_raw (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+          return;
+        }
       if (self->ws_accept)
         return;
+      self->ws_refused++;   /* answered 400 below */
     }
 
+  if (soup_server_message_get_method (msg) == SOUP_METHOD_POST)
+    self->posts++;
+  if (soup_server_message_get_method (msg) == SOUP_METHOD_POST && self->refuse_posts != 0)
+    {
+      test_server_respond_raw (msg, self->refuse_posts, NULL);   /* a server of WebSockets only */
+      return;
+    }
   if (soup_server_message_get_method (msg) != SOUP_METHOD_POST ||
       !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL) ||
       json_parser_get_root (parser) == NULL ||   /* an empty body */
@@ -823,6 +877,7 @@ test_server_free (TestServer *self)
     ;
   g_ptr_array_unref (self->paused_forever);
   g_clear_pointer (&self->ws_upgrade_headers, soup_message_headers_unref);
+  g_free (self->ws_session);
   g_queue_clear_full (&self->raw, raw_answer_free);
   g_hash_table_unref (self->refused);
   g_hash_table_unref (self->clients);

@@ -102,6 +102,18 @@ guint        test_server_ws_connections (TestServer *server);   /* upgrades acce
 guint        test_server_ws_frames      (TestServer *server);   /* frames received */
 gboolean     test_server_ws_is_open     (TestServer *server);
 const char  *test_server_ws_upgrade_header (TestServer *server, const char *name); /* of the latest accepted upgrade */
+/* CometD's ws.requireHandshakePerConnection: over a socket, a message of a
+ * session handshaken elsewhere (by HTTP, or on an earlier socket) gets
+ * 402::session_unknown (with advice handshake on a /meta/connect). */
+void         test_server_ws_set_strict  (TestServer *server, gboolean strict);
+/* A server of WebSockets only: every POST is answered @status (0: off). */
+void         test_server_refuse_posts   (TestServer *server, guint status);
+guint        test_server_posts          (TestServer *server);   /* POSTs received, refused ones too */
+guint        test_server_handshakes     (TestServer *server, gboolean websocket); /* accepted, by HTTP or over a socket */
+/* Upgrades without a Cookie header (before a handshake by HTTP set one,
+ * with test_server_set_cookie) are refused with 400. */
+void         test_server_ws_require_cookie (TestServer *server, gboolean require);
+guint        test_server_ws_refused     (TestServer *server);   /* upgrades refused (an HTTP answer) */
 G_END_DECLS
 
 /* The client fixture: a test server, a client on it, and what the client

@@ -23,6 +23,13 @@ gboolean bayeux_transport_policy_allows         (BayeuxTransportPolicy *self,
 gboolean bayeux_transport_policy_start_session  (BayeuxTransportPolicy *self,
                                                  BayeuxMessage         *reply,
                                                  GError               **error);
+gboolean bayeux_transport_policy_handshake_websocket   (BayeuxTransportPolicy *self);
+gboolean bayeux_transport_policy_handshake_sent        (BayeuxTransportPolicy *self,
+                                                        gboolean               socket_open);
+gboolean bayeux_transport_policy_handshake_open_failed (BayeuxTransportPolicy *self,
+                                                        const GError          *error);
+void     bayeux_transport_policy_rehandshake           (BayeuxTransportPolicy *self,
+                                                        gboolean               socket_open);
 gboolean bayeux_transport_policy_want_websocket (BayeuxTransportPolicy *self);
 void     bayeux_transport_policy_connected      (BayeuxTransportPolicy *self,
                                                  gboolean               websocket,

@@ -23,6 +23,23 @@
  * settled() is FALSE) until a connect over a new one has been held: a
  * server that closes each socket after a good reply cannot make the client
  * open sockets at any rate.
+ *
+ * The handshake goes over a WebSocket when it comes first among those
+ * allowed, as CometD's clients do (cometd.js `_handshake`): the socket is
+ * opened first and carries the handshake, so that a server that binds a
+ * session to the socket of its handshake (CometD's
+ * ws.requireHandshakePerConnection), or has no long polling at all, works.
+ * By HTTP instead, for good (until the allowed transports change): when the
+ * upgrade before a handshake is refused with an HTTP answer (no WebSocket
+ * here, or not before a session: the socket is then opened after the
+ * handshake, as it always was), and when the reply to a handshake over a
+ * socket does not offer the WebSocket. Network failures of that socket are
+ * failed handshakes (the backoff); MAX_UNWORKING of them in a row, before a
+ * handshake over a socket ever worked, give the WebSocket up as above (the
+ * handshakes go by HTTP meanwhile). A server that asks for a new handshake
+ * on a socket that never carried a successful connect, after a handshake by
+ * HTTP, binds sessions to sockets: from then on the handshakes go over the
+ * socket whatever the order.
  */
 #include "bayeux-transport-policy-private.h"
 #include "bayeux-transport-private.h"
@@ -47,7 +64,13 @@ struct _BayeuxTransportPolicy
   guint    give_ups;   /* in a row, without the WebSocket working in between */
   gint64   retry_at;   /* monotonic µs: given up until then */
   gint64 (*now) (void); /* g_get_monotonic_time, or the tests' clock */
+  gboolean hs_http;     /* handshakes by HTTP: an upgrade before one was refused, or not offered */
+  gboolean hs_strict;   /* handshakes over the socket: the server binds sessions to sockets */
+  gboolean hs_over_ws;  /* the last handshake went over the socket */
+  gboolean hs_worked;   /* a handshake over a socket succeeded (and offered it) */
 };
+
+static gboolean did_not_work (BayeuxTransportPolicy *self, gboolean refused, guint *retry_in_s);
 
 /* Both transports allowed, WebSocket first. */
 BayeuxTransportPolicy *
@@ -101,6 +124,7 @@ bayeux_transport_policy_set_allowed (BayeuxTransportPolicy *self,
     }
   g_strfreev (self->allowed);
   self->allowed = names;
+  self->hs_http = self->hs_strict = FALSE;
   return TRUE;
 }
 
@@ -172,7 +196,75 @@ bayeux_transport_policy_start_session (BayeuxTransportPolicy  *self,
     }
   self->offered = websocket;
   self->worked = FALSE;
+  if (self->hs_over_ws && websocket)
+    self->hs_worked = TRUE;
+  else if (self->hs_over_ws)
+    self->hs_http = TRUE;   /* it carried one, but the server does not offer it: as before */
   return TRUE;
+}
+
+/* Whether the next handshake goes over a WebSocket (opened for it when
+ * none is): it comes first among the allowed transports (or the server
+ * binds sessions to sockets), it is not given up, and no upgrade before a
+ * handshake was refused. */
+gboolean
+bayeux_transport_policy_handshake_websocket (BayeuxTransportPolicy *self)
+{
+  if (!bayeux_transport_policy_allows (self, "websocket") || self->now () < self->retry_at)
+    return FALSE;
+  return self->hs_strict || (g_str_equal (self->allowed[0], "websocket") && !self->hs_http);
+}
+
+/* A handshake leaves; @socket_open: a socket is open. Returns whether it
+ * goes over it. */
+gboolean
+bayeux_transport_policy_handshake_sent (BayeuxTransportPolicy *self,
+                                        gboolean               socket_open)
+{
+  self->hs_over_ws = socket_open && bayeux_transport_policy_handshake_websocket (self);
+  return self->hs_over_ws;
+}
+
+/* The socket opened for a handshake could not be (@error). Returns TRUE
+ * when the handshake goes by HTTP now: the upgrade was refused (an HTTP
+ * answer: no WebSocket here, or not before a session); FALSE when it
+ * failed as a handshake fails (a network error: the backoff; the
+ * MAX_UNWORKING-th in a row before one over a socket worked gives the
+ * WebSocket up, and the next handshakes go by HTTP). */
+gboolean
+bayeux_transport_policy_handshake_open_failed (BayeuxTransportPolicy *self,
+                                               const GError          *error)
+{
+  guint retry_in_s;
+
+  self->hs_over_ws = FALSE;
+  if (error->domain == SOUP_WEBSOCKET_ERROR)
+    {
+      self->hs_http = TRUE;
+      self->hs_strict = FALSE;
+      return TRUE;
+    }
+  if (!self->hs_worked)
+    {
+      self->socket_worked = FALSE;
+      did_not_work (self, FALSE, &retry_in_s);
+    }
+  return FALSE;
+}
+
+/* A new handshake is due (the server asked, or forgot us) while a socket
+ * is open (@socket_open) or not. Asked on a socket that never carried a
+ * successful connect, after a handshake by HTTP: the server binds sessions
+ * to the socket of their handshake, so the next ones go over the socket. */
+void
+bayeux_transport_policy_rehandshake (BayeuxTransportPolicy *self,
+                                     gboolean               socket_open)
+{
+  if (socket_open && !self->hs_over_ws && !self->socket_worked && !self->hs_strict)
+    {
+      g_debug ("a new socket does not know the session of a handshake by HTTP: handshakes over the socket");
+      self->hs_strict = TRUE;
+    }
 }
 
 /* A new socket is open: it works once a connect over it succeeds. */

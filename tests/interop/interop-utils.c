@@ -420,6 +420,10 @@ const ServerKind server_kinds[2] = {
   { "cometd", "cometd-server.js", "/cometd", NULL, NULL },
 };
 
+const ServerKind server_kinds_long_polling_first[1] = {
+  { "faye", "faye-server.js", "/faye", "long-polling websocket", "faye-long-polling-first" },
+};
+
 const ServerKind server_kinds_long_polling[2] = {
   { "faye", "faye-server.js", "/faye", "long-polling", "faye-long-polling" },
   { "cometd", "cometd-server.js", "/cometd", "long-polling", "cometd-long-polling" },

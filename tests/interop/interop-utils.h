@@ -96,11 +96,14 @@ typedef struct {
   const char *label;      /* in test paths; NULL: name */
 } ServerKind;
 
-/* Our client with its default transports: WebSocket on Faye, long
- * polling (fallback) on CometD. */
+/* Our client with its default transports: WebSocket on Faye (the handshake
+ * over it), long polling (fallback, after the upgrade is refused) on
+ * CometD. */
 extern const ServerKind server_kinds[2];
 /* Our client forced to long polling. */
 extern const ServerKind server_kinds_long_polling[2];
+/* Faye, long polling first: the handshake by HTTP, then the WebSocket. */
+extern const ServerKind server_kinds_long_polling_first[1];
 
 typedef struct {
   const ServerKind *kind;

@@ -523,16 +523,34 @@ test_connections (Fixture       *fx,
   g_assert_cmpuint (stats.max, <=, MAX_CONNECTIONS);
 }
 
+static void
+on_request_queued (SoupSession *session,
+                   SoupMessage *msg,
+                   guint       *counts)
+{
+  /* [0]: POSTs, [1]: upgrades */
+  counts[soup_message_get_method (msg) == SOUP_METHOD_POST ? 0 : 1]++;
+}
+
 /* The transport in use: WebSocket on Faye (which offers it), long polling
- * on cometd-nodejs-server (which does not: the client never tries), long
- * polling when forced. Then a round trip with a peer on it. */
+ * on cometd-nodejs-server (which does not: its upgrade is refused), long
+ * polling when forced. Where the handshake goes, seen by a second client
+ * on a session of the test's: over the socket on Faye with the WebSocket
+ * first (not one POST before it is connected); by HTTP and then the
+ * upgrade with long polling first; on cometd-nodejs-server the upgrade
+ * refused, then by HTTP. Then a round trip with a peer on it. */
 static void
 test_transport (Fixture       *fx,
                 gconstpointer  data)
 {
   const char *channels[] = { "/interop/transport", NULL };
-  gboolean websocket = fx->kind->transports == NULL && g_str_equal (fx->kind->name, "faye");
+  gboolean faye = g_str_equal (fx->kind->name, "faye");
+  gboolean websocket = faye && (fx->kind->transports == NULL || strstr (fx->kind->transports, "websocket") != NULL);
+  gboolean websocket_first = fx->kind->transports == NULL || g_str_has_prefix (fx->kind->transports, "websocket");
   const char *expected = websocket ? "websocket" : "long-polling";
+  g_autoptr(SoupSession) session = soup_session_new ();
+  guint counts[2] = { 0, 0 };
+  BayeuxClient *probe;
   GPtrArray *inbox;
   InboxWait iw;
   Child *peer;
@@ -541,6 +559,35 @@ test_transport (Fixture       *fx,
     return;
 
   g_assert_cmpstr (bayeux_client_get_transport (fx->client), ==, expected);
+
+  /* CometD servers tie the session to the BAYEUX_BROWSER cookie. */
+  soup_session_add_feature_by_type (session, SOUP_TYPE_COOKIE_JAR);
+  g_signal_connect (session, "request-queued", G_CALLBACK (on_request_queued), counts);
+  probe = fixture_start_client (fx, session, "probe");
+  if (fixture_wait (fx, client_is_connected, probe, "the probe client to connect"))
+    {
+      g_test_message ("%s: %u POSTs and %u upgrades until connected", fx->kind->label ? fx->kind->label : fx->kind->name,
+                      counts[0], counts[1]);
+      g_assert_cmpstr (bayeux_client_get_transport (probe), ==, expected);
+      if (websocket && websocket_first)
+        {
+          g_assert_cmpuint (counts[0], ==, 0);   /* the handshake and the connect over the socket */
+          g_assert_cmpuint (counts[1], ==, 1);
+        }
+      else if (websocket)
+        {
+          g_assert_cmpuint (counts[0], ==, 1);   /* the handshake by HTTP, then the socket */
+          g_assert_cmpuint (counts[1], ==, 1);
+        }
+      else
+        {
+          g_assert_cmpuint (counts[0], >=, 2);   /* handshake and connect by HTTP */
+          g_assert_cmpuint (counts[1], ==, websocket_first ? 1 : 0);   /* refused: no WebSocket there */
+        }
+    }
+  bayeux_client_stop (probe);
+  g_signal_handlers_disconnect_by_data (session, counts);
+  g_object_unref (probe);
 
   inbox = fixture_listen (fx, channels[0]);
   if (!fixture_subscribe (fx, channels[0]))
@@ -567,10 +614,12 @@ main (int   argc,
   if (!interop_init ("test-interop"))
     return g_test_run ();
 
-  for (guint i = 0; i < G_N_ELEMENTS (server_kinds) * 2; i++)
+  for (guint i = 0; i < G_N_ELEMENTS (server_kinds) * 2 + G_N_ELEMENTS (server_kinds_long_polling_first); i++)
     {
       const ServerKind *kind = i < G_N_ELEMENTS (server_kinds) ? &server_kinds[i]
-                                                               : &server_kinds_long_polling[i - G_N_ELEMENTS (server_kinds)];
+                               : i < G_N_ELEMENTS (server_kinds) * 2
+                                   ? &server_kinds_long_polling[i - G_N_ELEMENTS (server_kinds)]
+                                   : &server_kinds_long_polling_first[i - G_N_ELEMENTS (server_kinds) * 2];
       static const struct {
         const char *name;
         void (*func) (Fixture *, gconstpointer);
