@@ -9,7 +9,7 @@
  * (bayeux-calls.c), which the client owns and lends through
  * bayeux_client_get_calls(). The session's own calls (start, stop,
  * handshake, disconnect) stay in bayeux-client.c. The class's
- * documentation is here, with its public calls.
+ * documentation and its signals are here, with its public calls.
  */
 #include "bayeux-glib.h"
 #include "bayeux-calls-private.h"
@@ -810,3 +810,156 @@ DEFINE_UINT_PROPERTY (max_pending, "max-pending")
  * Since: 1.0
  */
 DEFINE_UINT_PROPERTY (max_pending_age, "max-pending-age")
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                  */
+
+/* The client's signals, made and documented here with its public face;
+ * the client emits them (bayeux-client.c). */
+void
+bayeux_client_class_add_signals (BayeuxClientClass *klass,
+                                 guint             *signals)
+{
+  /**
+   * BayeuxClient::message:
+   * @self: the client
+   * @message: the message
+   *
+   * Emitted for each message that arrives on a subscription, once per
+   * subscription it matches, with the subscription's channel or pattern as
+   * the signal detail: connect to `message::/chat/demo` or
+   * `message::/stocks/**`.
+   *
+   * Since: 1.0
+   */
+  signals[BAYEUX_CLIENT_SIGNAL_MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
+
+  /**
+   * BayeuxClient::error:
+   * @self: the client
+   * @error: what went wrong
+   * @message: (nullable): the message concerned, if any: a server's
+   *   refusal, or a message the client could not handle
+   *
+   * Emitted for every failure nobody else hears of: transport failures
+   * (each is retried per the advice and backoff), server refusals of
+   * fire-and-forget calls, bad input from the server, messages that match
+   * no subscription. Failures of `_async` calls are reported by their
+   * `_finish` function instead. Always emitted from the main loop, never
+   * from inside a call into the client. Failures of one kind (domain and
+   * code) in one response or frame are emitted once, with the first's
+   * message and "(and N more: …)" the first few other reasons appended.
+   *
+   * Since: 1.0
+   */
+  /**
+   * BayeuxClient::meta:
+   * @self: the client
+   * @message: the server's reply
+   *
+   * Emitted for each reply on a meta channel (`/meta/handshake`,
+   * `/meta/connect`, `/meta/subscribe`, `/meta/unsubscribe`,
+   * `/meta/disconnect`) once the client has acted on it, with the channel
+   * as the detail: connect to `meta::/meta/handshake` to read what the
+   * server offered (its advice, `ext`, connection types), or to
+   * `meta::/meta/connect` to watch the long poll. Replies the client could
+   * not match to a request of its own are reported through
+   * [signal@Client::error] instead.
+   *
+   * Since: 1.0
+   */
+  signals[BAYEUX_CLIENT_SIGNAL_META] =
+    g_signal_new ("meta", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
+
+  /**
+   * BayeuxClient::authenticate:
+   * @self: the client
+   * @error: what said the credentials were refused
+   * @retrying: %TRUE if the last credentials given this way were refused
+   *   too (no handshake has succeeded since)
+   *
+   * Emitted when the server refuses the client's credentials, as
+   * [signal@Soup.Message::authenticate] is: an HTTP `401` answer to any
+   * request, or a handshake or connect refused with a `401` error
+   * (`401::Authentication invalid` from the Salesforce Streaming API when
+   * its OAuth access token has expired, say). A `401` that says "unknown
+   * client" (Faye) is not one: the client handshakes again by itself.
+   *
+   * A handler that returns %TRUE promises new credentials: the client
+   * ends its session and waits, sending nothing, until the application
+   * sets them ([method@Client.set_header] for an `Authorization` header,
+   * [method@Client.set_handshake_ext] for credentials in the handshake)
+   * and calls [method@Client.reconnect], now or later (after an async
+   * token refresh). The client then handshakes with them and subscribes
+   * again; if they are refused too, the signal comes again with
+   * @retrying set, and the next handshake waits out the backoff. Calls
+   * made meanwhile wait for the new session (publishes within
+   * [property@Client:max-pending-age]). If the application does not
+   * reconnect within five minutes, the client reports @error through
+   * [signal@Client::error] and stops; [method@Client.stop] also ends
+   * the wait.
+   *
+   * With no handler, or one that returns %FALSE, the failure is handled
+   * as any other: reported through [signal@Client::error], then retried
+   * after the backoff, or the client stops if the server advised
+   * `reconnect: none`.
+   *
+   * ```python
+   * def on_authenticate(client, error, retrying):
+   *     def refreshed(token):
+   *         client.set_header("Authorization", "Bearer " + token)
+   *         client.reconnect()
+   *     refresh_token_async(refreshed)   # the application's own
+   *     return True
+   * client.connect("authenticate", on_authenticate)
+   * ```
+   *
+   * Returns: %TRUE to supply new credentials and call
+   *   [method@Client.reconnect], %FALSE to let the failure be handled as
+   *   any other
+   *
+   * Since: 1.0
+   */
+  signals[BAYEUX_CLIENT_SIGNAL_AUTHENTICATE] =
+    g_signal_new ("authenticate", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, G_TYPE_ERROR, G_TYPE_BOOLEAN);
+
+  /**
+   * BayeuxClient::accept-certificate:
+   * @self: the client
+   * @certificate: the server's certificate
+   * @errors: what is wrong with it
+   *
+   * Emitted when the server's TLS certificate does not verify (a
+   * self-signed certificate, an unknown authority, a wrong host name…),
+   * before the request fails. TLS is verified by default: return %TRUE
+   * only to accept this certificate anyway, having checked it yourself
+   * (pinned it, say). The other way to trust a private authority is to
+   * give the client a [class@Soup.Session] whose `tls-database` knows it.
+   *
+   * Returns: %TRUE to accept the certificate, %FALSE (the default) to
+   *   refuse it and fail the request with a TLS error
+   *
+   * Since: 1.0
+   */
+  signals[BAYEUX_CLIENT_SIGNAL_ACCEPT_CERTIFICATE] =
+    g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
+
+  signals[BAYEUX_CLIENT_SIGNAL_ERROR] =
+    g_signal_new ("error", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_ERROR, BAYEUX_TYPE_MESSAGE);
+}

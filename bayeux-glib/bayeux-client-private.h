@@ -35,4 +35,16 @@ gint64 bayeux_client_next_failure_delay_for_testing (BayeuxClient *self);
 void   bayeux_client_set_credentials_wait_for_testing (BayeuxClient *self,
                                                        guint         wait_ms);
 
+/* The client's signals, made in bayeux-client-calls.c. */
+enum {
+  BAYEUX_CLIENT_SIGNAL_MESSAGE,
+  BAYEUX_CLIENT_SIGNAL_ERROR,
+  BAYEUX_CLIENT_SIGNAL_ACCEPT_CERTIFICATE,
+  BAYEUX_CLIENT_SIGNAL_META,
+  BAYEUX_CLIENT_SIGNAL_AUTHENTICATE,
+  BAYEUX_CLIENT_N_SIGNALS
+};
+void   bayeux_client_class_add_signals (BayeuxClientClass *klass,
+                                        guint             *signals);
+
 G_END_DECLS

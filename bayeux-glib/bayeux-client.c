@@ -190,17 +190,9 @@ enum {
   N_PROPS
 };
 
-enum {
-  SIGNAL_MESSAGE,
-  SIGNAL_ERROR,
-  SIGNAL_ACCEPT_CERTIFICATE,
-  SIGNAL_META,
-  SIGNAL_AUTHENTICATE,
-  N_SIGNALS
-};
 
 static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
+static guint signals[BAYEUX_CLIENT_N_SIGNALS];
 
 static void schedule_flush   (BayeuxClient *self);
 static void begin_disconnect (BayeuxClient *self);
@@ -221,7 +213,7 @@ emit_error (GObject       *owner,
             const GError  *error,
             BayeuxMessage *message)
 {
-  g_signal_emit (owner, signals[SIGNAL_ERROR], 0, error, message);
+  g_signal_emit (owner, signals[BAYEUX_CLIENT_SIGNAL_ERROR], 0, error, message);
 }
 
 /* Reports through ::error, always from an idle of the client's context (so
@@ -1345,7 +1337,7 @@ authenticate (BayeuxClient  *self,
                                   op->kind == BAYEUX_OP_HANDSHAKE ? BAYEUX_ERROR_HANDSHAKE_DENIED : BAYEUX_ERROR_FAILED,
                                   "The server refused the credentials");
   self->awaiting_credentials = TRUE;
-  g_signal_emit (self, signals[SIGNAL_AUTHENTICATE], 0, error, self->credentials_retry, &handled);
+  g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_AUTHENTICATE], 0, error, self->credentials_retry, &handled);
   if (generation != self->generation || !self->awaiting_credentials)
     return TRUE;   /* stopped, or reconnected at once */
   if (!handled)
@@ -1470,7 +1462,7 @@ emit_message (BayeuxClient  *self,
               const char    *pattern,
               BayeuxMessage *message)
 {
-  g_signal_emit (self, signals[SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
+  g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
 }
 
 static void deliver (BayeuxClient *self, BayeuxMessage *message, gboolean held);
@@ -1562,7 +1554,7 @@ finish_incoming (BayeuxClient  *self,
   /* Observers of the meta channels see the reply once the client has acted
    * on it. */
   if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
-    g_signal_emit (self, signals[SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
+    g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
 }
 
 /* An extension dropped the reply to @op: a /meta/connect or handshake is
@@ -2355,7 +2347,7 @@ on_transport_accept_certificate (GObject              *transport,
   BayeuxClient *self = user_data;
   gboolean accept = FALSE;
 
-  g_signal_emit (self, signals[SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
+  g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_ACCEPT_CERTIFICATE], 0, certificate, errors, &accept);
   g_debug ("server certificate with errors 0x%x %s by the application", errors, accept ? "accepted" : "refused");
   return accept;
 }
@@ -2930,148 +2922,7 @@ bayeux_client_class_init (BayeuxClientClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /**
-   * BayeuxClient::message:
-   * @self: the client
-   * @message: the message
-   *
-   * Emitted for each message that arrives on a subscription, once per
-   * subscription it matches, with the subscription's channel or pattern as
-   * the signal detail: connect to `message::/chat/demo` or
-   * `message::/stocks/**`.
-   *
-   * Since: 1.0
-   */
-  signals[SIGNAL_MESSAGE] =
-    g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
-
-  /**
-   * BayeuxClient::error:
-   * @self: the client
-   * @error: what went wrong
-   * @message: (nullable): the message concerned, if any: a server's
-   *   refusal, or a message the client could not handle
-   *
-   * Emitted for every failure nobody else hears of: transport failures
-   * (each is retried per the advice and backoff), server refusals of
-   * fire-and-forget calls, bad input from the server, messages that match
-   * no subscription. Failures of `_async` calls are reported by their
-   * `_finish` function instead. Always emitted from the main loop, never
-   * from inside a call into the client. Failures of one kind (domain and
-   * code) in one response or frame are emitted once, with the first's
-   * message and "(and N more: …)" the first few other reasons appended.
-   *
-   * Since: 1.0
-   */
-  /**
-   * BayeuxClient::meta:
-   * @self: the client
-   * @message: the server's reply
-   *
-   * Emitted for each reply on a meta channel (`/meta/handshake`,
-   * `/meta/connect`, `/meta/subscribe`, `/meta/unsubscribe`,
-   * `/meta/disconnect`) once the client has acted on it, with the channel
-   * as the detail: connect to `meta::/meta/handshake` to read what the
-   * server offered (its advice, `ext`, connection types), or to
-   * `meta::/meta/connect` to watch the long poll. Replies the client could
-   * not match to a request of its own are reported through
-   * [signal@Client::error] instead.
-   *
-   * Since: 1.0
-   */
-  signals[SIGNAL_META] =
-    g_signal_new ("meta", G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, BAYEUX_TYPE_MESSAGE);
-
-  /**
-   * BayeuxClient::authenticate:
-   * @self: the client
-   * @error: what said the credentials were refused
-   * @retrying: %TRUE if the last credentials given this way were refused
-   *   too (no handshake has succeeded since)
-   *
-   * Emitted when the server refuses the client's credentials, as
-   * [signal@Soup.Message::authenticate] is: an HTTP `401` answer to any
-   * request, or a handshake or connect refused with a `401` error
-   * (`401::Authentication invalid` from the Salesforce Streaming API when
-   * its OAuth access token has expired, say). A `401` that says "unknown
-   * client" (Faye) is not one: the client handshakes again by itself.
-   *
-   * A handler that returns %TRUE promises new credentials: the client
-   * ends its session and waits, sending nothing, until the application
-   * sets them ([method@Client.set_header] for an `Authorization` header,
-   * [method@Client.set_handshake_ext] for credentials in the handshake)
-   * and calls [method@Client.reconnect], now or later (after an async
-   * token refresh). The client then handshakes with them and subscribes
-   * again; if they are refused too, the signal comes again with
-   * @retrying set, and the next handshake waits out the backoff. Calls
-   * made meanwhile wait for the new session (publishes within
-   * [property@Client:max-pending-age]). If the application does not
-   * reconnect within five minutes, the client reports @error through
-   * [signal@Client::error] and stops; [method@Client.stop] also ends
-   * the wait.
-   *
-   * With no handler, or one that returns %FALSE, the failure is handled
-   * as any other: reported through [signal@Client::error], then retried
-   * after the backoff, or the client stops if the server advised
-   * `reconnect: none`.
-   *
-   * ```python
-   * def on_authenticate(client, error, retrying):
-   *     def refreshed(token):
-   *         client.set_header("Authorization", "Bearer " + token)
-   *         client.reconnect()
-   *     refresh_token_async(refreshed)   # the application's own
-   *     return True
-   * client.connect("authenticate", on_authenticate)
-   * ```
-   *
-   * Returns: %TRUE to supply new credentials and call
-   *   [method@Client.reconnect], %FALSE to let the failure be handled as
-   *   any other
-   *
-   * Since: 1.0
-   */
-  signals[SIGNAL_AUTHENTICATE] =
-    g_signal_new ("authenticate", G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, g_signal_accumulator_true_handled, NULL, NULL,
-                  G_TYPE_BOOLEAN, 2, G_TYPE_ERROR, G_TYPE_BOOLEAN);
-
-  /**
-   * BayeuxClient::accept-certificate:
-   * @self: the client
-   * @certificate: the server's certificate
-   * @errors: what is wrong with it
-   *
-   * Emitted when the server's TLS certificate does not verify (a
-   * self-signed certificate, an unknown authority, a wrong host name…),
-   * before the request fails. TLS is verified by default: return %TRUE
-   * only to accept this certificate anyway, having checked it yourself
-   * (pinned it, say). The other way to trust a private authority is to
-   * give the client a [class@Soup.Session] whose `tls-database` knows it.
-   *
-   * Returns: %TRUE to accept the certificate, %FALSE (the default) to
-   *   refuse it and fail the request with a TLS error
-   *
-   * Since: 1.0
-   */
-  signals[SIGNAL_ACCEPT_CERTIFICATE] =
-    g_signal_new ("accept-certificate", G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, g_signal_accumulator_true_handled, NULL, NULL,
-                  G_TYPE_BOOLEAN, 2, G_TYPE_TLS_CERTIFICATE, G_TYPE_TLS_CERTIFICATE_FLAGS);
-
-  signals[SIGNAL_ERROR] =
-    g_signal_new ("error", G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_ERROR, BAYEUX_TYPE_MESSAGE);
+  bayeux_client_class_add_signals (klass, signals);
 }
 
 static void
