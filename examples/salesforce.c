@@ -280,6 +280,8 @@ main (int   argc,
   app.http = soup_session_new ();
   bearer = g_strconcat ("Bearer ", access_token, NULL);
   bayeux_client_set_header (app.client, "Authorization", bearer);
+  /* Salesforce offers long polling only: no WebSocket upgrade to try first. */
+  bayeux_client_set_transports (app.client, (const char *[]) { "long-polling", NULL });
   /* One long-poll answer may hold many events: more than the default 1 MiB
    * (EMP-Connector issue 60, "Buffering capacity 1048576 exceeded"). */
   bayeux_client_set_max_message_size (app.client, 10 * 1024 * 1024);

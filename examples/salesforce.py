@@ -58,6 +58,8 @@ class Events:
         url = f"{args.instance_url}/cometd/{args.api_version}"
         self.client = Bayeux.Client.new(url)
         self.client.set_header("Authorization", "Bearer " + args.access_token)
+        # Salesforce offers long polling only: no WebSocket upgrade to try first.
+        self.client.set_transports(["long-polling"])
         # One long-poll answer may hold many events: more than the default
         # 1 MiB (EMP-Connector issue 60, "Buffering capacity 1048576 exceeded").
         self.client.props.max_message_size = MAX_MESSAGE_SIZE
