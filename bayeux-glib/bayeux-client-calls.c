@@ -887,10 +887,13 @@ bayeux_client_class_add_signals (BayeuxClientClass *klass,
    *
    * Emitted when the server refuses the client's credentials, as
    * [signal@Soup.Message::authenticate] is: an HTTP `401` answer to any
-   * request, or a handshake or connect refused with a `401` error
+   * request or WebSocket upgrade (@error is then %BAYEUX_ERROR_HTTP), or a
+   * handshake or connect refused with a `401` error
    * (`401::Authentication invalid` from the Salesforce Streaming API when
-   * its OAuth access token has expired, say). A `401` that says "unknown
-   * client" (Faye) is not one: the client handshakes again by itself.
+   * its OAuth access token has expired, say; @error is then
+   * %BAYEUX_ERROR_HANDSHAKE_DENIED or %BAYEUX_ERROR_FAILED, with the
+   * server's error string). A `401` that says "unknown client" (Faye) is
+   * not one: the client handshakes again by itself.
    *
    * A handler that returns %TRUE promises new credentials: the client
    * ends its session and waits, sending nothing, until the application
@@ -898,10 +901,13 @@ bayeux_client_class_add_signals (BayeuxClientClass *klass,
    * [method@Client.set_handshake_ext] for credentials in the handshake)
    * and calls [method@Client.reconnect], now or later (after an async
    * token refresh). The client then handshakes with them and subscribes
-   * again; if they are refused too, the signal comes again with
-   * @retrying set, and the next handshake waits out the backoff. Calls
-   * made meanwhile wait for the new session (publishes within
-   * [property@Client:max-pending-age]). If the application does not
+   * again; if they are refused too (by the handshake or the first
+   * connect), the signal comes again with @retrying set, and the next
+   * handshake waits out the backoff. Calls made meanwhile wait for the new
+   * session (publishes within [property@Client:max-pending-age]); those
+   * in the very request that was refused fail with its error. Calling
+   * [method@Client.reconnect] again before that handshake is answered
+   * does nothing more. If the application does not
    * reconnect within five minutes, the client reports @error through
    * [signal@Client::error] and stops; [method@Client.stop] also ends
    * the wait.

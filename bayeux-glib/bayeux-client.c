@@ -1124,7 +1124,6 @@ handshake_done (BayeuxClient  *self,
     }
 
   g_debug ("handshake accepted, client id %s", client_id);
-  self->credentials_retry = FALSE;
   set_client_id (self, client_id);
   /* The backoff is reset by a successful connect, not here: a server that
    * accepts handshakes but fails every connect must still see it grow. */
@@ -1181,6 +1180,7 @@ connect_done (BayeuxClient  *self,
       if (!self->immediate_connect && !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
         self->rehandshakes = 0;   /* a poll was held: the session works */
       self->immediate_connect = FALSE;
+      self->credentials_retry = FALSE;   /* the new credentials work */
       bayeux_servers_succeeded (self->servers);
       if (self->early_connects <= EARLY_CONNECTS_TOLERATED && bayeux_transport_policy_settled (self->policy) &&
           !(advised && self->advice.reconnect == BAYEUX_RECONNECT_HANDSHAKE))
@@ -1316,7 +1316,7 @@ credentials_timer_cb (gpointer user_data)
  * or came already (the handler reconnected), or a handler stopped us. */
 static gboolean
 authenticate (BayeuxClient  *self,
-              BayeuxOp      *op,
+              gint           code,
               BayeuxMessage *reply,
               BayeuxVerdict  verdict,
               const GError  *transport_error)
@@ -1327,15 +1327,11 @@ authenticate (BayeuxClient  *self,
 
   if (self->awaiting_credentials)
     return TRUE;
-  if (!is_running (self) || (op->kind != BAYEUX_OP_HANDSHAKE && !op_of_this_session (self, op)) ||
-      !bayeux_reply_refuses_credentials (reply, verdict, transport_error))
+  if (!is_running (self) || !bayeux_reply_refuses_credentials (reply, verdict, transport_error))
     return FALSE;
 
-  error = transport_error != NULL
-            ? g_error_copy (transport_error)
-            : bayeux_reply_error (reply, verdict,
-                                  op->kind == BAYEUX_OP_HANDSHAKE ? BAYEUX_ERROR_HANDSHAKE_DENIED : BAYEUX_ERROR_FAILED,
-                                  "The server refused the credentials");
+  error = transport_error != NULL ? g_error_copy (transport_error)
+                                  : bayeux_reply_error (reply, verdict, code, "The server refused the credentials");
   self->awaiting_credentials = TRUE;
   g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_AUTHENTICATE], 0, error, self->credentials_retry, &handled);
   if (generation != self->generation || !self->awaiting_credentials)
@@ -1350,8 +1346,11 @@ authenticate (BayeuxClient  *self,
   self->credentials_error = g_steal_pointer (&error);
   self->credentials_timer = bayeux_source_attach (self->context, self->credentials_wait_ms, G_PRIORITY_DEFAULT,
                                                   credentials_timer_cb, self, NULL, "[bayeux] credentials");
-  /* The session ends here: what is queued waits for the next one. */
+  /* The session ends here: what is queued waits for the next one (its
+   * socket too: a new one carries the next handshake). */
   abandon_control (self);
+  if (self->streaming != NULL)
+    bayeux_transport_close (self->streaming);
   set_client_id (self, NULL);
   if (generation == self->generation)
     set_state (self, BAYEUX_CLIENT_STATE_UNCONNECTED);
@@ -1372,7 +1371,9 @@ op_done (BayeuxClient  *self,
    * any failure. */
   if (reply == NULL || verdict == BAYEUX_REPLY_REFUSED)
     {
-      if (authenticate (self, op, reply, verdict, transport_error) &&
+      if ((op->kind == BAYEUX_OP_HANDSHAKE || op_of_this_session (self, op)) &&
+          authenticate (self, op->kind == BAYEUX_OP_HANDSHAKE ? BAYEUX_ERROR_HANDSHAKE_DENIED : BAYEUX_ERROR_FAILED,
+                        reply, verdict, transport_error) &&
           (op->kind == BAYEUX_OP_HANDSHAKE || op->kind == BAYEUX_OP_CONNECT))
         {
           bayeux_op_free (op);
@@ -1960,6 +1961,9 @@ on_websocket_open (GObject      *source,
       else
         send_connect (self);
     }
+  else if (authenticate (self, self->client_id == NULL ? BAYEUX_ERROR_HANDSHAKE_DENIED : BAYEUX_ERROR_FAILED,
+                         NULL, BAYEUX_REPLY_NONE, error))
+    return;   /* an upgrade answered 401: new credentials first */
   else if (self->client_id == NULL && !bayeux_transport_policy_handshake_open_failed (self->policy, error))
     handshake_done (self, NULL, BAYEUX_REPLY_NONE, error);   /* unreachable: as a failed handshake */
   else if (self->client_id == NULL)
@@ -2151,6 +2155,8 @@ is_running (BayeuxClient *self)
 static void
 reconnect_now (BayeuxClient *self)
 {
+  if (self->awaiting_credentials)
+    return;   /* nothing goes before bayeux_client_reconnect() */
   abandon_control (self);
   self->advice.backoff = 0;
   self->immediate_connect = TRUE;
@@ -3627,6 +3633,9 @@ bayeux_client_reconnect (BayeuxClient *self)
       bayeux_client_start (self);
       return;
     }
+  if (!self->awaiting_credentials && self->credentials_retry && self->client_id == NULL &&
+      self->state == BAYEUX_CLIENT_STATE_HANDSHAKING)
+    return;   /* the handshake with the new credentials is on its way */
   begin_change (self);
   if (self->awaiting_credentials)
     {

@@ -13,6 +13,7 @@ typedef enum {
   REFUSE_HTTP_401,        /* any POST: HTTP 401 */
   REFUSE_HANDSHAKE_401,   /* the handshake: 401::Authentication invalid, reconnect none */
   REFUSE_HANDSHAKE_SFDC,  /* the handshake: 403::Handshake denied, ext.sfdc.failureReason 401 */
+  REFUSE_CONNECT,         /* the handshake is accepted, the connect gets HTTP 401 */
 } Refusal;
 
 struct _FixtureExtra
@@ -67,11 +68,14 @@ check_token (TestServer        *server,
 
   if (g_strcmp0 (auth, expected) == 0)
     return FALSE;   /* the built-in server answers */
+  if (f->x->refusal == REFUSE_CONNECT && !g_str_equal (channel, "/meta/connect"))
+    return FALSE;
 
   f->x->refused++;
   switch (f->x->refusal)
     {
     case REFUSE_HTTP_401:
+    case REFUSE_CONNECT:
       test_server_respond_raw (msg, 401, "");
       return TRUE;
     case REFUSE_HANDSHAKE_401:
@@ -279,7 +283,7 @@ test_retrying (Fixture       *f,
 
   test_server_set_hook (f->server, check_token, f);
   g_signal_connect (f->client, "authenticate", G_CALLBACK (on_authenticate), f);
-  f->x->refusal = REFUSE_HANDSHAKE_401;
+  f->x->refusal = GPOINTER_TO_INT (data);
   f->x->handled = TRUE;
   f->x->next_token = g_strdup ("wrong");
   expire_token (f, "two");
@@ -355,6 +359,7 @@ test_calls_wait (Fixture       *f,
 
   f->x->next_token = g_strdup ("two");
   give_token (f);
+  give_token (f);   /* twice: the second does nothing more */
   test_wait_result (&result, 5000);
   reply = bayeux_client_publish_finish (f->client, result, &error);
   g_assert_no_error (error);
@@ -423,7 +428,9 @@ main (int argc, char **argv)
   ADD ("no-handler/handshake-401", test_no_handler, GINT_TO_POINTER (REFUSE_HANDSHAKE_401));
   ADD ("no-handler/http-401", test_no_handler, GINT_TO_POINTER (REFUSE_HTTP_401));
   ADD ("declined", test_declined, NULL);
-  ADD ("retrying", test_retrying, NULL);
+  ADD ("retrying", test_retrying, GINT_TO_POINTER (REFUSE_HANDSHAKE_401));
+  /* Accepted by the handshake, refused by the connect: still a retry. */
+  ADD ("retrying/connect", test_retrying, GINT_TO_POINTER (REFUSE_CONNECT));
   ADD ("wait-runs-out", test_wait_runs_out, NULL);
   ADD ("calls-wait", test_calls_wait, NULL);
   ADD ("unknown-client-is-not", test_unknown_client_is_not, NULL);

@@ -210,8 +210,9 @@ test_forced_long_polling (Fixture       *f,
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
 }
 
-/* transports = websocket, and the server offers only long polling: an
- * error that names the transports, and no connect. */
+/* transports = websocket, and the server offers only long polling: its
+ * upgrade refused is a failed handshake (never one by HTTP), and no
+ * connect. */
 static void
 test_websocket_only_not_offered (Fixture       *f,
                                  gconstpointer  data)
@@ -221,9 +222,10 @@ test_websocket_only_not_offered (Fixture       *f,
   bayeux_client_set_transports (f->client, only);
   bayeux_client_start (f->client);
   g_assert_true (test_wait_until (fixture_has_error, f, 5000));
-  g_assert_error ((GError *) g_ptr_array_index (f->errors, 0), BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
-  g_assert_nonnull (strstr (((GError *) g_ptr_array_index (f->errors, 0))->message, "websocket"));
+  g_assert_error ((GError *) g_ptr_array_index (f->errors, 0), SOUP_WEBSOCKET_ERROR,
+                  SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET);
   g_assert_cmpint (bayeux_client_get_state (f->client), ==, BAYEUX_CLIENT_STATE_HANDSHAKING);
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
   g_assert_cmpuint (test_server_count (f->server, "/meta/connect"), ==, 0);
 }
 
@@ -745,6 +747,131 @@ test_handshake_websocket_only_server (Fixture       *f,
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
+/* Refuses the first upgrades with a status (early handler on the server). */
+typedef struct
+{
+  guint status;
+  guint refusals;    /* still to refuse */
+  guint refused;
+  char *token;       /* with 401: the Authorization it takes from then on */
+} UpgradeGate;
+
+static void
+gate_upgrade (SoupServer        *server,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  UpgradeGate *gate = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET ||
+      !soup_message_headers_header_contains (headers, "Upgrade", "websocket"))
+    return;
+  if (gate->token != NULL)
+    {
+      if (g_strcmp0 (soup_message_headers_get_one (headers, "Authorization"), gate->token) == 0)
+        return;
+    }
+  else if (gate->refusals == 0)
+    return;
+  if (gate->refusals > 0)
+    gate->refusals--;
+  gate->refused++;
+  soup_server_message_set_status (msg, gate->status, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "no", 2);
+}
+
+static void
+gate_free (gpointer data)
+{
+  UpgradeGate *gate = data;
+
+  g_free (gate->token);
+  g_free (gate);
+}
+
+static UpgradeGate *
+add_gate (Fixture *f,
+          guint    status,
+          guint    refusals)
+{
+  UpgradeGate *gate = g_new0 (UpgradeGate, 1);
+
+  gate->status = status;
+  gate->refusals = refusals;
+  soup_server_add_early_handler (test_server_get_soup_server (f->server), "/cometd", gate_upgrade, gate, gate_free);
+  return gate;
+}
+
+/* A server of WebSockets only (POSTs: 404) whose upgrade is answered 503
+ * while it restarts: that handshake goes by HTTP and fails, but the next
+ * tries the socket again and the client connects (before, one such answer
+ * sent every later handshake by HTTP, for good). */
+static void
+test_handshake_upgrade_for_now (Fixture       *f,
+                                gconstpointer  data)
+{
+  UpgradeGate *gate = add_gate (f, SOUP_STATUS_SERVICE_UNAVAILABLE, 2);
+
+  test_server_refuse_posts (f->server, SOUP_STATUS_NOT_FOUND);
+  start_on_websocket (f);
+  g_assert_cmpuint (gate->refused, ==, 2);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+  fixture_subscribe (f, "/ws/**");
+  deliver_and_receive (f, "{\"back\":true}");
+}
+
+/* WebSocket only allowed: a refused upgrade (404) is a failed handshake,
+ * retried over a socket with the backoff, never by HTTP. */
+static void
+test_handshake_websocket_only_allowed (Fixture       *f,
+                                       gconstpointer  data)
+{
+  UpgradeGate *gate = add_gate (f, SOUP_STATUS_NOT_FOUND, 3);
+
+  bayeux_client_set_transports (f->client, (const char *[]) { "websocket", NULL });
+  start_on_websocket (f);
+  g_assert_cmpuint (gate->refused, ==, 3);
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
+  g_assert_cmpuint (fixture_count_errors (f, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET), ==, 3);
+}
+
+static gboolean
+give_ws_token (BayeuxClient *client,
+               GError       *error,
+               gboolean      retrying,
+               gpointer      user_data)
+{
+  (*(guint *) user_data)++;
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_HTTP);
+  bayeux_client_set_header (client, "Authorization", "Bearer two");
+  bayeux_client_reconnect (client);
+  return TRUE;
+}
+
+/* An upgrade answered 401 (an expired token, on a server of WebSockets
+ * only) goes to ::authenticate; with the new token, the client connects
+ * over the socket. */
+static void
+test_handshake_upgrade_401 (Fixture       *f,
+                            gconstpointer  data)
+{
+  UpgradeGate *gate = add_gate (f, SOUP_STATUS_UNAUTHORIZED, 0);
+  guint emitted = 0;
+
+  gate->token = g_strdup ("Bearer two");
+  test_server_refuse_posts (f->server, SOUP_STATUS_NOT_FOUND);
+  bayeux_client_set_header (f->client, "Authorization", "Bearer one");
+  g_signal_connect (f->client, "authenticate", G_CALLBACK (give_ws_token), &emitted);
+  start_on_websocket (f);
+  g_assert_cmpuint (emitted, ==, 1);
+  g_assert_cmpuint (gate->refused, ==, 1);
+  g_assert_cmpuint (test_server_posts (f->server), ==, 0);
+  g_assert_cmpuint (test_server_handshakes (f->server, TRUE), ==, 1);
+}
+
 /* CometD's ws.requireHandshakePerConnection: a session is known only on
  * the socket that carried its handshake. The socket is dropped
  * mid-session: the connect over the new one gets 402::session_unknown, and
@@ -863,6 +990,9 @@ main (int   argc,
   ADD ("handshake/over-websocket", test_handshake_over_websocket);
   ADD ("handshake/websocket-only-server", test_handshake_websocket_only_server);
   ADD ("handshake/strict", test_handshake_strict);
+  ADD ("handshake/upgrade-for-now", test_handshake_upgrade_for_now);
+  ADD ("handshake/websocket-only-allowed", test_handshake_websocket_only_allowed);
+  ADD ("handshake/upgrade-401", test_handshake_upgrade_401);
   ADD ("handshake/long-polling-first", test_handshake_long_polling_first);
   ADD ("handshake/upgrade-after", test_handshake_upgrade_after);
   ADD ("property", test_transports_property);

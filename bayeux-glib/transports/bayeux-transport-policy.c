@@ -65,6 +65,7 @@ struct _BayeuxTransportPolicy
   gint64   retry_at;   /* monotonic µs: given up until then */
   gint64 (*now) (void); /* g_get_monotonic_time, or the tests' clock */
   gboolean hs_http;     /* handshakes by HTTP: an upgrade before one was refused, or not offered */
+  gboolean hs_http_once; /* the next handshake by HTTP: its upgrade was refused for now */
   gboolean hs_strict;   /* handshakes over the socket: the server binds sessions to sockets */
   gboolean hs_over_ws;  /* the last handshake went over the socket */
   gboolean hs_worked;   /* a handshake over a socket succeeded (and offered it) */
@@ -124,7 +125,7 @@ bayeux_transport_policy_set_allowed (BayeuxTransportPolicy *self,
     }
   g_strfreev (self->allowed);
   self->allowed = names;
-  self->hs_http = self->hs_strict = FALSE;
+  self->hs_http = self->hs_strict = self->hs_http_once = FALSE;
   return TRUE;
 }
 
@@ -210,7 +211,11 @@ bayeux_transport_policy_start_session (BayeuxTransportPolicy  *self,
 gboolean
 bayeux_transport_policy_handshake_websocket (BayeuxTransportPolicy *self)
 {
-  if (!bayeux_transport_policy_allows (self, "websocket") || self->now () < self->retry_at)
+  if (!bayeux_transport_policy_allows (self, "websocket"))
+    return FALSE;
+  if (!bayeux_transport_policy_allows (self, "long-polling"))
+    return TRUE;   /* the only way */
+  if (self->now () < self->retry_at || self->hs_http_once)
     return FALSE;
   return self->hs_strict || (g_str_equal (self->allowed[0], "websocket") && !self->hs_http);
 }
@@ -222,15 +227,20 @@ bayeux_transport_policy_handshake_sent (BayeuxTransportPolicy *self,
                                         gboolean               socket_open)
 {
   self->hs_over_ws = socket_open && bayeux_transport_policy_handshake_websocket (self);
+  self->hs_http_once = FALSE;
   return self->hs_over_ws;
 }
 
 /* The socket opened for a handshake could not be (@error). Returns TRUE
- * when the handshake goes by HTTP now: the upgrade was refused (an HTTP
- * answer: no WebSocket here, or not before a session); FALSE when it
- * failed as a handshake fails (a network error: the backoff; the
+ * when the handshake goes by HTTP now, long polling being allowed: the
+ * upgrade was refused, with an HTTP answer that says no WebSocket here
+ * (or not before a session: the next handshakes by HTTP too, unless one
+ * over a socket worked before) or not now (5xx, 429, 401:
+ * BAYEUX_ERROR_HTTP; the next tries the socket again). FALSE when it
+ * failed as a handshake fails (the backoff): a network error (the
  * MAX_UNWORKING-th in a row before one over a socket worked gives the
- * WebSocket up, and the next handshakes go by HTTP). */
+ * WebSocket up, and the next handshakes go by HTTP), or any failure when
+ * the WebSocket is the only transport allowed. */
 gboolean
 bayeux_transport_policy_handshake_open_failed (BayeuxTransportPolicy *self,
                                                const GError          *error)
@@ -238,12 +248,27 @@ bayeux_transport_policy_handshake_open_failed (BayeuxTransportPolicy *self,
   guint retry_in_s;
 
   self->hs_over_ws = FALSE;
+  if (!bayeux_transport_policy_allows (self, "long-polling"))
+    return FALSE;   /* no other way: a failed handshake, retried */
   if (error->domain == SOUP_WEBSOCKET_ERROR)
     {
-      self->hs_http = TRUE;
+      /* No WebSocket here (or not before a session): the next handshakes
+       * by HTTP too; only this one if one over a socket worked before. */
+      if (!self->hs_worked)
+        self->hs_http = TRUE;
       self->hs_strict = FALSE;
       return TRUE;
     }
+  /* Refused for now (BAYEUX_ERROR_HTTP: 5xx, 429, 401…): this handshake
+   * by HTTP (a proxy that does not pass upgrades may say 502 or 503 for
+   * good), the next over a socket again (a server of WebSockets only may
+   * be restarting). */
+  if (g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_HTTP))
+    {
+      self->hs_http_once = TRUE;
+      return TRUE;
+    }
+  /* A network error: the backoff; before one worked, counted. */
   if (!self->hs_worked)
     {
       self->socket_worked = FALSE;

@@ -15,7 +15,9 @@
  *  - a refused upgrade (an HTTP answer other than 101, or a bad 101) fails
  *    in SOUP_WEBSOCKET_ERROR, as libsoup reports it: NOT_WEBSOCKET for an
  *    answer without 101 (200, 404, 400, a redirect: redirects are not
- *    followed), BAD_HANDSHAKE for a 101 that is not a valid WebSocket
+ *    followed) — but an answer about the credentials or the server's load
+ *    (401, 403, 407, 408, 429, 5xx) fails in BAYEUX_ERROR_HTTP, as a POST
+ *    answered so would — BAD_HANDSHAKE for a 101 that is not a valid WebSocket
  *    handshake (wrong accept key, an extension we did not offer).  Errors
  *    reaching the server (G_IO_ERROR, G_TLS_ERROR) pass through unchanged.
  *    The Retry-After of a refusal (429, 503) is kept on the transport, as
@@ -911,6 +913,18 @@ has_guard (SoupWebsocketConnection *conn)
   return FALSE;
 }
 
+/* An upgrade answered with a status that says nothing against WebSockets
+ * here: the credentials (401, 403, 407), or not now (408, 429, 5xx). It
+ * fails as a long-polling request with that status would
+ * (BAYEUX_ERROR_HTTP), not as a refusal (SOUP_WEBSOCKET_ERROR). */
+static gboolean
+refused_for_now (guint status)
+{
+  return status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN ||
+         status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED || status == SOUP_STATUS_REQUEST_TIMEOUT ||
+         status == 429 || SOUP_STATUS_IS_SERVER_ERROR (status);   /* 429: Too Many Requests */
+}
+
 static void
 on_connected (GObject      *source,
               GAsyncResult *result,
@@ -947,6 +961,13 @@ on_connected (GObject      *source,
       /* An upgrade refused for now (429, 503) may say when to come back. */
       if (soup_message_get_status (op->msg) != SOUP_STATUS_NONE)
         bayeux_transport_note_retry_after (BAYEUX_TRANSPORT (self), op->msg);
+      if (error->domain == SOUP_WEBSOCKET_ERROR && refused_for_now (soup_message_get_status (op->msg)))
+        {
+          g_clear_error (&error);
+          error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP error %u %s",
+                               soup_message_get_status (op->msg),
+                               soup_message_get_reason_phrase (op->msg) ? soup_message_get_reason_phrase (op->msg) : "");
+        }
       if (bayeux_deadline_timed_out (&op->deadline, error))
         {
           g_clear_error (&error);
@@ -994,7 +1015,8 @@ on_connected (GObject      *source,
  *
  * Fails with: SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET when the server answered
  * the upgrade with anything but 101 (a Bayeux server without WebSocket
- * support); SOUP_WEBSOCKET_ERROR_BAD_HANDSHAKE for an invalid 101;
+ * support), but BAYEUX_ERROR_HTTP ("HTTP error <status> <reason>") for
+ * 401, 403, 407, 408, 429 and 5xx; SOUP_WEBSOCKET_ERROR_BAD_HANDSHAKE for an invalid 101;
  * BAYEUX_ERROR_TIMEOUT after @timeout_ms; G_IO_ERROR_CANCELLED when
  * cancelled or closed meanwhile; network and TLS errors as GIO gives them.
  *
