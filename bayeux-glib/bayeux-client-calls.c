@@ -919,6 +919,8 @@ bayeux_client_class_add_signals (BayeuxClientClass *klass,
    *
    * ```python
    * def on_authenticate(client, error, retrying):
+   *     if retrying:
+   *         return False        # refused twice: report and stop as usual
    *     def refreshed(token):
    *         client.set_header("Authorization", "Bearer " + token)
    *         client.reconnect()

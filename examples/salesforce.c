@@ -135,7 +135,9 @@ subscribed_cb (GObject      *source,
 
   if (!bayeux_client_subscribe_finish (BAYEUX_CLIENT (source), result, &error))
     {
-      g_printerr ("salesforce-events: %s\n", error->message);
+      /* A client that stopped said why through ::error already. */
+      if (bayeux_client_get_state (BAYEUX_CLIENT (source)) != BAYEUX_CLIENT_STATE_DISCONNECTED)
+        g_printerr ("salesforce-events: %s\n", error->message);
       app_quit (app, 1);
       return;
     }

@@ -113,7 +113,9 @@ class Events:
         try:
             client.subscribe_finish(result)
         except GLib.Error as error:
-            print(f"salesforce.py: {error.message}", file=sys.stderr)
+            # A client that stopped said why through "error" already.
+            if client.props.state != Bayeux.ClientState.DISCONNECTED:
+                print(f"salesforce.py: {error.message}", file=sys.stderr)
             self.quit(1)
             return
         print(f"subscribed {self.args.channel}", flush=True)

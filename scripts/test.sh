@@ -31,7 +31,7 @@ case "${1:-}" in
   "") ;;
   -h|--help)
     sed -n '2,/^# Usage/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-    echo "It takes no options (about 12 minutes on 2 cores)."
+    echo "It takes no options (about 15–17 minutes on 2 cores)."
     exit 0
     ;;
   *)

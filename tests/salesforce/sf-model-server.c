@@ -23,6 +23,7 @@
 #include "sf-model.h"
 
 #include <gio/gunixinputstream.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -141,7 +142,17 @@ main (int   argc,
   g_autoptr(GInputStream) stdin_stream = NULL;
   Server server = { 0 };
 
+  setlocale (LC_ALL, "");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "It prints \"READY <instance URL>\", then reads commands on its standard input, a line each:\n"
+    "  PUBLISH <channel> <json>   an event (answers OK <replay id>)\n"
+    "  BIG <channel> <n>          n events in one answer of more than 1 MiB\n"
+    "  EXPIRE_TOKEN               the access token stops working\n"
+    "  EXPIRE_SESSION             403::Unknown client on the next request\n"
+    "  COUNT <channel>            events published and delivered\n"
+    "  STATS                      handshakes, refreshes, sessions, refused subscribes\n"
+    "It exits when its standard input closes.");
   if (!g_option_context_parse (context, &argc, &argv, &error) ||
       access_token == NULL || refresh_token == NULL || client_id == NULL || timeout <= 0 || retention <= 0)
     {
