@@ -6,6 +6,7 @@
 #pragma once
 
 #include "bayeux-client.h"
+#include "bayeux-json-private.h"
 #include "bayeux-outbox-private.h"
 #include "bayeux-subscriptions-private.h"
 
@@ -76,10 +77,15 @@ void      bayeux_calls_publish      (BayeuxCalls    *self,
                                      JsonNode       *data,
                                      JsonNode       *ext,
                                      GTask          *task);
+void      bayeux_calls_publish_json (BayeuxCalls    *self,
+                                     const char     *channel,
+                                     const char     *json,
+                                     GTask          *task);
 BayeuxOp *bayeux_calls_subscribe_op (BayeuxCalls    *self,
                                      BayeuxSubEntry *sub);
 BayeuxMatch bayeux_calls_match      (BayeuxCalls    *self,
                                      JsonNode       *element,
+                                     const BayeuxSpan *text,
                                      gboolean        on_control,
                                      BayeuxMessage **message,
                                      BayeuxOp      **op,

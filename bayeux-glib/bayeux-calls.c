@@ -143,19 +143,21 @@ bayeux_reply_answers (BayeuxOp       *op,
  * reply that answers no request of ours or is about another subscription.
  * *@message (transfer full) is the message when it is one; *@op (transfer
  * full) the request a reply answers, or that a bad reply still ends (a
- * broken reply to one of ours, a mismatched one). */
+ * broken reply to one of ours, a mismatched one). @text (nullable): where
+ * the element's text is, kept by the message (see get_data_json). */
 BayeuxMatch
-bayeux_calls_match (BayeuxCalls    *self,
-                    JsonNode       *element,
-                    gboolean        on_control,
-                    BayeuxMessage **message,
-                    BayeuxOp      **op,
-                    GError        **error)
+bayeux_calls_match (BayeuxCalls       *self,
+                    JsonNode          *element,
+                    const BayeuxSpan  *text,
+                    gboolean           on_control,
+                    BayeuxMessage    **message,
+                    BayeuxOp         **op,
+                    GError           **error)
 {
   const char *channel;
 
   *op = NULL;
-  *message = bayeux_message_new_parsed (element, error);
+  *message = bayeux_message_new_received (element, text, error);
   if (*message == NULL)
     {
       *op = bayeux_outbox_take_for_broken (self->outbox, element);
@@ -455,6 +457,26 @@ bayeux_calls_unsubscribe (BayeuxCalls *self,
   release_handle (self, sub->legacy, task);
 }
 
+/* Queues the publish of @data (taken; NULL: an empty object) on
+ * @channel, a valid one, with @ext (nullable, copied). */
+static void
+publish_take (BayeuxCalls *self,
+              const char  *channel,
+              JsonNode    *data,
+              JsonNode    *ext,
+              GTask       *task)
+{
+  BayeuxOp *op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_PUBLISH, NULL, channel, task);
+
+  if (data != NULL)
+    json_object_set_member (op->message, "data", data);
+  else
+    json_object_set_object_member (op->message, "data", json_object_new ());
+  if (ext != NULL)
+    json_object_set_member (op->message, "ext", bayeux_json_deep_copy (ext));
+  self->callbacks->enqueue (self->client, op);
+}
+
 /* Publishes @data (nullable: an empty object) on @channel, with @ext
  * (nullable, an object) as its ext; @task (nullable) completes with the
  * server's reply. */
@@ -466,22 +488,40 @@ bayeux_calls_publish (BayeuxCalls *self,
                       GTask       *task)
 {
   GError *error = NULL;
-  BayeuxOp *op;
 
   if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
     {
       bayeux_calls_fail (self, task, error);
       return;
     }
+  publish_take (self, channel, data != NULL ? bayeux_json_deep_copy (data) : NULL, ext, task);
+}
 
-  op = bayeux_outbox_new_op (self->outbox, BAYEUX_OP_PUBLISH, NULL, channel, task);
-  if (data != NULL)
-    json_object_set_member (op->message, "data", bayeux_json_deep_copy (data));
-  else
-    json_object_set_object_member (op->message, "data", json_object_new ());
-  if (ext != NULL)
-    json_object_set_member (op->message, "ext", bayeux_json_deep_copy (ext));
-  self->callbacks->enqueue (self->client, op);
+/* bayeux_calls_publish() of the data in @json, JSON text checked by our
+ * parser first: invalid, the call fails with BAYEUX_ERROR_INVALID_JSON
+ * and nothing is queued. */
+void
+bayeux_calls_publish_json (BayeuxCalls *self,
+                           const char  *channel,
+                           const char  *json,
+                           GTask       *task)
+{
+  GError *error = NULL;
+  JsonNode *data;
+
+  if (!bayeux_channel_validate (channel, BAYEUX_CHANNEL_NONE, &error))
+    {
+      bayeux_calls_fail (self, task, error);
+      return;
+    }
+  data = bayeux_json_parse_text (json, &error);
+  if (data == NULL)
+    {
+      g_prefix_error (&error, "Publish to %s: ", channel);
+      bayeux_calls_fail (self, task, error);
+      return;
+    }
+  publish_take (self, channel, data, NULL, task);
 }
 
 /* Completes @op, which will get no answer from the server: the client is

@@ -578,6 +578,47 @@ bayeux_client_get_subscriptions (BayeuxClient *self)
   return bayeux_subscriptions_get_model (calls->subscriptions);
 }
 
+/* The task of a remote call to @channel: NULL (the call failed) when
+ * @channel is not a service channel. */
+static GTask *
+call_task_new (BayeuxClient        *self,
+               gpointer             source_tag,
+               const char          *channel,
+               guint                timeout_ms,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
+  g_autoptr(GTask) task = bayeux_task_new (self, source_tag, TRUE, cancellable, callback, user_data);
+
+  if (!g_str_has_prefix (channel, "/service/"))
+    {
+      bayeux_task_return (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
+                                                    "Invalid channel name “%s”: a remote call goes to a /service/ channel",
+                                                    channel));
+      return NULL;
+    }
+  if (timeout_ms > 0)
+    bayeux_task_fail_after (task, timeout_ms,
+                            g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
+                                         "No answer to the remote call within %u ms", timeout_ms));
+  g_object_set_data (G_OBJECT (task), BAYEUX_CALLS_NEEDS_REPLY, GINT_TO_POINTER (TRUE));
+  return g_steal_pointer (&task);
+}
+
+/* The reply to a remote call (started with @source_tag), or NULL. */
+static BayeuxMessage *
+call_reply (BayeuxClient  *self,
+            GAsyncResult  *result,
+            gpointer       source_tag,
+            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /**
  * bayeux_client_call_async:
  * @self: a client
@@ -605,28 +646,15 @@ bayeux_client_call_async (BayeuxClient        *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  BayeuxCalls *calls;
   g_autoptr(GTask) task = NULL;
 
   BAYEUX_CLIENT_CHECK (self);
-  calls = bayeux_client_get_calls (self);
   g_return_if_fail (channel != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = bayeux_task_new (self, bayeux_client_call_async, TRUE, cancellable, callback, user_data);
-  if (!g_str_has_prefix (channel, "/service/"))
-    {
-      bayeux_task_return (task, NULL, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL,
-                                                    "Invalid channel name “%s”: a remote call goes to a /service/ channel",
-                                                    channel));
-      return;
-    }
-  if (timeout_ms > 0)
-    bayeux_task_fail_after (task, timeout_ms,
-                            g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_TIMEOUT,
-                                         "No answer to the remote call within %u ms", timeout_ms));
-  g_object_set_data (G_OBJECT (task), BAYEUX_CALLS_NEEDS_REPLY, GINT_TO_POINTER (TRUE));
-  bayeux_calls_publish (calls, channel, data, NULL, task);
+  task = call_task_new (self, bayeux_client_call_async, channel, timeout_ms, cancellable, callback, user_data);
+  if (task != NULL)
+    bayeux_calls_publish (bayeux_client_get_calls (self), channel, data, NULL, task);
 }
 
 /**
@@ -651,14 +679,177 @@ bayeux_client_call_finish (BayeuxClient *self,
   JsonNode *data;
 
   BAYEUX_CLIENT_CHECK_VAL (self, NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bayeux_client_call_async, NULL);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
+  reply = call_reply (self, result, bayeux_client_call_async, error);
   if (reply == NULL)
     return NULL;
   data = bayeux_message_get_data (reply);
   return data ? bayeux_json_deep_copy (data) : json_node_new (JSON_NODE_NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON text in: publish and remote calls                                   */
+
+/**
+ * bayeux_client_publish_json:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @json: the message's data, as JSON text (UTF-8): an object, an array or
+ *   any other JSON value
+ *
+ * Publishes the data in @json on @channel, as [method@Client.publish]
+ * does: for a language binding, whose own JSON library makes the text
+ * (`json.dumps()` in Python, `JSON.stringify()` in JavaScript), without
+ * building a [struct@Json.Node] for it.
+ *
+ * The text is checked by the client's JSON parser before anything is
+ * queued: text that is not JSON, that nests deeper than 256 levels,
+ * repeats a member name or holds a number beyond a double's range is not
+ * sent, and the failure, %BAYEUX_ERROR_INVALID_JSON naming the byte where
+ * it was found, is reported through [signal@Client::error] (as the other
+ * failures of a publish are).
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish_json (BayeuxClient *self,
+                            const char   *channel,
+                            const char   *json)
+{
+  BAYEUX_CLIENT_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (json != NULL);
+
+  bayeux_calls_publish_json (bayeux_client_get_calls (self), channel, json, NULL);
+}
+
+/**
+ * bayeux_client_publish_json_async:
+ * @self: a client
+ * @channel: the channel to publish to (no wildcard)
+ * @json: the message's data, as JSON text (UTF-8)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the server's verdict
+ * @user_data: data for @callback
+ *
+ * Publishes the data in @json as [method@Client.publish_json] does and
+ * completes with the server's reply, as [method@Client.publish_async]
+ * does. Text that is not valid JSON fails the call with
+ * %BAYEUX_ERROR_INVALID_JSON, and nothing is sent.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_publish_json_async (BayeuxClient        *self,
+                                  const char          *channel,
+                                  const char          *json,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  BAYEUX_CLIENT_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (json != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  /* The tag of publish_full_async: publish_finish completes it too. */
+  task = bayeux_task_new (self, bayeux_client_publish_full_async, TRUE, cancellable, callback, user_data);
+  bayeux_calls_publish_json (bayeux_client_get_calls (self), channel, json, task);
+}
+
+/**
+ * bayeux_client_publish_json_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.publish_json_async], as
+ * [method@Client.publish_finish] does; invalid JSON text fails with
+ * %BAYEUX_ERROR_INVALID_JSON.
+ *
+ * Returns: (transfer full) (nullable): the server's reply; %NULL on
+ *   failure (with @error set), or when the server left the publish
+ *   unanswered
+ *
+ * Since: 1.0
+ */
+BayeuxMessage *
+bayeux_client_publish_json_finish (BayeuxClient *self,
+                                   GAsyncResult *result,
+                                   GError      **error)
+{
+  return bayeux_client_publish_full_finish (self, result, error);
+}
+
+/**
+ * bayeux_client_call_json_async:
+ * @self: a client
+ * @channel: a service channel, under `/service/`
+ * @json: the call's argument, as JSON text (UTF-8)
+ * @timeout_ms: how long to wait for the answer, in milliseconds (0: as
+ *   long as a publish may wait)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the answer
+ * @user_data: data for @callback
+ *
+ * A remote call as [method@Client.call_async] makes, with its argument
+ * and its answer as JSON text (see [method@Client.call_json_finish]).
+ * Text that is not valid JSON fails the call with
+ * %BAYEUX_ERROR_INVALID_JSON (as [method@Client.publish_json] checks it),
+ * and nothing is sent.
+ *
+ * Since: 1.0
+ */
+void
+bayeux_client_call_json_async (BayeuxClient        *self,
+                               const char          *channel,
+                               const char          *json,
+                               guint                timeout_ms,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  BAYEUX_CLIENT_CHECK (self);
+  g_return_if_fail (channel != NULL);
+  g_return_if_fail (json != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = call_task_new (self, bayeux_client_call_json_async, channel, timeout_ms, cancellable, callback, user_data);
+  if (task != NULL)
+    bayeux_calls_publish_json (bayeux_client_get_calls (self), channel, json, task);
+}
+
+/**
+ * bayeux_client_call_json_finish:
+ * @self: a client
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Client.call_json_async].
+ *
+ * Returns: (transfer full) (nullable): the data of the server's answer as
+ *   JSON text, as [method@Message.get_data_json] gives it (`null` when the
+ *   answer carried none), or %NULL on failure
+ *
+ * Since: 1.0
+ */
+char *
+bayeux_client_call_json_finish (BayeuxClient *self,
+                                GAsyncResult *result,
+                                GError      **error)
+{
+  g_autoptr(BayeuxMessage) reply = NULL;
+  const char *data;
+
+  BAYEUX_CLIENT_CHECK_VAL (self, NULL);
+  reply = call_reply (self, result, bayeux_client_call_json_async, error);
+  if (reply == NULL)
+    return NULL;
+  data = bayeux_message_get_data_json (reply);
+  return g_strdup (data != NULL ? data : "null");
 }
 
 /* ------------------------------------------------------------------------ */

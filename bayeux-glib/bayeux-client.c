@@ -1610,15 +1610,16 @@ on_incoming_done (BayeuxClient  *self,
 /* One message from the server (an element of a response or a frame),
  * which came on @slot. */
 static void
-handle_incoming (BayeuxClient *self,
-                 Slot          slot,
-                 JsonNode     *element)
+handle_incoming (BayeuxClient     *self,
+                 Slot              slot,
+                 JsonNode         *element,
+                 const BayeuxSpan *text)
 {
   g_autoptr(GError) bad = NULL;
   g_autoptr(BayeuxMessage) message = NULL;
   BayeuxOp *op = NULL;
 
-  switch (bayeux_calls_match (&self->calls, element, slot == SLOT_CONTROL, &message, &op, &bad))
+  switch (bayeux_calls_match (&self->calls, element, text, slot == SLOT_CONTROL, &message, &op, &bad))
     {
     case BAYEUX_MATCH_LATE:
       return;
@@ -1713,10 +1714,11 @@ on_incoming_begin (GObject        *owner,
 /* A handler may stop or disconnect the client (or the request be given
  * up): then the rest of the batch is of no concern. */
 static gboolean
-on_incoming_element (GObject      *owner,
-                     JsonNode     *element,
-                     const GError *error,
-                     gpointer      batch)
+on_incoming_element (GObject          *owner,
+                     JsonNode         *element,
+                     const BayeuxSpan *text,
+                     const GError     *error,
+                     gpointer          batch)
 {
   BayeuxClient *self = BAYEUX_CLIENT (owner);
   Request *req = batch;
@@ -1724,7 +1726,7 @@ on_incoming_element (GObject      *owner,
   if (req->generation != self->generation || (!req->frame && !request_current (self, req)))
     return FALSE;
   if (element != NULL)
-    handle_incoming (self, req->slot, element);
+    handle_incoming (self, req->slot, element, text);
   else
     report_error (self, g_error_copy (error), NULL);
   return TRUE;

@@ -292,6 +292,34 @@ JsonNode          *bayeux_client_call_finish           (BayeuxClient         *se
                                                         GError              **error);
 
 BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_publish_json          (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        const char           *json);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_publish_json_async    (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        const char           *json,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+BayeuxMessage     *bayeux_client_publish_json_finish   (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_call_json_async       (BayeuxClient         *self,
+                                                        const char           *channel,
+                                                        const char           *json,
+                                                        guint                 timeout_ms,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+BAYEUX_AVAILABLE_IN_ALL
+char              *bayeux_client_call_json_finish      (BayeuxClient         *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+
+BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_disconnect_async      (BayeuxClient         *self,
                                                         GCancellable         *cancellable,
                                                         GAsyncReadyCallback   callback,

@@ -61,6 +61,11 @@ G_BEGIN_DECLS
  *   back, making no request meanwhile.
  * @BAYEUX_ERROR_DROPPED: an extension ([iface@Extension]) dropped the
  *   message, or the reply to it.
+ * @BAYEUX_ERROR_INVALID_JSON: JSON text given by the application (to
+ *   [method@Client.publish_json] or [method@Client.call_json_async]) is
+ *   not valid JSON, nests deeper than 256 levels, repeats a member name,
+ *   or holds a number beyond a double's range; the message says what and
+ *   at which byte. Nothing was sent.
  *
  * Error codes in the [error@Bayeux.Error] domain.
  *
@@ -81,6 +86,7 @@ typedef enum {
   BAYEUX_ERROR_EXPIRED,
   BAYEUX_ERROR_NETWORK_UNAVAILABLE,
   BAYEUX_ERROR_DROPPED,
+  BAYEUX_ERROR_INVALID_JSON,
 } BayeuxError;
 
 BAYEUX_AVAILABLE_IN_ALL

@@ -300,6 +300,8 @@ run_incoming (BayeuxExtensionChain *self,
   /* The hooks may have changed anything: check the message again. */
   op = g_steal_pointer (&held->op);
   checked = bayeux_message_new_parsed (bayeux_message_get_node (held->message), &error);
+  if (checked != NULL)
+    bayeux_message_keep_text (checked, held->message);
   held_free (held);
   self->callbacks->incoming_done (self->client, checked, op, error);
 }

@@ -22,12 +22,14 @@ typedef struct
   void     (*begin)   (GObject        *owner,
                        BayeuxElements *elements,
                        gpointer        batch);
-  /* One element (transfer none), or NULL with @error when it is not
-   * JSON. Returns whether the rest of the batch is still wanted. */
-  gboolean (*element) (GObject        *owner,
-                       JsonNode       *element,
-                       const GError   *error,
-                       gpointer        batch);
+  /* One element (transfer none) and where its text is, or NULL with
+   * @error when it is not JSON. Returns whether the rest of the batch is
+   * still wanted. */
+  gboolean (*element) (GObject          *owner,
+                       JsonNode         *element,
+                       const BayeuxSpan *text,
+                       const GError     *error,
+                       gpointer          batch);
   /* The batch is over (handled, or no longer wanted); takes @batch. */
   void     (*end)     (GObject        *owner,
                        gpointer        batch);

@@ -130,6 +130,7 @@ run (BayeuxInbox *self)
         {
           g_autoptr(GError) error = NULL;
           g_autoptr(JsonNode) element = NULL;
+          BayeuxSpan text;
 
           if (++handled % CHECK_EVERY == 0 && g_get_monotonic_time () - start > SLICE_US)
             {
@@ -137,10 +138,11 @@ run (BayeuxInbox *self)
                                                  "[bayeux] incoming slice");
               goto out;
             }
+          bayeux_elements_get_span (item->elements, item->next, &text);
           element = bayeux_elements_parse (item->elements, item->next++, &error);
           /* What the element makes the owner report joins the burst. */
           bayeux_reports_set_merging (self->reports, TRUE);
-          wanted = self->callbacks->element (owner, element, error, item->batch);
+          wanted = self->callbacks->element (owner, element, &text, error, item->batch);
           bayeux_reports_set_merging (self->reports, FALSE);
           if (epoch != self->epoch)
             goto out;

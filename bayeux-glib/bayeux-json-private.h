@@ -57,6 +57,34 @@ JsonArray      *bayeux_elements_to_array       (BayeuxElements  *self,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BayeuxElements, bayeux_elements_unref)
 
+/* Where a message's text is: @length bytes at @offset in @body. */
+typedef struct
+{
+  GBytes *body;
+  gsize   offset;
+  gsize   length;
+} BayeuxSpan;
+
+/* The span of element @index (its body borrowed from @self). */
+void            bayeux_elements_get_span       (BayeuxElements  *self,
+                                                guint            index,
+                                                BayeuxSpan      *span);
+/* In @data, one JSON object known to be valid (parsed already), where the
+ * value of the member @name is: FALSE when it has none. A name spelled
+ * with escapes is compared unescaped. */
+gboolean        bayeux_json_find_member        (const char      *data,
+                                                gsize            length,
+                                                const char      *name,
+                                                gsize           *offset,
+                                                gsize           *value_length);
+/* JSON text from the application (NUL-terminated), parsed as
+ * bayeux_json_parse() parses what servers send (UTF-8, bounded depth, no
+ * duplicate names), and with no number beyond a double's range (it could
+ * not be written back as JSON); else NULL with
+ * BAYEUX_ERROR_INVALID_JSON. */
+JsonNode       *bayeux_json_parse_text         (const char      *text,
+                                                GError         **error);
+
 /* A copy of @node that shares nothing with it (json_node_copy() shares
  * objects and arrays in json-glib 1.6). */
 JsonNode   *bayeux_json_deep_copy      (JsonNode    *node);

@@ -16,6 +16,7 @@
 #include "bayeux-json-private.h"
 #include "bayeux-error.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The parser */
@@ -909,4 +910,198 @@ bayeux_json_ensure_object (JsonObject *object,
   added = json_object_new ();
   json_object_set_object_member (object, name, added);
   return added;
+}
+
+/* Raw text: a member's value as it came, and JSON text from the
+ * application */
+
+void
+bayeux_elements_get_span (BayeuxElements *self,
+                          guint           index,
+                          BayeuxSpan     *out)
+{
+  const Span *span = &g_array_index (self->spans, Span, index);
+
+  out->body = self->body;
+  out->offset = span->offset;
+  out->length = span->length;
+}
+
+static const char *
+raw_skip_space (const char *p,
+                const char *end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* Past the string @p is on (its opening quote); *@escaped is set when it
+ * holds a backslash. */
+static const char *
+raw_skip_string (const char *p,
+                 const char *end,
+                 gboolean   *escaped)
+{
+  for (p++; p < end; p++)
+    {
+      if (*p == '\\')
+        {
+          *escaped = TRUE;
+          p++;
+        }
+      else if (*p == '"')
+        return p + 1;
+    }
+  return end;
+}
+
+/* Past the value @p is on, in text known to be valid JSON. */
+static const char *
+raw_skip_value (const char *p,
+                const char *end)
+{
+  gsize depth = 0;
+
+  while (p < end)
+    {
+      char c = *p;
+      gboolean escaped = FALSE;
+
+      if (c == '"')
+        {
+          p = raw_skip_string (p, end, &escaped);
+          if (depth == 0)
+            return p;
+          continue;
+        }
+      if (c == '{' || c == '[')
+        depth++;
+      else if (c == '}' || c == ']')
+        {
+          if (depth == 0)
+            return p;       /* a scalar ended by its container */
+          if (--depth == 0)
+            return p + 1;
+        }
+      else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+        return p;           /* a scalar ended */
+      p++;
+    }
+  return p;
+}
+
+gboolean
+bayeux_json_find_member (const char *data,
+                         gsize       length,
+                         const char *name,
+                         gsize      *offset,
+                         gsize      *value_length)
+{
+  const char *end = data + length;
+  const char *p = raw_skip_space (data, end);
+  gsize name_length = strlen (name);
+
+  if (p >= end || *p != '{')
+    return FALSE;
+  p = raw_skip_space (p + 1, end);
+  while (p < end && *p == '"')
+    {
+      const char *start = p;
+      const char *value;
+      gboolean escaped = FALSE;
+      gboolean match;
+
+      p = raw_skip_string (p, end, &escaped);
+      if (!escaped)
+        match = (gsize) (p - start) == name_length + 2 && memcmp (start + 1, name, name_length) == 0;
+      else
+        {
+          /* A name spelled with escapes: compared unescaped. */
+          Scanner s = { start, end, NULL };
+          g_autoptr(GString) unescaped = g_string_new (NULL);
+
+          /* (As the parser names the member: up to a \u0000.) */
+          match = scan_string (&s, unescaped) && g_str_equal (unescaped->str, name);
+        }
+      p = raw_skip_space (p, end);
+      if (p >= end || *p != ':')
+        return FALSE;
+      value = raw_skip_space (p + 1, end);
+      p = raw_skip_value (value, end);
+      if (match)
+        {
+          *offset = (gsize) (value - data);
+          *value_length = (gsize) (p - value);
+          return p > value;
+        }
+      p = raw_skip_space (p, end);
+      if (p >= end || *p != ',')
+        return FALSE;
+      p = raw_skip_space (p + 1, end);
+    }
+  return FALSE;
+}
+
+/* Whether @node holds a number a double cannot hold (parsed as an
+ * infinity: json-glib would write it as "inf.0", which is not JSON). */
+static gboolean
+holds_infinity (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, NULL, &member))
+          if (holds_infinity (member))
+            return TRUE;
+        return FALSE;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (holds_infinity (json_array_get_element (array, i)))
+            return TRUE;
+        return FALSE;
+      }
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) == G_TYPE_DOUBLE && !isfinite (json_node_get_double (node));
+    case JSON_NODE_NULL:
+    default:
+      return FALSE;
+    }
+}
+
+JsonNode *
+bayeux_json_parse_text (const char  *text,
+                        GError     **error)
+{
+  g_autoptr(GError) parse_error = NULL;
+  g_autoptr(JsonNode) node = bayeux_json_parse (text, strlen (text), &parse_error);
+  const char *why;
+
+  if (node == NULL)
+    {
+      /* The parser words its errors for what servers send. */
+      why = parse_error->message;
+      if (g_str_has_prefix (why, "Bad response: "))
+        why += strlen ("Bad response: ");
+      if (g_str_has_prefix (why, "not JSON: "))
+        why += strlen ("not JSON: ");
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON, "Invalid JSON text: %s", why);
+      return NULL;
+    }
+  if (holds_infinity (node))
+    {
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON,
+                           "Invalid JSON text: a number too large for a double");
+      return NULL;
+    }
+  return g_steal_pointer (&node);
 }

@@ -13,6 +13,15 @@ BayeuxMessage *bayeux_message_new_take_object (JsonObject *object);
 /* Wraps @node without copying it: for nodes nobody else modifies. */
 BayeuxMessage *bayeux_message_new_parsed      (JsonNode   *node,
                                                GError    **error);
+/* bayeux_message_new_parsed() of a message from the server, with where its
+ * text is (nullable; the body is referenced): see get_data_json(). */
+BayeuxMessage *bayeux_message_new_received    (JsonNode          *node,
+                                               const BayeuxSpan  *text,
+                                               GError           **error);
+/* @self was made of @before's tree after the incoming hooks: it keeps
+ * @before's text, checked against its tree before it is used. */
+void           bayeux_message_keep_text       (BayeuxMessage *self,
+                                               BayeuxMessage *before);
 /* The message's own node (not a copy). */
 JsonNode      *bayeux_message_get_node        (BayeuxMessage *self);
 

@@ -18,6 +18,10 @@
  * hostile input. Fields that this API does not know are kept and can be read
  * with [method@Message.get_object].
  *
+ * A message from the server also keeps its text as it came: its `data`
+ * is given as that text by [method@Message.get_data_json], for
+ * `json.loads()` in Python and `JSON.parse()` in JavaScript.
+ *
  * Since: 1.0
  */
 struct _BayeuxMessage
@@ -26,6 +30,14 @@ struct _BayeuxMessage
   JsonNode        *node;     /* an object node, owned */
   JsonObject      *object;   /* borrowed from node */
   char            *id;       /* normalized: a numeric id is kept as text */
+  /* A message from the server: the span of its text in the body it came
+   * in (a reference on the body, no copy: a message kept after it was
+   * handled keeps its response's body with it), or body NULL. */
+  BayeuxSpan       text;
+  /* Extensions' incoming hooks ran on the tree after the text was read:
+   * the text's data is used only when it equals the tree's. */
+  gboolean         text_unverified;
+  char            *data_json;   /* bayeux_message_get_data_json(), made once */
 };
 
 G_DEFINE_BOXED_TYPE (BayeuxMessage, bayeux_message, bayeux_message_ref, bayeux_message_unref)
@@ -147,6 +159,37 @@ bayeux_message_new_parsed (JsonNode  *node,
   return self;
 }
 
+/* A message parsed from @text (its body is referenced). */
+BayeuxMessage *
+bayeux_message_new_received (JsonNode          *node,
+                             const BayeuxSpan  *text,
+                             GError           **error)
+{
+  BayeuxMessage *self = bayeux_message_new_parsed (node, error);
+
+  if (self != NULL && text != NULL && text->body != NULL)
+    {
+      self->text = *text;
+      g_bytes_ref (self->text.body);
+    }
+  return self;
+}
+
+/* @self, made of @before's tree after the incoming hooks, keeps its text
+ * for get_data_json(), to be checked against the tree first. */
+void
+bayeux_message_keep_text (BayeuxMessage *self,
+                          BayeuxMessage *before)
+{
+  g_return_if_fail (self->text.body == NULL);
+
+  if (before->text.body == NULL)
+    return;
+  self->text = before->text;
+  g_bytes_ref (self->text.body);
+  self->text_unverified = TRUE;
+}
+
 JsonNode *
 bayeux_message_get_node (BayeuxMessage *self)
 {
@@ -202,6 +245,8 @@ bayeux_message_unref (BayeuxMessage *self)
     {
       json_node_unref (self->node);
       g_free (self->id);
+      g_clear_pointer (&self->text.body, g_bytes_unref);
+      g_free (self->data_json);
       g_free (self);
     }
 }
@@ -277,6 +322,80 @@ bayeux_message_get_data (BayeuxMessage *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   return json_object_get_member (self->object, "data");
+}
+
+/* The text of @data as the server sent it, or NULL when the message has
+ * no text, or when hooks changed its data since. */
+static char *
+data_as_received (BayeuxMessage *self,
+                  JsonNode      *data)
+{
+  const char *element;
+  gsize offset;
+  gsize length;
+
+  if (self->text.body == NULL)
+    return NULL;
+  element = (const char *) g_bytes_get_data (self->text.body, NULL) + self->text.offset;
+  if (!bayeux_json_find_member (element, self->text.length, "data", &offset, &length))
+    return NULL;
+  if (self->text_unverified)
+    {
+      g_autoptr(JsonNode) received = bayeux_json_parse (element + offset, length, NULL);
+
+      if (received == NULL || !json_node_equal (received, data))
+        return NULL;
+    }
+  return g_strndup (element + offset, length);
+}
+
+/**
+ * bayeux_message_get_data_json:
+ * @self: a message
+ *
+ * The message's `data` as JSON text, for the JSON parser of a language
+ * binding: `json.loads (message.get_data_json ())` in Python,
+ * `JSON.parse (message.get_data_json ())` in JavaScript. For a message
+ * from the server, it is the text exactly as the server sent it (its
+ * spacing, escapes and the spelling of its numbers kept), taken from the
+ * response without making JSON-GLib nodes of it again; an extension that
+ * changed the `data` in its `incoming` hook gets its change: the text is
+ * then made from the changed data. For a message made with
+ * [ctor@Message.new_from_json] the text is made from its data.
+ *
+ * The text is made once, on the first call, and kept with the message.
+ *
+ * Returns: (transfer none) (nullable): the data as JSON text, valid as long
+ *   as @self is; %NULL when the message has no `data`
+ *
+ * Since: 1.0
+ */
+const char *
+bayeux_message_get_data_json (BayeuxMessage *self)
+{
+  JsonNode *data;
+  char *text;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  text = g_atomic_pointer_get (&self->data_json);
+  if (text != NULL)
+    return text;
+  data = json_object_get_member (self->object, "data");
+  if (data == NULL)
+    return NULL;
+
+  text = data_as_received (self, data);
+  if (text == NULL)
+    text = json_to_string (data, FALSE);
+  /* A message may be read from several threads: the first text made is
+   * kept. */
+  if (!g_atomic_pointer_compare_and_exchange (&self->data_json, NULL, text))
+    {
+      g_free (text);
+      text = g_atomic_pointer_get (&self->data_json);
+    }
+  return text;
 }
 
 /**

@@ -36,6 +36,8 @@ const char    *bayeux_message_get_client_id  (BayeuxMessage  *self);
 BAYEUX_AVAILABLE_IN_ALL
 JsonNode      *bayeux_message_get_data       (BayeuxMessage  *self);
 BAYEUX_AVAILABLE_IN_ALL
+const char    *bayeux_message_get_data_json  (BayeuxMessage  *self);
+BAYEUX_AVAILABLE_IN_ALL
 gboolean       bayeux_message_has_successful (BayeuxMessage  *self);
 BAYEUX_AVAILABLE_IN_ALL
 gboolean       bayeux_message_get_successful (BayeuxMessage  *self);

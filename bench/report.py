@@ -24,6 +24,11 @@ import re
 import subprocess
 
 OURS = 'bayeux-glib'
+# Our library through its bindings (bench/py-subscriber.py,
+# bench/gjs-subscriber.js): fan-out only, compared with the peer as ours is.
+# The -node ones read the data the old way (Json.to_string, then the
+# language's JSON parser), for comparison.
+BINDINGS = ('bayeux-glib-python', 'bayeux-glib-gjs', 'bayeux-glib-python-node', 'bayeux-glib-gjs-node')
 PEER_OF_SERVER = {'cometd': 'cometd-js', 'faye': 'faye-node'}
 LP = 'long-polling'
 WS = 'websocket'
@@ -182,12 +187,16 @@ def main():
                 if r.get('scenario') != scenario or metric not in r or transport_of(r) != transport:
                     continue
                 ratio = None
-                if r['client'] == OURS and r.get('server') in PEER_OF_SERVER and lower is not None:
+                # The bindings' rows get a ratio too, but for the *_common
+                # figures (those are ours and the peer's at one rate).
+                binding = r['client'] in BINDINGS and not metric.endswith('_common')
+                if (r['client'] == OURS or binding) and r.get('server') in PEER_OF_SERVER and lower is not None:
                     peer = find(results, scenario, PEER_OF_SERVER[r['server']], r['server'], transport)
                     if peer and isinstance(peer.get(metric), (int, float)) and peer.get(metric):
                         ratio = round(r[metric] / peer[metric], 3)
                         ratios.append({'scenario': scenario, 'metric': metric, 'server': r['server'],
-                                       'transport': transport, 'ours': r[metric], 'peer': peer['client'],
+                                       'transport': transport, 'client': r['client'],
+                                       'ours': r[metric], 'peer': peer['client'],
                                        'peer_value': peer[metric], 'ratio': ratio})
                 rows.append((scenario, metric, unit, r['client'], r.get('server', ''), transport, r[metric], ratio))
             if scenario == 'pingpong' and metric == 'cpu_us_per_rt':
@@ -380,7 +389,10 @@ def write_markdown(f, machine, results, rows, targets, out_dir):
             f'kept up with. Transports: {", ".join(cfg.get("transports", [LP]))}. Peers: the CometD JavaScript '
             f'client (`cometd-js`, cometd-nodejs-client) on cometd-nodejs-server, Faye\'s Node client '
             f'(`faye-node`; on long-polling with websocket and eventsource disabled, on WebSocket with nothing '
-            f'disabled, checked to run on it) on Faye.\n\n')
+            f'disabled, checked to run on it) on Faye. In the fan-out, our library is also measured through its '
+            f'bindings, with the same handler work (read `seq`): `bayeux-glib-python` (PyGObject, '
+            f'`json.loads(message.get_data_json())`) and `bayeux-glib-gjs` (GJS, '
+            f'`JSON.parse(message.get_data_json())`); their ratio is to the same peer.\n\n')
 
     f.write('## Results\n\n')
     f.write('| scenario | metric | client | server | transport | value | ratio ours/peer |\n')

@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--quick] [--scenarios LIST] [--transports LIST]
 #                [--build-dir DIR] [--no-build] [--out DIR] [--callgrind]
+#                [--bindings LIST]
 #
 # Builds bayeux-bench if needed (meson, in _build_bench), starts the real
 # servers on loopback (bench-server.js: cometd-nodejs-server and Faye, and a
@@ -29,6 +30,13 @@
 # callgrind-pingpong.txt (callgrind_annotate) to OUT. --perf also profiles
 # our fan-out subscriber process (perf record, on cometd-nodejs-server at
 # 120,000 messages a second) and writes perf-fanout.txt to OUT.
+# --bindings takes a subset of python,gjs,python-node,gjs-node (default
+# python,gjs): the fan-out is run again with our library through PyGObject
+# (bench/py-subscriber.py) and GJS (bench/gjs-subscriber.js), the data read
+# with get_data_json and the language's JSON parser (the -node ones: the old
+# way, Json.to_string first); "none" leaves them out. They need the typelib:
+# the build folder is configured with introspection (one configured without
+# it reports those rows as not available).
 #
 # Exits non-zero if any measurement failed (a client that could not
 # connect, a message that never arrived), after writing what it has.
@@ -49,6 +57,7 @@ scenarios="pingpong,fanout,many,idle,parse,soup"
 transports="long-polling,websocket"
 callgrind=0
 perf=0
+bindings="python,gjs"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,6 +69,7 @@ while [ $# -gt 0 ]; do
     --transports) transports=$2; shift ;;
     --callgrind) callgrind=1 ;;
     --perf) perf=1 ;;
+    --bindings) bindings=$2; shift ;;
     -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -101,9 +111,13 @@ bench="$build_dir/bench/bayeux-bench"
 if [ "$do_build" = 1 ]; then
   if [ ! -f "$build_dir/build.ninja" ]; then
     say "configuring $build_dir"
-    meson setup "$build_dir" "$root" -Dintrospection=disabled -Dvapi=disabled >&2
+    # Introspection for the bindings' fan-out subscribers (--bindings).
+    meson setup "$build_dir" "$root" -Dintrospection=enabled -Dvapi=disabled >&2
   fi
   meson compile -C "$build_dir" bench/bayeux-bench >&2
+  if [ "$bindings" != none ] && grep -q "Bayeux-1.0.typelib" "$build_dir/build.ninja"; then
+    meson compile -C "$build_dir" bayeux-glib/Bayeux-1.0.typelib >&2
+  fi
 fi
 [ -x "$bench" ] || { say "$bench not built"; exit 1; }
 
@@ -249,6 +263,26 @@ fanout() {
 }
 fanout_ours() { FANOUT_LABEL=bayeux-glib fanout "$1" "$bench" --scenario fanout-subscribe; }
 fanout_peer() { FANOUT_LABEL=$2 fanout "$1" node "$here/peer-bench.js" --scenario fanout-subscribe --client "$2"; }
+# fanout_binding TRANSPORT python|gjs|python-node|gjs-node: our library
+# through a binding, with the build's typelib and library.
+has_binding() { case ",$bindings," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+fanout_binding() {
+  local transport=$1 which=$2 path=json lang=${2%-node}
+  [ "$which" != "$lang" ] && path=node
+  if [ ! -f "$build_dir/bayeux-glib/Bayeux-1.0.typelib" ]; then
+    say "fanout bayeux-glib-$which: not available ($build_dir has no Bayeux-1.0.typelib: configure it with -Dintrospection=enabled)"
+    printf '%s\n' "{\"scenario\":\"fanout\",\"client\":\"bayeux-glib-$which\",\"server\":\"$server_kind\",\"transport\":\"$transport\",\"not_available\":\"no typelib in the bench build\"}" >> "$raw"
+    return
+  fi
+  local env_=(env "GI_TYPELIB_PATH=$build_dir/bayeux-glib${GI_TYPELIB_PATH:+:$GI_TYPELIB_PATH}"
+              "LD_LIBRARY_PATH=$build_dir/bayeux-glib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+  case $lang in
+    python) FANOUT_LABEL=bayeux-glib-$which fanout "$transport" "${env_[@]}" /usr/bin/python3 "$here/py-subscriber.py" \
+              --data-path "$path" ;;
+    gjs) FANOUT_LABEL=bayeux-glib-$which fanout "$transport" "${env_[@]}" gjs -m "$here/gjs-subscriber.js" \
+              --data-path "$path" ;;
+  esac
+}
 
 for server_kind in cometd faye; do
   case $server_kind in cometd) peer_client=cometd ;; faye) peer_client=faye ;; esac
@@ -299,6 +333,9 @@ for server_kind in cometd faye; do
       [ "$transport" = websocket ] && [ "$server_kind" != faye ] && continue
       fanout_ours "$transport"
       fanout_peer "$transport" "$peer_client"
+      for b in python gjs python-node gjs-node; do
+        has_binding "$b" && fanout_binding "$transport" "$b"
+      done
     done
   fi
 

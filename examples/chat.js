@@ -17,7 +17,6 @@
 import Bayeux from 'gi://Bayeux?version=1.0';
 import Gio from 'gi://Gio?version=2.0';
 import GLib from 'gi://GLib?version=2.0';
-import Json from 'gi://Json?version=1.0';
 import System from 'system';
 
 const CHANNEL = '/chat/demo';
@@ -92,10 +91,10 @@ class Chat {
     }
 
     say(text) {
-        const data = Json.from_string(JSON.stringify({user: this.name, chat: text}));
-        this.client.publish_async(CHANNEL, data, null, (client, result) => {
+        const data = JSON.stringify({user: this.name, chat: text});
+        this.client.publish_json_async(CHANNEL, data, null, (client, result) => {
             try {
-                client.publish_finish(result);
+                client.publish_json_finish(result);
             } catch (error) {
                 printerr(`publish: ${error.message}`);
             }
@@ -133,8 +132,9 @@ class Chat {
     }
 
     onMessage(message) {
-        const data = message.get_data();
-        const chat = data ? JSON.parse(Json.to_string(data, false)) : null;
+        // The data as the server sent it, for JSON.parse (null: no data).
+        const text = message.get_data_json();
+        const chat = text !== null ? JSON.parse(text) : null;
         if (chat && typeof chat === 'object' && 'user' in chat && 'chat' in chat)
             writeLine(`${chat.user}: ${chat.chat}`);
         else

@@ -25,9 +25,8 @@ import gi
 
 gi.require_version("GLib", "2.0")
 gi.require_version("Gio", "2.0")
-gi.require_version("Json", "1.0")
 gi.require_version("Bayeux", "1.0")
-from gi.repository import Bayeux, Gio, GLib, Json  # noqa: E402
+from gi.repository import Bayeux, Gio, GLib  # noqa: E402
 
 CHANNEL = "/chat/demo"
 
@@ -60,8 +59,8 @@ class Chat:
         return self.exit_code
 
     def say(self, text):
-        data = Json.from_string(json.dumps({"user": self.name, "chat": text}))
-        self.client.publish_async(CHANNEL, data, None, self.on_published)
+        text = json.dumps({"user": self.name, "chat": text})
+        self.client.publish_json_async(CHANNEL, text, None, self.on_published)
 
     def quit(self):
         if self.quitting:
@@ -85,15 +84,14 @@ class Chat:
 
     def on_published(self, client, result):
         try:
-            client.publish_finish(result)
+            client.publish_json_finish(result)
         except GLib.Error as error:
             print(f"publish: {error.message}", file=sys.stderr)
 
     def on_message(self, client, message):
-        data = message.get_data()
-        chat = None
-        if data is not None:
-            chat = json.loads(Json.to_string(data, False))
+        # The data as the server sent it, for json.loads (None: no data).
+        text = message.get_data_json()
+        chat = json.loads(text) if text is not None else None
         if isinstance(chat, dict) and "user" in chat and "chat" in chat:
             print(f"{chat['user']}: {chat['chat']}", flush=True)
         else:

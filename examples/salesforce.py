@@ -37,10 +37,9 @@ import sys
 import gi
 
 gi.require_version("GLib", "2.0")
-gi.require_version("Json", "1.0")
 gi.require_version("Soup", "3.0")
 gi.require_version("Bayeux", "1.0")
-from gi.repository import Bayeux, GLib, Json, Soup  # noqa: E402
+from gi.repository import Bayeux, GLib, Soup  # noqa: E402
 
 MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 
@@ -123,10 +122,10 @@ class Events:
     # Each event: data.event.replayId, and the record (data.sobject,
     # PushTopic) or the payload (data.payload, platform and change events).
     def on_event(self, client, message):
-        node = message.get_data()
-        if node is None:
+        text = message.get_data_json()   # the data as Salesforce sent it
+        if text is None:
             return
-        data = json.loads(Json.to_string(node, False))
+        data = json.loads(text)
         if not isinstance(data, dict):
             return
         event = data.get("event")

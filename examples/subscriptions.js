@@ -73,7 +73,7 @@ function received(handle, count) {
 
 function printMessages(handle, name) {
     handle.connect('message', (_handle, message) => {
-        let text = Json.to_string(message.get_data(), false);
+        let text = message.get_data_json(); // the data as the server sent it
         const ext = message.get_ext(); // a Json.Object: the ext the publisher sent
         if (ext?.has_member('trace'))
             text += ` (trace ${ext.get_int_member('trace')})`;

@@ -118,7 +118,7 @@ class Demo:
         self.loop.quit()
 
     def on_message(self, handle, message, name):
-        text = Json.to_string(message.get_data(), False)
+        text = message.get_data_json()   # the data as the server sent it
         ext = message.get_ext()  # a Json.Object: the ext the publisher sent
         if ext is not None and ext.has_member("trace"):
             text += f" (trace {ext.get_int_member('trace')})"

@@ -2046,6 +2046,194 @@ test_publish_unanswered_websocket (Fixture *f, gconstpointer data)
   g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "websocket");
 }
 
+/* Raw JSON in and out (issue 12): get_data_json, publish_json,
+ * call_json_async                                                          */
+
+/* { GPtrArray *, n }: whether the array holds n items or more. */
+static gboolean
+holds_at_least (gpointer data)
+{
+  GPtrArray *array = ((gpointer *) data)[0];
+
+  return array->len >= GPOINTER_TO_UINT (((gpointer *) data)[1]);
+}
+
+/* Deliveries keep their data's text as the server wrote it. */
+static void
+test_data_json_received (Fixture *f, gconstpointer data)
+{
+  static const char *texts[] = {
+    "{ \"text\" : \"h\\u00e9 \\\"q\\\" \\\\ \xc3\xa9\" ,\n  \"n\": 1e400, \"f\" : 0.1, \"big\": 123456789012345678901234567890 }",
+    "[ 1, 2.50 , { \"data\" : [ ] }, \"]}\" ]",
+    "-0.0e-5",
+    "\"\\ud83d\\ude00\"",
+    "null",
+  };
+  gpointer wait[2] = { NULL, GUINT_TO_POINTER (G_N_ELEMENTS (texts)) };
+
+  client_fixture_keep_messages (f, "message::/raw/**");
+  wait[0] = f->received;
+  fixture_start_connected (f);
+  fixture_subscribe (f, "/raw/**");
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    test_server_deliver_raw (f->server, "/raw/x", texts[i]);
+  g_assert_true (test_wait_until (holds_at_least, wait, 5000));
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_assert_cmpstr (bayeux_message_get_data_json (g_ptr_array_index (f->received, i)), ==, texts[i]);
+}
+
+/* Publishing JSON text: the server gets the same value. */
+static void
+test_publish_json (Fixture *f, gconstpointer data)
+{
+  static const char text[] = "{ \"n\" : 1, \"s\": \"h\\u00e9\", \"a\": [1, 2.5, {\"x\": null}], \"t\": true }";
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  g_autoptr(BayeuxMessage) reply = NULL;
+  g_autoptr(BayeuxMessage) reply2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) expected = json_from_string (text, NULL);
+  g_autoptr(JsonNode) expected2 = json_from_string ("[\"x\", 42]", NULL);
+
+  fixture_start_connected (f);
+  bayeux_client_publish_json_async (f->client, "/pj/async", text, NULL, test_store_result, &result);
+  test_wait_result (&result, 5000);
+  reply = bayeux_client_publish_json_finish (f->client, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_assert_true (bayeux_message_get_successful (reply));
+  g_assert_true (json_node_equal (json_object_get_member (test_server_last (f->server, "/pj/async"), "data"),
+                                  expected));
+
+  /* publish_finish completes it too. */
+  bayeux_client_publish_json_async (f->client, "/pj/async", "7", NULL, test_store_result, &result2);
+  test_wait_result (&result2, 5000);
+  reply2 = bayeux_client_publish_finish (f->client, result2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (test_server_last (f->server, "/pj/async"), "data"), ==, 7);
+
+  /* Fire and forget. */
+  bayeux_client_publish_json (f->client, "/pj/plain", "[\"x\", 42]");
+  g_assert_true (fixture_wait_server_count (f, "/pj/plain", 1, 5000));
+  g_assert_true (json_node_equal (json_object_get_member (test_server_last (f->server, "/pj/plain"), "data"),
+                                  expected2));
+  g_assert_cmpuint (f->errors->len, ==, 0);
+}
+
+/* Text that is not JSON (or too deep, or with a number no double holds):
+ * a clear error, and nothing sent. */
+static void
+test_publish_json_invalid (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) deep = g_string_new (NULL);
+  const char *bad[] = { "", "{\"n\":}", "[1,2", "{\"a\":1,\"a\":2}", "[1e400]", "nul", "{} {}", NULL };
+  gpointer wait[2] = { f->errors, NULL };
+  guint n;
+
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (deep, ']');
+  bad[G_N_ELEMENTS (bad) - 1] = deep->str;
+  n = G_N_ELEMENTS (bad);
+
+  fixture_start_connected (f);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(BayeuxMessage) reply = NULL;
+      g_autoptr(GError) error = NULL;
+
+      bayeux_client_publish_json_async (f->client, "/pj/bad", bad[i], NULL, test_store_result, &result);
+      test_wait_result (&result, 5000);
+      reply = bayeux_client_publish_json_finish (f->client, result, &error);
+      g_assert_null (reply);
+      g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON);
+      g_assert_true (g_str_has_prefix (error->message, "Publish to /pj/bad: Invalid JSON text: "));
+      bayeux_client_publish_json (f->client, "/pj/bad", bad[i]);
+    }
+  wait[1] = GUINT_TO_POINTER (n);
+  g_assert_true (test_wait_until (holds_at_least, wait, 5000));
+  g_assert_cmpuint (fixture_count_errors (f, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON), ==, n);
+  g_assert_cmpuint (fixture_count_errors_containing (f, "deeper than 256 levels"), ==, 1);
+
+  /* A bad channel is still reported as one, before the text is read. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+
+    bayeux_client_publish_json_async (f->client, "/pj/*", "{", NULL, test_store_result, &result);
+    test_wait_result (&result, 5000);
+    g_assert_null (bayeux_client_publish_json_finish (f->client, result, &error));
+    g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
+  }
+
+  /* Nothing reached the server; what follows does. */
+  bayeux_client_publish_json (f->client, "/pj/after", "{}");
+  g_assert_true (fixture_wait_server_count (f, "/pj/after", 1, 5000));
+  g_assert_cmpuint (test_server_count (f->server, "/pj/bad"), ==, 0);
+  g_assert_true (fixture_is_connected (f));
+}
+
+/* NULL text is a programming error: a critical, nothing queued. */
+static void
+test_publish_json_null (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(BayeuxClient) client = bayeux_client_new ("http://127.0.0.1:9/cometd");
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_log_set_fatal_mask ("Bayeux", G_LOG_FATAL_MASK);
+      bayeux_client_publish_json (client, "/x", NULL);
+      bayeux_client_publish_json_async (client, "/x", NULL, NULL, NULL, NULL);
+      bayeux_client_call_json_async (client, "/service/x", NULL, 0, NULL, NULL, NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*bayeux_client_publish_json: assertion 'json != NULL' failed*"
+                             "*bayeux_client_publish_json_async: assertion 'json != NULL' failed*"
+                             "*bayeux_client_call_json_async: assertion 'json != NULL' failed*");
+}
+
+/* A remote call with JSON text in and out. */
+static void
+test_call_json (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GAsyncResult) r1 = NULL;
+  g_autoptr(GAsyncResult) r2 = NULL;
+  g_autoptr(GAsyncResult) r3 = NULL;
+  g_autoptr(GAsyncResult) r4 = NULL;
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(GError) e3 = NULL;
+  g_autoptr(GError) e4 = NULL;
+  g_autofree char *answer = NULL;
+
+  test_server_set_timeout (f->server, 30000);
+  test_server_set_hook (f->server, service_hook, NULL);
+  fixture_start_connected (f);
+
+  bayeux_client_call_json_async (f->client, "/service/echo", "{ \"n\" : 41 }", 2000, NULL, test_store_result, &r1);
+  answer = bayeux_client_call_json_finish (f->client, test_wait_result (&r1, 5000), NULL);
+  g_assert_cmpstr (answer, ==, "{\"echo\":{\"n\":41}}");
+
+  bayeux_client_call_json_async (f->client, "/service/echo", "{", 2000, NULL, test_store_result, &r2);
+  g_assert_null (bayeux_client_call_json_finish (f->client, test_wait_result (&r2, 5000), &e2));
+  g_assert_error (e2, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON);
+
+  bayeux_client_call_json_async (f->client, "/chat/not-a-service", "{}", 0, NULL, test_store_result, &r3);
+  g_assert_null (bayeux_client_call_json_finish (f->client, test_wait_result (&r3, 5000), &e3));
+  g_assert_error (e3, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_CHANNEL);
+
+  bayeux_client_call_json_async (f->client, "/service/refuse", "[]", 2000, NULL, test_store_result, &r4);
+  g_assert_null (bayeux_client_call_json_finish (f->client, test_wait_result (&r4, 5000), &e4));
+  g_assert_error (e4, BAYEUX_ERROR, BAYEUX_ERROR_REFUSED);
+
+  g_assert_cmpuint (test_server_count (f->server, "/service/echo"), ==, 1);
+  test_server_set_hook (f->server, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2120,7 +2308,12 @@ main (int argc, char **argv)
   ADD ("advice/hosts", test_advice_hosts);
   ADD ("publish/unanswered", test_publish_unanswered);
   ADD ("publish/unanswered-websocket", test_publish_unanswered_websocket);
+  ADD ("data-json/received", test_data_json_received);
+  ADD ("publish-json", test_publish_json);
+  ADD ("publish-json/invalid", test_publish_json_invalid);
+  ADD ("call-json", test_call_json);
 #undef ADD
+  g_test_add_func ("/bayeux/client/publish-json/null", test_publish_json_null);
 
   return g_test_run ();
 }

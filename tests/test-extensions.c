@@ -524,6 +524,41 @@ test_incoming_modify (Fixture *f, gconstpointer data)
   g_assert_cmpstr (g_ptr_array_index (f->received, 0), ==, "/foo {\"n\":1,\"touched\":true}");
 }
 
+static void
+log_data_json (BayeuxClient  *client,
+               BayeuxMessage *message,
+               Fixture       *f)
+{
+  g_ptr_array_add (f->log, g_strdup (bayeux_message_get_data_json (message)));
+}
+
+static gboolean
+has_logged_two (gpointer data)
+{
+  Fixture *f = data;
+
+  return f->log->len >= 2;
+}
+
+/* get_data_json() after the incoming hooks: the changed data when a hook
+ * changed it, the text as the server wrote it when no hook did. */
+static void
+test_incoming_modify_data_json (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestExt) touch = test_ext_new ("touch", NULL);
+
+  touch->incoming = touch_incoming;
+  bayeux_client_add_extension (f->client, BAYEUX_EXTENSION (touch));
+  g_signal_connect (f->client, "message", G_CALLBACK (log_data_json), f);
+  start_connected (f);
+  fixture_subscribe (f, "/foo");
+  test_server_deliver_raw (f->server, "/foo", "{ \"n\" : 1 }");
+  test_server_deliver_raw (f->server, "/foo", "[ 1, 2.50, 0.1 ]");
+  g_assert_true (test_wait_until (has_logged_two, f, 5000));
+  g_assert_cmpstr (g_ptr_array_index (f->log, 0), ==, "{\"n\":1,\"touched\":true}");
+  g_assert_cmpstr (g_ptr_array_index (f->log, 1), ==, "[ 1, 2.50, 0.1 ]");
+}
+
 /* Breaks the type of `successful` in the reply to a publish on /broken,
  * and of `channel` in deliveries on /foo. */
 static BayeuxExtensionResult
@@ -2395,6 +2430,7 @@ main (int argc, char *argv[])
   ADD ("order", test_order);
   ADD ("outgoing/modify", test_outgoing_modify);
   ADD ("incoming/modify", test_incoming_modify);
+  ADD ("incoming/modify/data-json", test_incoming_modify_data_json);
   ADD ("incoming/break-type", test_incoming_break);
   ADD ("drop/publish", test_drop_publish);
   ADD ("drop/subscribe", test_drop_subscribe);

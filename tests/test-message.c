@@ -462,6 +462,178 @@ test_body_checks (void)
     }
 }
 
+/* Raw JSON: get_data_json() --------------------------------------------- */
+
+/* The messages of @body as the client makes them, with their text. */
+static GPtrArray *
+received_messages (const char *body)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxElements) elements = bayeux_elements_split (bytes, &error);
+  GPtrArray *messages = g_ptr_array_new_with_free_func ((GDestroyNotify) bayeux_message_unref);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < bayeux_elements_get_length (elements); i++)
+    {
+      g_autoptr(JsonNode) node = bayeux_elements_parse (elements, i, &error);
+      BayeuxSpan span;
+
+      g_assert_no_error (error);
+      bayeux_elements_get_span (elements, i, &span);
+      g_ptr_array_add (messages, bayeux_message_new_received (node, &span, &error));
+      g_assert_no_error (error);
+    }
+  return messages;   /* they keep the body, not @bytes' owner */
+}
+
+/* The data's text as the server wrote it: spacing, escapes, numbers a
+ * double cannot hold or would spell otherwise, a member named with
+ * escapes, "data" in strings and in other members before it. */
+static void
+test_data_json_received (void)
+{
+  static const struct {
+    const char *element;
+    const char *data;     /* NULL: no data */
+  } cases[] = {
+    { "{\"channel\":\"/a\",\"data\":{ \"text\" : \"h\\u00e9 \\\"q\\\" \\\\ \\/\" ,\n \"n\": 1e400, \"f\" : 0.1 }}",
+      "{ \"text\" : \"h\\u00e9 \\\"q\\\" \\\\ \\/\" ,\n \"n\": 1e400, \"f\" : 0.1 }" },
+    { "{\"channel\":\"/a\",\"ext\":{\"data\":\"not this\"},\"id\":\"x\\\"data\\\":\",\"data\" : [ 1, 2.50 ,{\"data\":[]}, \"]}\" ] }",
+      "[ 1, 2.50 ,{\"data\":[]}, \"]}\" ]" },
+    { "{ \"data\":123456789012345678901234567890 , \"channel\" : \"/a\" }", "123456789012345678901234567890" },
+    { "{\"channel\":\"/a\",\"data\":-0.0e-5}", "-0.0e-5" },
+    { "{\"channel\":\"/a\",\"data\":null}", "null" },
+    { "{\"channel\":\"/a\",\"data\":\"\\ud83d\\ude00 \xf0\x9f\x98\x80\"}", "\"\\ud83d\\ude00 \xf0\x9f\x98\x80\"" },
+    { "{\"channel\":\"/a\",\"d\\u0061ta\":{\"escaped\":\"name\"}}", "{\"escaped\":\"name\"}" },
+    { "{\"channel\":\"/a\",\"dat\":1,\"datas\":2}", NULL },
+    { "{\"channel\":\"/a\"}", NULL },
+  };
+  g_autoptr(GString) body = g_string_new ("[ ");
+  g_autoptr(GPtrArray) messages = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_string_append_printf (body, "%s%s\n", i > 0 ? " ,\n" : "", cases[i].element);
+  g_string_append (body, "]");
+  messages = received_messages (body->str);
+  g_assert_cmpuint (messages->len, ==, G_N_ELEMENTS (cases));
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      BayeuxMessage *message = g_ptr_array_index (messages, i);
+      const char *text = bayeux_message_get_data_json (message);
+
+      g_assert_cmpstr (text, ==, cases[i].data);
+      /* Made once: the same string each time. */
+      g_assert_true (bayeux_message_get_data_json (message) == text);
+      if (text != NULL)
+        {
+          /* The same value as the tree's. */
+          g_autoptr(JsonNode) parsed = bayeux_json_parse (text, strlen (text), NULL);
+
+          g_assert_nonnull (parsed);
+          g_assert_true (parsed != NULL && json_node_equal (parsed, bayeux_message_get_data (message)));
+        }
+    }
+}
+
+/* A message made by the application: its data written by JSON-GLib. */
+static void
+test_data_json_local (void)
+{
+  g_autoptr(BayeuxMessage) message = parse_message ("{\"channel\":\"/a\", \"data\": { \"n\" : 1 , \"s\": \"\\u00e9\" }}");
+  g_autoptr(BayeuxMessage) empty = parse_message ("{\"channel\":\"/a\"}");
+
+  g_assert_cmpstr (bayeux_message_get_data_json (message), ==, "{\"n\":1,\"s\":\"\xc3\xa9\"}");
+  g_assert_null (bayeux_message_get_data_json (empty));
+}
+
+/* What the client does after the incoming hooks: a message made of the
+ * tree they may have changed keeps the text, and uses it only while its
+ * data is still what the text says. */
+static void
+test_data_json_after_hooks (void)
+{
+  g_autoptr(GPtrArray) messages = received_messages (
+    "[{\"channel\":\"/a\",\"data\":{ \"n\" : 1 , \"f\": 0.1 }},"
+    " {\"channel\":\"/b\",\"data\":{ \"n\" : 2 }},"
+    " {\"channel\":\"/c\",\"data\":[ 3 ]},"
+    " {\"channel\":\"/d\",\"data\":[ 4 ]}]");
+  BayeuxMessage *before;
+  JsonObject *object;
+  g_autoptr(BayeuxMessage) untouched = NULL;
+  g_autoptr(BayeuxMessage) changed = NULL;
+  g_autoptr(BayeuxMessage) replaced = NULL;
+  g_autoptr(BayeuxMessage) removed = NULL;
+
+  /* Another member changed, not the data: the text is still good. */
+  before = g_ptr_array_index (messages, 0);
+  object = bayeux_message_get_object (before);
+  json_object_set_boolean_member (object, "seen", TRUE);
+  untouched = bayeux_message_new_parsed (bayeux_message_get_node (before), NULL);
+  bayeux_message_keep_text (untouched, before);
+  g_assert_cmpstr (bayeux_message_get_data_json (untouched), ==, "{ \"n\" : 1 , \"f\": 0.1 }");
+
+  /* The data changed in place. */
+  before = g_ptr_array_index (messages, 1);
+  object = json_node_get_object (bayeux_message_get_data (before));
+  json_object_set_boolean_member (object, "touched", TRUE);
+  changed = bayeux_message_new_parsed (bayeux_message_get_node (before), NULL);
+  bayeux_message_keep_text (changed, before);
+  g_assert_cmpstr (bayeux_message_get_data_json (changed), ==, "{\"n\":2,\"touched\":true}");
+
+  /* The data replaced. */
+  before = g_ptr_array_index (messages, 2);
+  object = bayeux_message_get_object (before);
+  json_object_set_string_member (object, "data", "new");
+  replaced = bayeux_message_new_parsed (bayeux_message_get_node (before), NULL);
+  bayeux_message_keep_text (replaced, before);
+  g_assert_cmpstr (bayeux_message_get_data_json (replaced), ==, "\"new\"");
+
+  /* The data removed. */
+  before = g_ptr_array_index (messages, 3);
+  object = bayeux_message_get_object (before);
+  json_object_remove_member (object, "data");
+  removed = bayeux_message_new_parsed (bayeux_message_get_node (before), NULL);
+  bayeux_message_keep_text (removed, before);
+  g_assert_null (bayeux_message_get_data_json (removed));
+}
+
+/* Text from the application: our parser's checks, worded for it. */
+static void
+test_parse_text (void)
+{
+  static const char *bad[] = { "", " ", "{\"n\":}", "[1,2", "{\"a\":1,\"a\":2}", "1e400", "[-1e999]", "nul",
+                               "{\"a\":1} x", "'single'", "\"\\ud800\"" };
+  g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(JsonNode) good = bayeux_json_parse_text ("{ \"n\" : [1, 2.5, \"\\u00e9\", null, true] }", NULL);
+
+  g_assert_nonnull (good);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = bayeux_json_parse_text (bad[i], &error);
+
+      g_assert_null (node);
+      g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON);
+      g_assert_true (g_str_has_prefix (error->message, "Invalid JSON text: "));
+      g_assert_null (strstr (error->message, "response"));
+    }
+
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (deep, ']');
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) node = bayeux_json_parse_text (deep->str, &error);
+
+    g_assert_null (node);
+    g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON);
+    g_assert_nonnull (strstr (error->message, "deeper than 256"));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -486,6 +658,10 @@ main (int   argc,
   g_test_add_func ("/bayeux/message/debug-redact", test_debug_redact);
   g_test_add_func ("/bayeux/message/debug-redact/single", test_debug_redact_single);
   g_test_add_func ("/bayeux/message/debug-redact/input-unchanged", test_debug_redact_input_unchanged);
+  g_test_add_func ("/bayeux/message/data-json/received", test_data_json_received);
+  g_test_add_func ("/bayeux/message/data-json/local", test_data_json_local);
+  g_test_add_func ("/bayeux/message/data-json/after-hooks", test_data_json_after_hooks);
+  g_test_add_func ("/bayeux/message/parse-text", test_parse_text);
 
   return g_test_run ();
 }

@@ -90,6 +90,7 @@ struct _TestServer
   guint              handshakes[2];  /* by HTTP, over a WebSocket */
   gboolean           ws_require_cookie; /* upgrades without a Cookie are refused */
   guint              ws_refused;     /* upgrades refused */
+  GPtrArray         *raw_data;       /* texts of test_server_deliver_raw(), by index */
 };
 
 typedef struct
@@ -119,13 +120,31 @@ test_server_respond_raw (SoupServerMessage *msg,
     soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
+/* The replies as text: the data of a test_server_deliver_raw() delivery,
+ * a placeholder in the tree, is put back as it was given. */
+static char *
+replies_to_text (TestServer *self,
+                 JsonNode   *replies)
+{
+  g_autofree char *compact = json_to_string (replies, FALSE);
+  GString *text = g_string_new (compact);
+
+  for (guint i = 0; self->raw_data != NULL && i < self->raw_data->len; i++)
+    {
+      g_autofree char *placeholder = g_strdup_printf ("\"@@raw:%u@@\"", i);
+
+      g_string_replace (text, placeholder, g_ptr_array_index (self->raw_data, i), 0);
+    }
+  return g_string_free (text, FALSE);
+}
+
 static void
 respond_json (TestServer        *self,
               SoupServerMessage *msg,
               JsonArray         *replies)
 {
   g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), replies);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *text = replies_to_text (self, node);
   gint64 now = g_get_monotonic_time ();
 
   for (guint i = 0; i < json_array_get_length (replies); i++)
@@ -348,7 +367,7 @@ ws_send (TestServer *self,
          JsonArray  *replies)
 {
   g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), replies);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *text = replies_to_text (self, node);
   gint64 now = g_get_monotonic_time ();
   gboolean connected = FALSE;
 
@@ -883,6 +902,7 @@ test_server_free (TestServer *self)
   g_hash_table_unref (self->clients);
   g_hash_table_unref (self->subscriptions);
   json_array_unref (self->deliveries);
+  g_clear_pointer (&self->raw_data, g_ptr_array_unref);
   g_hash_table_unref (self->counts);
   g_hash_table_unref (self->last);
   g_hash_table_unref (self->last_time);
@@ -961,6 +981,28 @@ test_server_deliver (TestServer *self,
 
   g_assert_nonnull (data);
   queue_delivery (self, channel, data, NULL);
+  if (self->held != NULL)
+    answer_held (self);
+  if (self->ws_held_reply != NULL)
+    ws_answer_held (self);
+}
+
+void
+test_server_deliver_raw (TestServer *self,
+                         const char *channel,
+                         const char *data_json)
+{
+  g_autoptr(JsonNode) check = json_from_string (data_json, NULL);
+  g_autoptr(JsonNode) placeholder = json_node_new (JSON_NODE_VALUE);
+  g_autofree char *name = NULL;
+
+  g_assert_nonnull (check);
+  if (self->raw_data == NULL)
+    self->raw_data = g_ptr_array_new_with_free_func (g_free);
+  name = g_strdup_printf ("@@raw:%u@@", self->raw_data->len);
+  g_ptr_array_add (self->raw_data, g_strdup (data_json));
+  json_node_set_string (placeholder, name);
+  queue_delivery (self, channel, placeholder, NULL);
   if (self->held != NULL)
     answer_held (self);
   if (self->ws_held_reply != NULL)

@@ -41,6 +41,9 @@ void         test_server_queue_raw      (TestServer *server, const char *meta_ch
 /* Queues a message for delivery to every client subscribed to a matching
  * channel; releases a held connect. */
 void         test_server_deliver        (TestServer *server, const char *channel, const char *data_json);
+/* The same, with @data_json sent as it is written (its spacing, escapes and
+ * numbers kept), not as JSON-GLib would write it again. */
+void         test_server_deliver_raw    (TestServer *server, const char *channel, const char *data_json);
 /* Forgets all sessions: the next request gets 402::Unknown client. */
 void         test_server_forget_clients (TestServer *server);
 /* Answers a held connect now (with the pending deliveries). */

@@ -5,7 +5,6 @@
 
 import Bayeux from 'gi://Bayeux?version=1.0';
 import GLib from 'gi://GLib';
-import Json from 'gi://Json?version=1.0';
 import System from 'system';
 
 const CHANNEL = '/hello';
@@ -40,9 +39,10 @@ function done(what) {
     });
 }
 
-// Each message that arrives on our subscription to CHANNEL.
+// Each message that arrives on our subscription to CHANNEL: its data as the
+// server sent it, JSON text for JSON.parse().
 client.connect(`message::${CHANNEL}`, (_client, message) => {
-    const data = JSON.parse(Json.to_string(message.get_data(), false));
+    const data = JSON.parse(message.get_data_json());
     print(`received "${data.text}" on ${message.get_channel()}`);
     done('message');
 });
@@ -60,10 +60,10 @@ client.subscribe_async(CHANNEL, null, (_c, result) => {
         return;
     }
     // Subscribed: what we publish now comes back to us.
-    const data = Json.from_string(JSON.stringify({text: 'Hello from GJS'}));
-    client.publish_async(CHANNEL, data, null, (_c2, res) => {
+    const text = JSON.stringify({text: 'Hello from GJS'});
+    client.publish_json_async(CHANNEL, text, null, (_c2, res) => {
         try {
-            client.publish_finish(res); // the server's reply, a Bayeux.Message
+            client.publish_json_finish(res); // the server's reply, a Bayeux.Message
         } catch (error) {
             fail('publish', error);
             return;

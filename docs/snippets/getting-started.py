@@ -8,8 +8,7 @@ import sys
 
 import gi
 gi.require_version("Bayeux", "1.0")
-gi.require_version("Json", "1.0")
-from gi.repository import Bayeux, GLib, Json
+from gi.repository import Bayeux, GLib
 
 CHANNEL = "/hello"
 url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/faye"
@@ -29,8 +28,9 @@ def fail(what, error):
 
 
 def on_message(client, message):
-    # Each message that arrives on our subscription to CHANNEL.
-    data = json.loads(Json.to_string(message.get_data(), False))
+    # Each message that arrives on our subscription to CHANNEL: its data
+    # as the server sent it, JSON text for Python's json module.
+    data = json.loads(message.get_data_json())
     print(f'received "{data["text"]}" on {message.get_channel()}')
     done(client, "message")
 
@@ -63,13 +63,13 @@ def on_subscribed(client, result):
         fail("subscribe", error)
         return
     # Subscribed: what we publish now comes back to us.
-    data = Json.from_string(json.dumps({"text": "Hello from Python"}))
-    client.publish_async(CHANNEL, data, None, on_published)
+    text = json.dumps({"text": "Hello from Python"})
+    client.publish_json_async(CHANNEL, text, None, on_published)
 
 
 def on_published(client, result):
     try:
-        client.publish_finish(result)   # the server's reply, a Bayeux.Message
+        client.publish_json_finish(result)   # the server's reply, a Bayeux.Message
     except GLib.Error as error:
         fail("publish", error)
         return

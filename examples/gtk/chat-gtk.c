@@ -211,6 +211,7 @@ error_to_text (const GError  *error,
         case BAYEUX_ERROR_FAILED:
         case BAYEUX_ERROR_INVALID_CHANNEL:
         case BAYEUX_ERROR_DROPPED:
+        case BAYEUX_ERROR_INVALID_JSON:
         default:
           break;
         }

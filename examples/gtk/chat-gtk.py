@@ -44,9 +44,8 @@ gi.require_version("GLib", "2.0")
 gi.require_version("Gdk", "4.0")
 gi.require_version("Gtk", "4.0")
 gi.require_version("Adw", "1")
-gi.require_version("Json", "1.0")
 gi.require_version("Bayeux", "1.0")
-from gi.repository import Adw, Bayeux, Gdk, Gio, GLib, GObject, Gtk, Json, Pango  # noqa: E402
+from gi.repository import Adw, Bayeux, Gdk, Gio, GLib, GObject, Gtk, Pango  # noqa: E402
 
 APPLICATION_ID = "org.example.BayeuxChat"
 CHANNEL = "/chat/demo"
@@ -535,22 +534,23 @@ class ChatWindow(Adw.ApplicationWindow):
         self.toast(what, details)
 
     def on_message(self, client, message):
-        data = message.get_data()
-        chat = json.loads(Json.to_string(data, False)) if data is not None else None
+        # The data as the server sent it: JSON text for json.loads.
+        text = message.get_data_json()
+        chat = json.loads(text) if text is not None else None
         if (isinstance(chat, dict) and isinstance(chat.get("user"), str)
                 and isinstance(chat.get("chat"), str)):
             self.add_row(chat["user"], chat["chat"])
         else:
             # Not from a chat client: show its data whole.
-            self.add_row(None, Json.to_string(data, False) if data is not None else "null")
+            self.add_row(None, text if text is not None else "null")
 
     def say(self, text):
-        data = Json.from_string(json.dumps({"user": self.nick, "chat": text}))
-        self.client.publish_async(CHANNEL, data, None, self.on_published)
+        self.client.publish_json_async(CHANNEL, json.dumps({"user": self.nick, "chat": text}), None,
+                                       self.on_published)
 
     def on_published(self, client, result):
         try:
-            client.publish_finish(result)
+            client.publish_json_finish(result)
         except GLib.Error as error:
             if client is self.client:
                 what, details = error_to_text(error, self.host)

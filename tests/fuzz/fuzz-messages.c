@@ -9,14 +9,17 @@
  * whole body (both accept it, with as many elements, or neither does);
  * then for each element the
  * message checks and every getter, channel validation and the dispatch
- * candidates of the message's channel, and the BAYEUX_DEBUG=wire redaction
- * of the element and of the whole batch.
+ * candidates of the message's channel, the BAYEUX_DEBUG=wire redaction
+ * of the element and of the whole batch, and the data's text as received
+ * (bayeux_message_get_data_json() on the element's span).
  *
  * Besides crashes, leaks and sanitizer reports, a few properties are
  * checked (a failed check aborts, which libFuzzer reports as a crash):
  *  - every refusal comes with a BAYEUX_ERROR_BAD_RESPONSE (or, for channel
  *    names, BAYEUX_ERROR_INVALID_CHANNEL) error;
  *  - a message's getters agree with the JSON they read;
+ *  - the data's text taken from the body parses to the same value as the
+ *    tree's data;
  *  - each dispatch candidate of a valid channel is a valid pattern that
  *    matches the channel;
  *  - the redacted text, when it parses back, shows no value inside `ext`.
@@ -31,6 +34,7 @@
 #include "bayeux-channel-private.h"
 #include "bayeux-debug-private.h"
 #include "bayeux-json-private.h"
+#include "bayeux-message-private.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -225,6 +229,44 @@ check_message (BayeuxMessage *message)
     }
 }
 
+/* A message made as the client makes it, with the span of its text: the
+ * data's text (get_data_json, found by scanning the element) parses to the
+ * tree's data; so does it for the message made again after the incoming
+ * hooks (the text checked against the tree), the very same text. */
+static void
+check_data_json (BayeuxElements *elements,
+                 guint           index,
+                 JsonNode       *element)
+{
+  g_autoptr(BayeuxMessage) message = NULL;
+  g_autoptr(BayeuxMessage) after_hooks = NULL;
+  g_autoptr(JsonNode) parsed = NULL;
+  JsonNode *data;
+  const char *text;
+  BayeuxSpan span;
+
+  bayeux_elements_get_span (elements, index, &span);
+  message = bayeux_message_new_received (element, &span, NULL);
+  if (message == NULL)
+    return;
+  data = bayeux_message_get_data (message);
+  text = bayeux_message_get_data_json (message);
+  if (data == NULL)
+    {
+      g_assert_null (text);
+      return;
+    }
+  g_assert_nonnull (text);
+  parsed = bayeux_json_parse (text, strlen (text), NULL);
+  g_assert_nonnull (parsed);
+  g_assert_true (json_node_equal (parsed, data));
+
+  after_hooks = bayeux_message_new_parsed (bayeux_message_get_node (message), NULL);
+  g_assert_nonnull (after_hooks);
+  bayeux_message_keep_text (after_hooks, message);
+  g_assert_cmpstr (bayeux_message_get_data_json (after_hooks), ==, text);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -251,6 +293,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
           g_assert_error (element_error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE);
           all_parsed = FALSE;
         }
+      else
+        check_data_json (elements, i, element);
     }
 
   messages = bayeux_json_parse_messages ((const char *) data, size, &error);

@@ -23,6 +23,7 @@ Gio._promisify(Bayeux.Client.prototype, 'subscribe_async', 'subscribe_finish');
 Gio._promisify(Bayeux.Client.prototype, 'publish_async', 'publish_finish');
 Gio._promisify(Bayeux.Client.prototype, 'disconnect_async', 'disconnect_finish');
 Gio._promisify(Bayeux.Client.prototype, 'publish_full_async', 'publish_full_finish');
+Gio._promisify(Bayeux.Client.prototype, 'publish_json_async', 'publish_json_finish');
 Gio._promisify(Bayeux.Client.prototype, 'add_subscription_async', 'add_subscription_finish');
 Gio._promisify(Bayeux.Subscription.prototype, 'unsubscribe_async', 'unsubscribe_finish');
 Gio._promisify(Gio.DataInputStream.prototype, 'read_line_async', 'read_line_finish_utf8');
@@ -229,6 +230,10 @@ test('channels and messages', () => {
     assertEqual(toJS(message.get_data()), {x: [1, 2]}, 'data');
     assertEqual(message.get_ext(), null, 'ext');
     assertEqual(toJS(message.to_json()).channel, '/a/b', 'to_json');
+    // The data as JSON text, for JSON.parse (no Json.Node round trip).
+    assertEqual(JSON.parse(message.get_data_json()), {x: [1, 2]}, 'get_data_json');
+    assertEqual(Bayeux.Message.new_from_json(fromJS({channel: '/a/b'})).get_data_json(), null,
+        'get_data_json without data');
 });
 
 test('round trip through Faye', async ({url}) => {
@@ -282,6 +287,58 @@ test('round trip through Faye', async ({url}) => {
         assertEqual(states[0], Bayeux.ClientState.HANDSHAKING, 'first state');
         assertEqual(states[states.length - 1], Bayeux.ClientState.DISCONNECTED, 'last state');
         assertEqual(errors, [], 'error signals');
+    } finally {
+        client.stop();
+    }
+});
+
+test('publish_json and get_data_json through Faye', async ({url}) => {
+    const client = Bayeux.Client.new(url);
+    const errors = [];
+    client.connect('error', (_c, error) => errors.push(error.message));
+    const sent = {text: 'héllo "raw" from GJS ☃', n: 42, list: [1, 2.5, null, true],
+        nested: {deep: [[{x: -7}]]}};
+    const received = [];
+    client.connect(`message::${CHANNEL}`, (_c, message) => {
+        const text = message.get_data_json();
+        assertEqual(typeof text, 'string', 'get_data_json gives a string');
+        received.push(JSON.parse(text));
+    });
+    try {
+        const subscribing = client.subscribe_async(CHANNEL, null);
+        client.start();
+        assert(await withTimeout(subscribing, 'subscribe'), 'subscribe_finish');
+        const reply = await withTimeout(client.publish_json_async(CHANNEL, JSON.stringify(sent), null),
+            'publish_json');
+        assert(reply.get_successful(), 'publish_json successful');
+        client.publish_json(CHANNEL, JSON.stringify([42, 'fire and forget']));
+        await until(() => received.length === 2, 'two messages');
+        assertEqual(received, [sent, [42, 'fire and forget']], 'messages');
+        assertEqual(errors, [], 'error signals');
+    } finally {
+        client.stop();
+    }
+});
+
+test('publish_json with text that is not JSON', async ({url}) => {
+    const client = Bayeux.Client.new(url);
+    const errors = [];
+    client.connect('error', (_c, error) => errors.push(error));
+    try {
+        let error = null;
+        try {
+            await withTimeout(client.publish_json_async(CHANNEL, '{"a": undefined}', null), 'publish_json');
+        } catch (e) {
+            error = e;
+        }
+        assert(error instanceof GLib.Error, `publish_json_async of bad text: ${error}`);
+        assert(error.matches(Bayeux.Error, Bayeux.Error.INVALID_JSON), `wrong error: ${error.message}`);
+        assert(error.message.includes(CHANNEL), `no channel in "${error.message}"`);
+        assert(error.message.includes('at byte 6'), `no byte offset in "${error.message}"`);
+        client.publish_json(CHANNEL, '[1, 2');
+        await until(() => errors.length === 1, 'error signal');
+        assert(errors[0].matches(Bayeux.Error, Bayeux.Error.INVALID_JSON), `wrong error: ${errors[0].message}`);
+        assertEqual(client.state, Bayeux.ClientState.DISCONNECTED, 'nothing started, nothing sent');
     } finally {
         client.stop();
     }

@@ -193,6 +193,10 @@ class TestNames(unittest.TestCase):
         self.assertFalse(message.has_successful())
         self.assertIsNone(message.get_ext())
         self.assertEqual(to_python(message.to_json())["channel"], "/a/b")
+        # The data as JSON text, for json.loads (no Json.Node round trip).
+        self.assertEqual(json.loads(message.get_data_json()), {"x": [1, 2]})
+        empty = Bayeux.Message.new_from_json(from_python({"channel": "/a/b"}))
+        self.assertIsNone(empty.get_data_json())
 
 
 class FayeTestCase(unittest.TestCase):
@@ -374,6 +378,80 @@ class TestRoundTrip(FayeTestCase):
         self.assertIsNotNone(outcome["error"])
         self.assertTrue(outcome["error"].matches(Bayeux.error_quark(),
                                                  Bayeux.Error.INVALID_CHANNEL))
+
+
+class TestRawJson(FayeTestCase):
+    """JSON text in and out: publish_json, publish_json_async and
+    Message.get_data_json, with Python's own json module."""
+
+    def test_publish_json_round_trip(self):
+        client = self.client
+        sent = {"text": "héllo \"raw\" from Python ☃", "n": 42, "list": [1, 2.5, None, True],
+                "nested": {"deep": [[{"x": -7}]]}}
+        received = []
+        replies = []
+
+        def on_message(client, message):
+            text = message.get_data_json()
+            self.assertIsInstance(text, str)
+            received.append(json.loads(text))
+            maybe_quit()
+
+        def on_subscribed(client, result):
+            self.assertTrue(client.subscribe_finish(result))
+            client.publish_json_async(CHANNEL, json.dumps(sent), None, on_published)
+            client.publish_json(CHANNEL, json.dumps([sent["n"], "fire and forget"]))
+
+        def on_published(client, result):
+            replies.append(client.publish_json_finish(result))
+            maybe_quit()
+
+        def maybe_quit():
+            if len(received) == 2 and replies:
+                self.loop.quit()
+
+        client.connect("message::" + CHANNEL, on_message)
+        client.subscribe_async(CHANNEL, None, on_subscribed)
+        client.start()
+        self.run_loop()
+
+        self.assertEqual(received, [sent, [42, "fire and forget"]])
+        self.assertTrue(replies[0].get_successful())
+        self.assertEqual(self.errors, [])
+
+    def test_publish_json_invalid(self):
+        client = self.client
+        outcome = {}
+
+        def on_published(client, result):
+            try:
+                client.publish_json_finish(result)
+                outcome["error"] = None
+            except GLib.Error as error:
+                outcome["error"] = error
+            maybe_quit()
+
+        def on_error(client, error, message):
+            maybe_quit()
+
+        def maybe_quit():
+            if "error" in outcome and self.errors:
+                self.loop.quit()
+
+        client.connect("error", on_error)
+        client.publish_json_async(CHANNEL, "{'python': 'repr, not JSON'}", None, on_published)
+        client.publish_json(CHANNEL, "[1, 2")
+        self.run_loop()
+
+        error = outcome["error"]
+        self.assertIsNotNone(error)
+        self.assertTrue(error.matches(Bayeux.error_quark(), Bayeux.Error.INVALID_JSON), error)
+        self.assertIn(CHANNEL, error.message)
+        self.assertIn("at byte 1", error.message)
+        self.assertEqual(len(self.errors), 1)
+        self.assertTrue(self.errors[0].matches(Bayeux.error_quark(), Bayeux.Error.INVALID_JSON))
+        # Nothing was sent: the client never even started.
+        self.assertEqual(client.props.state, Bayeux.ClientState.DISCONNECTED)
 
 
 class TestSubscriptions(FayeTestCase):
