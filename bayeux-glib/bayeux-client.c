@@ -1546,16 +1546,19 @@ finish_incoming (BayeuxClient  *self,
                  BayeuxOp      *op)
 {
   if (op == NULL)
+    dispatch (self, message);
+  else
     {
-      dispatch (self, message);
-      return;
+      op_done (self, op, message, NULL);
+      /* Observers of the meta channels see the reply once the client has
+       * acted on it. */
+      if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
+        g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_META],
+                       g_quark_from_string (bayeux_message_get_channel (message)), message);
     }
-
-  op_done (self, op, message, NULL);
-  /* Observers of the meta channels see the reply once the client has acted
-   * on it. */
-  if (bayeux_channel_is_meta (bayeux_message_get_channel (message)))
-    g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_META], g_quark_from_string (bayeux_message_get_channel (message)), message);
+  /* Kept (by the application, or held): not with its whole response. */
+  if (bayeux_message_is_shared (message))
+    bayeux_message_compact (message);
 }
 
 /* An extension dropped the reply to @op: a /meta/connect or handshake is

@@ -22,6 +22,12 @@ BayeuxMessage *bayeux_message_new_received    (JsonNode          *node,
  * @before's text, checked against its tree before it is used. */
 void           bayeux_message_keep_text       (BayeuxMessage *self,
                                                BayeuxMessage *before);
+/* Copies the text out of the response's body (see the .c). */
+void           bayeux_message_compact         (BayeuxMessage *self);
+gboolean       bayeux_message_is_shared       (BayeuxMessage *self);
+void           bayeux_message_get_text_sizes_for_testing (BayeuxMessage *self,
+                                                          gsize         *body_size,
+                                                          gsize         *text_size);
 /* The message's own node (not a copy). */
 JsonNode      *bayeux_message_get_node        (BayeuxMessage *self);
 

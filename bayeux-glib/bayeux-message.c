@@ -31,8 +31,9 @@ struct _BayeuxMessage
   JsonObject      *object;   /* borrowed from node */
   char            *id;       /* normalized: a numeric id is kept as text */
   /* A message from the server: the span of its text in the body it came
-   * in (a reference on the body, no copy: a message kept after it was
-   * handled keeps its response's body with it), or body NULL. */
+   * in (a reference on the body, no copy, while it is dispatched; one kept
+   * after that gets a copy of its own text: bayeux_message_compact()), or
+   * body NULL. Read and swapped under text_lock. */
   BayeuxSpan       text;
   /* Extensions' incoming hooks ran on the tree after the text was read:
    * the text's data is used only when it equals the tree's. */
@@ -41,6 +42,10 @@ struct _BayeuxMessage
 };
 
 G_DEFINE_BOXED_TYPE (BayeuxMessage, bayeux_message, bayeux_message_ref, bayeux_message_unref)
+
+/* Guards the text's body of every message, which compact() swaps while
+ * another thread may read it (get_data_json, once per message). */
+static GMutex text_lock;
 
 /* A member that the protocol types: absent, or of @type (see
  * bayeux_json_get_member()). */
@@ -190,6 +195,46 @@ bayeux_message_keep_text (BayeuxMessage *self,
   self->text_unverified = TRUE;
 }
 
+/* The message outlives its dispatch (the application, or a queue, kept
+ * it): its text is copied out of the response's body, so that it does not
+ * keep the whole body (megabytes, for one small message) alive. */
+void
+bayeux_message_compact (BayeuxMessage *self)
+{
+  GBytes *old = NULL;
+
+  g_mutex_lock (&text_lock);
+  if (self->text.body != NULL && g_bytes_get_size (self->text.body) > self->text.length)
+    {
+      /* A copy (a GBytes slice would keep its parent, the whole body). */
+      old = self->text.body;
+      self->text.body = g_bytes_new ((const char *) g_bytes_get_data (old, NULL) + self->text.offset,
+                                     self->text.length);
+      self->text.offset = 0;
+    }
+  g_mutex_unlock (&text_lock);
+  g_clear_pointer (&old, g_bytes_unref);
+}
+
+/* For tests: the size of the body @self holds (0: none), and of its text. */
+void
+bayeux_message_get_text_sizes_for_testing (BayeuxMessage *self,
+                                           gsize         *body_size,
+                                           gsize         *text_size)
+{
+  g_mutex_lock (&text_lock);
+  *body_size = self->text.body != NULL ? g_bytes_get_size (self->text.body) : 0;
+  *text_size = self->text.length;
+  g_mutex_unlock (&text_lock);
+}
+
+/* Whether anyone but the caller holds @self. */
+gboolean
+bayeux_message_is_shared (BayeuxMessage *self)
+{
+  return !g_atomic_ref_count_compare (&self->ref_count, 1);
+}
+
 JsonNode *
 bayeux_message_get_node (BayeuxMessage *self)
 {
@@ -330,14 +375,20 @@ static char *
 data_as_received (BayeuxMessage *self,
                   JsonNode      *data)
 {
+  g_autoptr(GBytes) body = NULL;
   const char *element;
   gsize offset;
   gsize length;
+  BayeuxSpan text;
 
-  if (self->text.body == NULL)
+  g_mutex_lock (&text_lock);
+  text = self->text;
+  body = text.body != NULL ? g_bytes_ref (text.body) : NULL;
+  g_mutex_unlock (&text_lock);
+  if (body == NULL)
     return NULL;
-  element = (const char *) g_bytes_get_data (self->text.body, NULL) + self->text.offset;
-  if (!bayeux_json_find_member (element, self->text.length, "data", &offset, &length))
+  element = (const char *) g_bytes_get_data (body, NULL) + text.offset;
+  if (!bayeux_json_find_member (element, text.length, "data", &offset, &length))
     return NULL;
   if (self->text_unverified)
     {
