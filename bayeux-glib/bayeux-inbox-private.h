@@ -23,10 +23,14 @@ typedef struct
                        BayeuxElements *elements,
                        gpointer        batch);
   /* One element (transfer none), or NULL with @error when it is not
-   * JSON. Returns whether the rest of the batch is still wanted. */
+   * JSON (BAYEUX_ERROR_MESSAGE_TOO_LARGE when it was refused unparsed as
+   * larger than max-message-size: then @refused_id is the id of the
+   * request it replies to, when the split could read one). Returns
+   * whether the rest of the batch is still wanted. */
   gboolean (*element) (GObject        *owner,
                        JsonNode       *element,
                        const GError   *error,
+                       const char     *refused_id,
                        gpointer        batch);
   /* The batch is over (handled, or no longer wanted); takes @batch. */
   void     (*end)     (GObject        *owner,
