@@ -1002,6 +1002,27 @@ DEFINE_UINT_PROPERTY (max_pending, "max-pending")
  */
 DEFINE_UINT_PROPERTY (max_pending_age, "max-pending-age")
 
+/**
+ * bayeux_client_get_max_response_size:
+ * @self: a client
+ *
+ * Gets [property@Client:max-response-size].
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.0
+ */
+/**
+ * bayeux_client_set_max_response_size:
+ * @self: a client
+ * @max_response_size: the limit in bytes (at least 64)
+ *
+ * Sets [property@Client:max-response-size].
+ *
+ * Since: 1.0
+ */
+DEFINE_UINT_PROPERTY (max_response_size, "max-response-size")
+
 /* ------------------------------------------------------------------------ */
 /* Signals                                                                  */
 

@@ -50,6 +50,7 @@
 
 #define DEFAULT_MAX_NETWORK_DELAY 10000
 #define DEFAULT_MAX_MESSAGE_SIZE  (1024 * 1024)
+#define DEFAULT_MAX_RESPONSE_SIZE (64 * 1024 * 1024)
 #define DEFAULT_BACKOFF_INCREMENT 1000
 #define DEFAULT_MAX_BACKOFF       30000
 #define DEFAULT_POLL_TIMEOUT      60000
@@ -104,6 +105,7 @@ struct _BayeuxClient
   char              *client_id;
   guint              max_network_delay;
   guint              max_message_size;
+  guint              max_response_size;
   guint              backoff_increment;
   guint              max_backoff;
   JsonNode          *handshake_ext;
@@ -176,6 +178,7 @@ enum {
   PROP_TRANSPORT,
   PROP_MAX_NETWORK_DELAY,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_MAX_RESPONSE_SIZE,
   PROP_BACKOFF_INCREMENT,
   PROP_MAX_BACKOFF,
   PROP_HANDSHAKE_EXT,
@@ -644,6 +647,14 @@ request_free (Request *req)
   g_free (req);
 }
 
+/* What bounds a whole response or frame: max-response-size, never less
+ * than one message. */
+static gsize
+response_limit (BayeuxClient *self)
+{
+  return MAX (self->max_response_size, self->max_message_size);
+}
+
 static gboolean
 websocket_open (BayeuxClient *self)
 {
@@ -699,8 +710,8 @@ send_request (BayeuxClient *self,
     transport = self->polling;
 
   g_main_context_push_thread_default (self->context);
-  bayeux_transport_send (transport, bytes, ids, self->max_message_size, timeout_ms, self->cancellable[slot],
-                         &send_callbacks, req);
+  bayeux_transport_send (transport, bytes, ids, self->max_message_size, response_limit (self), timeout_ms,
+                         self->cancellable[slot], &send_callbacks, req);
   g_main_context_pop_thread_default (self->context);
 }
 
@@ -1721,17 +1732,26 @@ on_incoming_element (GObject          *owner,
                      JsonNode         *element,
                      const BayeuxSpan *text,
                      const GError     *error,
+                     const char       *refused_id,
                      gpointer          batch)
 {
   BayeuxClient *self = BAYEUX_CLIENT (owner);
   Request *req = batch;
+  BayeuxOp *op;
 
   if (req->generation != self->generation || (!req->frame && !request_current (self, req)))
     return FALSE;
   if (element != NULL)
-    handle_incoming (self, req->slot, element, text);
-  else
-    report_error (self, g_error_copy (error), NULL);
+    {
+      handle_incoming (self, req->slot, element, text);
+      return TRUE;
+    }
+  /* A reply too large to be read: its request fails with that error (over
+   * a WebSocket nothing else would end it before its deadline). */
+  op = refused_id != NULL ? bayeux_outbox_take_id (self->outbox, refused_id) : NULL;
+  if (op != NULL)
+    op_done (self, op, NULL, error);
+  report_error (self, g_error_copy (error), NULL);
   return TRUE;
 }
 
@@ -2035,7 +2055,7 @@ open_websocket (BayeuxClient *self)
   self->control_sent_at = g_get_monotonic_time ();
 
   g_main_context_push_thread_default (self->context);
-  bayeux_transport_open_async (self->streaming, self->max_message_size, self->max_network_delay,
+  bayeux_transport_open_async (self->streaming, self->max_message_size, response_limit (self), self->max_network_delay,
                                self->cancellable[SLOT_CONTROL], on_websocket_open, req);
   g_main_context_pop_thread_default (self->context);
 }
@@ -2513,6 +2533,9 @@ bayeux_client_get_property (GObject    *object,
     case PROP_MAX_MESSAGE_SIZE:
       g_value_set_uint (value, self->max_message_size);
       break;
+    case PROP_MAX_RESPONSE_SIZE:
+      g_value_set_uint (value, self->max_response_size);
+      break;
     case PROP_BACKOFF_INCREMENT:
       g_value_set_uint (value, self->backoff_increment);
       break;
@@ -2586,6 +2609,9 @@ bayeux_client_set_property (GObject      *object,
       break;
     case PROP_MAX_MESSAGE_SIZE:
       set_uint (self, &self->max_message_size, value, pspec);
+      break;
+    case PROP_MAX_RESPONSE_SIZE:
+      set_uint (self, &self->max_response_size, value, pspec);
       break;
     case PROP_BACKOFF_INCREMENT:
       set_uint (self, &self->backoff_increment, value, pspec);
@@ -2803,20 +2829,43 @@ bayeux_client_class_init (BayeuxClientClass *klass)
   /**
    * BayeuxClient:max-message-size:
    *
-   * The largest body, in bytes, of a response the client reads and of a
-   * request it sends. A larger response fails with
-   * %BAYEUX_ERROR_MESSAGE_TOO_LARGE without being read past the limit; a
-   * message larger than this on its own is refused with the same error;
-   * batches are split to fit. The default is 1 MiB. A server that puts
-   * many events in one long-poll answer can exceed it (the Salesforce
-   * Streaming API's batches do, after a replay or a burst): use 10 MiB
-   * there (users of its Java client, EMP-Connector, raise its 1 MiB
-   * buffer for the same reason).
+   * The largest message, in bytes, the client accepts from the server, and
+   * the largest request body it sends. Each message of a response (or of a
+   * WebSocket frame) is bounded on its own: a larger one is refused alone,
+   * without being kept past the limit (never parsed, never quoted), and
+   * reported once for the response through [signal@Client::error] with
+   * %BAYEUX_ERROR_MESSAGE_TOO_LARGE (its size and byte offset); the
+   * request it replies to, when its id can be read, fails with that error;
+   * the other messages of the response are delivered, in order. A whole
+   * response is bounded by [property@Client:max-response-size] instead.
+   * A message larger than this on its own is not sent (the same error);
+   * batches are split to fit. The default is 1 MiB.
    *
    * Since: 1.0
    */
   properties[PROP_MAX_MESSAGE_SIZE] =
     g_param_spec_uint ("max-message-size", NULL, NULL, 64, G_MAXINT32, DEFAULT_MAX_MESSAGE_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * BayeuxClient:max-response-size:
+   *
+   * The largest response body (or WebSocket frame), in bytes, the client
+   * reads: a larger one fails whole with %BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+   * without being read past the limit, and the client polls again. This is
+   * the memory one response may take: its messages are split as it is
+   * read (a message over [property@Client:max-message-size] is dropped as
+   * soon as it is past that limit), and handled one by one once it is in.
+   * Never less than max-message-size (the larger of the two applies). The
+   * default, 64 MiB, is 64 default messages: a client that falls behind
+   * gets its backlog in one long-poll answer (at 50,000 messages of 200
+   * bytes a second, 64 MiB is six seconds of them), and none of it is lost
+   * for being big. A change applies to the next request (or WebSocket).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_RESPONSE_SIZE] =
+    g_param_spec_uint ("max-response-size", NULL, NULL, 64, G_MAXINT32, DEFAULT_MAX_RESPONSE_SIZE,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -2942,6 +2991,7 @@ bayeux_client_init (BayeuxClient *self)
   self->state = BAYEUX_CLIENT_STATE_DISCONNECTED;
   self->max_network_delay = DEFAULT_MAX_NETWORK_DELAY;
   self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  self->max_response_size = DEFAULT_MAX_RESPONSE_SIZE;
   self->backoff_increment = DEFAULT_BACKOFF_INCREMENT;
   self->max_backoff = DEFAULT_MAX_BACKOFF;
   bayeux_advice_init (&self->advice, DEFAULT_POLL_TIMEOUT);

@@ -82,6 +82,11 @@ BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_max_message_size  (BayeuxClient         *self,
                                                         guint                 max_message_size);
 BAYEUX_AVAILABLE_IN_ALL
+guint              bayeux_client_get_max_response_size (BayeuxClient         *self);
+BAYEUX_AVAILABLE_IN_ALL
+void               bayeux_client_set_max_response_size (BayeuxClient         *self,
+                                                        guint                 max_response_size);
+BAYEUX_AVAILABLE_IN_ALL
 guint              bayeux_client_get_backoff_increment (BayeuxClient         *self);
 BAYEUX_AVAILABLE_IN_ALL
 void               bayeux_client_set_backoff_increment (BayeuxClient         *self,

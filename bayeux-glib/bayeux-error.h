@@ -39,8 +39,10 @@ G_BEGIN_DECLS
  * @BAYEUX_ERROR_BAD_RESPONSE: the server sent something that is not valid
  *   Bayeux: not JSON, not an array of messages, a field of the wrong type,
  *   a reply nobody asked for.
- * @BAYEUX_ERROR_MESSAGE_TOO_LARGE: a response or request body is larger than
- *   [property@Client:max-message-size].
+ * @BAYEUX_ERROR_MESSAGE_TOO_LARGE: a message from the server, or a request
+ *   body, is larger than [property@Client:max-message-size] (the other
+ *   messages of that response are delivered), or a whole response or
+ *   frame is larger than [property@Client:max-response-size].
  * @BAYEUX_ERROR_TIMEOUT: the server did not answer in time (the advised
  *   timeout plus [property@Client:max-network-delay]).
  * @BAYEUX_ERROR_DISCONNECTED: the operation could not complete because the

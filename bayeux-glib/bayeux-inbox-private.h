@@ -23,12 +23,16 @@ typedef struct
                        BayeuxElements *elements,
                        gpointer        batch);
   /* One element (transfer none) and where its text is, or NULL with
-   * @error when it is not JSON. Returns whether the rest of the batch is
-   * still wanted. */
+   * @error when it is not JSON (BAYEUX_ERROR_MESSAGE_TOO_LARGE when it
+   * was refused unparsed as larger than max-message-size: then
+   * @refused_id is the id of the request it replies to, when the split
+   * could read one). Returns whether the rest of the batch is still
+   * wanted. */
   gboolean (*element) (GObject          *owner,
                        JsonNode         *element,
                        const BayeuxSpan *text,
                        const GError     *error,
+                       const char       *refused_id,
                        gpointer          batch);
   /* The batch is over (handled, or no longer wanted); takes @batch. */
   void     (*end)     (GObject        *owner,

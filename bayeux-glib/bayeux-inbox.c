@@ -131,6 +131,7 @@ run (BayeuxInbox *self)
           g_autoptr(GError) error = NULL;
           g_autoptr(JsonNode) element = NULL;
           BayeuxSpan text;
+          guint index = item->next;
 
           if (++handled % CHECK_EVERY == 0 && g_get_monotonic_time () - start > SLICE_US)
             {
@@ -142,7 +143,10 @@ run (BayeuxInbox *self)
           element = bayeux_elements_parse (item->elements, item->next++, &error);
           /* What the element makes the owner report joins the burst. */
           bayeux_reports_set_merging (self->reports, TRUE);
-          wanted = self->callbacks->element (owner, element, &text, error, item->batch);
+          wanted = self->callbacks->element (owner, element, &text, error,
+                                             element == NULL ? bayeux_elements_get_refused_id (item->elements, index)
+                                                             : NULL,
+                                             item->batch);
           bayeux_reports_set_merging (self->reports, FALSE);
           if (epoch != self->epoch)
             goto out;

@@ -40,14 +40,39 @@ typedef struct _BayeuxElements BayeuxElements;
  * when it is parsed. NULL with BAYEUX_ERROR_BAD_RESPONSE otherwise. */
 BayeuxElements *bayeux_elements_split          (GBytes          *body,
                                                 GError         **error);
+/* The same, an element larger than @max_element bytes refused alone: it
+ * stays in its place, bayeux_elements_parse() of it fails with
+ * BAYEUX_ERROR_MESSAGE_TOO_LARGE (its size and offset, never its text),
+ * and the others are there as they would be without it. */
+BayeuxElements *bayeux_elements_split_limited  (GBytes          *body,
+                                                gsize            max_element,
+                                                GError         **error);
 BayeuxElements *bayeux_elements_ref            (BayeuxElements  *self);
 void            bayeux_elements_unref          (BayeuxElements  *self);
 guint           bayeux_elements_get_length     (BayeuxElements  *self);
 /* How many elements are objects without a `successful` member: the
  * messages delivered rather than replies. */
 guint           bayeux_elements_get_deliveries (BayeuxElements  *self);
+/* How many elements were refused as larger than the limit. */
+guint           bayeux_elements_get_refused    (BayeuxElements  *self);
+/* Of a refused element @index that has `successful` (a reply), the id it
+ * carries (a string, or an integer as json-glib prints it), read by the
+ * scan without parsing it: so that the request it answers can end. NULL
+ * for the others. */
+const char     *bayeux_elements_get_refused_id (BayeuxElements  *self,
+                                                guint            index);
+/* The text of element @index, FALSE for a refused one. */
+gboolean        bayeux_elements_get_text       (BayeuxElements  *self,
+                                                guint            index,
+                                                const char     **data,
+                                                gsize           *length);
+/* Whether @a and @b hold the same elements (text, refused ones and their
+ * ids) and deliveries: a split in chunks against a one-shot one. */
+gboolean        bayeux_elements_equal          (BayeuxElements  *a,
+                                                BayeuxElements  *b);
 /* Element @index, parsed (transfer full), or NULL with
- * BAYEUX_ERROR_BAD_RESPONSE when it is not valid JSON. */
+ * BAYEUX_ERROR_BAD_RESPONSE when it is not valid JSON (or
+ * BAYEUX_ERROR_MESSAGE_TOO_LARGE when it was refused). */
 JsonNode       *bayeux_elements_parse          (BayeuxElements  *self,
                                                 guint            index,
                                                 GError         **error);
@@ -84,6 +109,34 @@ gboolean        bayeux_json_find_member        (const char      *data,
  * BAYEUX_ERROR_INVALID_JSON. */
 JsonNode       *bayeux_json_parse_text         (const char      *text,
                                                 GError         **error);
+
+/* The split of a body that comes in chunks (a long-polling response as it
+ * is read): the same checks and the same elements as
+ * bayeux_elements_split_limited() of the whole body, whatever the chunks,
+ * with the state of its scan kept from one chunk to the next (so each byte
+ * is scanned once). It keeps the bytes of the elements within
+ * @max_element and drops those of a larger one as soon as it is past the
+ * limit: what it holds is the body less the refused elements. A UTF-8 or
+ * syntax error is found in the chunk where it is (a one-shot split finds a
+ * bad UTF-8 byte first, wherever it is): the same error code, maybe
+ * another offset. */
+typedef struct _BayeuxSplitter BayeuxSplitter;
+
+BayeuxSplitter *bayeux_splitter_new      (gsize            max_element);
+/* The next @length bytes of the body; FALSE with @error (and every later
+ * feed or finish fails the same) when they cannot be of a Bayeux body. */
+gboolean        bayeux_splitter_feed     (BayeuxSplitter  *self,
+                                          const char      *data,
+                                          gsize            length,
+                                          GError         **error);
+/* The bytes it holds now. */
+gsize           bayeux_splitter_get_kept (BayeuxSplitter  *self);
+/* The body is over: its elements, or NULL with @error. Once. */
+BayeuxElements *bayeux_splitter_finish   (BayeuxSplitter  *self,
+                                          GError         **error);
+void            bayeux_splitter_free     (BayeuxSplitter  *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BayeuxSplitter, bayeux_splitter_free)
 
 /* A copy of @node that shares nothing with it (json_node_copy() shares
  * objects and arrays in json-glib 1.6). */

@@ -504,124 +504,719 @@ bayeux_json_parse_messages (const char *data,
 
 /* Elements */
 
-/* Bodies are bounded by max-message-size (a guint): 8 bytes a span. */
+/* Bodies are bounded by max-response-size (a guint): 8 bytes a span. A
+ * refused element (larger than the split's limit for one message) has
+ * SPAN_REFUSED as its length and its offset in the body as the server sent
+ * it; what else is known of it is in a Refused record. */
 typedef struct
 {
   guint32 offset;
   guint32 length;
 } Span;
 
+#define SPAN_REFUSED G_MAXUINT32
+
+typedef struct
+{
+  guint  index;
+  gsize  offset;     /* in the body as the server sent it */
+  gsize  size;
+  char  *id;         /* of the request it replies to: it has `successful` and an id */
+} Refused;
+
 struct _BayeuxElements
 {
   gatomicrefcount ref_count;
-  GBytes         *body;
+  GBytes         *body;        /* the elements' bytes (of a streamed body: those kept) */
   GArray         *spans;       /* Span, of each element in @body */
+  GArray         *refused;     /* Refused, or NULL when none was */
+  gsize           max_element;
   guint           deliveries;
 };
 
-/* Skips a string, s->p on its opening quote; whether it is the member name
- * "successful" (escapes are not looked into: no server escapes it). */
-static gboolean
-skip_string (Scanner  *s,
-             gboolean *successful)
+static void
+refused_clear (gpointer data)
 {
-  const char *start = ++s->p;
+  g_free (((Refused *) data)->id);
+}
 
-  while (s->p < s->end && *s->p != '"')
-    s->p += (*s->p == '\\' && s->end - s->p > 1) ? 2 : 1;
-  if (s->p >= s->end)
+/* What a depth-1 string of an object element was, when a ':' follows it. */
+enum { NAME_OTHER, NAME_SUCCESSFUL, NAME_ID };
+/* The element's id: not met yet, being read (a string, an integer), read,
+ * or not one we can match (escaped, too long, not an integer). */
+enum { ID_NONE, ID_STRING, ID_NUMBER, ID_DONE, ID_BAD };
+
+#define ID_MAX 64
+#define HEAD_MAX 16
+
+/* What the scan knows of the element it is in. */
+typedef struct
+{
+  gsize       start;         /* its offset in the body */
+  gsize       kept_start;    /* streamed: its offset in kept */
+  gboolean    too_large;
+  guint       max_depth;
+  guint       depth;
+  gboolean    top_object;
+  gboolean    has_successful;
+  gboolean    in_string;
+  gboolean    escape;        /* in a string, after a backslash */
+  gboolean    head_wanted;   /* the string is at depth 1 of an object: its start is kept */
+  guint       string_len;
+  char        head[HEAD_MAX];
+  guint       name;          /* a depth-1 string just ended: NAME_*, until the next byte that is not space */
+  gboolean    name_pending;
+  gboolean    id_next;       /* after "id" ':': the next value is the id */
+  guint       id_state;
+  guint       id_len;
+  char        id[ID_MAX + 1];
+} ElementScan;
+
+typedef enum
+{
+  SPLIT_START,     /* before the body's value */
+  SPLIT_FIRST,     /* after '[': an element or ']' */
+  SPLIT_NEXT,      /* after ',': an element */
+  SPLIT_ELEMENT,   /* in an element */
+  SPLIT_AFTER,     /* after an element: ',' or ']' */
+  SPLIT_END,       /* after the body's value: white space only */
+  SPLIT_FAILED,
+} SplitState;
+
+/* The scanner of a body, resumable at any byte: the one-shot split is one
+ * feed of the whole body. It checks only what the split needs (UTF-8,
+ * nesting, brackets matched, strings closed, commas between elements);
+ * each element is checked when it is parsed. */
+struct _BayeuxSplitter
+{
+  SplitState  state;
+  gboolean    single;        /* the body is one message object, not an array */
+  gsize       max_element;
+  gsize       consumed;      /* bytes of the body scanned */
+  GByteArray *kept;          /* streamed: the bytes of the elements kept; one-shot: NULL */
+  GArray     *spans;
+  GArray     *refused;
+  guint       deliveries;
+  GError     *error;
+
+  /* A UTF-8 sequence cut by the end of a chunk. */
+  guchar      pending[4];
+  guint       pending_len;
+  gsize       pending_at;
+
+  /* The element being scanned. */
+  ElementScan el;
+  char        closing[BAYEUX_MAX_JSON_DEPTH];
+};
+
+static inline gboolean
+is_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static gboolean
+split_fail (BayeuxSplitter *self,
+            const char     *why,
+            gsize           at)
+{
+  self->state = SPLIT_FAILED;
+  if (self->error == NULL)
+    self->error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Bad response: not JSON: %s at byte %"
+                               G_GSIZE_FORMAT, why, at);
+  return FALSE;
+}
+
+static void
+element_begin (BayeuxSplitter *self,
+               char            first,
+               gsize           at,
+               guint           max_depth)
+{
+  self->state = SPLIT_ELEMENT;
+  self->el = (ElementScan) {
+    .start = at,
+    .kept_start = self->kept != NULL ? self->kept->len : 0,
+    .max_depth = max_depth,
+    .top_object = first == '{',
+  };
+}
+
+/* The element being scanned ends before body offset @at. */
+static void
+element_end (BayeuxSplitter *self,
+             gsize           at)
+{
+  gsize size = at - self->el.start;
+
+  if (self->el.top_object && !self->el.has_successful)
+    self->deliveries++;
+  if (size > self->max_element)
+    self->el.too_large = TRUE;
+  if (self->el.too_large)
     {
-      s->p = s->end;
-      s->why = "an unterminated string";
-      return FALSE;
+      Span span = { (guint32) self->el.start, SPAN_REFUSED };
+      Refused refused = { self->spans->len, self->el.start, size, NULL };
+
+      if (self->kept != NULL)
+        g_byte_array_set_size (self->kept, (guint) self->el.kept_start);
+      if (self->el.has_successful && self->el.id_state == ID_DONE)
+        refused.id = g_strndup (self->el.id, self->el.id_len);
+      if (self->refused == NULL)
+        {
+          self->refused = g_array_new (FALSE, FALSE, sizeof (Refused));
+          g_array_set_clear_func (self->refused, refused_clear);
+        }
+      g_array_append_val (self->refused, refused);
+      g_array_append_val (self->spans, span);
     }
-  *successful = s->p - start == 10 && memcmp (start, "successful", 10) == 0;
-  s->p++;
+  else
+    {
+      Span span = { (guint32) (self->kept != NULL ? self->el.kept_start : self->el.start), (guint32) size };
+
+      g_array_append_val (self->spans, span);
+    }
+  self->state = self->single ? SPLIT_END : SPLIT_AFTER;
+}
+
+/* Keeps the element's bytes [@from, @to) of a streamed body, while it is
+ * within the limit; past it, drops what was kept of it. */
+static void
+element_keep (BayeuxSplitter *self,
+              const char     *from,
+              const char     *to,
+              gsize           to_at)
+{
+  if (self->kept == NULL || self->el.too_large)
+    return;
+  if (to_at - self->el.start > self->max_element)
+    {
+      self->el.too_large = TRUE;
+      g_byte_array_set_size (self->kept, (guint) self->el.kept_start);
+      return;
+    }
+  g_byte_array_append (self->kept, (const guint8 *) from, (guint) (to - from));
+}
+
+/* The id's bytes [@from, @to), of a string or an integer. */
+static void
+id_add (BayeuxSplitter *self,
+        const char     *from,
+        const char     *to)
+{
+  if (self->el.id_len + (gsize) (to - from) > ID_MAX || memchr (from, '\\', to - from) != NULL)
+    {
+      self->el.id_state = ID_BAD;
+      return;
+    }
+  memcpy (self->el.id + self->el.id_len, from, to - from);
+  self->el.id_len += (guint) (to - from);
+}
+
+/* An integer id ends: made as json-glib's getter prints it. */
+static void
+id_number_end (BayeuxSplitter *self,
+               char            next)
+{
+  gint64 value;
+
+  self->el.id[self->el.id_len] = '\0';
+  if (next == '.' || next == 'e' || next == 'E' || self->el.id_len == 0 ||
+      !g_ascii_string_to_signed (self->el.id, 10, G_MININT64, G_MAXINT64, &value, NULL))
+    {
+      self->el.id_state = ID_BAD;
+      return;
+    }
+  self->el.id_len = (guint) g_snprintf (self->el.id, sizeof self->el.id, "%" G_GINT64_FORMAT, value);
+  self->el.id_state = ID_DONE;
+}
+
+/* Scans the element from @p (@data: the chunk, at body offset
+ * self->consumed); returns where it stopped: at @end still in it, or with
+ * *@ended just after its last byte (a closing bracket or quote) or on the
+ * ',' or ']' after it; NULL on an error. */
+static const char *
+scan_element (BayeuxSplitter *self,
+              const char     *data,
+              const char     *p,
+              const char     *end,
+              gboolean       *ended)
+{
+  *ended = TRUE;
+  while (p < end)
+    {
+      char c;
+
+      if (self->el.in_string)
+        {
+          const char *run = p;
+          const char *whole;
+          gboolean closed = FALSE;
+
+          if (self->el.escape)
+            {
+              self->el.escape = FALSE;
+              p++;
+            }
+          while (p < end)
+            {
+              c = *p;
+              if (c == '"')
+                {
+                  closed = TRUE;
+                  break;
+                }
+              if (c == '\\')
+                {
+                  if (end - p > 1)
+                    p += 2;
+                  else
+                    {
+                      self->el.escape = TRUE;
+                      p++;
+                    }
+                  continue;
+                }
+              p++;
+            }
+          /* A name across chunks is kept to be compared at its end (one
+           * within this chunk is compared where it is). */
+          if (self->el.head_wanted && (!closed || self->el.string_len > 0) && self->el.string_len < HEAD_MAX)
+            memcpy (self->el.head + self->el.string_len, run, MIN ((gsize) (p - run), HEAD_MAX - self->el.string_len));
+          if (self->el.id_state == ID_STRING)
+            id_add (self, run, p);
+          whole = self->el.string_len == 0 ? run : NULL;
+          self->el.string_len += (guint) MIN ((gsize) (p - run), G_MAXUINT - self->el.string_len);
+          if (!closed)
+            {
+              *ended = FALSE;
+              return p;
+            }
+
+          /* The closing quote. */
+          p++;
+          self->el.in_string = FALSE;
+          if (self->el.id_state == ID_STRING)
+            self->el.id_state = ID_DONE;
+          if (self->el.head_wanted)
+            {
+              const char *name = whole != NULL ? whole : self->el.head;
+
+              if (self->el.string_len == 10 && memcmp (name, "successful", 10) == 0)
+                self->el.name = NAME_SUCCESSFUL;
+              else if (self->el.string_len == 2 && name[0] == 'i' && name[1] == 'd')
+                self->el.name = NAME_ID;
+              else
+                self->el.name = NAME_OTHER;
+              self->el.name_pending = self->el.name != NAME_OTHER;
+            }
+          if (self->el.depth == 0)
+            return p;   /* the element was a string */
+          continue;
+        }
+
+      c = *p;
+      /* Nothing to watch (nearly always): straight to the structure. */
+      if (G_LIKELY (!self->el.name_pending && !self->el.id_next && self->el.id_state != ID_NUMBER))
+        goto structure;
+      if (self->el.id_state == ID_NUMBER && !(c >= '0' && c <= '9'))
+        id_number_end (self, c);
+      if (is_space (c))
+        {
+          p++;
+          continue;
+        }
+      if (self->el.name_pending)
+        {
+          self->el.name_pending = FALSE;
+          if (c == ':')
+            {
+              if (self->el.name == NAME_SUCCESSFUL)
+                self->el.has_successful = TRUE;
+              else if (self->el.id_state == ID_NONE)
+                {
+                  self->el.id_next = TRUE;
+                  p++;
+                  continue;
+                }
+            }
+        }
+      if (self->el.id_next)
+        {
+          self->el.id_next = FALSE;
+          if (c == '"')
+            self->el.id_state = ID_STRING;
+          else if (c == '-' || (c >= '0' && c <= '9'))
+            self->el.id_state = ID_NUMBER;
+          else
+            self->el.id_state = ID_BAD;
+          if (c == '-')
+            {
+              self->el.id[self->el.id_len++] = '-';
+              p++;
+              continue;
+            }
+        }
+
+    structure:
+      switch (c)
+        {
+        case '"':
+          self->el.in_string = TRUE;
+          self->el.head_wanted = self->el.depth == 1 && self->el.top_object;
+          self->el.string_len = 0;
+          p++;
+          break;
+        case '[':
+        case '{':
+          if (self->el.depth == self->el.max_depth)
+            {
+              split_fail (self, "nesting deeper than the limit", self->consumed + (gsize) (p - data));
+              return NULL;
+            }
+          self->closing[self->el.depth++] = c == '[' ? ']' : '}';
+          p++;
+          break;
+        case ']':
+        case '}':
+          if (self->el.depth == 0)
+            return p;   /* the end of the enclosing array (or not JSON) */
+          if (c != self->closing[self->el.depth - 1])
+            {
+              split_fail (self, "a mismatched closing bracket", self->consumed + (gsize) (p - data));
+              return NULL;
+            }
+          p++;
+          if (--self->el.depth == 0)
+            return p;
+          break;
+        case ',':
+          if (self->el.depth == 0)
+            return p;
+          p++;
+          break;
+        default:
+          if (self->el.id_state == ID_NUMBER)
+            {
+              if (self->el.id_len >= ID_MAX)
+                self->el.id_state = ID_BAD;
+              else
+                self->el.id[self->el.id_len++] = c;
+            }
+          p++;
+          break;
+        }
+    }
+  *ended = FALSE;
+  return p;
+}
+
+/* Whether [@p, @p + @n) (n < 4) can begin a UTF-8 sequence that a next
+ * chunk completes. */
+static gboolean
+utf8_prefix (const guchar *p,
+             gsize         n)
+{
+  guchar candidate[4];
+  gsize want;
+
+  if (p[0] >= 0xC2 && p[0] <= 0xDF)
+    want = 2;
+  else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+    want = 3;
+  else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+    want = 4;
+  else
+    return FALSE;
+  if (n >= want)
+    return FALSE;
+  /* Completed with the smallest continuation bytes each lead allows. */
+  memcpy (candidate, p, n);
+  for (gsize i = n; i < want; i++)
+    candidate[i] = i > 1 ? 0x80 : p[0] == 0xE0 ? 0xA0 : p[0] == 0xF0 ? 0x90 : 0x80;
+  return g_utf8_validate_len ((const char *) candidate, want, NULL);
+}
+
+/* Checks that a chunk is UTF-8, a sequence cut at its end completed by the
+ * next one. */
+static gboolean
+split_validate (BayeuxSplitter *self,
+                const char     *data,
+                gsize           length)
+{
+  const char *invalid;
+  gsize at = self->consumed;
+
+  if (self->pending_len > 0)
+    {
+      gsize want = self->pending[0] >= 0xF0 ? 4 : self->pending[0] >= 0xE0 ? 3 : 2;
+      gsize take = MIN (want - self->pending_len, length);
+
+      memcpy (self->pending + self->pending_len, data, take);
+      self->pending_len += (guint) take;
+      data += take;
+      length -= take;
+      at += take;
+      if (self->pending_len < want)
+        {
+          if (utf8_prefix (self->pending, self->pending_len))
+            return TRUE;
+        }
+      else if (g_utf8_validate_len ((const char *) self->pending, want, NULL))
+        self->pending_len = 0;
+      if (self->pending_len > 0)
+        goto bad_pending;
+    }
+  if (g_utf8_validate_len (data, length, &invalid))
+    return TRUE;
+  if ((gsize) (data + length - invalid) < 4 && utf8_prefix ((const guchar *) invalid, data + length - invalid))
+    {
+      self->pending_len = (guint) (data + length - invalid);
+      memcpy (self->pending, invalid, self->pending_len);
+      self->pending_at = at + (gsize) (invalid - data);
+      return TRUE;
+    }
+  self->pending_at = at + (gsize) (invalid - data);
+
+bad_pending:
+  self->state = SPLIT_FAILED;
+  self->error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                             "Bad response: not valid UTF-8 at byte %" G_GSIZE_FORMAT, self->pending_at);
+  return FALSE;
+}
+
+/* Scans @data, the next @length bytes of the body, already known to be
+ * UTF-8. */
+static gboolean
+split_scan (BayeuxSplitter *self,
+            const char     *data,
+            gsize           length)
+{
+  const char *p = data;
+  const char *end = data + length;
+
+  while (p < end)
+    {
+      char c;
+
+      if (self->state == SPLIT_ELEMENT)
+        {
+          const char *from = self->el.start > self->consumed ? data + (self->el.start - self->consumed) : data;
+          gboolean ended;
+          const char *stop = scan_element (self, data, p, end, &ended);
+
+          if (stop == NULL)
+            return FALSE;
+          if (!ended)
+            {
+              element_keep (self, from, end, self->consumed + length);
+              p = end;
+              break;
+            }
+          element_keep (self, from, stop, self->consumed + (gsize) (stop - data));
+          element_end (self, self->consumed + (gsize) (stop - data));
+          p = stop;
+          continue;
+        }
+
+      c = *p;
+      if (is_space (c))
+        {
+          p++;
+          continue;
+        }
+      switch (self->state)
+        {
+        case SPLIT_START:
+          if (c == '[')
+            {
+              self->state = SPLIT_FIRST;
+              p++;
+            }
+          else if (c == '{')
+            {
+              /* One message object: an array of one. */
+              self->single = TRUE;
+              element_begin (self, c, self->consumed + (gsize) (p - data), BAYEUX_MAX_JSON_DEPTH);
+            }
+          else
+            {
+              self->state = SPLIT_FAILED;
+              self->error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                                 "Bad response: not an array of Bayeux messages");
+              return FALSE;
+            }
+          break;
+        case SPLIT_FIRST:
+          if (c == ']')
+            {
+              self->state = SPLIT_END;
+              p++;
+              break;
+            }
+          G_GNUC_FALLTHROUGH;
+        case SPLIT_NEXT:
+          if (c == ',' || c == ']')
+            return split_fail (self, "a missing array element", self->consumed + (gsize) (p - data));
+          /* The array is one level: as deep as bayeux_json_parse() lets
+           * the whole body nest. */
+          element_begin (self, c, self->consumed + (gsize) (p - data), BAYEUX_MAX_JSON_DEPTH - 1);
+          break;
+        case SPLIT_AFTER:
+          if (c == ',')
+            self->state = SPLIT_NEXT;
+          else if (c == ']')
+            self->state = SPLIT_END;
+          else
+            return split_fail (self, "a missing ',' or ']'", self->consumed + (gsize) (p - data));
+          p++;
+          break;
+        case SPLIT_END:
+          return split_fail (self, "data after the JSON value", self->consumed + (gsize) (p - data));
+        case SPLIT_ELEMENT:
+        case SPLIT_FAILED:
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  self->consumed += length;
   return TRUE;
 }
 
-/* Skips one value, s->p on its first byte, checking only what the split
- * needs: nesting (no deeper than @max_depth, brackets matched), strings
- * closed. Adds 1 to *@deliveries for an object without a `successful`
- * member. */
-static gboolean
-skip_value (Scanner *s,
-            guint    max_depth,
-            guint   *deliveries)
+/* A splitter of a body that comes in chunks: elements larger than
+ * @max_element bytes are refused (their bytes not kept past the limit),
+ * the others kept, so that what it holds is the body less the refused
+ * elements and the bytes between elements. */
+BayeuxSplitter *
+bayeux_splitter_new (gsize max_element)
 {
-  char closing[BAYEUX_MAX_JSON_DEPTH];
-  guint depth = 0;
-  gboolean top_object = s->p < s->end && *s->p == '{';
-  gboolean has_successful = FALSE;
+  BayeuxSplitter *self = g_new0 (BayeuxSplitter, 1);
 
-  while (s->p < s->end)
+  self->max_element = max_element;
+  self->kept = g_byte_array_new ();
+  self->spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  return self;
+}
+
+void
+bayeux_splitter_free (BayeuxSplitter *self)
+{
+  g_clear_pointer (&self->kept, g_byte_array_unref);
+  g_clear_pointer (&self->spans, g_array_unref);
+  g_clear_pointer (&self->refused, g_array_unref);
+  g_clear_error (&self->error);
+  g_free (self);
+}
+
+gboolean
+bayeux_splitter_feed (BayeuxSplitter *self,
+                      const char     *data,
+                      gsize           length,
+                      GError        **error)
+{
+  if (self->state != SPLIT_FAILED && self->consumed + length > G_MAXUINT32)
     {
-      char c = *s->p;
-
-      if (c == '"')
-        {
-          gboolean successful;
-          if (!skip_string (s, &successful))
-            return FALSE;
-          /* A member name of the element itself (depth 1, then ':'). */
-          if (successful && depth == 1 && top_object)
-            {
-              Scanner after = *s;
-              skip_space (&after);
-              has_successful |= after.p < after.end && *after.p == ':';
-            }
-        }
-      else if (c == '[' || c == '{')
-        {
-          if (depth == max_depth)
-            {
-              s->why = "nesting deeper than the limit";
-              return FALSE;
-            }
-          closing[depth++] = c == '[' ? ']' : '}';
-          s->p++;
-        }
-      else if (c == ']' || c == '}')
-        {
-          if (depth == 0)
-            break;   /* the end of the enclosing array */
-          if (c != closing[depth - 1])
-            {
-              s->why = "a mismatched closing bracket";
-              return FALSE;
-            }
-          s->p++;
-          depth--;
-        }
-      else if (c == ',' && depth == 0)
-        break;
-      else
-        s->p++;
-      if (depth == 0 && (c == ']' || c == '}' || c == '"'))
-        break;
+      self->state = SPLIT_FAILED;
+      self->error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+                                         "Bad response: larger than 4 GiB");
     }
-  if (depth > 0)
+  if (self->state != SPLIT_FAILED && length > 0)
     {
-      s->why = "an unterminated array or object";
+      if (split_validate (self, data, length))
+        split_scan (self, data, length);
+    }
+  if (self->state == SPLIT_FAILED)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
       return FALSE;
     }
-  if (top_object && !has_successful)
-    (*deliveries)++;
   return TRUE;
+}
+
+gsize
+bayeux_splitter_get_kept (BayeuxSplitter *self)
+{
+  return self->kept != NULL ? self->kept->len : 0;
+}
+
+/* The end of the body: what it held, or NULL with @error. @body: the
+ * whole body (one-shot) or NULL (streamed: the bytes kept). */
+static BayeuxElements *
+split_finish (BayeuxSplitter *self,
+              GBytes         *body,
+              GError        **error)
+{
+  BayeuxElements *elements;
+
+  if (self->state == SPLIT_FAILED)
+    goto failed;
+  if (self->pending_len > 0)
+    {
+      self->state = SPLIT_FAILED;
+      self->error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                 "Bad response: not valid UTF-8 at byte %" G_GSIZE_FORMAT, self->pending_at);
+      goto failed;
+    }
+  switch (self->state)
+    {
+    case SPLIT_START:
+      self->state = SPLIT_FAILED;
+      self->error = g_error_new_literal (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
+                                         self->consumed == 0 ? "Bad response: empty body"
+                                                             : "Bad response: not an array of Bayeux messages");
+      goto failed;
+    case SPLIT_FIRST:
+    case SPLIT_NEXT:
+      split_fail (self, "a missing array element", self->consumed);
+      goto failed;
+    case SPLIT_ELEMENT:
+      if (self->el.in_string)
+        split_fail (self, "an unterminated string", self->consumed);
+      else if (self->el.depth > 0)
+        split_fail (self, "an unterminated array or object", self->consumed);
+      else
+        split_fail (self, self->single ? "data after the JSON value" : "a missing ',' or ']'", self->consumed);
+      goto failed;
+    case SPLIT_AFTER:
+      split_fail (self, "a missing ',' or ']'", self->consumed);
+      goto failed;
+    case SPLIT_END:
+    case SPLIT_FAILED:
+    default:
+      break;
+    }
+
+  elements = g_new0 (BayeuxElements, 1);
+  g_atomic_ref_count_init (&elements->ref_count);
+  elements->body = body != NULL ? g_bytes_ref (body) : g_byte_array_free_to_bytes (g_steal_pointer (&self->kept));
+  elements->spans = g_steal_pointer (&self->spans);
+  elements->refused = g_steal_pointer (&self->refused);
+  elements->max_element = self->max_element;
+  elements->deliveries = self->deliveries;
+  return elements;
+
+failed:
+  g_propagate_error (error, g_error_copy (self->error));
+  return NULL;
 }
 
 BayeuxElements *
-bayeux_elements_split (GBytes  *body,
-                       GError **error)
+bayeux_splitter_finish (BayeuxSplitter *self,
+                        GError        **error)
+{
+  return split_finish (self, NULL, error);
+}
+
+BayeuxElements *
+bayeux_elements_split_limited (GBytes  *body,
+                               gsize    max_element,
+                               GError **error)
 {
   gsize length;
   const char *data = g_bytes_get_data (body, &length);   /* NULL when empty */
-  Scanner scanner = { data, data, NULL };
-  Scanner *s = &scanner;
-  g_autoptr(GArray) spans = NULL;
-  guint deliveries = 0;
+  BayeuxSplitter splitter = { 0 };
+  BayeuxElements *self = NULL;
   const char *invalid;
-  BayeuxElements *self;
 
   if (length == 0 || data == NULL)
     {
@@ -633,6 +1228,8 @@ bayeux_elements_split (GBytes  *body,
       g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE, "Bad response: larger than 4 GiB");
       return NULL;
     }
+  /* The whole body first: a bad byte anywhere is the answer, wherever the
+   * scan would stop. */
   if (!g_utf8_validate_len (data, length, &invalid))
     {
       g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
@@ -640,82 +1237,24 @@ bayeux_elements_split (GBytes  *body,
       return NULL;
     }
 
-  scanner.end = data + length;
-  spans = g_array_new (FALSE, FALSE, sizeof (Span));
-  skip_space (s);
-  if (s->p < s->end && *s->p == '{')
-    {
-      /* One message object: an array of one. */
-      Span span = { 0, 0 };
-
-      span.offset = (guint32) (s->p - data);
-      if (!skip_value (s, BAYEUX_MAX_JSON_DEPTH, &deliveries))
-        goto bad;
-      span.length = (guint32) (s->p - data) - span.offset;
-      g_array_append_val (spans, span);
-    }
-  else if (s->p < s->end && *s->p == '[')
-    {
-      s->p++;
-      skip_space (s);
-      if (s->p < s->end && *s->p == ']')
-        s->p++;
-      else
-        for (;;)
-          {
-            Span span = { (guint32) (s->p - data), 0 };
-
-            if (s->p >= s->end || *s->p == ',' || *s->p == ']')
-              {
-                s->why = "a missing array element";
-                goto bad;
-              }
-            /* The array is one level: as deep as bayeux_json_parse() lets
-             * the whole body nest. */
-            if (!skip_value (s, BAYEUX_MAX_JSON_DEPTH - 1, &deliveries))
-              goto bad;
-            span.length = (guint32) (s->p - data) - span.offset;
-            g_array_append_val (spans, span);
-            skip_space (s);
-            if (s->p < s->end && *s->p == ',')
-              {
-                s->p++;
-                skip_space (s);
-                continue;
-              }
-            if (s->p < s->end && *s->p == ']')
-              {
-                s->p++;
-                break;
-              }
-            s->why = "a missing ',' or ']'";
-            goto bad;
-          }
-    }
+  /* One feed, nothing kept: the spans are the body's own. */
+  splitter.max_element = max_element;
+  splitter.spans = g_array_new (FALSE, FALSE, sizeof (Span));
+  if (split_scan (&splitter, data, length))
+    self = split_finish (&splitter, body, error);
   else
-    {
-      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE,
-                           "Bad response: not an array of Bayeux messages");
-      return NULL;
-    }
-  skip_space (s);
-  if (s->p != s->end)
-    {
-      s->why = "data after the JSON value";
-      goto bad;
-    }
-
-  self = g_new0 (BayeuxElements, 1);
-  g_atomic_ref_count_init (&self->ref_count);
-  self->body = g_bytes_ref (body);
-  self->spans = g_steal_pointer (&spans);
-  self->deliveries = deliveries;
+    g_propagate_error (error, g_steal_pointer (&splitter.error));
+  g_clear_pointer (&splitter.spans, g_array_unref);
+  g_clear_pointer (&splitter.refused, g_array_unref);
+  g_clear_error (&splitter.error);
   return self;
+}
 
-bad:
-  g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Bad response: not JSON: %s at byte %" G_GSIZE_FORMAT,
-               s->why ? s->why : "a syntax error", (gsize) (s->p - data));
-  return NULL;
+BayeuxElements *
+bayeux_elements_split (GBytes  *body,
+                       GError **error)
+{
+  return bayeux_elements_split_limited (body, G_MAXSIZE, error);
 }
 
 BayeuxElements *
@@ -732,6 +1271,7 @@ bayeux_elements_unref (BayeuxElements *self)
     return;
   g_clear_pointer (&self->body, g_bytes_unref);
   g_clear_pointer (&self->spans, g_array_unref);
+  g_clear_pointer (&self->refused, g_array_unref);
   g_free (self);
 }
 
@@ -747,6 +1287,67 @@ bayeux_elements_get_deliveries (BayeuxElements *self)
   return self->deliveries;
 }
 
+guint
+bayeux_elements_get_refused (BayeuxElements *self)
+{
+  return self->refused != NULL ? self->refused->len : 0;
+}
+
+static const Refused *
+find_refused (BayeuxElements *self,
+              guint           index)
+{
+  for (guint i = 0; self->refused != NULL && i < self->refused->len; i++)
+    if (g_array_index (self->refused, Refused, i).index == index)
+      return &g_array_index (self->refused, Refused, i);
+  return NULL;
+}
+
+const char *
+bayeux_elements_get_refused_id (BayeuxElements *self,
+                                guint           index)
+{
+  const Refused *refused = g_array_index (self->spans, Span, index).length == SPAN_REFUSED
+                           ? find_refused (self, index) : NULL;
+
+  return refused != NULL ? refused->id : NULL;
+}
+
+gboolean
+bayeux_elements_get_text (BayeuxElements  *self,
+                          guint            index,
+                          const char     **data,
+                          gsize           *length)
+{
+  const Span *span = &g_array_index (self->spans, Span, index);
+
+  if (span->length == SPAN_REFUSED)
+    return FALSE;
+  *data = (const char *) g_bytes_get_data (self->body, NULL) + span->offset;
+  *length = span->length;
+  return TRUE;
+}
+
+gboolean
+bayeux_elements_equal (BayeuxElements *a,
+                       BayeuxElements *b)
+{
+  if (a->spans->len != b->spans->len || a->deliveries != b->deliveries ||
+      bayeux_elements_get_refused (a) != bayeux_elements_get_refused (b))
+    return FALSE;
+  for (guint i = 0; i < a->spans->len; i++)
+    {
+      const char *a_text = NULL, *b_text = NULL;
+      gsize a_length = 0, b_length = 0;
+
+      if (bayeux_elements_get_text (a, i, &a_text, &a_length) != bayeux_elements_get_text (b, i, &b_text, &b_length) ||
+          a_length != b_length || (a_length > 0 && memcmp (a_text, b_text, a_length) != 0) ||
+          g_strcmp0 (bayeux_elements_get_refused_id (a, i), bayeux_elements_get_refused_id (b, i)) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 JsonNode *
 bayeux_elements_parse (BayeuxElements *self,
                        guint           index,
@@ -754,6 +1355,17 @@ bayeux_elements_parse (BayeuxElements *self,
 {
   const Span *span = &g_array_index (self->spans, Span, index);
 
+  if (span->length == SPAN_REFUSED)
+    {
+      const Refused *refused = find_refused (self, index);
+
+      /* Never quoted: its text is the server's, and may be anything. */
+      g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+                   "A message of %" G_GSIZE_FORMAT " bytes at byte %" G_GSIZE_FORMAT " of the response is larger "
+                   "than max-message-size (%" G_GSIZE_FORMAT " bytes): refused, the others delivered",
+                   refused->size, refused->offset, self->max_element);
+      return NULL;
+    }
   /* The split checked the whole body is UTF-8, and a span starts and ends
    * at ASCII bytes (after '[' or ',', before ',' or ']'): so is the span. */
   return parse_valid_utf8 ((const char *) g_bytes_get_data (self->body, NULL) + span->offset, span->length, error);
@@ -922,9 +1534,10 @@ bayeux_elements_get_span (BayeuxElements *self,
 {
   const Span *span = &g_array_index (self->spans, Span, index);
 
-  out->body = self->body;
+  /* A refused element has no text to keep. */
+  out->body = span->length != SPAN_REFUSED ? self->body : NULL;
   out->offset = span->offset;
-  out->length = span->length;
+  out->length = span->length != SPAN_REFUSED ? span->length : 0;
 }
 
 static const char *

@@ -38,10 +38,14 @@ typedef enum {
   ON_HANDSHAKE,   /* the re-handshake after the server forgot the client */
   ON_SUBSCRIBE,   /* a /meta/subscribe sent while connected */
   ON_UNSUBSCRIBE, /* a /meta/unsubscribe sent while connected (its own test) */
+  ON_PUBLISH,     /* a publish to SECOND (its own test) */
 } Target;
 
 static const char *target_channels[] = { "/meta/connect", "/meta/handshake", "/meta/subscribe",
-                                        "/meta/unsubscribe" };
+                                        "/meta/unsubscribe", "/hostile/two" };
+
+#define CONNECT_REPLY_TEMPLATE "{\"channel\":\"/meta/connect\",\"id\":\"$ID\",\"clientId\":\"$CLIENT\"," \
+                               "\"successful\":true"
 
 typedef ClientFixture Fixture;
 typedef struct _HostileCase HostileCase;
@@ -60,8 +64,9 @@ struct _HostileCase
   guint       window_ms;         /* or: misbehave for this long */
   gboolean    io_error;          /* expect G_IO_ERROR, else BAYEUX_ERROR */
   int         code;              /* -1: any code of that domain */
-  guint       max_message_size;  /* 0: the default */
-  guint64     body_size;         /* streamed bodies; 0: endless */
+  guint       max_response_size; /* 0: the default (max-message-size is set to it too) */
+  guint64     body_size;         /* streamed bodies; 0: endless; batches: messages */
+  guint64     big_size;          /* batches: one message of about this size in the middle */
   Check       check;             /* after the fault, before the recovery */
   gboolean    error_last;        /* check the error after the recovery */
 };
@@ -93,6 +98,9 @@ struct _FixtureExtra
   gint64             error_at;      /* when the expected error came */
   GArray            *request_times; /* gint64, every POST the server got */
   GPtrArray         *streams;       /* Stream* */
+  GArray            *seqs;          /* guint: data.seq of each message on CHANNEL that has one */
+  char              *drip_text;     /* respond_batch_drip: the body, written 7 bytes at a time */
+  gsize              drip_at;
 
   SoupServer        *other;         /* where redirects point */
   char              *other_url;
@@ -381,6 +389,107 @@ respond_redirect (Fixture           *f,
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Location", f->x->other_url);
 }
 
+/* A long-poll answer: the connect reply, then c->body_size deliveries on
+ * CHANNEL (data.seq 0, 1, …, each about 240 bytes), with one of about
+ * c->big_size bytes (data.seq -1) in the middle when it is not 0. */
+static char *
+batch_body (Fixture    *f,
+            JsonObject *request,
+            gsize      *big_at)
+{
+  g_autofree char *reply = expand (CONNECT_REPLY_TEMPLATE "}", request);
+  GString *body = g_string_sized_new (f->x->c->body_size * 260 + f->x->c->big_size + 256);
+  char pad[201];
+
+  memset (pad, 'p', sizeof pad - 1);
+  pad[sizeof pad - 1] = '\0';
+  g_string_append_printf (body, "[%s", reply);
+  for (guint64 i = 0; i < f->x->c->body_size; i++)
+    {
+      if (f->x->c->big_size > 0 && i == f->x->c->body_size / 2)
+        {
+          g_string_append_c (body, ',');
+          *big_at = body->len;
+          g_string_append (body, "{\"channel\":\"" CHANNEL "\",\"data\":{\"seq\":-1,\"big\":\"");
+          for (guint64 j = 0; j < f->x->c->big_size; j += sizeof pad - 1)
+            g_string_append (body, pad);
+          g_string_append (body, "\"}}");
+        }
+      g_string_append_printf (body, ",{\"channel\":\"" CHANNEL "\",\"data\":{\"seq\":%" G_GUINT64_FORMAT
+                              ",\"pad\":\"%s\"}}", i, pad);
+    }
+  g_string_append_c (body, ']');
+  return g_string_free (body, FALSE);
+}
+
+static gsize batch_big_at;   /* where the big message began, in the last batch_body() */
+
+static void
+respond_batch (Fixture           *f,
+               SoupServerMessage *msg,
+               JsonObject        *request)
+{
+  char *body = batch_body (f, request, &batch_big_at);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
+}
+
+/* The same body, chunked, 7 bytes a chunk, the next when one is written. */
+static void
+on_drip_wrote_chunk (SoupServerMessage *msg,
+                     Fixture           *f)
+{
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  gsize length = strlen (f->x->drip_text);
+  gsize n = MIN (7, length - f->x->drip_at);
+
+  if (f->x->drip_at >= length)
+    return;
+  soup_message_body_append (body, SOUP_MEMORY_COPY, f->x->drip_text + f->x->drip_at, n);
+  f->x->drip_at += n;
+  if (f->x->drip_at == length)
+    soup_message_body_complete (body);
+}
+
+static void
+respond_batch_drip (Fixture           *f,
+                    SoupServerMessage *msg,
+                    JsonObject        *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  g_free (f->x->drip_text);
+  f->x->drip_text = batch_body (f, request, &batch_big_at);
+  f->x->drip_at = 0;
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_headers_set_content_type (headers, "application/json", NULL);
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
+  g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_drip_wrote_chunk), f);
+  on_drip_wrote_chunk (msg, f);
+}
+
+/* The reply to a publish, with an ext of c->big_size bytes after its id,
+ * and a delivery after it. */
+static void
+respond_big_reply (Fixture           *f,
+                   SoupServerMessage *msg,
+                   JsonObject        *request)
+{
+  g_autofree char *head = expand ("[{\"channel\":\"/hostile/two\",\"successful\":true,\"id\":\"$ID\","
+                                  "\"ext\":{\"pad\":\"", request);
+  GString *body = g_string_new (head);
+
+  for (guint64 i = 0; i < f->x->c->big_size; i++)
+    g_string_append_c (body, 'x');
+  /* and a delivery after it */
+  g_string_append (body, "\"}},{\"channel\":\"" CHANNEL "\",\"data\":{\"seq\":0}}]");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body->str, body->len);
+  g_string_free (body, TRUE);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Fixture                                                                  */
 
@@ -403,7 +512,15 @@ on_message (BayeuxClient  *client,
             Fixture       *f)
 {
   const char *channel = bayeux_message_get_channel (message);
+  JsonNode *data = bayeux_message_get_data (message);
 
+  if (data != NULL && JSON_NODE_HOLDS_OBJECT (data) && g_str_equal (channel, CHANNEL) &&
+      json_object_has_member (json_node_get_object (data), "seq"))
+    {
+      guint seq = (guint) json_object_get_int_member (json_node_get_object (data), "seq");
+
+      g_array_append_val (f->x->seqs, seq);
+    }
   if (g_str_equal (channel, CHANNEL))
     f->x->received[0]++;
   else if (g_str_equal (channel, SECOND))
@@ -496,6 +613,7 @@ fixture_setup (Fixture       *f,
                             NULL);
   f->x->request_times = g_array_new (FALSE, FALSE, sizeof (gint64));
   f->x->streams = g_ptr_array_new_with_free_func ((GDestroyNotify) stream_free);
+  f->x->seqs = g_array_new (FALSE, FALSE, sizeof (guint));
   client_fixture_watch (f);
   g_signal_connect (f->client, "error", G_CALLBACK (on_error), f);
   g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
@@ -517,6 +635,8 @@ fixture_teardown (Fixture       *f,
       test_wait_ms (10);
     }
   g_array_unref (f->x->request_times);
+  g_array_unref (f->x->seqs);
+  g_free (f->x->drip_text);
   g_free (f->x);
 }
 
@@ -626,6 +746,7 @@ arm_and_trigger (Fixture *f)
     case ON_UNSUBSCRIBE:
       bayeux_client_unsubscribe (f->client, SECOND);
       break;
+    case ON_PUBLISH:
     default:
       g_assert_not_reached ();
     }
@@ -681,8 +802,13 @@ test_fault (Fixture       *f,
 {
   const HostileCase *c = data;
 
-  if (c->max_message_size > 0)
-    bayeux_client_set_max_message_size (f->client, c->max_message_size);
+  /* A body of small messages over max-response-size fails whole
+   * (max-message-size bounds each message, not the response). */
+  if (c->max_response_size > 0)
+    {
+      bayeux_client_set_max_message_size (f->client, c->max_response_size);
+      bayeux_client_set_max_response_size (f->client, c->max_response_size);
+    }
   if (c->respond == respond_redirect)
     start_other_server (f);
   /* Real servers hold a poll for 30 s or more: a subscribe lost in
@@ -730,13 +856,13 @@ check_stopped_at_limit (Fixture *f)
   written = s->written;
   g_test_message ("%s: limit %u bytes; the server wrote %" G_GUINT64_FORMAT " bytes of %s before the client "
                   "closed the connection (%" G_GINT64_FORMAT " ms)", f->x->c->path,
-                  bayeux_client_get_max_message_size (f->client), written,
+                  bayeux_client_get_max_response_size (f->client), written,
                   s->cap == G_MAXUINT64 ? "an endless body" : "the body", (s->ended_at - s->started) / 1000);
   g_assert_false (s->complete);
   g_assert_cmpuint (written, <, s->cap);
   /* What the server wrote beyond the limit sits in the loopback sockets'
    * buffers (about 4 MiB here), never read by the client. */
-  g_assert_cmpuint (written, <, bayeux_client_get_max_message_size (f->client) + 16 * MiB);
+  g_assert_cmpuint (written, <, bayeux_client_get_max_response_size (f->client) + 16 * MiB);
   test_wait_ms (100);
   g_assert_cmpuint (s->written, ==, written);
 }
@@ -800,7 +926,7 @@ check_request_pace (Fixture *f)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Bounded memory: a 50 MB endless body, max-message-size 1 MiB             */
+/* Bounded memory: a 50 MB endless body, max-response-size 1 MiB            */
 
 static guint64
 proc_status_kib (const char *field)
@@ -844,6 +970,7 @@ test_memory (Fixture       *f,
   gboolean reset;
   Stream *s;
 
+  bayeux_client_set_max_response_size (f->client, MiB);
   bayeux_client_set_max_message_size (f->client, MiB);
   start_connected (f);
   test_wait_ms (100);
@@ -864,7 +991,7 @@ test_memory (Fixture       *f,
   rss_after = proc_status_kib ("VmRSS:");
   hwm_after = proc_status_kib ("VmHWM:");
   growth = hwm_after - MIN (hwm_after, reset ? rss_before : hwm_before);
-  g_test_message ("memory: 50 MB endless body, max-message-size 1 MiB; the server wrote %" G_GUINT64_FORMAT
+  g_test_message ("memory: 50 MB endless body, max-response-size 1 MiB; the server wrote %" G_GUINT64_FORMAT
                   " KiB before the client closed; VmRSS %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
                   " KiB, VmHWM %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " KiB (peak %s); peak growth %"
                   G_GUINT64_FORMAT " KiB%s", s->written / KiB, rss_before, rss_after, hwm_before, hwm_after,
@@ -879,8 +1006,142 @@ test_memory (Fixture       *f,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Big batches: max-message-size bounds each message, not the response      */
 
-#define CONNECT_REPLY "{\"channel\":\"/meta/connect\",\"id\":\"$ID\",\"clientId\":\"$CLIENT\",\"successful\":true"
+static gboolean
+seqs_enough (gpointer data)
+{
+  Fixture *f = data;
+
+  return f->x->seqs->len >= f->x->c->body_size;
+}
+
+/* Every message of the batch came, in order, and no other. */
+static void
+assert_batch_delivered (Fixture *f)
+{
+  g_assert_cmpuint (f->x->seqs->len, ==, f->x->c->body_size);
+  for (guint i = 0; i < f->x->seqs->len; i++)
+    if (g_array_index (f->x->seqs, guint, i) != i)
+      {
+        g_test_fail_printf ("message %u is seq %u", i, g_array_index (f->x->seqs, guint, i));
+        break;
+      }
+}
+
+/* A long-poll answer larger than max-message-size, of small messages
+ * (5,000 of about 250 bytes: 1.2 MB), with the default settings: all
+ * delivered, in order, no error (it failed whole before). Or a slow drip
+ * of a big answer, 7 bytes a chunk: split as it comes, the same. */
+static void
+test_batch_small (Fixture       *f,
+                  gconstpointer  data)
+{
+  start_connected (f);
+  g_assert_cmpuint (bayeux_client_get_max_message_size (f->client), ==, MiB);
+  bayeux_client_set_max_network_delay (f->client, test_scaled_ms (20000));
+  arm_and_trigger (f);
+  g_assert_true (test_wait_until (seqs_enough, f, test_scaled_ms (30000)));
+  g_test_message ("%s: %u messages in one answer of %" G_GSIZE_FORMAT " bytes delivered, %u error(s)",
+                  f->x->c->path, f->x->seqs->len,
+                  f->x->drip_text != NULL ? strlen (f->x->drip_text) : (gsize) 0, f->errors->len);
+  assert_batch_delivered (f);
+  g_assert_cmpuint (f->errors->len, ==, 0);
+  assert_recovers (f, g_get_monotonic_time ());
+}
+
+/* One message over max-message-size among small ones: refused alone (one
+ * MESSAGE_TOO_LARGE, with its offset, without its text), the others
+ * delivered, in order. */
+static void
+test_batch_one_too_large (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *at = NULL;
+  const GError *error;
+
+  /* The dripped one: 4 KiB over a limit of 2 KiB. */
+  if (f->x->c->big_size < MiB)
+    bayeux_client_set_max_message_size (f->client, 2 * KiB);
+  start_connected (f);
+  arm_and_trigger (f);
+  g_assert_true (test_wait_until (seqs_enough, f, test_scaled_ms (10000)));
+  wait_expected_error (f, test_scaled_ms (2000));
+  assert_batch_delivered (f);
+  g_assert_cmpuint (f->errors->len, ==, 1);
+  error = g_ptr_array_index (f->errors, 0);
+  g_test_message ("%s: %s", f->x->c->path, error->message);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
+  at = g_strdup_printf ("at byte %" G_GSIZE_FORMAT " ", batch_big_at);
+  g_assert_nonnull (strstr (error->message, at));
+  g_assert_null (strstr (error->message, "ppp"));
+  assert_recovers (f, g_get_monotonic_time ());
+}
+
+static gboolean
+error_is_set (gpointer data)
+{
+  return *(GError **) data != NULL;
+}
+
+static void
+on_published (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GError **error = user_data;
+  g_autoptr(BayeuxMessage) reply = bayeux_client_publish_finish (BAYEUX_CLIENT (source), result, error);
+
+  g_assert_null (reply);
+}
+
+/* The reply to a publish is over max-message-size: the publish fails with
+ * MESSAGE_TOO_LARGE (its id is read from the refused reply, as that of a
+ * broken reply is), not as a publish left unanswered (which a server may
+ * do: taken as sent); the delivery in the same response comes. */
+static void
+test_batch_reply_too_large (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) payload = json_from_string ("{\"n\":1}", NULL);
+
+  start_connected (f);
+  f->x->armed = TRUE;
+  f->x->armed_at = g_get_monotonic_time ();
+  f->x->remaining = 1;
+  bayeux_client_publish_async (f->client, SECOND, payload, NULL, on_published, &error);
+  g_assert_true (test_wait_until (error_is_set, &error, test_scaled_ms (5000)));
+  g_test_message ("%s: %s", f->x->c->path, error->message);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_cmpuint (fixture_count_errors_containing (f, "no reply"), ==, 0);
+  /* The delivery that came with it. */
+  g_assert_true (test_wait_until (seqs_enough, f, test_scaled_ms (2000)));
+  assert_batch_delivered (f);
+}
+
+static const HostileCase batch_small_case = {
+  "batch/5000-small", ON_CONNECT, respond_batch, .body_size = 5000,
+};
+static const HostileCase batch_drip_case = {
+  "batch/drip-tiny-chunks", ON_CONNECT, respond_batch_drip, .body_size = 300,
+};
+static const HostileCase batch_large_case = {
+  "batch/one-too-large", ON_CONNECT, respond_batch, .body_size = 40, .big_size = 2 * MiB,
+  .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+};
+static const HostileCase batch_large_drip_case = {
+  "batch/one-too-large-drip", ON_CONNECT, respond_batch_drip, .body_size = 40, .big_size = 4 * KiB,
+  .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+};
+static const HostileCase batch_reply_case = {
+  "batch/reply-too-large", ON_PUBLISH, respond_big_reply, .body_size = 1, .big_size = 2 * MiB,
+  .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+};
+
+/* ------------------------------------------------------------------------ */
+
+#define CONNECT_REPLY CONNECT_REPLY_TEMPLATE
 
 static const HostileCase cases[] = {
   { "body/not-json", ON_CONNECT, respond_raw, 200, "<html><body>502 Bad Gateway</body></html>",
@@ -889,7 +1150,7 @@ static const HostileCase cases[] = {
     .times = 2, .code = BAYEUX_ERROR_BAD_RESPONSE },
   { "body/empty", ON_CONNECT, respond_raw, 200, "",
     .times = 2, .code = BAYEUX_ERROR_BAD_RESPONSE },
-  { "body/endless-chunked", ON_CONNECT, respond_chunked, .max_message_size = 64 * KiB,
+  { "body/endless-chunked", ON_CONNECT, respond_chunked, .max_response_size = 64 * KiB,
     .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE, .check = check_stopped_at_limit },
   { "body/not-array-number", ON_CONNECT, respond_raw, 200, "42",
     .times = 2, .code = BAYEUX_ERROR_BAD_RESPONSE },
@@ -904,11 +1165,11 @@ static const HostileCase cases[] = {
   { "body/invalid-utf8", ON_CONNECT, respond_raw, 200,
     "[" CONNECT_REPLY ",\"ext\":{\"x\":\"\xc3\x28\xff\xfe\xed\xa0\x80\"}}]",
     .times = 2, .code = BAYEUX_ERROR_BAD_RESPONSE },
-  { "body/too-large-content-length", ON_CONNECT, respond_content_length, .max_message_size = 64 * KiB,
+  { "body/too-large-content-length", ON_CONNECT, respond_content_length, .max_response_size = 64 * KiB,
     .body_size = 50 * 1000 * 1000, .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE, .check = check_stopped_at_limit },
-  { "body/too-large-chunked", ON_CONNECT, respond_chunked, .max_message_size = 64 * KiB,
+  { "body/too-large-chunked", ON_CONNECT, respond_chunked, .max_response_size = 64 * KiB,
     .body_size = 50 * 1000 * 1000, .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE, .check = check_stopped_at_limit },
-  { "body/too-large-subscribe", ON_SUBSCRIBE, respond_content_length, .max_message_size = 64 * KiB,
+  { "body/too-large-subscribe", ON_SUBSCRIBE, respond_content_length, .max_response_size = 64 * KiB,
     .body_size = 50 * 1000 * 1000, .code = BAYEUX_ERROR_MESSAGE_TOO_LARGE, .check = check_stopped_at_limit },
   { "body/slow-drip", ON_CONNECT, respond_drip,
     .code = BAYEUX_ERROR_TIMEOUT, .check = check_drip_deadline },
@@ -1267,6 +1528,16 @@ main (int    argc,
               fixture_teardown);
   g_test_add ("/bayeux/hostile/memory/endless-50mb", Fixture, &memory_case, fixture_setup, test_memory,
               fixture_teardown);
+  g_test_add ("/bayeux/hostile/batch/5000-small", Fixture, &batch_small_case, fixture_setup, test_batch_small,
+              fixture_teardown);
+  g_test_add ("/bayeux/hostile/batch/drip-tiny-chunks", Fixture, &batch_drip_case, fixture_setup, test_batch_small,
+              fixture_teardown);
+  g_test_add ("/bayeux/hostile/batch/one-too-large", Fixture, &batch_large_case, fixture_setup,
+              test_batch_one_too_large, fixture_teardown);
+  g_test_add ("/bayeux/hostile/batch/one-too-large-drip", Fixture, &batch_large_drip_case, fixture_setup,
+              test_batch_one_too_large, fixture_teardown);
+  g_test_add ("/bayeux/hostile/batch/reply-too-large", Fixture, &batch_reply_case, fixture_setup,
+              test_batch_reply_too_large, fixture_teardown);
 
   return g_test_run ();
 }

@@ -504,21 +504,26 @@ check_split (const char *text,
   }
 }
 
+/* Bodies for the split, good and bad. */
+static const char * const split_cases[] = {
+  "[]", " [ ] ", "{}", "[1]", "[1,2,3]", "[ {\"a\" : [1, {\"b\": \"]}\\\"[\"}]} , 2 ]",
+  "[{\"successful\":true},{\"channel\":\"/a\"},{\"x\":{\"successful\":1}}]",
+  "{\"channel\":\"/meta/connect\",\"successful\":true}", "[\"successful\"]",
+  "[1 2]", "[1,]", "[,1]", "[1}", "[{]", "[{}", "[\"abc", "[1] x", "", "  ", "42", "\"[]\"", "null",
+  "[{\"channel\":\"\\ud800\"}]", "[{\"a\" \"b\"}]", "[tru]", "[\"\xc3\x28\"]", "[[[[]]]]", "[{\"a\":1}  ,  {}]",
+  /* UTF-8 sequences a chunk can cut, escapes */
+  "[\"\xe2\x82\xac\xf0\x9f\x98\x80\"]", "[\"\xe2\x82\"]", "[\"a\\\\\"]", "[{\"a\":\"\\\"\"}]",
+};
+
 static void
 test_elements (void)
 {
-  static const char * const cases[] = {
-    "[]", " [ ] ", "{}", "[1]", "[1,2,3]", "[ {\"a\" : [1, {\"b\": \"]}\\\"[\"}]} , 2 ]",
-    "[{\"successful\":true},{\"channel\":\"/a\"},{\"x\":{\"successful\":1}}]",
-    "{\"channel\":\"/meta/connect\",\"successful\":true}", "[\"successful\"]",
-    "[1 2]", "[1,]", "[,1]", "[1}", "[{]", "[{}", "[\"abc", "[1] x", "", "  ", "42", "\"[]\"", "null",
-    "[{\"channel\":\"\\ud800\"}]", "[{\"a\" \"b\"}]", "[tru]", "[\"\xc3\x28\"]", "[[[[]]]]", "[{\"a\":1}  ,  {}]",
-  };
+  const char * const *cases = split_cases;
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GString) deep = g_string_new ("[");
 
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS (split_cases); i++)
     check_split (cases[i], strlen (cases[i]));
 
   /* Nesting past the limit is refused by the split, before any parse. */
@@ -568,6 +573,106 @@ test_elements (void)
       if (text->len > 1)
         check_split (text->str, (gsize) g_rand_int_range (rand, 1, (gint32) text->len));
     }
+}
+
+/* bayeux_elements_split_limited() of @text (limit @max), and a
+ * BayeuxSplitter fed it in chunks of every size from 1 to 9 bytes: the same
+ * elements (their text), deliveries, refused elements and ids. Returns the
+ * one-shot split (NULL when it failed, as the chunked ones must). */
+static BayeuxElements *
+check_chunked_split (const char *text,
+                     gsize       max)
+{
+  gsize length = strlen (text);
+  g_autoptr(GBytes) body = g_bytes_new (text, length);
+  g_autoptr(GError) whole_error = NULL;
+  BayeuxElements *whole = bayeux_elements_split_limited (body, max, &whole_error);
+
+  for (gsize cut = 1; cut <= 9; cut++)
+    {
+      g_autoptr(BayeuxSplitter) splitter = bayeux_splitter_new (max);
+      g_autoptr(BayeuxElements) elements = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean fed = TRUE;
+
+      for (gsize at = 0; fed && at < length; at += cut)
+        fed = bayeux_splitter_feed (splitter, text + at, MIN (cut, length - at), &error);
+      if (fed)
+        elements = bayeux_splitter_finish (splitter, &error);
+      if (whole == NULL)
+        {
+          g_assert_null (elements);
+          g_assert_error (error, whole_error->domain, whole_error->code);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_true (bayeux_elements_equal (whole, elements));
+    }
+  return whole;
+}
+
+/* The split of a body read in chunks, and a message over the limit refused
+ * alone (its size and offset reported, its id read for the request it
+ * replies to), the others kept. */
+static void
+test_elements_incremental (void)
+{
+  g_autoptr(BayeuxElements) elements = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  const char *text;
+  gsize length;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (split_cases); i++)
+    {
+      g_clear_pointer (&elements, bayeux_elements_unref);
+      elements = check_chunked_split (split_cases[i], G_MAXSIZE);
+      g_clear_pointer (&elements, bayeux_elements_unref);
+      elements = check_chunked_split (split_cases[i], 4);
+    }
+
+  /* Refused alone: the reply with an id (a string, an integer), the
+   * delivery without; the others kept, in their places. */
+  g_clear_pointer (&elements, bayeux_elements_unref);
+  elements = check_chunked_split ("[{\"channel\":\"/a\",\"data\":1},"
+                                  "{\"channel\":\"/meta/subscribe\",\"id\":\"17\",\"successful\":true,\"ext\":\"xxxxxxxxxxxxxxxxxxxx\"},"
+                                  "{\"channel\":\"/b\",\"data\":\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\"},"
+                                  "{\"ext\":[\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"], \"successful\" : false, \"id\" : 42 },"
+                                  "{\"channel\":\"/c\",\"data\":3}]", 40);
+  g_assert_nonnull (elements);
+  g_assert_cmpuint (bayeux_elements_get_length (elements), ==, 5);
+  g_assert_cmpuint (bayeux_elements_get_refused (elements), ==, 3);
+  g_assert_cmpuint (bayeux_elements_get_deliveries (elements), ==, 3);
+  g_assert_cmpstr (bayeux_elements_get_refused_id (elements, 1), ==, "17");
+  g_assert_null (bayeux_elements_get_refused_id (elements, 2));   /* a delivery */
+  g_assert_cmpstr (bayeux_elements_get_refused_id (elements, 3), ==, "42");
+  g_assert_true (bayeux_elements_get_text (elements, 4, &text, &length));
+  g_assert_cmpmem (text, length, "{\"channel\":\"/c\",\"data\":3}", 25);
+  node = bayeux_elements_parse (elements, 1, &error);
+  g_assert_null (node);
+  g_assert_error (error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, " at byte 27 "));
+  g_assert_null (strstr (error->message, "xxx"));
+
+  /* A streamed body keeps no more of a big message than the limit and a
+   * chunk. */
+  {
+    g_autoptr(BayeuxSplitter) splitter = bayeux_splitter_new (1024);
+    g_autofree char *big = g_strnfill (64 * 1024, 'b');
+
+    g_assert_true (bayeux_splitter_feed (splitter, "[{\"channel\":\"/a\",\"data\":\"", 25, NULL));
+    for (guint i = 0; i < 16; i++)
+      {
+        g_assert_true (bayeux_splitter_feed (splitter, big, 64 * 1024, NULL));
+        g_assert_cmpuint (bayeux_splitter_get_kept (splitter), <=, 1024);
+      }
+    g_assert_true (bayeux_splitter_feed (splitter, "\"},{\"channel\":\"/b\"}]", 20, NULL));
+    g_clear_pointer (&elements, bayeux_elements_unref);
+    elements = bayeux_splitter_finish (splitter, NULL);
+    g_assert_cmpuint (bayeux_elements_get_length (elements), ==, 2);
+    g_assert_cmpuint (bayeux_elements_get_refused (elements), ==, 1);
+    g_assert_cmpuint (bayeux_splitter_get_kept (splitter), ==, 0);   /* handed over */
+  }
 }
 
 /* The typed getters read a member only when it has the expected type, leave
@@ -665,6 +770,7 @@ main (int    argc,
   g_test_add_func ("/bayeux/json/corpus", test_corpus);
   g_test_add_func ("/bayeux/json/random", test_random);
   g_test_add_func ("/bayeux/json/elements", test_elements);
+  g_test_add_func ("/bayeux/json/elements/incremental", test_elements_incremental);
   g_test_add_func ("/bayeux/json/getters", test_getters);
   g_test_add_func ("/bayeux/json/ensure-object", test_ensure_object);
 

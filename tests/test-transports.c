@@ -276,16 +276,23 @@ test_websocket_bad_frames (Fixture       *f,
     const char *what;
     gint        code;
     gboolean    closes;   /* the socket is not trusted any more */
+    guint       delivered;
   } cases[] = {
-    { "too-large", BAYEUX_ERROR_MESSAGE_TOO_LARGE, TRUE },
-    { "not json", BAYEUX_ERROR_BAD_RESPONSE, TRUE },
-    { "[1,2", BAYEUX_ERROR_BAD_RESPONSE, TRUE },
+    /* A frame larger than max-response-size. */
+    { "too-large", BAYEUX_ERROR_MESSAGE_TOO_LARGE, TRUE, 0 },
+    /* One message larger than max-message-size in a frame within
+     * max-response-size: that one is refused, the others delivered; the
+     * socket stays. */
+    { "message-too-large", BAYEUX_ERROR_MESSAGE_TOO_LARGE, FALSE, 2 },
+    { "not json", BAYEUX_ERROR_BAD_RESPONSE, TRUE, 0 },
+    { "[1,2", BAYEUX_ERROR_BAD_RESPONSE, TRUE, 0 },
     /* Good JSON, a bad message: that message is dropped, as in an HTTP
      * response; the socket stays. */
-    { "[{\"channel\":42}]", BAYEUX_ERROR_BAD_RESPONSE, FALSE },
+    { "[{\"channel\":42}]", BAYEUX_ERROR_BAD_RESPONSE, FALSE, 0 },
   };
 
-  bayeux_client_set_max_message_size (f->client, 64 * 1024);
+  bayeux_client_set_max_message_size (f->client, 16 * 1024);
+  bayeux_client_set_max_response_size (f->client, 64 * 1024);
   start_on_websocket (f);
   fixture_subscribe (f, "/ws/**");
 
@@ -302,6 +309,13 @@ test_websocket_bad_frames (Fixture       *f,
           big = g_strdup_printf ("[{\"channel\":\"/ws/a\",\"data\":\"%0*d\"}]", 100 * 1024, 0);
           test_server_ws_send_raw (f->server, big);
         }
+      else if (g_str_equal (cases[i].what, "message-too-large"))
+        {
+          /* 20 KiB between two small ones, 41 KiB in all. */
+          big = g_strdup_printf ("[{\"channel\":\"/ws/a\",\"data\":1},{\"channel\":\"/ws/a\",\"data\":\"%0*d\"},"
+                                 "{\"channel\":\"/ws/a\",\"data\":3}]", 20 * 1024, 0);
+          test_server_ws_send_raw (f->server, big);
+        }
       else
         test_server_ws_send_raw (f->server, cases[i].what);
 
@@ -312,7 +326,21 @@ test_websocket_bad_frames (Fixture       *f,
         g_test_fail_printf ("%s: no error with code %d", cases[i].what, cases[i].code);
 
       /* A new socket; the subscription still delivers. */
-      g_assert_cmpuint (f->received->len, ==, 0);   /* the bad frame delivered nothing */
+      g_assert_cmpuint (f->received->len, ==, cases[i].delivered);   /* the bad frame delivered nothing more */
+      for (guint j = 0; j < f->received->len && j < 2; j++)
+        {
+          g_autofree char *seq = json_to_string (bayeux_message_get_data (g_ptr_array_index (f->received, j)), FALSE);
+
+          g_assert_cmpstr (seq, ==, j == 0 ? "1" : "3");   /* in order */
+        }
+      if (cases[i].delivered > 0)
+        {
+          /* One report, with the message's offset, not its text. */
+          g_assert_cmpuint (f->errors->len, ==, 1);
+          g_assert_nonnull (strstr (((GError *) g_ptr_array_index (f->errors, 0))->message, "at byte 30 "));
+          g_assert_null (strstr (((GError *) g_ptr_array_index (f->errors, 0))->message, "000"));
+        }
+      g_ptr_array_set_size (f->received, 0);
       g_assert_true (test_wait_until (fixture_is_connected, f, 5000));
       deliver_and_receive (f, "{\"still\":\"here\"}");
       g_ptr_array_set_size (f->received, 0);

@@ -659,7 +659,7 @@ open_ws (Fixture *f,
   GAsyncResult *result = NULL;
   GError *error = NULL;
 
-  bayeux_websocket_open_async (f->ws, max_message_size, timeout_ms, NULL, test_store_result, &result);
+  bayeux_websocket_open_async (f->ws, max_message_size, max_message_size, timeout_ms, NULL, test_store_result, &result);
   test_wait_result (&result, WAIT + timeout_ms);
   if (bayeux_websocket_open_finish (f->ws, result, &error))
     g_assert_true (bayeux_websocket_is_open (f->ws));
@@ -1021,7 +1021,7 @@ test_cancel (Fixture       *f,
   GAsyncResult *result = NULL;
 
   use_raw (f, RAW_HOLD);
-  bayeux_websocket_open_async (f->ws, MAX_SIZE, OPEN_TIMEOUT, cancellable, test_store_result, &result);
+  bayeux_websocket_open_async (f->ws, MAX_SIZE, MAX_SIZE, OPEN_TIMEOUT, cancellable, test_store_result, &result);
   g_assert_true (test_wait_until (raw_has_request, f->raw, WAIT));
   g_cancellable_cancel (cancellable);
   test_wait_result (&result, WAIT);
@@ -1385,7 +1385,7 @@ test_close_while_opening (Fixture       *f,
   g_autoptr(GBytes) body = g_bytes_new_static (HANDSHAKE, strlen (HANDSHAKE));
 
   use_raw (f, RAW_HOLD);
-  bayeux_websocket_open_async (f->ws, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &first);
+  bayeux_websocket_open_async (f->ws, MAX_SIZE, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &first);
   g_assert_true (test_wait_until (raw_has_request, f->raw, WAIT));
   g_assert_false (bayeux_websocket_send (f->ws, body, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
@@ -1394,7 +1394,7 @@ test_close_while_opening (Fixture       *f,
   bayeux_websocket_close (f->ws);
   g_assert_null (first);   /* completes from the main loop */
   bayeux_websocket_set_uri (f->ws, good);
-  bayeux_websocket_open_async (f->ws, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &second);
+  bayeux_websocket_open_async (f->ws, MAX_SIZE, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &second);
 
   test_wait_result (&first, WAIT);
   g_assert_false (bayeux_websocket_open_finish (f->ws, first, &error));
@@ -1422,7 +1422,7 @@ test_unref_while_opening (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_object_add_weak_pointer (G_OBJECT (ws), (gpointer *) &ws);
-  bayeux_websocket_open_async (ws, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &result);
+  bayeux_websocket_open_async (ws, MAX_SIZE, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &result);
   g_object_unref (g_steal_pointer (&f->ws));
   g_assert_nonnull (ws);
 
@@ -1449,7 +1449,7 @@ test_dispose_while_opening (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   use_raw (f, RAW_HOLD);
-  bayeux_websocket_open_async (f->ws, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &result);
+  bayeux_websocket_open_async (f->ws, MAX_SIZE, MAX_SIZE, OPEN_TIMEOUT, NULL, test_store_result, &result);
   g_assert_true (test_wait_until (raw_has_request, f->raw, WAIT));
   g_object_run_dispose (G_OBJECT (f->ws));
   test_wait_result (&result, WAIT);

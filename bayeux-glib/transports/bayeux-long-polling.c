@@ -9,12 +9,21 @@
  *  - a deadline of its own (libsoup has none by default): when the server
  *    has not answered the whole body in @timeout_ms the request is cancelled
  *    and fails with BAYEUX_ERROR_TIMEOUT;
- *  - a bounded body: a Content-Length or a body larger than the limit fails
- *    with BAYEUX_ERROR_MESSAGE_TOO_LARGE before more than the limit is read;
+ *  - a bounded body: a Content-Length or a body larger than the response
+ *    limit (max-response-size) fails whole with
+ *    BAYEUX_ERROR_MESSAGE_TOO_LARGE before more than the limit is read;
+ *  - a response is a stream of messages: it is split into its elements as
+ *    it is read (a BayeuxSplitter, bayeux-json.c: the scan goes on from
+ *    chunk to chunk, each byte scanned once), and one larger than the
+ *    message limit (max-message-size) is refused alone: its bytes are not
+ *    kept past the limit, its element is marked (the client reports it and
+ *    ends the request it answers), the others are delivered. What a
+ *    response holds in memory is the bytes of its other messages;
  *  - hostile JSON is rejected before it is parsed too deep (json-glib's
  *    parser recurses; a body of a million '[' would exhaust the stack): the
- *    body is split into its elements by bayeux_elements_split()
- *    (bayeux-json.c), each parsed when the client handles it;
+ *    split checks nesting, and stops reading at the first byte that cannot
+ *    be of a Bayeux body; each element is parsed when the client handles
+ *    it;
  *  - an answer that is not a success fails with BAYEUX_ERROR_HTTP; its
  *    Retry-After (seconds or a date), if any, is kept on the transport
  *    (bayeux_transport_get_retry_after()) for the client's next delay;
@@ -53,8 +62,10 @@ typedef struct
   GBytes       *request_body;
   gboolean      resent;             /* after the keep-alive race, once */
   GInputStream *stream;
-  GByteArray   *body;
-  gsize         max_size;
+  BayeuxSplitter *splitter;
+  gsize         read;               /* bytes of the body read */
+  gsize         max_message_size;
+  gsize         max_size;           /* of the whole body */
   BayeuxDeadline deadline;
 } Request;
 
@@ -65,7 +76,7 @@ request_free (Request *req)
   g_clear_object (&req->msg);
   g_clear_pointer (&req->request_body, g_bytes_unref);
   g_clear_object (&req->stream);
-  g_clear_pointer (&req->body, g_byte_array_unref);
+  g_clear_pointer (&req->splitter, bayeux_splitter_free);
   g_free (req);
 }
 
@@ -149,7 +160,6 @@ on_read (GObject      *source,
   Request *req = g_task_get_task_data (task);
   GError *error = NULL;
   g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-  g_autoptr(GBytes) body = NULL;
   BayeuxElements *messages;
 
   if (chunk == NULL)
@@ -160,21 +170,30 @@ on_read (GObject      *source,
 
   if (g_bytes_get_size (chunk) > 0)
     {
-      if (req->body->len + g_bytes_get_size (chunk) > req->max_size)
+      gsize size;
+      const char *data = g_bytes_get_data (chunk, &size);
+
+      if (req->read + size > req->max_size)
         {
           g_cancellable_cancel (req->deadline.cancellable);
           fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
-                                   "Response body larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                                   req->max_size));
+                                   "Response body larger than the limit of %" G_GSIZE_FORMAT " bytes "
+                                   "(max-response-size)", req->max_size));
           return;
         }
-      g_byte_array_append (req->body, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+      req->read += size;
+      /* Not a Bayeux body: no need to read the rest. */
+      if (!bayeux_splitter_feed (req->splitter, data, size, &error))
+        {
+          g_cancellable_cancel (req->deadline.cancellable);
+          fail (task, error);
+          return;
+        }
       read_next (task);
       return;
     }
 
-  body = g_byte_array_free_to_bytes (g_steal_pointer (&req->body));
-  messages = bayeux_elements_split (body, &error);
+  messages = bayeux_splitter_finish (req->splitter, &error);
   if (messages == NULL)
     {
       fail (task, error);
@@ -189,7 +208,7 @@ static void
 read_next (GTask *task)
 {
   Request *req = g_task_get_task_data (task);
-  gsize room = req->max_size - req->body->len;
+  gsize room = req->max_size - req->read;
 
   /* Read one byte past the limit so that an oversized body is noticed. */
   g_input_stream_read_bytes_async (req->stream, MIN (READ_CHUNK, room + 1), G_PRIORITY_DEFAULT,
@@ -329,17 +348,18 @@ on_sent (GObject      *source,
       g_cancellable_cancel (req->deadline.cancellable);
       fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
                                "Response body of %" G_GOFFSET_FORMAT " bytes is larger than the limit of %"
-                               G_GSIZE_FORMAT " bytes", length, req->max_size));
+                               G_GSIZE_FORMAT " bytes (max-response-size)", length, req->max_size));
       return;
     }
 
-  req->body = g_byte_array_sized_new (MIN (length > 0 ? (gsize) length : READ_CHUNK, req->max_size));
+  req->splitter = bayeux_splitter_new (req->max_message_size);
   read_next (task);
 }
 
 static void
 bayeux_long_polling_send_async (BayeuxLongPolling  *self,
                                 GBytes             *body,
+                                gsize               max_message_size,
                                 gsize               max_response_size,
                                 guint               timeout_ms,
                                 GCancellable       *cancellable,
@@ -355,6 +375,7 @@ bayeux_long_polling_send_async (BayeuxLongPolling  *self,
   g_task_set_source_tag (task, bayeux_long_polling_send_async);
 
   req = g_new0 (Request, 1);
+  req->max_message_size = max_message_size;
   req->max_size = max_response_size;
   bayeux_deadline_init (&req->deadline, timeout_ms, cancellable, g_task_get_context (task),
                         "[bayeux] request deadline");
@@ -400,7 +421,8 @@ static void
 transport_send (BayeuxTransport           *transport,
                 GBytes                    *batch,
                 GPtrArray                 *ids,
-                gsize                      max_size,
+                gsize                      max_message_size,
+                gsize                      max_response_size,
                 guint                      timeout_ms,
                 GCancellable              *cancellable,
                 const BayeuxSendCallbacks *callbacks,
@@ -410,8 +432,8 @@ transport_send (BayeuxTransport           *transport,
 
   call->callbacks = callbacks;
   call->user_data = user_data;
-  bayeux_long_polling_send_async (BAYEUX_LONG_POLLING (transport), batch, max_size, timeout_ms, cancellable,
-                                  on_send_done, call);
+  bayeux_long_polling_send_async (BAYEUX_LONG_POLLING (transport), batch, max_message_size, max_response_size,
+                                  timeout_ms, cancellable, on_send_done, call);
 }
 
 /* No connection to open: each send makes its own request (its cancellable
@@ -420,6 +442,7 @@ transport_send (BayeuxTransport           *transport,
 static void
 open_async (BayeuxTransport     *transport,
             gsize                max_message_size,
+            gsize                max_response_size,
             guint                timeout_ms,
             GCancellable        *cancellable,
             GAsyncReadyCallback  callback,

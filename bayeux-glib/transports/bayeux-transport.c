@@ -95,13 +95,14 @@ bayeux_transport_set_uri (BayeuxTransport *self,
 void
 bayeux_transport_open_async (BayeuxTransport     *self,
                              gsize                max_message_size,
+                             gsize                max_response_size,
                              guint                timeout_ms,
                              GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  BAYEUX_TRANSPORT_GET_IFACE (self)->open_async (self, max_message_size, timeout_ms, cancellable, callback,
-                                                 user_data);
+  BAYEUX_TRANSPORT_GET_IFACE (self)->open_async (self, max_message_size, max_response_size, timeout_ms, cancellable,
+                                                 callback, user_data);
 }
 
 /* Completes bayeux_transport_open_async(): whether it is open. */
@@ -117,7 +118,12 @@ bayeux_transport_open_finish (BayeuxTransport *self,
  * bayeux_transport_send:
  * @batch: a JSON array of messages, serialized (UTF-8)
  * @ids: (element-type utf8): the ids of the messages that await a reply
- * @max_size: the largest response accepted, in bytes
+ * @max_message_size: the largest message accepted, in bytes: a larger one
+ *   is refused alone (its element marked in the messages, see
+ *   bayeux_elements_split_limited()), the others are kept
+ * @max_response_size: the largest response (or WebSocket frame) accepted,
+ *   in bytes: a larger one fails whole with BAYEUX_ERROR_MESSAGE_TOO_LARGE,
+ *   read no further than that
  * @timeout_ms: the deadline of the response (or of the replies)
  * @cancellable: (nullable): ends the send (done: G_IO_ERROR_CANCELLED)
  * @callbacks: (not nullable): how it ends; static or outliving the send
@@ -128,13 +134,15 @@ void
 bayeux_transport_send (BayeuxTransport           *self,
                        GBytes                    *batch,
                        GPtrArray                 *ids,
-                       gsize                      max_size,
+                       gsize                      max_message_size,
+                       gsize                      max_response_size,
                        guint                      timeout_ms,
                        GCancellable              *cancellable,
                        const BayeuxSendCallbacks *callbacks,
                        gpointer                   user_data)
 {
-  BAYEUX_TRANSPORT_GET_IFACE (self)->send (self, batch, ids, max_size, timeout_ms, cancellable, callbacks, user_data);
+  BAYEUX_TRANSPORT_GET_IFACE (self)->send (self, batch, ids, max_message_size, max_response_size, timeout_ms,
+                                           cancellable, callbacks, user_data);
 }
 
 /* Closes the connection (or gives up the opening): no ::closed follows;

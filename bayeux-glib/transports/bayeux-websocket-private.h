@@ -21,6 +21,7 @@ void             bayeux_websocket_set_uri     (BayeuxWebSocket     *self,
                                                GUri                *uri);
 void             bayeux_websocket_open_async  (BayeuxWebSocket     *self,
                                                gsize                max_message_size,
+                                               gsize                max_frame_size,
                                                guint                timeout_ms,
                                                GCancellable        *cancellable,
                                                GAsyncReadyCallback  callback,

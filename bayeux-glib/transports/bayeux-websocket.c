@@ -22,8 +22,11 @@
  *    reaching the server (G_IO_ERROR, G_TLS_ERROR) pass through unchanged.
  *    The Retry-After of a refusal (429, 503) is kept on the transport, as
  *    long polling keeps it;
- *  - bounded memory against a hostile server: no message, whole or in
- *    fragments, is assembled past max_message_size (see the guard below),
+ *  - bounded memory against a hostile server: no frame, whole or in
+ *    fragments, is assembled past max_frame_size (max-response-size: a
+ *    frame is a batch of messages; see the guard below), and each message
+ *    in a frame larger than max_message_size is refused alone (the split
+ *    marks it; the client reports it and delivers the others),
  *    and permessage-deflate is never offered (libsoup 3.2 inflates a frame
  *    with no bound: a small frame could become gigabytes);
  *  - after anything that is not valid Bayeux JSON the socket is dropped.
@@ -333,7 +336,8 @@ struct _BayeuxWebSocket
   GTask                   *opening;    /* borrowed: the pending open's task */
   SoupWebsocketConnection *conn;
   char                    *url;        /* of conn, for messages */
-  gsize                    max_message_size;
+  gsize                    max_message_size;   /* each message of a frame */
+  gsize                    max_frame_size;     /* a whole frame */
 
   guint                    in_call;    /* inside one of our calls: ::closed waits */
   GSource                 *closed_idle;
@@ -356,6 +360,7 @@ typedef struct
   SoupMessage        *msg;
   char               *url;
   gsize               max_message_size;
+  gsize               max_frame_size;
   BayeuxDeadline      deadline;            /* its cancellable is also cancelled by close() */
   gboolean            guard_pushed;
 } Open;
@@ -739,16 +744,16 @@ on_message (SoupWebsocketConnection *conn,
     }
 
   /* libsoup bounds frames and the guard messages: this is a last check. */
-  if (length > self->max_message_size)
+  if (length > self->max_frame_size)
     {
       connection_failed (self, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
                                             "WebSocket message larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                                            self->max_message_size),
+                                            self->max_frame_size),
                          SOUP_WEBSOCKET_CLOSE_TOO_BIG, RELEASE_ABORT);
       return;
     }
 
-  messages = bayeux_elements_split (message, &error);
+  messages = bayeux_elements_split_limited (message, self->max_message_size, &error);
   if (messages == NULL)
     {
       connection_failed (self, error, SOUP_WEBSOCKET_CLOSE_BAD_DATA, RELEASE_ABORT);
@@ -774,7 +779,7 @@ on_error (SoupWebsocketConnection *conn,
   if (g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG))
     ours = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE,
                         "WebSocket message larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                        self->max_message_size);
+                        self->max_frame_size);
   else if (error->domain == SOUP_WEBSOCKET_ERROR)
     /* Invalid framing, a text frame that is not UTF-8, a bad close frame. */
     ours = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_BAD_RESPONSE, "Bad response: %s", error->message);
@@ -854,7 +859,7 @@ on_switching_protocols (SoupMessage *msg,
   const char *accepted = soup_message_headers_get_list (response, HEADER_EXTENSIONS);
   g_autofree char *offered_clean = NULL;
   g_autofree char *accepted_clean = NULL;
-  g_autofree char *guard = g_strdup_printf (GUARD_NAME "; max=%" G_GSIZE_FORMAT, op->max_message_size);
+  g_autofree char *guard = g_strdup_printf (GUARD_NAME "; max=%" G_GSIZE_FORMAT, op->max_frame_size);
 
   /* libsoup 3.2 leaks the accepted extensions when the accept key, checked
    * after them, is wrong: leave such an answer alone (it fails anyway). */
@@ -982,10 +987,10 @@ on_connected (GObject      *source,
 
   if (!has_guard (conn))
     g_debug ("WebSocket to %s: the message-size guard is missing", op->url);
-  soup_websocket_connection_set_max_incoming_payload_size (conn, op->max_message_size);
+  soup_websocket_connection_set_max_incoming_payload_size (conn, op->max_frame_size);
   /* libsoup ≥ 3.7 bounds whole messages itself. */
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (conn), "max-total-message-size") != NULL)
-    g_object_set (conn, "max-total-message-size", (guint64) op->max_message_size, NULL);
+    g_object_set (conn, "max-total-message-size", (guint64) op->max_frame_size, NULL);
 
   g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
   g_signal_connect (conn, "error", G_CALLBACK (on_error), self);
@@ -994,6 +999,7 @@ on_connected (GObject      *source,
 
   self->conn = conn;
   self->max_message_size = op->max_message_size;
+  self->max_frame_size = op->max_frame_size;
   g_free (self->url);
   self->url = g_strdup (op->url);
   self->state = STATE_OPEN;
@@ -1005,8 +1011,11 @@ on_connected (GObject      *source,
 
 /**
  * bayeux_websocket_open_async:
- * @max_message_size: the largest message accepted from the server, in
- *   bytes (whole or in fragments); more closes the connection with
+ * @max_message_size: the largest Bayeux message accepted from the server,
+ *   in bytes: an element of a frame larger than it is refused alone (the
+ *   frame's ::messages mark it, see bayeux_elements_split_limited())
+ * @max_frame_size: the largest WebSocket message (a frame, whole or in
+ *   fragments) accepted, in bytes; more closes the connection with
  *   BAYEUX_ERROR_MESSAGE_TOO_LARGE
  * @timeout_ms: the deadline for the whole opening (connection, TLS,
  *   upgrade); 0 for none
@@ -1026,6 +1035,7 @@ on_connected (GObject      *source,
 void
 bayeux_websocket_open_async (BayeuxWebSocket     *self,
                              gsize                max_message_size,
+                             gsize                max_frame_size,
                              guint                timeout_ms,
                              GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
@@ -1041,6 +1051,7 @@ bayeux_websocket_open_async (BayeuxWebSocket     *self,
 
   g_return_if_fail (BAYEUX_IS_WEBSOCKET (self));
   g_return_if_fail (max_message_size > 0);
+  g_return_if_fail (max_frame_size > 0);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
   g_return_if_fail (self->state == STATE_CLOSED);
 
@@ -1056,6 +1067,7 @@ bayeux_websocket_open_async (BayeuxWebSocket     *self,
   op->session = g_object_ref (self->session);
   op->url = uri_for_log (uri);
   op->max_message_size = max_message_size;
+  op->max_frame_size = max_frame_size;
   op->msg = soup_message_new_from_uri (SOUP_METHOD_GET, uri);
   bayeux_deadline_init (&op->deadline, timeout_ms, cancellable, self->context, "[bayeux] websocket open deadline");
   g_task_set_task_data (task, op, (GDestroyNotify) open_free);
@@ -1286,13 +1298,14 @@ set_uri (BayeuxTransport *transport,
 static void
 open_async (BayeuxTransport     *transport,
             gsize                max_message_size,
+            gsize                max_response_size,
             guint                timeout_ms,
             GCancellable        *cancellable,
             GAsyncReadyCallback  callback,
             gpointer             user_data)
 {
-  bayeux_websocket_open_async (BAYEUX_WEBSOCKET (transport), max_message_size, timeout_ms, cancellable, callback,
-                               user_data);
+  bayeux_websocket_open_async (BAYEUX_WEBSOCKET (transport), max_message_size, max_response_size, timeout_ms,
+                               cancellable, callback, user_data);
 }
 
 static gboolean
@@ -1310,7 +1323,8 @@ static void
 transport_send (BayeuxTransport           *transport,
                 GBytes                    *batch,
                 GPtrArray                 *ids,
-                gsize                      max_size,
+                gsize                      max_message_size,
+                gsize                      max_response_size,
                 guint                      timeout_ms,
                 GCancellable              *cancellable,
                 const BayeuxSendCallbacks *callbacks,

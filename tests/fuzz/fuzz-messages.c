@@ -23,6 +23,12 @@
  *  - each dispatch candidate of a valid channel is a valid pattern that
  *    matches the channel;
  *  - the redacted text, when it parses back, shows no value inside `ext`.
+ *  - the incremental split (BayeuxSplitter, what long polling does while
+ *    it reads) of the body cut into chunks (one byte each, a few bytes,
+ *    random cuts drawn from the input itself) gives what the one-shot split
+ *    gives (success or failure with the same error code; the same
+ *    elements, deliveries, refused elements and their ids), with a
+ *    per-message limit drawn from the input too.
  * GLib criticals and warnings (a g_return_if_fail() hit by server input)
  * abort too.
  *
@@ -267,6 +273,89 @@ check_data_json (BayeuxElements *elements,
   g_assert_cmpstr (bayeux_message_get_data_json (after_hooks), ==, text);
 }
 
+/* @data fed in chunks of @cut bytes (0: cuts drawn from @seed) must split
+ * as @whole did (NULL: the one-shot split failed, with @whole_error). */
+static void
+check_chunked (const uint8_t  *data,
+               size_t          size,
+               gsize           max_element,
+               gsize           cut,
+               guint32         seed,
+               BayeuxElements *whole,
+               const GError   *whole_error)
+{
+  g_autoptr(BayeuxSplitter) splitter = bayeux_splitter_new (max_element);
+  g_autoptr(BayeuxElements) elements = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize at = 0;
+  gboolean fed = TRUE;
+
+  while (fed && at < size)
+    {
+      gsize n = cut;
+
+      if (n == 0)
+        {
+          seed = seed * 1103515245u + 12345u;
+          n = 1 + (seed >> 16) % 97;
+        }
+      n = MIN (n, size - at);
+      fed = bayeux_splitter_feed (splitter, (const char *) data + at, n, &error);
+      at += n;
+      /* Kept: the elements within the limit, and of the one being read no
+       * more than the limit and a chunk. */
+      g_assert_cmpuint (bayeux_splitter_get_kept (splitter), <=, at);
+    }
+  if (fed)
+    elements = bayeux_splitter_finish (splitter, &error);
+
+  if (whole == NULL)
+    {
+      g_assert_null (elements);
+      g_assert_error (error, whole_error->domain, whole_error->code);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_nonnull (elements);
+  g_assert_true (bayeux_elements_equal (whole, elements));
+}
+
+/* The incremental split against the one-shot one, with a limit for one
+ * message drawn from the input (none, or a few to a few hundred bytes). */
+static void
+check_incremental (const uint8_t *data,
+                   size_t         size)
+{
+  g_autoptr(GBytes) body = g_bytes_new (data, size);
+  guint32 seed = size > 0 ? data[0] * 2654435761u + (guint32) size : 1;
+  gsize max_element = size > 1 && data[size - 1] % 4 != 0 ? (gsize) (4 + (data[size - 1] * 7) % 400) : G_MAXSIZE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxElements) whole = bayeux_elements_split_limited (body, max_element, &error);
+
+  if (whole == NULL)
+    g_assert_nonnull (error);
+  for (guint i = 0; whole != NULL && i < bayeux_elements_get_length (whole); i++)
+    {
+      const char *text;
+      gsize length;
+      g_autoptr(GError) element_error = NULL;
+      g_autoptr(JsonNode) element = NULL;
+
+      if (bayeux_elements_get_text (whole, i, &text, &length))
+        {
+          g_assert_cmpuint (length, <=, max_element);
+          continue;
+        }
+      element = bayeux_elements_parse (whole, i, &element_error);
+      g_assert_null (element);
+      g_assert_error (element_error, BAYEUX_ERROR, BAYEUX_ERROR_MESSAGE_TOO_LARGE);
+    }
+  check_chunked (data, size, max_element, 1, 0, whole, error);
+  check_chunked (data, size, max_element, 3, 0, whole, error);
+  check_chunked (data, size, max_element, 0, seed, whole, error);
+  check_chunked (data, size, max_element, 0, seed ^ 0x9e3779b9u, whole, error);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -278,6 +367,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autoptr(GError) split_error = NULL;
   g_autoptr(BayeuxElements) elements = bayeux_elements_split (body, &split_error);
   gboolean all_parsed = elements != NULL;
+
+  check_incremental (data, size);
 
   /* What the transports do: the body split into its elements, each parsed
    * on its own. It must agree with parsing the whole body at once. */
