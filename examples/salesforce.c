@@ -284,8 +284,10 @@ main (int   argc,
   bayeux_client_set_header (app.client, "Authorization", bearer);
   /* Salesforce offers long polling only: no WebSocket upgrade to try first. */
   bayeux_client_set_transports (app.client, (const char *[]) { "long-polling", NULL });
-  /* One long-poll answer may hold many events: more than the default 1 MiB
-   * (EMP-Connector issue 60, "Buffering capacity 1048576 exceeded"). */
+  /* One event (a record with long text fields) may pass the default 1 MiB
+   * a message; an answer of many events is bounded by max-response-size
+   * (64 MiB), not by this (EMP-Connector issue 60, "Buffering capacity
+   * 1048576 exceeded", was about whole answers). */
   bayeux_client_set_max_message_size (app.client, 10 * 1024 * 1024);
 
   /* Replay: from the id kept in the state file (the first run: new events

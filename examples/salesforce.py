@@ -59,8 +59,10 @@ class Events:
         self.client.set_header("Authorization", "Bearer " + args.access_token)
         # Salesforce offers long polling only: no WebSocket upgrade to try first.
         self.client.set_transports(["long-polling"])
-        # One long-poll answer may hold many events: more than the default
-        # 1 MiB (EMP-Connector issue 60, "Buffering capacity 1048576 exceeded").
+        # One event (a record with long text fields) may pass the default
+        # 1 MiB a message; an answer of many events is bounded by
+        # max-response-size (64 MiB), not by this (EMP-Connector issue 60,
+        # "Buffering capacity 1048576 exceeded", was about whole answers).
         self.client.props.max_message_size = MAX_MESSAGE_SIZE
 
         # Replay: from the id kept in the state file (the first run: new
