@@ -15,6 +15,7 @@
  */
 #include "bayeux-batch-private.h"
 #include "bayeux-error.h"
+#include "bayeux-json-private.h"
 
 #include <string.h>
 
@@ -74,7 +75,7 @@ bayeux_batch_serialize (BayeuxExtensionChain        *extensions,
   else
     node = json_node_init_object (json_node_alloc (), op->message);
 
-  text = json_to_string (node, FALSE);
+  text = bayeux_json_to_string (node);
   max_size = callbacks->max_size (client);
   if (strlen (text) + 2 > max_size)
     {

@@ -2852,10 +2852,12 @@ bayeux_client_class_init (BayeuxClientClass *klass)
    *
    * The largest response body (or WebSocket frame), in bytes, the client
    * reads: a larger one fails whole with %BAYEUX_ERROR_MESSAGE_TOO_LARGE,
-   * without being read past the limit, and the client polls again. This is
-   * the memory one response may take: its messages are split as it is
-   * read (a message over [property@Client:max-message-size] is dropped as
-   * soon as it is past that limit), and handled one by one once it is in.
+   * without being read past the limit, and the client polls again. It
+   * bounds the memory one response takes, with the split's index (8 bytes
+   * a message): by long polling its messages are split as it is read (a
+   * message over [property@Client:max-message-size] is dropped as soon as
+   * it is past that limit), and handled one by one once it is in; a
+   * WebSocket frame is held whole while it is split.
    * Never less than max-message-size (the larger of the two applies). The
    * default, 64 MiB, is 64 default messages: a client that falls behind
    * gets its backlog in one long-poll answer (at 50,000 messages of 200

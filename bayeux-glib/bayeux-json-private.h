@@ -107,6 +107,9 @@ gboolean        bayeux_json_find_member        (const char      *data,
  * duplicate names), and with no number beyond a double's range (it could
  * not be written back as JSON); else NULL with
  * BAYEUX_ERROR_INVALID_JSON. */
+/* json_to_string() (compact) as valid JSON: json-glib 1.6 writes 1e22 as
+ * "1e+22.0". */
+char           *bayeux_json_to_string          (JsonNode        *node);
 JsonNode       *bayeux_json_parse_text         (const char      *text,
                                                 GError         **error);
 

@@ -1293,13 +1293,27 @@ bayeux_elements_get_refused (BayeuxElements *self)
   return self->refused != NULL ? self->refused->len : 0;
 }
 
+/* The refused elements are in index order: a binary search (a hostile
+ * answer may refuse a million of them). */
 static const Refused *
 find_refused (BayeuxElements *self,
               guint           index)
 {
-  for (guint i = 0; self->refused != NULL && i < self->refused->len; i++)
-    if (g_array_index (self->refused, Refused, i).index == index)
-      return &g_array_index (self->refused, Refused, i);
+  guint low = 0;
+  guint high = self->refused != NULL ? self->refused->len : 0;
+
+  while (low < high)
+    {
+      guint mid = low + (high - low) / 2;
+      const Refused *refused = &g_array_index (self->refused, Refused, mid);
+
+      if (refused->index == index)
+        return refused;
+      if (refused->index < index)
+        low = mid + 1;
+      else
+        high = mid;
+    }
   return NULL;
 }
 
@@ -1657,9 +1671,11 @@ bayeux_json_find_member (const char *data,
 }
 
 /* Whether @node holds a number a double cannot hold (parsed as an
- * infinity: json-glib would write it as "inf.0", which is not JSON). */
+ * infinity: json-glib would write it as "inf.0", which is not JSON), or
+ * nests deeper than @depth. */
 static gboolean
-holds_infinity (JsonNode *node)
+holds_infinity (JsonNode *node,
+                guint     depth)
 {
   switch (JSON_NODE_TYPE (node))
     {
@@ -1668,9 +1684,11 @@ holds_infinity (JsonNode *node)
         JsonObjectIter iter;
         JsonNode *member;
 
+        if (depth == 0)
+          return TRUE;
         json_object_iter_init (&iter, json_node_get_object (node));
         while (json_object_iter_next (&iter, NULL, &member))
-          if (holds_infinity (member))
+          if (holds_infinity (member, depth - 1))
             return TRUE;
         return FALSE;
       }
@@ -1678,8 +1696,10 @@ holds_infinity (JsonNode *node)
       {
         JsonArray *array = json_node_get_array (node);
 
+        if (depth == 0)
+          return TRUE;
         for (guint i = 0; i < json_array_get_length (array); i++)
-          if (holds_infinity (json_array_get_element (array, i)))
+          if (holds_infinity (json_array_get_element (array, i), depth - 1))
             return TRUE;
         return FALSE;
       }
@@ -1689,6 +1709,70 @@ holds_infinity (JsonNode *node)
     default:
       return FALSE;
     }
+}
+
+/* Whether @text has a "\u0000" in a string: json-glib's strings end at a
+ * NUL, so the value would be cut there. */
+static gboolean
+has_nul_escape (const char *text)
+{
+  gboolean in_string = FALSE;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (!in_string)
+        in_string = *p == '"';
+      else if (*p == '"')
+        in_string = FALSE;
+      else if (*p == '\\')
+        {
+          if (p[1] == 'u' && g_ascii_strncasecmp (p + 2, "0000", 4) == 0)
+            return TRUE;
+          if (p[1] != '\0')
+            p++;
+        }
+    }
+  return FALSE;
+}
+
+/* json_to_string(), but valid JSON: json-glib 1.6 writes a double whose
+ * shortest form has an exponent and no point with ".0" appended ("1e+22.0",
+ * which no parser takes): the ".0" after an exponent goes. */
+char *
+bayeux_json_to_string (JsonNode *node)
+{
+  char *text = json_to_string (node, FALSE);
+  gboolean in_string = FALSE;
+  char *out = text;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (in_string)
+        {
+          if (*p == '\\' && p[1] != '\0')
+            *out++ = *p++;
+          else if (*p == '"')
+            in_string = FALSE;
+        }
+      else if (*p == '"')
+        in_string = TRUE;
+      else if ((*p == 'e' || *p == 'E') && out > text && g_ascii_isdigit (out[-1]))
+        {
+          /* The exponent: its sign and digits, then a ".0" to drop. */
+          *out++ = *p++;
+          if (*p == '+' || *p == '-')
+            *out++ = *p++;
+          while (g_ascii_isdigit (*p))
+            *out++ = *p++;
+          if (p[0] == '.' && p[1] == '0' && !g_ascii_isdigit (p[2]))
+            p += 2;
+          p--;
+          continue;
+        }
+      *out++ = *p;
+    }
+  *out = '\0';
+  return text;
 }
 
 JsonNode *
@@ -1710,10 +1794,19 @@ bayeux_json_parse_text (const char  *text,
       g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON, "Invalid JSON text: %s", why);
       return NULL;
     }
-  if (holds_infinity (node))
+  if (holds_infinity (node, BAYEUX_MAX_JSON_DEPTH - 2))
+    {
+      /* Deeper than data can be in a message (an array of objects): the
+       * server would pass it on to other clients, which refuse it. */
+      g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON,
+                           "Invalid JSON text: a number too large for a double, or nesting deeper than a "
+                           "message's data may");
+      return NULL;
+    }
+  if (has_nul_escape (text))
     {
       g_set_error_literal (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON,
-                           "Invalid JSON text: a number too large for a double");
+                           "Invalid JSON text: a \\u0000 in a string (it would be cut there)");
       return NULL;
     }
   return g_steal_pointer (&node);

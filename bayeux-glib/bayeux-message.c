@@ -438,7 +438,7 @@ bayeux_message_get_data_json (BayeuxMessage *self)
 
   text = data_as_received (self, data);
   if (text == NULL)
-    text = json_to_string (data, FALSE);
+    text = bayeux_json_to_string (data);
   /* A message may be read from several threads: the first text made is
    * kept. */
   if (!g_atomic_pointer_compare_and_exchange (&self->data_json, NULL, text))
@@ -617,5 +617,5 @@ bayeux_message_to_string (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return json_to_string (self->node, FALSE);
+  return bayeux_json_to_string (self->node);
 }

@@ -2127,6 +2127,19 @@ test_publish_json (Fixture *f, gconstpointer data)
   g_assert_true (fixture_wait_server_count (f, "/pj/plain", 1, 5000));
   g_assert_true (json_node_equal (json_object_get_member (test_server_last (f->server, "/pj/plain"), "data"),
                                   expected2));
+
+  /* Numbers json-glib 1.6 would write as "1e+22.0" (not JSON: the server
+   * would refuse the whole request). */
+  bayeux_client_publish_json (f->client, "/pj/exp", "[1e22, 10000000000000000000, 2E+300, -1e-300]");
+  g_assert_true (fixture_wait_server_count (f, "/pj/exp", 1, 5000));
+  {
+    JsonArray *got = json_object_get_array_member (test_server_last (f->server, "/pj/exp"), "data");
+
+    g_assert_cmpfloat (json_array_get_double_element (got, 0), ==, 1e22);
+    g_assert_cmpfloat (json_array_get_double_element (got, 1), ==, 1e19);
+    g_assert_cmpfloat (json_array_get_double_element (got, 2), ==, 2e300);
+    g_assert_cmpfloat (json_array_get_double_element (got, 3), ==, -1e-300);
+  }
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
@@ -2136,7 +2149,9 @@ static void
 test_publish_json_invalid (Fixture *f, gconstpointer data)
 {
   g_autoptr(GString) deep = g_string_new (NULL);
-  const char *bad[] = { "", "{\"n\":}", "[1,2", "{\"a\":1,\"a\":2}", "[1e400]", "nul", "{} {}", NULL };
+  g_autoptr(GString) too_deep_for_data = g_string_new (NULL);
+  const char *bad[] = { "", "{\"n\":}", "[1,2", "{\"a\":1,\"a\":2}", "[1e400]", "nul", "{} {}",
+                        "[\"a\\u0000b\"]", NULL, NULL };
   gpointer wait[2] = { f->errors, NULL };
   guint n;
 
@@ -2145,6 +2160,13 @@ test_publish_json_invalid (Fixture *f, gconstpointer data)
   for (guint i = 0; i < 300; i++)
     g_string_append_c (deep, ']');
   bad[G_N_ELEMENTS (bad) - 1] = deep->str;
+  /* Valid alone, but deeper than data can be in a message (an array of
+   * objects around it): 255 levels. */
+  for (guint i = 0; i < 255; i++)
+    g_string_append_c (too_deep_for_data, '[');
+  for (guint i = 0; i < 255; i++)
+    g_string_append_c (too_deep_for_data, ']');
+  bad[G_N_ELEMENTS (bad) - 2] = too_deep_for_data->str;
   n = G_N_ELEMENTS (bad);
 
   fixture_start_connected (f);

@@ -756,6 +756,22 @@ test_ensure_object (void)
   g_assert_cmpstr (bayeux_json_get_string (object, "string"), ==, "x");
 }
 
+/* Doubles json-glib 1.6 writes as "1e+22.0" come out as JSON; strings
+ * that look so are left alone. */
+static void
+test_to_string (void)
+{
+  g_autoptr(JsonNode) node = json_from_string ("{\"s\":\"1e+22.0 \\\" 2e5.0\",\"a\":[1e22,-2e-300,1.5,3e100],"
+                                               "\"t\":true,\"i\":7}", NULL);
+  g_autofree char *text = bayeux_json_to_string (node);
+  g_autoptr(JsonNode) again = json_from_string (text, NULL);
+
+  g_assert_nonnull (node);
+  g_assert_true (g_str_has_prefix (text, "{\"s\":\"1e+22.0 \\\" 2e5.0\",\"a\":[1e+22,"));
+  g_assert_nonnull (again);
+  g_assert_true (json_node_equal (node, again));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -772,6 +788,7 @@ main (int    argc,
   g_test_add_func ("/bayeux/json/elements", test_elements);
   g_test_add_func ("/bayeux/json/elements/incremental", test_elements_incremental);
   g_test_add_func ("/bayeux/json/getters", test_getters);
+  g_test_add_func ("/bayeux/json/to-string", test_to_string);
   g_test_add_func ("/bayeux/json/ensure-object", test_ensure_object);
 
   return g_test_run ();
