@@ -292,7 +292,9 @@ test_retrying (Fixture       *f,
   test_wait_ms (1000);
   handshakes = test_server_count (f->server, "/meta/handshake");
   g_test_message ("%u handshakes in 1 s, backoff increment 50 ms, max 200 ms", handshakes);
-  g_assert_cmpuint (f->x->emissions, ==, handshakes);
+  /* One per refused handshake (the last one may still be on its way). */
+  g_assert_cmpuint (f->x->emissions, <=, handshakes);
+  g_assert_cmpuint (f->x->emissions + 1, >=, handshakes);
   g_assert_cmpuint (handshakes, >=, 3);
   /* 0, 50, 100, 150, 200, 200… ms (jittered down by a quarter at most). */
   g_assert_cmpuint (handshakes, <=, 12);
