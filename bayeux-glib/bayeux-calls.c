@@ -18,6 +18,7 @@
 #include "bayeux-message-private.h"
 #include "bayeux-json-private.h"
 #include "bayeux-task-private.h"
+#include "transports/bayeux-transport-private.h"
 
 #include <string.h>
 
@@ -86,8 +87,7 @@ bayeux_reply_refuses_credentials (BayeuxMessage *reply,
   JsonObject *sfdc;
 
   if (transport_error != NULL)
-    return g_error_matches (transport_error, BAYEUX_ERROR, BAYEUX_ERROR_HTTP) &&
-           g_str_has_prefix (transport_error->message, "HTTP error 401 ");
+    return bayeux_transport_error_has_status (transport_error, SOUP_STATUS_UNAUTHORIZED);
   if (verdict != BAYEUX_REPLY_REFUSED || (text = bayeux_message_get_error (reply)) == NULL)
     return FALSE;
   if (g_str_has_prefix (text, "401:"))

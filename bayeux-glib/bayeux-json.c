@@ -1670,11 +1670,11 @@ bayeux_json_find_member (const char *data,
   return FALSE;
 }
 
-/* Whether @node holds a number a double cannot hold (parsed as an
- * infinity: json-glib would write it as "inf.0", which is not JSON), or
- * nests deeper than @depth. */
+/* Whether @node cannot go out as a message's data: it holds a number a
+ * double cannot hold (parsed as an infinity: json-glib would write it as
+ * "inf.0", which is not JSON), or nests deeper than @depth. */
 static gboolean
-holds_infinity (JsonNode *node,
+unpublishable (JsonNode *node,
                 guint     depth)
 {
   switch (JSON_NODE_TYPE (node))
@@ -1688,7 +1688,7 @@ holds_infinity (JsonNode *node,
           return TRUE;
         json_object_iter_init (&iter, json_node_get_object (node));
         while (json_object_iter_next (&iter, NULL, &member))
-          if (holds_infinity (member, depth - 1))
+          if (unpublishable (member, depth - 1))
             return TRUE;
         return FALSE;
       }
@@ -1699,7 +1699,7 @@ holds_infinity (JsonNode *node,
         if (depth == 0)
           return TRUE;
         for (guint i = 0; i < json_array_get_length (array); i++)
-          if (holds_infinity (json_array_get_element (array, i), depth - 1))
+          if (unpublishable (json_array_get_element (array, i), depth - 1))
             return TRUE;
         return FALSE;
       }
@@ -1794,7 +1794,7 @@ bayeux_json_parse_text (const char  *text,
       g_set_error (error, BAYEUX_ERROR, BAYEUX_ERROR_INVALID_JSON, "Invalid JSON text: %s", why);
       return NULL;
     }
-  if (holds_infinity (node, BAYEUX_MAX_JSON_DEPTH - 2))
+  if (unpublishable (node, BAYEUX_MAX_JSON_DEPTH - 2))
     {
       /* Deeper than data can be in a message (an array of objects): the
        * server would pass it on to other clients, which refuse it. */

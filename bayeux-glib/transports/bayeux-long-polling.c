@@ -335,8 +335,7 @@ on_sent (GObject      *source,
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
       g_cancellable_cancel (req->deadline.cancellable);
-      fail (task, g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP error %u %s", status,
-                               soup_message_get_reason_phrase (req->msg) ? soup_message_get_reason_phrase (req->msg) : ""));
+      fail (task, bayeux_transport_status_error (req->msg));
       return;
     }
 

@@ -111,6 +111,11 @@ void             bayeux_transport_add_headers         (SoupMessage        *msg,
                                                        SoupMessageHeaders *headers);
 void             bayeux_transport_note_retry_after    (BayeuxTransport    *self,
                                                        SoupMessage        *msg);
+/* The failure of a request answered with an HTTP status other than 2xx
+ * (BAYEUX_ERROR_HTTP), and whether an error is one for @status. */
+GError          *bayeux_transport_status_error        (SoupMessage        *msg);
+gboolean         bayeux_transport_error_has_status    (const GError       *error,
+                                                       guint               status);
 
 /* Retry-After: the delay a server asked for after refusing a request. */
 gint64           bayeux_transport_get_retry_after     (BayeuxTransport    *self);

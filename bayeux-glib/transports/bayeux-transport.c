@@ -29,6 +29,7 @@
  */
 #include "bayeux-transport-private.h"
 #include "bayeux-context-private.h"
+#include "bayeux-error.h"
 
 #include <string.h>
 
@@ -312,6 +313,29 @@ bayeux_retry_after_parse (const char *value,
   if (date == NULL)
     return -1;
   return CLAMP (g_date_time_difference (date, now) / 1000, 0, (gint64) RETRY_AFTER_MAX_S * 1000);
+}
+
+/* "HTTP error <status> <reason>": what bayeux_transport_error_has_status()
+ * reads back (a GError carries no status of its own). */
+GError *
+bayeux_transport_status_error (SoupMessage *msg)
+{
+  const char *reason = soup_message_get_reason_phrase (msg);
+
+  return g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP error %u %s", soup_message_get_status (msg),
+                      reason != NULL ? reason : "");
+}
+
+gboolean
+bayeux_transport_error_has_status (const GError *error,
+                                   guint         status)
+{
+  g_autofree char *prefix = NULL;
+
+  if (!g_error_matches (error, BAYEUX_ERROR, BAYEUX_ERROR_HTTP))
+    return FALSE;
+  prefix = g_strdup_printf ("HTTP error %u ", status);
+  return g_str_has_prefix (error->message, prefix);
 }
 
 /* For implementations: @msg got an answer that is not a success; its

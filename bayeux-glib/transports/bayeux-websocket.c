@@ -969,9 +969,7 @@ on_connected (GObject      *source,
       if (error->domain == SOUP_WEBSOCKET_ERROR && refused_for_now (soup_message_get_status (op->msg)))
         {
           g_clear_error (&error);
-          error = g_error_new (BAYEUX_ERROR, BAYEUX_ERROR_HTTP, "HTTP error %u %s",
-                               soup_message_get_status (op->msg),
-                               soup_message_get_reason_phrase (op->msg) ? soup_message_get_reason_phrase (op->msg) : "");
+          error = bayeux_transport_status_error (op->msg);
         }
       if (bayeux_deadline_timed_out (&op->deadline, error))
         {
