@@ -84,6 +84,7 @@ void      bayeux_calls_publish_json (BayeuxCalls    *self,
 BayeuxOp *bayeux_calls_subscribe_op (BayeuxCalls    *self,
                                      BayeuxSubEntry *sub);
 BayeuxMatch bayeux_calls_match      (BayeuxCalls    *self,
+                                     BayeuxMessage  *scanned,
                                      JsonNode       *element,
                                      const BayeuxSpan *text,
                                      gboolean        on_control,

@@ -136,7 +136,7 @@ bayeux_reply_answers (BayeuxOp       *op,
   return FALSE;
 }
 
-/* What @element, one message from the server (which came on the control
+/* What @scanned (a message read by its envelope) or else @element, one message from the server (which came on the control
  * slot: @on_control), is: a delivery; a reply, matched to its request
  * (taken from the outbox); the late reply to a request given up; or bad,
  * with @error: not a message, a meta message without `successful`, a
@@ -147,6 +147,7 @@ bayeux_reply_answers (BayeuxOp       *op,
  * the element's text is, kept by the message (see get_data_json). */
 BayeuxMatch
 bayeux_calls_match (BayeuxCalls       *self,
+                    BayeuxMessage     *scanned,
                     JsonNode          *element,
                     const BayeuxSpan  *text,
                     gboolean           on_control,
@@ -157,7 +158,7 @@ bayeux_calls_match (BayeuxCalls       *self,
   const char *channel;
 
   *op = NULL;
-  *message = bayeux_message_new_received (element, text, error);
+  *message = scanned != NULL ? bayeux_message_ref (scanned) : bayeux_message_new_received (element, text, error);
   if (*message == NULL)
     {
       *op = bayeux_outbox_take_for_broken (self->outbox, element);

@@ -1472,9 +1472,10 @@ op_done (BayeuxClient  *self,
 static void
 emit_message (BayeuxClient  *self,
               const char    *pattern,
+              GQuark         detail,
               BayeuxMessage *message)
 {
-  g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_MESSAGE], g_quark_from_string (pattern), message);
+  g_signal_emit (self, signals[BAYEUX_CLIENT_SIGNAL_MESSAGE], detail, message);
 }
 
 static void deliver (BayeuxClient *self, BayeuxMessage *message, gboolean held);
@@ -1626,6 +1627,7 @@ on_incoming_done (BayeuxClient  *self,
 static void
 handle_incoming (BayeuxClient     *self,
                  Slot              slot,
+                 BayeuxMessage    *scanned,
                  JsonNode         *element,
                  const BayeuxSpan *text)
 {
@@ -1633,7 +1635,7 @@ handle_incoming (BayeuxClient     *self,
   g_autoptr(BayeuxMessage) message = NULL;
   BayeuxOp *op = NULL;
 
-  switch (bayeux_calls_match (&self->calls, element, text, slot == SLOT_CONTROL, &message, &op, &bad))
+  switch (bayeux_calls_match (&self->calls, scanned, element, text, slot == SLOT_CONTROL, &message, &op, &bad))
     {
     case BAYEUX_MATCH_LATE:
       return;
@@ -1729,6 +1731,7 @@ on_incoming_begin (GObject        *owner,
  * up): then the rest of the batch is of no concern. */
 static gboolean
 on_incoming_element (GObject          *owner,
+                     BayeuxMessage    *scanned,
                      JsonNode         *element,
                      const BayeuxSpan *text,
                      const GError     *error,
@@ -1741,9 +1744,9 @@ on_incoming_element (GObject          *owner,
 
   if (req->generation != self->generation || (!req->frame && !request_current (self, req)))
     return FALSE;
-  if (element != NULL)
+  if (scanned != NULL || element != NULL)
     {
-      handle_incoming (self, req->slot, element, text);
+      handle_incoming (self, req->slot, scanned, element, text);
       return TRUE;
     }
   /* A reply too large to be read: its request fails with that error (over

@@ -22,13 +22,16 @@ typedef struct
   void     (*begin)   (GObject        *owner,
                        BayeuxElements *elements,
                        gpointer        batch);
-  /* One element (transfer none) and where its text is, or NULL with
+  /* One element and where its text is: @scanned (transfer none), a
+   * message whose envelope was read without parsing it (see
+   * bayeux_message_new_scanned), or else @element (transfer none), or NULL with
    * @error when it is not JSON (BAYEUX_ERROR_MESSAGE_TOO_LARGE when it
    * was refused unparsed as larger than max-message-size: then
    * @refused_id is the id of the request it replies to, when the split
    * could read one). Returns whether the rest of the batch is still
    * wanted. */
   gboolean (*element) (GObject          *owner,
+                       BayeuxMessage    *scanned,
                        JsonNode         *element,
                        const BayeuxSpan *text,
                        const GError     *error,

@@ -23,6 +23,7 @@
 #include "bayeux-inbox-private.h"
 #include "bayeux-context-private.h"
 #include "bayeux-debug-private.h"
+#include "bayeux-message-private.h"
 
 /* How long one slice may run (µs), checked every CHECK_EVERY elements. */
 #define SLICE_US     10000
@@ -130,6 +131,7 @@ run (BayeuxInbox *self)
         {
           g_autoptr(GError) error = NULL;
           g_autoptr(JsonNode) element = NULL;
+          g_autoptr(BayeuxMessage) scanned = NULL;
           BayeuxSpan text;
           guint index = item->next;
 
@@ -140,11 +142,18 @@ run (BayeuxInbox *self)
               goto out;
             }
           bayeux_elements_get_span (item->elements, item->next, &text);
-          element = bayeux_elements_parse (item->elements, item->next++, &error);
+          /* Most messages are read by their envelope; the others parsed. */
+          if (text.body != NULL)
+            scanned = bayeux_message_new_scanned (&text);
+          if (scanned != NULL)
+            item->next++;
+          else
+            element = bayeux_elements_parse (item->elements, item->next++, &error);
           /* What the element makes the owner report joins the burst. */
           bayeux_reports_set_merging (self->reports, TRUE);
-          wanted = self->callbacks->element (owner, element, &text, error,
-                                             element == NULL ? bayeux_elements_get_refused_id (item->elements, index)
+          wanted = self->callbacks->element (owner, scanned, element, &text, error,
+                                             element == NULL && scanned == NULL
+                                               ? bayeux_elements_get_refused_id (item->elements, index)
                                                              : NULL,
                                              item->batch);
           bayeux_reports_set_merging (self->reports, FALSE);

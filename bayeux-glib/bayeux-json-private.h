@@ -21,6 +21,10 @@ G_BEGIN_DECLS
 JsonNode   *bayeux_json_parse          (const char  *data,
                                         gsize        length,
                                         GError     **error);
+/* The same, of @data known to be valid UTF-8 (checked by a split). */
+JsonNode   *bayeux_json_parse_utf8     (const char  *data,
+                                        gsize        length,
+                                        GError     **error);
 /* A response body: an array of messages, or one message object (made an
  * array of one); NULL with BAYEUX_ERROR_BAD_RESPONSE otherwise. */
 JsonArray  *bayeux_json_parse_messages (const char  *data,

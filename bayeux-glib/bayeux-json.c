@@ -14,30 +14,13 @@
  * bayeux_json_get_object (bayeux_json_get_object (message, "ext"), "ack")).
  */
 #include "bayeux-json-private.h"
+#include "bayeux-envelope-private.h"
 #include "bayeux-error.h"
 
 #include <math.h>
 #include <string.h>
 
 /* The parser */
-
-static int
-hex4 (const char *p,
-      const char *end)
-{
-  int value = 0;
-
-  if (end - p < 4)
-    return -1;
-  for (int i = 0; i < 4; i++)
-    {
-      int digit = g_ascii_xdigit_value (p[i]);
-      if (digit < 0)
-        return -1;
-      value = value * 16 + digit;
-    }
-  return value;
-}
 
 typedef struct
 {
@@ -101,14 +84,14 @@ scan_string (Scanner *s,
         case 't':  g_string_append_c (out, '\t'); break;
         case 'u':
           {
-            int unit = hex4 (s->p + 1, s->end);
+            int unit = bayeux_hex4 (s->p + 1, s->end);
             gunichar ch = (gunichar) unit;
 
             if (unit >= 0xD800 && unit <= 0xDBFF)
               {
                 /* a high surrogate must be followed by a low one */
                 const char *q = s->p + 5;
-                int low = (s->end - q >= 6 && q[0] == '\\' && q[1] == 'u') ? hex4 (q + 2, s->end) : -1;
+                int low = (s->end - q >= 6 && q[0] == '\\' && q[1] == 'u') ? bayeux_hex4 (q + 2, s->end) : -1;
                 if (low < 0xDC00 || low > 0xDFFF)
                   unit = -1;
                 else
@@ -276,6 +259,66 @@ bayeux_json_parse (const char *data,
 }
 
 /* bayeux_json_parse() of @data known to be UTF-8 already. */
+JsonNode *
+bayeux_json_parse_utf8 (const char  *data,
+                        gsize        length,
+                        GError     **error)
+{
+  return parse_valid_utf8 (data, length, error);
+}
+
+/* The parser's two buffers (a member's name, a string value), kept for
+ * the next parse on the same thread: a message's parse used to allocate
+ * and free them each time. */
+typedef struct
+{
+  GString *name;
+  GString *text;
+} Scratch;
+
+/* Buffers larger than this are not kept (one huge string in a message). */
+#define SCRATCH_KEEP 65536
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *scratch = data;
+
+  g_string_free (scratch->name, TRUE);
+  g_string_free (scratch->text, TRUE);
+  g_free (scratch);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (scratch_free);
+
+/* The thread's buffers, taken (NULL in the thread's slot meanwhile: a
+ * parse never nests, but this keeps it right if one did). */
+static Scratch *
+scratch_take (void)
+{
+  Scratch *scratch = g_private_get (&scratch_key);
+
+  if (scratch == NULL)
+    {
+      scratch = g_new (Scratch, 1);
+      scratch->name = g_string_sized_new (32);
+      scratch->text = g_string_sized_new (64);
+    }
+  else
+    g_private_set (&scratch_key, NULL);
+  return scratch;
+}
+
+static void
+scratch_give_back (Scratch *scratch)
+{
+  if (scratch->name->allocated_len > SCRATCH_KEEP || scratch->text->allocated_len > SCRATCH_KEEP ||
+      g_private_get (&scratch_key) != NULL)
+    scratch_free (scratch);
+  else
+    g_private_set (&scratch_key, scratch);
+}
+
 static JsonNode *
 parse_valid_utf8 (const char *data,
                   gsize       length,
@@ -286,11 +329,9 @@ parse_valid_utf8 (const char *data,
   Container stack[BAYEUX_MAX_JSON_DEPTH];
   guint depth = 0;
   JsonNode *root = NULL;
-  GString *name;
-  GString *text;
-
-  name = g_string_sized_new (32);    /* a member's name, until its value is made */
-  text = g_string_sized_new (64);    /* a string value */
+  Scratch *scratch = scratch_take ();
+  GString *name = scratch->name;     /* a member's name, until its value is made */
+  GString *text = scratch->text;     /* a string value */
   skip_space (s);
   for (;;)
     {
@@ -400,8 +441,7 @@ parse_valid_utf8 (const char *data,
                   s->why = "data after the JSON value";
                   goto bad;
                 }
-              g_string_free (name, TRUE);
-              g_string_free (text, TRUE);
+              scratch_give_back (scratch);
               json_node_seal (root);
               return root;
             }
@@ -461,8 +501,7 @@ bad:
                s->why ? s->why : "a syntax error", (gsize) (s->p - data));
 failed:
   g_clear_pointer (&root, json_node_unref);
-  g_string_free (name, TRUE);
-  g_string_free (text, TRUE);
+  scratch_give_back (scratch);
   return NULL;
 }
 

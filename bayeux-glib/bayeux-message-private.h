@@ -18,6 +18,10 @@ BayeuxMessage *bayeux_message_new_parsed      (JsonNode   *node,
 BayeuxMessage *bayeux_message_new_received    (JsonNode          *node,
                                                const BayeuxSpan  *text,
                                                GError           **error);
+/* A message from the server read by its envelope, its trees made on first
+ * use; NULL when the envelope scan leaves it to the parser (see
+ * bayeux-envelope.c). The body is referenced. */
+BayeuxMessage *bayeux_message_new_scanned     (const BayeuxSpan  *text);
 /* @self was made of @before's tree after the incoming hooks: it keeps
  * @before's text, checked against its tree before it is used. */
 void           bayeux_message_keep_text       (BayeuxMessage *self,

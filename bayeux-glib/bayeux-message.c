@@ -4,6 +4,9 @@
  */
 #include "bayeux-glib.h"
 #include "bayeux-message-private.h"
+#include "bayeux-envelope-private.h"
+
+#include <string.h>
 
 /**
  * BayeuxMessage:
@@ -27,9 +30,27 @@
 struct _BayeuxMessage
 {
   gatomicrefcount  ref_count;
-  JsonNode        *node;     /* an object node, owned */
-  JsonObject      *object;   /* borrowed from node */
+  /* The tree: an object node, owned, and its object. A scanned message
+   * (bayeux_message_new_scanned) makes it on first use, under text_lock,
+   * from its text. */
+  JsonNode        *node;
+  JsonObject      *object;
   char            *id;       /* normalized: a numeric id is kept as text */
+  /* A scanned message: its envelope, read once (in strings), and where its
+   * `data` is in its text (from the element's start; has_data FALSE when
+   * absent), its tree made on first use. The getters of a message made of
+   * a tree read the tree, as before. */
+  gboolean         scanned;
+  gboolean         has_data;
+  gboolean         has_successful;
+  gboolean         successful;
+  const char      *channel;
+  const char      *client_id;
+  const char      *error;
+  const char      *subscription;
+  gsize            data_offset;
+  gsize            data_length;
+  JsonNode        *data;
   /* A message from the server: the span of its text in the body it came
    * in (a reference on the body, no copy, while it is dispatched; one kept
    * after that gets a copy of its own text: bayeux_message_compact()), or
@@ -39,6 +60,7 @@ struct _BayeuxMessage
    * the text's data is used only when it equals the tree's. */
   gboolean         text_unverified;
   char            *data_json;   /* bayeux_message_get_data_json(), made once */
+  char             strings[];   /* a scanned message's envelope */
 };
 
 G_DEFINE_BOXED_TYPE (BayeuxMessage, bayeux_message, bayeux_message_ref, bayeux_message_unref)
@@ -180,6 +202,112 @@ bayeux_message_new_received (JsonNode          *node,
   return self;
 }
 
+/* A copy of @length bytes at @offset of @element into @strings, NUL
+ * terminated; the copy. */
+static const char *
+put_string (char       **strings,
+            const char  *element,
+            gsize        offset,
+            gsize        length)
+{
+  char *copy = *strings;
+
+  memcpy (copy, element + offset, length);
+  copy[length] = '\0';
+  *strings += length + 1;
+  return copy;
+}
+
+/* A message from the server whose envelope bayeux_envelope_scan() read
+ * (its body is referenced): no tree is made until someone asks for one.
+ * NULL when the scan says no: the caller parses @text instead. */
+BayeuxMessage *
+bayeux_message_new_scanned (const BayeuxSpan *text)
+{
+  static const BayeuxEnvelopeField strings[] = {
+    BAYEUX_ENVELOPE_CHANNEL, BAYEUX_ENVELOPE_CLIENT_ID, BAYEUX_ENVELOPE_ERROR, BAYEUX_ENVELOPE_SUBSCRIPTION,
+    BAYEUX_ENVELOPE_ID,
+  };
+  const char *element = (const char *) g_bytes_get_data (text->body, NULL) + text->offset;
+  const char *put[G_N_ELEMENTS (strings)] = { NULL, };
+  BayeuxEnvelope envelope;
+  BayeuxMessage *self;
+  gsize size = 0;
+  char *next;
+
+  if (!bayeux_envelope_scan (element, text->length, &envelope))
+    return NULL;
+  if (BAYEUX_ENVELOPE_HAS (&envelope, BAYEUX_ENVELOPE_ID) && envelope.id_kind == BAYEUX_ENVELOPE_ID_NULL)
+    envelope.seen &= ~(1u << BAYEUX_ENVELOPE_ID);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (BAYEUX_ENVELOPE_HAS (&envelope, strings[i]))
+      size += envelope.length[strings[i]] + 1;
+
+  /* One block: the message and its envelope's strings. */
+  self = g_malloc0 (sizeof (BayeuxMessage) + size);
+  next = self->strings;
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (BAYEUX_ENVELOPE_HAS (&envelope, strings[i]))
+      put[i] = put_string (&next, element, envelope.offset[strings[i]], envelope.length[strings[i]]);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->scanned = TRUE;
+  self->channel = put[0];
+  self->client_id = put[1];
+  self->error = put[2];
+  self->subscription = put[3];
+  self->id = put[4] != NULL ? g_strdup (put[4]) : NULL;
+  self->has_successful = BAYEUX_ENVELOPE_HAS (&envelope, BAYEUX_ENVELOPE_SUCCESSFUL);
+  self->successful = self->has_successful && envelope.successful;
+  self->has_data = BAYEUX_ENVELOPE_HAS (&envelope, BAYEUX_ENVELOPE_DATA);
+  self->data_offset = envelope.offset[BAYEUX_ENVELOPE_DATA];
+  self->data_length = envelope.length[BAYEUX_ENVELOPE_DATA];
+  self->text = *text;
+  g_bytes_ref (self->text.body);
+  return self;
+}
+
+/* The tree of @length bytes at @offset of @self's text (checked already:
+ * it parses), made under text_lock. */
+static JsonNode *
+parse_text (BayeuxMessage *self,
+            gsize          offset,
+            gsize          length)
+{
+  g_autoptr(GError) error = NULL;
+  const char *element = (const char *) g_bytes_get_data (self->text.body, NULL) + self->text.offset;
+  JsonNode *node = bayeux_json_parse_utf8 (element + offset, length, &error);
+
+  if (node == NULL)
+    {
+      /* Cannot be: the scan checked it. An empty object rather than a crash. */
+      g_critical ("bayeux: a scanned message does not parse: %s", error->message);
+      node = json_node_init_object (json_node_alloc (), json_object_new ());
+    }
+  return node;
+}
+
+/* The message's tree, made on first use for a scanned message. */
+static JsonObject *
+ensure_object (BayeuxMessage *self)
+{
+  if (g_atomic_pointer_get (&self->object) != NULL)
+    return self->object;
+  g_mutex_lock (&text_lock);
+  if (self->object == NULL)
+    {
+      self->node = parse_text (self, 0, self->text.length);
+      if (!JSON_NODE_HOLDS_OBJECT (self->node))
+        {
+          g_critical ("bayeux: a scanned message is not an object");
+          json_node_unref (self->node);
+          self->node = json_node_init_object (json_node_alloc (), json_object_new ());
+        }
+      g_atomic_pointer_set (&self->object, json_node_get_object (self->node));
+    }
+  g_mutex_unlock (&text_lock);
+  return self->object;
+}
+
 /* @self, made of @before's tree after the incoming hooks, keeps its text
  * for get_data_json(), to be checked against the tree first. */
 void
@@ -238,6 +366,7 @@ bayeux_message_is_shared (BayeuxMessage *self)
 JsonNode *
 bayeux_message_get_node (BayeuxMessage *self)
 {
+  ensure_object (self);
   return self->node;
 }
 
@@ -288,7 +417,8 @@ bayeux_message_unref (BayeuxMessage *self)
 
   if (g_atomic_ref_count_dec (&self->ref_count))
     {
-      json_node_unref (self->node);
+      g_clear_pointer (&self->node, json_node_unref);
+      g_clear_pointer (&self->data, json_node_unref);
       g_free (self->id);
       g_clear_pointer (&self->text.body, g_bytes_unref);
       g_free (self->data_json);
@@ -311,6 +441,8 @@ bayeux_message_get_channel (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  if (self->scanned)
+    return self->channel;
   return bayeux_json_get_string (self->object, "channel");
 }
 
@@ -348,6 +480,8 @@ bayeux_message_get_client_id (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  if (self->scanned)
+    return self->client_id;
   return bayeux_json_get_string (self->object, "clientId");
 }
 
@@ -366,7 +500,19 @@ bayeux_message_get_data (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return json_object_get_member (self->object, "data");
+  if (!self->scanned)
+    return json_object_get_member (self->object, "data");
+  if (!self->has_data)
+    return NULL;
+  /* Only `data` is made a tree (once): the envelope was read already. */
+  if (g_atomic_pointer_get (&self->data) == NULL)
+    {
+      g_mutex_lock (&text_lock);
+      if (self->data == NULL)
+        g_atomic_pointer_set (&self->data, parse_text (self, self->data_offset, self->data_length));
+      g_mutex_unlock (&text_lock);
+    }
+  return self->data;
 }
 
 /* The text of @data as the server sent it, or NULL when the message has
@@ -388,7 +534,12 @@ data_as_received (BayeuxMessage *self,
   if (body == NULL)
     return NULL;
   element = (const char *) g_bytes_get_data (body, NULL) + text.offset;
-  if (!bayeux_json_find_member (element, text.length, "data", &offset, &length))
+  if (self->scanned)
+    {
+      offset = self->data_offset;
+      length = self->data_length;
+    }
+  else if (!bayeux_json_find_member (element, text.length, "data", &offset, &length))
     return NULL;
   if (self->text_unverified)
     {
@@ -432,13 +583,16 @@ bayeux_message_get_data_json (BayeuxMessage *self)
   text = g_atomic_pointer_get (&self->data_json);
   if (text != NULL)
     return text;
-  data = json_object_get_member (self->object, "data");
-  if (data == NULL)
+  if (self->scanned && !self->has_data)
+    return NULL;
+  /* A scanned message's text is its data, as received: no tree needed. */
+  data = self->scanned ? NULL : json_object_get_member (self->object, "data");
+  if (!self->scanned && data == NULL)
     return NULL;
 
   text = data_as_received (self, data);
   if (text == NULL)
-    text = bayeux_json_to_string (data);
+    text = bayeux_json_to_string (data != NULL ? data : bayeux_message_get_data (self));
   /* A message may be read from several threads: the first text made is
    * kept. */
   if (!g_atomic_pointer_compare_and_exchange (&self->data_json, NULL, text))
@@ -465,6 +619,8 @@ bayeux_message_has_successful (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
+  if (self->scanned)
+    return self->has_successful;
   return json_object_has_member (self->object, "successful");
 }
 
@@ -483,6 +639,8 @@ bayeux_message_get_successful (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
+  if (self->scanned)
+    return self->successful;
   return bayeux_json_is_true (self->object, "successful");
 }
 
@@ -502,6 +660,8 @@ bayeux_message_get_error (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  if (self->scanned)
+    return self->error;
   return bayeux_json_get_string (self->object, "error");
 }
 
@@ -523,6 +683,8 @@ bayeux_message_get_subscription (BayeuxMessage *self)
 
   g_return_val_if_fail (self != NULL, NULL);
 
+  if (self->scanned)
+    return self->subscription;   /* only a string is scanned */
   array = bayeux_json_get_array (self->object, "subscription");
   if (array != NULL)
     return json_array_get_length (array) > 0 ? json_array_get_string_element (array, 0) : NULL;
@@ -544,7 +706,7 @@ bayeux_message_get_advice (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return bayeux_json_get_object (self->object, "advice");
+  return bayeux_json_get_object (ensure_object (self), "advice");
 }
 
 /**
@@ -562,7 +724,7 @@ bayeux_message_get_ext (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return bayeux_json_get_object (self->object, "ext");
+  return bayeux_json_get_object (ensure_object (self), "ext");
 }
 
 /**
@@ -581,7 +743,7 @@ bayeux_message_get_object (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return self->object;
+  return ensure_object (self);
 }
 
 /**
@@ -599,6 +761,7 @@ bayeux_message_to_json (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  ensure_object (self);
   return bayeux_json_deep_copy (self->node);
 }
 
@@ -617,5 +780,6 @@ bayeux_message_to_string (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
+  ensure_object (self);
   return bayeux_json_to_string (self->node);
 }

@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   char      *channel;
+  GQuark     quark;      /* of channel: the ::message detail */
   gboolean   confirmed;  /* the server accepted it in this session */
   gboolean   in_flight;  /* a /meta/subscribe for it is queued or sent */
   GPtrArray *waiting;    /* GTask* of subscribe_async calls (task data: their handle) */
@@ -31,9 +32,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BayeuxSubEntry, bayeux_sub_entry_unref)
 
 typedef struct _BayeuxSubscriptions BayeuxSubscriptions;
 
-/* Emits the client's signal for @message on the subscription @pattern. */
+/* Emits the client's signal for @message on the subscription @pattern
+ * (@detail: its quark). */
 typedef void (*BayeuxEmitFunc) (BayeuxClient  *client,
                                 const char    *pattern,
+                                GQuark         detail,
                                 BayeuxMessage *message);
 
 BayeuxSubscriptions *bayeux_subscriptions_new              (void);

@@ -282,6 +282,7 @@ bayeux_subscriptions_add (BayeuxSubscriptions *self,
     {
       sub = g_new0 (BayeuxSubEntry, 1);
       sub->channel = g_strdup (channel);
+      sub->quark = g_quark_from_string (channel);
       sub->waiting = g_ptr_array_new_with_free_func (g_object_unref);
       sub->handles = g_ptr_array_new_with_free_func (g_object_unref);
       sub->refs = 1;   /* the table's */
@@ -448,6 +449,41 @@ bayeux_subscriptions_take_unsent (BayeuxSubscriptions *self)
   return unsent;
 }
 
+/* @message to the subscription @pattern, if there is one: @emit, the
+ * listeners, the handles. Returns whether there was. */
+static gboolean
+dispatch_to (BayeuxSubscriptions *self,
+             BayeuxClient        *client,
+             const char          *pattern,
+             BayeuxMessage       *message,
+             BayeuxEmitFunc       emit)
+{
+  BayeuxSubEntry *sub = g_hash_table_lookup (self->table, pattern);
+
+  self->last_lookups++;
+  if (sub == NULL)
+    return FALSE;
+  emit (client, pattern, sub->quark, message);
+  bayeux_subscriptions_call_listeners (self, client, pattern, message);
+  /* Looked up again: a handler may unsubscribe. */
+  sub = g_hash_table_lookup (self->table, pattern);
+  if (sub != NULL && sub->handles->len == 1)
+    {
+      g_autoptr(BayeuxSubscription) one = g_object_ref (g_ptr_array_index (sub->handles, 0));
+      bayeux_subscription_deliver (one, message);
+    }
+  else if (sub != NULL)
+    {
+      /* A copy: a handler may cancel handles or make new ones (which hear
+       * the next message). */
+      g_autoptr(GPtrArray) handles = handles_copy (sub->handles);
+
+      for (guint j = 0; j < handles->len; j++)
+        bayeux_subscription_deliver (g_ptr_array_index (handles, j), message);
+    }
+  return TRUE;
+}
+
 /* Dispatches @message (its channel valid, without wildcards) to each
  * subscription it matches: @emit, then the listeners. Returns whether it
  * matched one. */
@@ -458,47 +494,53 @@ bayeux_subscriptions_dispatch (BayeuxSubscriptions *self,
                                BayeuxEmitFunc       emit)
 {
   const char *channel = bayeux_message_get_channel (message);
-  g_autoptr(GPtrArray) candidates = bayeux_channel_candidates (channel);
   gboolean matched = FALSE;
+  gsize length;
+  char stack[256];
+  char *candidate;
+  const char *slash;
 
-  /* A message on /topic/X is for the filtered subscriptions /topic/X?… too. */
-  if (g_hash_table_size (self->filtered) > 0)
+  /* A filtered name, or filtered subscriptions: the general way. */
+  if (g_hash_table_size (self->filtered) > 0 || strchr (channel, '?') != NULL)
     {
+      g_autoptr(GPtrArray) candidates = bayeux_channel_candidates (channel);
+      /* A message on /topic/X is for the filtered subscriptions /topic/X?… too. */
       GPtrArray *filtered = g_hash_table_lookup (self->filtered, channel);
 
       for (guint i = 0; filtered != NULL && i < filtered->len; i++)
         g_ptr_array_add (candidates, g_strdup (g_ptr_array_index (filtered, i)));
+      self->last_lookups = candidates->len;
+      for (guint i = 0; i < candidates->len; i++)
+        matched |= dispatch_to (self, client, g_ptr_array_index (candidates, i), message, emit);
+      return matched;
     }
-  self->last_lookups = candidates->len;
-  for (guint i = 0; i < candidates->len; i++)
+
+  /* The candidates of bayeux_channel_candidates(), in its order, made in
+   * one buffer (no allocation for each message): the channel, its
+   * parent's "/*", then each ancestor's "/**" up to "/**". */
+  self->last_lookups = 0;
+  length = strlen (channel);
+  candidate = length + 4 <= sizeof stack ? stack : g_malloc (length + 4);
+  matched |= dispatch_to (self, client, channel, message, emit);
+  slash = strrchr (channel, '/');
+  if (slash != NULL)
     {
-      const char *pattern = g_ptr_array_index (candidates, i);
+      gsize at = (gsize) (slash - channel);
 
-      BayeuxSubEntry *sub;
-
-      /* Looked up again for each candidate: a handler may unsubscribe. */
-      if (g_hash_table_contains (self->table, pattern))
-        {
-          matched = TRUE;
-          emit (client, pattern, message);
-          bayeux_subscriptions_call_listeners (self, client, pattern, message);
-          sub = g_hash_table_lookup (self->table, pattern);
-          if (sub != NULL && sub->handles->len == 1)
-            {
-              g_autoptr(BayeuxSubscription) one = g_object_ref (g_ptr_array_index (sub->handles, 0));
-              bayeux_subscription_deliver (one, message);
-            }
-          else if (sub != NULL)
-            {
-              /* A copy: a handler may cancel handles or make new ones
-               * (which hear the next message). */
-              g_autoptr(GPtrArray) handles = handles_copy (sub->handles);
-
-              for (guint j = 0; j < handles->len; j++)
-                bayeux_subscription_deliver (g_ptr_array_index (handles, j), message);
-            }
-        }
+      memcpy (candidate, channel, at);
+      memcpy (candidate + at, "/*", 3);
+      matched |= dispatch_to (self, client, candidate, message, emit);
     }
+  for (gsize at = length; at > 0; at--)
+    if (channel[at] == '/')
+      {
+        memcpy (candidate, channel, at);
+        memcpy (candidate + at, "/**", 4);
+        matched |= dispatch_to (self, client, candidate, message, emit);
+      }
+  matched |= dispatch_to (self, client, "/**", message, emit);
+  if (candidate != stack)
+    g_free (candidate);
   return matched;
 }
 

@@ -19,6 +19,7 @@
  */
 #include <bayeux-glib/bayeux-glib.h>
 #include "bayeux-json-private.h"
+#include "scan-check.h"
 
 #include <math.h>
 #include <string.h>
@@ -452,6 +453,155 @@ test_random (void)
     }
 }
 
+/* Whether the envelope scan takes the one message @text (checked against
+ * the parser when it does). */
+static gboolean
+envelope_takes (const char *text)
+{
+  g_autofree char *body = g_strdup_printf ("[%s]", text);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BayeuxElements) elements = bayeux_elements_split (bytes, &error);
+
+  if (elements == NULL)
+    return FALSE;
+  g_assert_cmpuint (bayeux_elements_get_length (elements), ==, 1);
+  return scan_check_element (elements, 0);
+}
+
+/* The scan takes plain messages and leaves anything else to the parser
+ * (which then takes or refuses it as before). */
+static void
+test_envelope_cases (void)
+{
+  static const char *taken[] = {
+    "{\"channel\":\"/a\"}",
+    "{\"channel\":\"/chat/demo\",\"data\":{\"seq\":1,\"text\":\"hello, world\"},\"id\":\"12\"}",
+    " { \"data\" : [1, 2.5e3, -0, true, false, null, \"caf\u00e9 \\u00e9 \\ud83d\\ude00\"] , \"channel\" : \"/a/b\" } ",
+    "{\"channel\":\"/a\",\"id\":42}",
+    "{\"channel\":\"/a\",\"id\":-7}",
+    "{\"channel\":\"/a\",\"id\":0}",
+    "{\"channel\":\"/a\",\"id\":123456789012345678}",
+    "{\"channel\":\"/a\",\"id\":null}",
+    "{\"channel\":\"/meta/subscribe\",\"successful\":true,\"clientId\":\"abc\",\"subscription\":\"/x\",\"id\":\"3\"}",
+    "{\"channel\":\"/meta/subscribe\",\"successful\":false,\"error\":\"403::denied\",\"id\":\"4\"}",
+    "{\"channel\":\"/a\",\"data\":null}",
+    "{\"channel\":\"/a\",\"data\":{\"a\":{\"a\":{\"a\":1}},\"b\":[{\"a\":1},{\"a\":2}]}}",
+    "{\"channel\":\"/a\",\"data\":\"\\u0000 cut\"}",
+    "{\"channel\":\"/a\",\"data\":123456789012345678901234567890}",
+    "{\"channel\":\"/a\",\"data\":1e999}",
+  };
+  static const char *left[] = {
+    /* Valid, but not plain: the parser reads them. */
+    "{\"channel\":\"/a\",\"advice\":{\"reconnect\":\"retry\"}}",
+    "{\"channel\":\"/a\",\"ext\":{}}",
+    "{\"channel\":\"/a\",\"other\":1}",
+    "{\"chan\\u006eel\":\"/a\"}",
+    "{\"channel\":\"/\\u0061\"}",
+    "{\"channel\":\"/a\",\"id\":\"\\u0031\"}",
+    "{\"channel\":\"/a\",\"id\":1234567890123456789}",
+    "{\"channel\":\"/a\",\"id\":-0}",
+    "{\"channel\":\"/meta/unsubscribe\",\"successful\":true,\"subscription\":[\"/x\"]}",
+    "{\"channel\":\"/a\",\"data\":{\"\\u0061\":1}}",
+    /* Refused by the parser: the scan must not take them either. */
+    "{\"channel\":\"/a\",\"channel\":\"/b\"}",
+    "{\"channel\":\"/a\",\"data\":{\"x\":1,\"x\":2}}",
+    "{\"channel\":\"/a\",\"data\":{\"x\":{\"y\":1,\"y\":2}}}",
+    "{\"channel\":\"/a\",\"data\":\"\\ud83d\"}",
+    "{\"channel\":\"/a\",\"data\":\"\\ude00\"}",
+    "{\"channel\":\"/a\",\"data\":\"\\x\"}",
+    "{\"channel\":\"/a\",\"data\":01}",
+    "{\"channel\":\"/a\",\"data\":1.}",
+    "{\"channel\":\"/a\",\"data\":-}",
+    "{\"channel\":\"/a\",\"data\":tru}",
+    "{\"channel\":\"/a\",\"data\":[1,]}",
+    "{\"channel\":\"/a\",\"data\":{\"x\":1,}}",
+    "{\"channel\":\"/a\",\"data\":{\"x\" 1}}",
+    "{\"channel\":\"/a\",\"data\":\"\t\"}",
+    "{\"channel\":\"/a\" \"data\":1}",
+    "{\"channel\":\"a\"}",
+    "{\"channel\":\"\"}",
+    "{\"channel\":1}",
+    "{\"channel\":\"/a\",\"id\":1.5}",
+    "{\"channel\":\"/a\",\"id\":1e3}",
+    "{\"channel\":\"/a\",\"id\":true}",
+    "{\"channel\":\"/a\",\"successful\":1}",
+    "{\"channel\":\"/a\",\"clientId\":null}",
+    "{\"channel\":\"/a\",\"subscription\":3}",
+    "{\"data\":1}",
+    "{}",
+    "[]",
+    "\"/a\"",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (taken); i++)
+    {
+      g_test_message ("taken: %s", taken[i]);
+      g_assert_true (envelope_takes (taken[i]));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (left); i++)
+    {
+      g_test_message ("left: %s", left[i]);
+      g_assert_false (envelope_takes (left[i]));
+    }
+}
+
+/* Random messages, plain and not, whole and damaged: wherever the scan
+ * takes one, it agrees with the parser (scan_check_element). */
+static void
+test_envelope_random (void)
+{
+  static const char *names[] = { "channel", "data", "id", "clientId", "successful", "subscription", "error",
+                                 "advice", "ext", "dat\\u0061" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint documents = g_test_thorough () ? 50000 : 5000;
+  guint taken = 0;
+
+  for (guint i = 0; i < documents; i++)
+    {
+      int members = g_rand_int_range (rand, 0, 6);
+
+      g_string_assign (text, "{");
+      random_space (text, rand);
+      g_string_append (text, "\"channel\":");
+      if (g_rand_int_range (rand, 0, 8) == 0)
+        random_string (text, rand);
+      else
+        g_string_append_printf (text, "\"/r/%u\"", g_rand_int_range (rand, 0, 10));
+      for (int m = 0; m < members; m++)
+        {
+          const char *name = names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))];
+
+          g_string_append_printf (text, ",\"%s\":", name);
+          random_space (text, rand);
+          switch (g_rand_int_range (rand, 0, 4))
+            {
+            case 0:
+              random_string (text, rand);
+              break;
+            case 1:
+              random_number (text, rand);
+              break;
+            case 2:
+              g_string_append (text, g_rand_boolean (rand) ? "true" : "null");
+              break;
+            default:
+              random_value (text, rand, 0);
+              break;
+            }
+        }
+      g_string_append_c (text, '}');
+      /* Damaged now and then: a byte dropped. */
+      if (g_rand_int_range (rand, 0, 5) == 0 && text->len > 2)
+        g_string_erase (text, g_rand_int_range (rand, 1, (gint32) text->len - 1), 1);
+      if (envelope_takes (text->str))
+        taken++;
+    }
+  g_test_message ("%u of %u taken by the scan", taken, documents);
+  g_assert_cmpuint (taken, >=, documents / 20);
+}
+
 /* bayeux_elements_split() then bayeux_elements_to_array() must agree with
  * parsing the whole body at once: the same tree when that parses (an array,
  * or one object made an array of one), a BAD_RESPONSE otherwise (from the
@@ -788,6 +938,8 @@ main (int    argc,
   g_test_add_func ("/bayeux/json/elements", test_elements);
   g_test_add_func ("/bayeux/json/elements/incremental", test_elements_incremental);
   g_test_add_func ("/bayeux/json/getters", test_getters);
+  g_test_add_func ("/bayeux/json/envelope/cases", test_envelope_cases);
+  g_test_add_func ("/bayeux/json/envelope/random", test_envelope_random);
   g_test_add_func ("/bayeux/json/to-string", test_to_string);
   g_test_add_func ("/bayeux/json/ensure-object", test_ensure_object);
 

@@ -28,7 +28,10 @@
  *    random cuts drawn from the input itself) gives what the one-shot split
  *    gives (success or failure with the same error code; the same
  *    elements, deliveries, refused elements and their ids), with a
- *    per-message limit drawn from the input too.
+ *    per-message limit drawn from the input too;
+ *  - where the envelope scan (bayeux_message_new_scanned, what the inbox
+ *    tries first) takes an element, the parser takes it too and every
+ *    getter of the two messages agrees (tests/scan-check.h).
  * GLib criticals and warnings (a g_return_if_fail() hit by server input)
  * abort too.
  *
@@ -41,6 +44,7 @@
 #include "bayeux-debug-private.h"
 #include "bayeux-json-private.h"
 #include "bayeux-message-private.h"
+#include "scan-check.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -386,6 +390,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
         }
       else
         check_data_json (elements, i, element);
+      scan_check_element (elements, i);
     }
 
   messages = bayeux_json_parse_messages ((const char *) data, size, &error);
