@@ -35,7 +35,7 @@ struct _BayeuxMessage
    * from its text. */
   JsonNode        *node;
   JsonObject      *object;
-  char            *id;       /* normalized: a numeric id is kept as text */
+  char            *id;       /* normalized: a numeric id is kept as text (a scanned message's is in strings) */
   /* A scanned message: its envelope, read once (in strings), and where its
    * `data` is in its text (from the element's start; has_data FALSE when
    * absent), its tree made on first use. The getters of a message made of
@@ -255,7 +255,7 @@ bayeux_message_new_scanned (const BayeuxSpan *text)
   self->client_id = put[1];
   self->error = put[2];
   self->subscription = put[3];
-  self->id = put[4] != NULL ? g_strdup (put[4]) : NULL;
+  self->id = (char *) put[4];   /* in strings: not freed alone */
   self->has_successful = BAYEUX_ENVELOPE_HAS (&envelope, BAYEUX_ENVELOPE_SUCCESSFUL);
   self->successful = self->has_successful && envelope.successful;
   self->has_data = BAYEUX_ENVELOPE_HAS (&envelope, BAYEUX_ENVELOPE_DATA);
@@ -419,7 +419,8 @@ bayeux_message_unref (BayeuxMessage *self)
     {
       g_clear_pointer (&self->node, json_node_unref);
       g_clear_pointer (&self->data, json_node_unref);
-      g_free (self->id);
+      if (!self->scanned)
+        g_free (self->id);
       g_clear_pointer (&self->text.body, g_bytes_unref);
       g_free (self->data_json);
       g_free (self);

@@ -60,6 +60,7 @@
 
 #include <glib-unix.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -97,6 +98,7 @@ static double   opt_idle = 60;
 static int      opt_subscriptions = 10000;
 static int      opt_batch = 100;
 static double   opt_parse_seconds = 2;
+static gboolean opt_count_allocations = FALSE;
 static int      opt_exchanges = 0;
 static char    *opt_cdf;
 static char    *opt_channel;
@@ -125,6 +127,8 @@ static GOptionEntry entries[] = {
   { "subscriptions", 0, 0, G_OPTION_ARG_INT, &opt_subscriptions, "parse: subscriptions (10000)", "N" },
   { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "parse: messages per response (100)", "N" },
   { "parse-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_parse_seconds, "parse: seconds per variant (2)", "S" },
+  { "count-allocations", 0, 0, G_OPTION_ARG_NONE, &opt_count_allocations,
+    "parse: count allocations per message instead of timing (under bench/alloc-count.c's LD_PRELOAD)", NULL },
   { "exchanges", 0, 0, G_OPTION_ARG_INT, &opt_exchanges, "soup: timed POSTs (4 × rounds)", "N" },
   { "cdf", 0, 0, G_OPTION_ARG_FILENAME, &opt_cdf, "pingpong: write the sorted latencies (µs) there", "FILE" },
   { "channel", 0, 0, G_OPTION_ARG_STRING, &opt_channel, "fanout-subscribe: the channel (the driver adds it)", "CHANNEL" },
@@ -1113,6 +1117,28 @@ parse_rate (const char   *body,
   return messages / ((t1 - t0) / 1e6);
 }
 
+/* Allocations per message of a variant, counted by the preloaded
+ * bench_alloc_count() (bench/alloc-count.c) over 50 batches. */
+static double
+parse_allocations (unsigned long (*counter) (void),
+                   const char    *body,
+                   gsize          len,
+                   GHashTable    *subscriptions,
+                   BayeuxClient  *emitter,
+                   guint          signal_id,
+                   int            depth)
+{
+  guint64 messages = 0;
+  unsigned long before;
+
+  for (int i = 0; i < 5; i++)
+    incoming_path (body, len, subscriptions, emitter, signal_id, depth);
+  before = counter ();
+  for (int i = 0; i < 50; i++)
+    messages += incoming_path (body, len, subscriptions, emitter, signal_id, depth);
+  return (double) (counter () - before) / (double) messages;
+}
+
 static int
 run_parse (void)
 {
@@ -1142,6 +1168,33 @@ run_parse (void)
                             "\"id\":\"%u\"}",
                             i ? "," : "", (i * 7919) % nsubs, i, 1000 + i);
   g_string_append (body, "]");
+
+  if (opt_count_allocations)
+    {
+      unsigned long (*counter) (void) = (unsigned long (*) (void)) dlsym (RTLD_DEFAULT, "bench_alloc_count");
+      Report *a = report_begin ("allocs");
+      gulong one;
+
+      if (counter == NULL)
+        {
+          g_printerr ("bayeux-bench: --count-allocations needs LD_PRELOAD=…/libbench-alloc.so\n");
+          return 2;
+        }
+      report_int (a, "batch", batch);
+      report_double (a, "allocs_per_msg_parse_only",
+                     parse_allocations (counter, body->str, body->len, subscriptions, emitter, signal_id, 0));
+      report_double (a, "allocs_per_msg_parse_wrap_lookup",
+                     parse_allocations (counter, body->str, body->len, subscriptions, emitter, signal_id, 2));
+      one = g_signal_connect (emitter, "message", G_CALLBACK (on_parse_message), NULL);
+      report_double (a, "allocs_per_msg_one_handler",
+                     parse_allocations (counter, body->str, body->len, subscriptions, emitter, signal_id, 3));
+      g_signal_handler_disconnect (emitter, one);
+      report_string (a, "method", "bench/alloc-count.c preloaded, G_SLICE=always-malloc: calls to malloc, calloc, "
+                                  "realloc and memalign per message of the parse scenario's path (split, envelope or "
+                                  "parse, wrap, validate, dispatch; one_handler: a ::message handler that reads "
+                                  "data.seq), over 50 batches of 100");
+      return report_end (a, NULL);
+    }
 
   parse_only = parse_rate (body->str, body->len, subscriptions, emitter, signal_id, 0);
   wrap = parse_rate (body->str, body->len, subscriptions, emitter, signal_id, 1);

@@ -65,6 +65,10 @@ METRICS = [
     ('parse', 'msgs_per_s_one_handler', 'msg/s', False),
     ('parse', 'msgs_per_s_parse_wrap_lookup', 'msg/s', False),
     ('parse', 'msgs_per_s_parse_only', 'msg/s', False),
+    ('allocs', 'allocs_per_msg_one_handler', 'allocations', True),
+    ('allocs', 'allocs_per_msg_parse_wrap_lookup', 'allocations', True),
+    ('allocs', 'allocs_per_msg_parse_only', 'allocations', True),
+    ('allocs-fanout', 'allocs_per_delivered_msg', 'allocations', True),
     ('soup', 'cpu_us_per_exchange', 'µs CPU', True),
     ('soup', 'p50_us', 'µs', True),
 ]
@@ -75,6 +79,8 @@ SCENARIO_TITLES = {
     'many': '4. many clients',
     'idle': '5. idle cost',
     'parse': '6. parse path',
+    'allocs': '6b. allocations per message, parse path',
+    'allocs-fanout': '6c. allocations per delivered message, fan-out subscriber',
     'soup': "7. libsoup's floor",
 }
 

@@ -21,7 +21,7 @@
 # --quick is the tiny configuration CI runs so that the suite cannot rot
 # (meson test bench-quick): 50 round trips, 20 clients, 3 s idle, two
 # short fan-out steps. --scenarios takes a comma-separated subset of
-# pingpong,fanout,many,idle,parse,soup. --transports takes a subset of
+# pingpong,fanout,many,idle,parse,allocs,soup. --transports takes a subset of
 # long-polling,websocket (both by default): the WebSocket rows (ping-pong
 # and fan-out on Faye) are run with --transport websocket (a transport
 # our client did not have would be reported as not available: bayeux-bench
@@ -53,10 +53,11 @@ quick=0
 build_dir="$root/_build_bench"
 do_build=1
 out=""
-scenarios="pingpong,fanout,many,idle,parse,soup"
+scenarios="pingpong,fanout,many,idle,parse,allocs,soup"
 transports="long-polling,websocket"
 callgrind=0
 perf=0
+perf_on=cometd:long-polling
 bindings="python,gjs"
 
 while [ $# -gt 0 ]; do
@@ -69,6 +70,7 @@ while [ $# -gt 0 ]; do
     --transports) transports=$2; shift ;;
     --callgrind) callgrind=1 ;;
     --perf) perf=1 ;;
+    --perf-on) perf=1; perf_on=$2; shift ;;
     --bindings) bindings=$2; shift ;;
     -h|--help) sed -n '2,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -364,6 +366,54 @@ if has parse; then
   ours parse --parse-seconds "$parse_seconds"
 fi
 
+# Allocations per message (bench/alloc-count.c preloaded, every slice a
+# malloc): in-process along the parse path, and end to end in the fan-out
+# subscriber process (10 clients, libsoup included) at fixed rates on
+# CometD. BENCH_BEFORE=path/to/an/older/bayeux-bench counts that one's
+# fan-out subscriber too (label bayeux-glib-before), for a before/after.
+if has allocs; then
+  shim="$build_dir/bench/libbench-alloc.so"
+  if [ ! -f "$shim" ]; then
+    say "allocs: $shim not built"
+    printf '%s\n' '{"scenario":"allocs","client":"bayeux-glib","server":"none","transport":"long-polling","not_available":"no libbench-alloc.so in the bench build"}' >> "$raw"
+  else
+    measure "allocs bayeux-glib" "${pin_client[@]}" env LD_PRELOAD="$shim" G_SLICE=always-malloc \
+      "$bench" --scenario parse --count-allocations
+    alloc_rates=(--fanout-rates 10000,50000 --step-seconds 2 --settle-seconds 0.5 --fanout-warmup 1)
+    [ "$quick" = 1 ] && alloc_rates=("${fanout_opts[@]}")
+    for which in bayeux-glib ${BENCH_BEFORE:+bayeux-glib-before}; do
+      subscriber=$bench
+      [ "$which" = bayeux-glib-before ] && subscriber=$BENCH_BEFORE
+      server_kind=cometd
+      rm -f "$tmp/allocs"
+      fanout_opts_saved=("${fanout_opts[@]}")
+      fanout_opts=("${alloc_rates[@]}")
+      FANOUT_LABEL="$which (allocations)" quick=1 \
+        fanout long-polling env LD_PRELOAD="$shim" G_SLICE=always-malloc BENCH_ALLOC_OUT="$tmp/allocs" \
+        "$subscriber" --scenario fanout-subscribe
+      fanout_opts=("${fanout_opts_saved[@]}")
+      # The fan-out record becomes an allocations one.
+      line=$(tail -1 "$raw")
+      sed -i '$ d' "$raw"
+      python3 - "$line" "$tmp/allocs" "$which" >> "$raw" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+out = {'scenario': 'allocs-fanout', 'client': sys.argv[3], 'server': 'cometd', 'transport': 'long-polling'}
+try:
+    count = int(open(sys.argv[2]).read().split()[1])
+    delivered = r['subscriber']['delivered']
+    out.update(allocations=count, delivered=delivered, allocs_per_delivered_msg=round(count / delivered, 2),
+               rates=[s['offered_msgs_per_s'] for s in r.get('steps', [])],
+               method='bench/alloc-count.c preloaded into the fan-out subscriber process (G_SLICE=always-malloc): '
+                      'its allocations from start to exit, every thread, over the messages its 10 clients got')
+except Exception as e:
+    out['error'] = f'no allocation count: {e}'
+print(json.dumps(out))
+PY
+    done
+  fi
+fi
+
 if [ "$callgrind" = 1 ]; then
   command -v valgrind >/dev/null || { say "valgrind not found (Debian: valgrind)"; exit 1; }
   # Only the timed round trips (exchanges) are collected: bench-client.c
@@ -396,14 +446,19 @@ if [ "$perf" = 1 ]; then
   # 120,000 messages a second), 5 s of its steady state with call graphs
   # (DWARF: the libraries have no frame pointers). The profile stays in
   # the build folder.
-  perf_data="$build_dir/bench/perf-fanout.data"
-  say "perf: our fan-out subscriber process, cometd server, 120,000 messages a second"
-  start_server cometd
-  perf_url=$(url_for cometd)
-  "${pin_server[@]}" "$bench" --scenario fanout --url "$perf_url" --server cometd --server-pid "$server_pid" \
+  # --perf-on SERVER:TRANSPORT (faye:websocket, say) profiles another
+  # pair, into perf-fanout-SERVER-TRANSPORT.txt.
+  perf_server=${perf_on%%:*} perf_transport=${perf_on#*:}
+  perf_name=perf-fanout
+  [ "$perf_on" != cometd:long-polling ] && perf_name=perf-fanout-$perf_server-$perf_transport
+  perf_data="$build_dir/bench/$perf_name.data"
+  say "perf: our fan-out subscriber process, $perf_server server, $perf_transport, 120,000 messages a second"
+  start_server "$perf_server"
+  perf_url=$(url_for "$perf_server")
+  "${pin_server[@]}" "$bench" --scenario fanout --url "$perf_url" --server "$perf_server" --server-pid "$server_pid" \
     --fanout-rates 12000 --step-seconds 12 --fanout-warmup 2 -- \
-    "${pin_client[@]}" "$bench" --scenario fanout-subscribe --url "$perf_url" --server cometd \
-    --subscribers "$fanout_subscribers" > "$tmp/perf.json" 2> "$tmp/perf.err" &
+    "${pin_client[@]}" "$bench" --scenario fanout-subscribe --url "$perf_url" --server "$perf_server" \
+    --transport "$perf_transport" --subscribers "$fanout_subscribers" > "$tmp/perf.json" 2> "$tmp/perf.err" &
   perf_driver=$!
   sleep 4
   perf_sub=$(pgrep -P "$perf_driver" | head -1 || true)
@@ -417,8 +472,8 @@ if [ "$perf" = 1 ]; then
   stop_server
   if [ -s "$perf_data" ]; then
     /usr/bin/env python3 "$here/report.py" --perf "$perf_data" --result "$(grep '^{' "$tmp/perf.json" | tail -1)" \
-      > "$out/perf-fanout.txt"
-    say "wrote $out/perf-fanout.txt (profile: $perf_data)"
+      > "$out/$perf_name.txt"
+    say "wrote $out/$perf_name.txt (profile: $perf_data)"
   fi
 fi
 
