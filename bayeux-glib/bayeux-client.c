@@ -43,6 +43,7 @@
 #include "bayeux-network-watch-private.h"
 #include "bayeux-servers-private.h"
 #include "bayeux-task-private.h"
+#include "bayeux-proxy-cache-private.h"
 #include "transports/bayeux-transport-policy-private.h"
 #include "transports/bayeux-transport-private.h"
 
@@ -2416,10 +2417,13 @@ bayeux_client_constructed (GObject *object)
       /* Two connections: one for the long poll, one for the rest. The idle
        * timeout is below Node's 5 s keep-alive so that we close an idle
        * connection before the server does. */
+      /* The system's proxy answers are asked once per server for all the
+       * clients of the process (bayeux-proxy-cache.c). */
       self->session = soup_session_new_with_options ("max-conns-per-host", 2,
                                                      "idle-timeout", 4,
                                                      "timeout", 0,
                                                      "user-agent", user_agent,
+                                                     "proxy-resolver", bayeux_proxy_cache_get_default (),
                                                      NULL);
       bayeux_cookie_jar_add_bounded (self->session, self->context);   /* 50 cookies, 8 KiB */
     }

@@ -36,6 +36,7 @@
  * then fails and says so.
  */
 #include "test-utils.h"
+#include "bayeux-proxy-cache-private.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -400,10 +401,11 @@ test_environment (Fixture       *f,
   tinyproxy_start (&f->x->proxy, "127.0.0.1");
   f->client = bayeux_client_new (url);
   connect_signals (f);
-  /* The client's own session uses GIO's default resolver. */
+  /* The client's own session asks GIO's default resolver, through the
+   * process's cache of its answers. */
   session_resolver = soup_session_get_proxy_resolver (bayeux_client_get_session (f->client));
   g_test_message ("the client's session resolver: %s", session_resolver ? G_OBJECT_TYPE_NAME (session_resolver) : "(none)");
-  g_assert_true (session_resolver == resolver);
+  g_assert_true (session_resolver == bayeux_proxy_cache_get_default ());
   round_trip_through_proxy (f);
 }
 
@@ -525,6 +527,66 @@ test_websocket_behind_proxy (Fixture       *f,
     g_assert_cmpstr (bayeux_client_get_transport (f->client), ==, "long-polling");
 }
 
+static void
+on_cached_lookup (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  char ***out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* Async lookup through @cache, run to its end. */
+static char **
+cached_lookup_async (BayeuxProxyCache *cache,
+                     const char       *uri)
+{
+  char **proxies = NULL;
+
+  g_proxy_resolver_lookup_async (G_PROXY_RESOLVER (cache), uri, NULL, on_cached_lookup, &proxies);
+  while (proxies == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return proxies;
+}
+
+/* (0) The process's cache of proxy answers: the inner resolver is asked
+ * once per scheme, host and port while the answer is fresh, again once it
+ * is stale, and the answer is the inner one's. */
+static void
+test_cache (void)
+{
+  g_autoptr(GProxyResolver) inner = g_simple_proxy_resolver_new ("http://proxy.invalid:3128", NULL);
+  g_autoptr(BayeuxProxyCache) cache = bayeux_proxy_cache_new (inner, 300);
+  g_auto(GStrv) first = g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "http://127.0.0.1:8080/cometd", NULL, NULL);
+  g_auto(GStrv) same = NULL;
+  g_auto(GStrv) async = NULL;
+  g_auto(GStrv) other = NULL;
+  g_auto(GStrv) stale = NULL;
+
+  g_assert_cmpstr (first[0], ==, "http://proxy.invalid:3128");
+  g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 1);
+  same = g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "http://127.0.0.1:8080/other?x", NULL, NULL);
+  async = cached_lookup_async (cache, "http://127.0.0.1:8080/");
+  g_assert_cmpstrv (same, first);
+  g_assert_cmpstrv (async, first);
+  g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 1);
+
+  /* Another port, another scheme: asked. */
+  other = cached_lookup_async (cache, "http://127.0.0.1:8081/cometd");
+  g_strfreev (g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "https://127.0.0.1:8080/", NULL, NULL));
+  g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 3);
+
+  /* Stale: asked again. */
+  g_usleep (350 * 1000);
+  stale = g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "http://127.0.0.1:8080/cometd", NULL, NULL);
+  g_assert_cmpstrv (stale, first);
+  g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 4);
+  g_assert_true (g_proxy_resolver_is_supported (G_PROXY_RESOLVER (cache)));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -546,6 +608,7 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/bayeux/proxy/cache", test_cache);
 #define ADD(path, fn, data) g_test_add ("/bayeux/proxy/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
   ADD ("session-resolver", test_session_resolver, NULL);
   ADD ("environment", test_environment, NULL);

@@ -124,15 +124,22 @@ gint64           bayeux_retry_after_parse             (const char         *value
                                                        GDateTime          *now);
 
 /* A deadline and a caller's cancellable, joined in one cancellable of our
- * own (transports' requests and openings). */
+ * own (transports' requests and openings). The deadlines of a main
+ * context share one timer source (a thousand clients, a thousand requests
+ * held: one source, not a thousand for the main loop to walk at each
+ * iteration). */
+typedef struct _BayeuxDeadlines BayeuxDeadlines;
+
 typedef struct
 {
-  GCancellable *cancellable;  /* ours: cancelled by the deadline or the caller's */
-  GCancellable *caller;
-  gulong        handler;
-  GSource      *timer;
-  guint         timeout_ms;
-  gboolean      timed_out;
+  GCancellable    *cancellable;  /* ours: cancelled by the deadline or the caller's */
+  GCancellable    *caller;
+  gulong           handler;
+  BayeuxDeadlines *timers;       /* the context's shared timer, while due */
+  GSequenceIter   *entry;        /* in it */
+  gint64           expiry;       /* monotonic µs */
+  guint            timeout_ms;
+  gboolean         timed_out;
 } BayeuxDeadline;
 
 void     bayeux_deadline_init        (BayeuxDeadline *self,

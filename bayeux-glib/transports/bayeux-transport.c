@@ -216,15 +216,137 @@ bayeux_transport_add_headers (SoupMessage        *msg,
     soup_message_headers_foreach (headers, copy_header, soup_message_get_request_headers (msg));
 }
 
-static gboolean
-on_deadline (gpointer user_data)
+/* The shared timer of a main context: a source whose ready time is the
+ * earliest deadline of its sorted set. It lives while it holds deadlines
+ * (each deadline's owner holds the context). Used only from the thread
+ * that runs the context, as the transports are; the table of contexts is
+ * locked (clients of several contexts in several threads). */
+struct _BayeuxDeadlines
 {
-  BayeuxDeadline *self = user_data;
+  GSource       source;
+  GMainContext *context;
+  GSequence    *due;       /* BayeuxDeadline*, by expiry, then in the order set */
+};
 
-  self->timed_out = TRUE;
-  g_cancellable_cancel (self->cancellable);
-  g_clear_pointer (&self->timer, g_source_unref);
-  return G_SOURCE_REMOVE;
+static GMutex      deadlines_lock;
+static GHashTable *deadlines_by_context;   /* GMainContext → BayeuxDeadlines */
+
+static int
+compare_deadlines (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  const BayeuxDeadline *x = a;
+  const BayeuxDeadline *y = b;
+
+  return x->expiry < y->expiry ? -1 : x->expiry > y->expiry ? 1 : 0;
+}
+
+static void
+deadlines_update (BayeuxDeadlines *timers)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (timers->due);
+
+  if (g_sequence_iter_is_end (first))
+    g_source_set_ready_time (&timers->source, -1);
+  else
+    g_source_set_ready_time (&timers->source, ((BayeuxDeadline *) g_sequence_get (first))->expiry);
+}
+
+/* Takes @self out of its shared timer; the timer goes when it is empty. */
+static void
+deadline_unschedule (BayeuxDeadline *self)
+{
+  BayeuxDeadlines *timers = self->timers;
+
+  if (timers == NULL)
+    return;
+  g_sequence_remove (self->entry);
+  self->entry = NULL;
+  self->timers = NULL;
+  if (g_sequence_get_length (timers->due) == 0)
+    {
+      g_mutex_lock (&deadlines_lock);
+      g_hash_table_remove (deadlines_by_context, timers->context);
+      g_mutex_unlock (&deadlines_lock);
+      g_source_destroy (&timers->source);
+      g_source_unref (&timers->source);
+    }
+  else
+    deadlines_update (timers);
+}
+
+static gboolean
+deadlines_dispatch (GSource     *source,
+                    GSourceFunc  callback,
+                    gpointer     user_data)
+{
+  BayeuxDeadlines *timers = (BayeuxDeadlines *) source;
+  gint64 now = g_source_get_time (source);
+
+  /* Each due deadline out of the set before its cancellable is cancelled:
+   * what that runs may set or stop deadlines (and end this timer). */
+  g_source_ref (source);
+  while (!g_source_is_destroyed (source))
+    {
+      GSequenceIter *first = g_sequence_get_begin_iter (timers->due);
+      BayeuxDeadline *due;
+
+      if (g_sequence_iter_is_end (first) || (due = g_sequence_get (first))->expiry > now)
+        break;
+      deadline_unschedule (due);
+      due->timed_out = TRUE;
+      g_cancellable_cancel (due->cancellable);
+    }
+  g_source_unref (source);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+deadlines_finalize (GSource *source)
+{
+  BayeuxDeadlines *timers = (BayeuxDeadlines *) source;
+
+  g_sequence_free (timers->due);
+}
+
+static GSourceFuncs deadlines_funcs = {
+  .dispatch = deadlines_dispatch,
+  .finalize = deadlines_finalize,
+};
+
+/* Puts @self in the shared timer of @context, @timeout_ms from now. */
+static void
+deadline_schedule (BayeuxDeadline *self,
+                   GMainContext   *context,
+                   guint           timeout_ms)
+{
+  BayeuxDeadlines *timers;
+
+  if (context == NULL)
+    context = g_main_context_default ();
+  g_mutex_lock (&deadlines_lock);
+  if (deadlines_by_context == NULL)
+    deadlines_by_context = g_hash_table_new (NULL, NULL);
+  timers = g_hash_table_lookup (deadlines_by_context, context);
+  if (timers == NULL)
+    {
+      timers = (BayeuxDeadlines *) g_source_new (&deadlines_funcs, sizeof (BayeuxDeadlines));
+      timers->context = context;
+      timers->due = g_sequence_new (NULL);
+      g_source_set_static_name (&timers->source, "[bayeux] request deadlines");
+      g_source_set_priority (&timers->source, G_PRIORITY_DEFAULT);
+      g_source_attach (&timers->source, context);
+      g_hash_table_insert (deadlines_by_context, context, timers);
+    }
+  g_mutex_unlock (&deadlines_lock);
+
+  self->expiry = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  self->timers = timers;
+  /* Equal expiries: the later set after the earlier (insert_sorted puts an
+   * equal one after those already there). */
+  self->entry = g_sequence_insert_sorted (timers->due, self, compare_deadlines, NULL);
+  deadlines_update (timers);
 }
 
 static void
@@ -252,16 +374,14 @@ bayeux_deadline_init (BayeuxDeadline *self,
                                              g_object_ref (self->cancellable), g_object_unref);
     }
   if (timeout_ms > 0)
-    {
-      self->timer = bayeux_source_attach (context, timeout_ms, G_PRIORITY_DEFAULT, on_deadline, self, NULL, name);
-    }
+    deadline_schedule (self, context, timeout_ms);
 }
 
 /* No deadline any more (the caller's cancellable still counts). */
 void
 bayeux_deadline_stop (BayeuxDeadline *self)
 {
-  g_clear_pointer (&self->timer, bayeux_source_destroy);
+  deadline_unschedule (self);
 }
 
 /* Ends @self: no timer, the caller's cancellable let go. */
