@@ -437,6 +437,7 @@ def write_markdown(f, machine, results, rows, targets, out_dir):
     f.write('\nOne run, one machine: the ratios are what to compare (noise cancels), the absolute figures move from '
             'run to run (the idle CPU most: a few milliseconds a minute either way).\n')
     f.write('\n![latency CDF](latency-cdf.png)\n')
+    f.write('\n![fan-out throughput](fanout-throughput.png)\n')
     if os.path.exists(os.path.join(out_dir, 'callgrind-pingpong.txt')):
         f.write('\nWhere our client\'s time goes: [callgrind-pingpong.txt](callgrind-pingpong.txt).\n')
     if os.path.exists(os.path.join(out_dir, 'perf-fanout.txt')):
@@ -502,6 +503,7 @@ def write_gnuplot(out, results):
             for i, v in enumerate(values):
                 f.write(f'{v / 1000:.4f} {(i + 1) / n:.5f}\n')
         series.append((name, f'{r["client"]} on {r["server"]}, {transport_of(r)} (p50 {r["p50_us"] / 1000:.2f} ms)'))
+    write_fanout_plot(out, results)
     if not series:
         return
     with open(os.path.join(out, 'latency-cdf.gp'), 'w') as f:
@@ -512,6 +514,32 @@ def write_gnuplot(out, results):
         f.write("set ylabel 'fraction of round trips'\n")
         f.write('set logscale x\nset grid\nset key bottom right\nset yrange [0:1]\n')
         plots = [f"'{name}' using 1:2 with lines lw 2 title '{title}'" for name, title in series]
+        f.write('plot ' + ', \\\n     '.join(plots) + '\n')
+
+
+def write_fanout_plot(out, results):
+    """fanout-throughput.gp (for fanout-throughput.png): the fan-out climb of
+    each client, the subscriber process's CPU per message against the rate
+    it got, step by step (the saturated step included)."""
+    series = []
+    for r in results:
+        if r.get('scenario') != 'fanout' or not r.get('steps') or not usable(r):
+            continue
+        name = f'fanout-{r["client"]}-{r["server"]}-{transport_of(r)}.dat'
+        with open(os.path.join(out, name), 'w') as f:
+            for st in r['steps']:
+                f.write(f'{st["delivered_msgs_per_s"]:.0f} {st["client_cpu_us_per_msg"]:.4f}\n')
+        series.append((name, f'{r["client"]} on {r["server"]}, {transport_of(r)}'))
+    if not series:
+        return
+    with open(os.path.join(out, 'fanout-throughput.gp'), 'w') as f:
+        f.write('set terminal pngcairo size 900,560 font ",11"\n')
+        f.write("set output 'fanout-throughput.png'\n")
+        f.write("set title 'Fan-out: subscriber CPU per delivered message, step by step'\n")
+        f.write("set xlabel 'messages delivered a second (log scale)'\n")
+        f.write("set ylabel 'client CPU per message (µs, log scale)'\n")
+        f.write('set logscale xy\nset grid\nset key top right\n')
+        plots = [f"'{name}' using 1:2 with linespoints lw 2 title '{title}'" for name, title in series]
         f.write('plot ' + ', \\\n     '.join(plots) + '\n')
 
 

@@ -534,6 +534,9 @@ EOF
 /usr/bin/env python3 "$here/report.py" --raw "$raw" --machine "$machine_json" --out "$out"
 
 if command -v gnuplot >/dev/null; then
+  if [ -f "$out/fanout-throughput.gp" ]; then
+    (cd "$out" && gnuplot fanout-throughput.gp) && say "wrote $out/fanout-throughput.png"
+  fi
   if [ -f "$out/latency-cdf.gp" ]; then
     (cd "$out" && gnuplot latency-cdf.gp) && say "wrote $out/latency-cdf.png"
   fi
