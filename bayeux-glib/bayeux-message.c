@@ -23,7 +23,13 @@
  *
  * A message from the server also keeps its text as it came: its `data`
  * is given as that text by [method@Message.get_data_json], for
- * `json.loads()` in Python and `JSON.parse()` in JavaScript.
+ * `json.loads()` in Python and `JSON.parse()` in JavaScript. Most messages
+ * from the server are read by their envelope alone: the JSON-GLib tree of
+ * their `data` is built on the first call to [method@Message.get_data],
+ * and the tree of the whole message on the first call of a getter that
+ * returns part of it ([method@Message.get_object],
+ * [method@Message.get_advice], [method@Message.get_ext]); each is built
+ * once and kept, and may be asked for from any thread.
  *
  * Since: 1.0
  */
