@@ -665,13 +665,15 @@ def perf_summary(args):
     data = args.perf
     result = json.loads(args.result) if args.result else {}
     step = (result.get('steps') or [{}])[-1]
-    print('# Where our client\'s time goes in fan-out: perf, long-polling')
+    transport = result.get('transport', LP)
+    server = {'cometd': 'cometd-nodejs-server', 'faye': 'Faye'}.get(result.get('server'), result.get('server', 'the server'))
+    print(f'# Where our client\'s time goes in fan-out: perf, {server}, {transport}')
     print()
     print('`perf record -F 999 --call-graph dwarf` on our fan-out subscriber process (10 BayeuxClients in one '
-          'process, one channel) for 5 s of a step at 12,000 publishes a second from cometd-nodejs-server '
-          '(120,000 messages a second delivered in all), by `bench/run.sh --perf`. The libraries have no '
-          'debug symbols: json-glib\'s and libsoup\'s internal functions show as addresses, under their library. '
-          'Percentages are of the process\'s samples (user and kernel).')
+          f'process, one channel, {transport}) for 5 s of a step at 12,000 publishes a second from {server} '
+          '(120,000 messages a second offered in all), by `bench/run.sh --perf` (`--perf-on`). The libraries '
+          'have no debug symbols: json-glib\'s and libsoup\'s internal functions show as addresses, under their '
+          'library. Percentages are of the process\'s samples (user and kernel).')
     if step:
         print()
         print(f'The profiled step: {step.get("delivered_msgs_per_s", 0):,.0f} messages a second delivered, the '
