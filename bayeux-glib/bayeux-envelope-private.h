@@ -62,8 +62,8 @@ typedef struct
  * that the envelope says all of: an object whose members are among
  * `channel`, `id`, `clientId`, `error`, `subscription`, `successful` and
  * `data`, each once, the strings without escapes or control characters,
- * `channel` starting with '/', `id` a string, null or a plain integer of
- * at most 18 digits, `subscription` a string, `successful` a boolean, and
+ * `channel` starting with '/', `id` a string, null or a plain integer
+ * written in at most 18 characters (its sign included), `subscription` a string, `successful` a boolean, and
  * `data` valid JSON (checked here: grammar, escapes, member names unique
  * in each object). FALSE for anything else, valid or not: the caller then
  * parses the element as before, which reports what is wrong with it. */

@@ -273,15 +273,23 @@ bayeux_message_new_scanned (const BayeuxSpan *text)
 }
 
 /* The tree of @length bytes at @offset of @self's text (checked already:
- * it parses), made under text_lock. */
+ * it parses). Parsed outside text_lock (held only to take the body, which
+ * compact() may swap): threads parse at once. */
 static JsonNode *
 parse_text (BayeuxMessage *self,
             gsize          offset,
             gsize          length)
 {
   g_autoptr(GError) error = NULL;
-  const char *element = (const char *) g_bytes_get_data (self->text.body, NULL) + self->text.offset;
-  JsonNode *node = bayeux_json_parse_utf8 (element + offset, length, &error);
+  g_autoptr(GBytes) body = NULL;
+  const char *element;
+  JsonNode *node;
+
+  g_mutex_lock (&text_lock);
+  body = g_bytes_ref (self->text.body);
+  element = (const char *) g_bytes_get_data (body, NULL) + self->text.offset;
+  g_mutex_unlock (&text_lock);
+  node = bayeux_json_parse_utf8 (element + offset, length, &error);
 
   if (node == NULL)
     {
@@ -292,25 +300,30 @@ parse_text (BayeuxMessage *self,
   return node;
 }
 
-/* The message's tree, made on first use for a scanned message. */
+/* The message's tree, made on first use for a scanned message (the first
+ * one made is kept when threads race). */
 static JsonObject *
 ensure_object (BayeuxMessage *self)
 {
+  JsonNode *node;
+
   if (g_atomic_pointer_get (&self->object) != NULL)
     return self->object;
+  node = parse_text (self, 0, self->text.length);
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_critical ("bayeux: a scanned message is not an object");
+      json_node_unref (node);
+      node = json_node_init_object (json_node_alloc (), json_object_new ());
+    }
   g_mutex_lock (&text_lock);
   if (self->object == NULL)
     {
-      self->node = parse_text (self, 0, self->text.length);
-      if (!JSON_NODE_HOLDS_OBJECT (self->node))
-        {
-          g_critical ("bayeux: a scanned message is not an object");
-          json_node_unref (self->node);
-          self->node = json_node_init_object (json_node_alloc (), json_object_new ());
-        }
+      self->node = g_steal_pointer (&node);
       g_atomic_pointer_set (&self->object, json_node_get_object (self->node));
     }
   g_mutex_unlock (&text_lock);
+  g_clear_pointer (&node, json_node_unref);
   return self->object;
 }
 
@@ -511,14 +524,18 @@ bayeux_message_get_data (BayeuxMessage *self)
     return json_object_get_member (self->object, "data");
   if (!self->has_data)
     return NULL;
+  if (g_atomic_pointer_get (&self->data) != NULL)
+    return self->data;
+  /* The whole tree made already: its member. */
+  if (g_atomic_pointer_get (&self->object) != NULL)
+    return json_object_get_member (self->object, "data");
   /* Only `data` is made a tree (once): the envelope was read already. */
-  if (g_atomic_pointer_get (&self->data) == NULL)
-    {
-      g_mutex_lock (&text_lock);
-      if (self->data == NULL)
-        g_atomic_pointer_set (&self->data, parse_text (self, self->data_offset, self->data_length));
-      g_mutex_unlock (&text_lock);
-    }
+  {
+    JsonNode *data = parse_text (self, self->data_offset, self->data_length);
+
+    if (!g_atomic_pointer_compare_and_exchange (&self->data, NULL, data))
+      json_node_unref (data);
+  }
   return self->data;
 }
 
@@ -713,7 +730,11 @@ bayeux_message_get_advice (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return bayeux_json_get_object (ensure_object (self), "advice");
+  /* A scanned message has none (the scan leaves a message with one to the
+   * parser): no tree made to say so. */
+  if (self->scanned)
+    return NULL;
+  return bayeux_json_get_object (self->object, "advice");
 }
 
 /**
@@ -731,7 +752,9 @@ bayeux_message_get_ext (BayeuxMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return bayeux_json_get_object (ensure_object (self), "ext");
+  if (self->scanned)
+    return NULL;
+  return bayeux_json_get_object (self->object, "ext");
 }
 
 /**

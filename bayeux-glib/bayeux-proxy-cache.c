@@ -13,7 +13,8 @@
  * inner one once per scheme, host and port, keeps the answer for
  * BAYEUX_PROXY_CACHE_TTL_S seconds (a change of the system's settings is
  * seen that much later), for at most MAX_ENTRIES servers, and asks again
- * after a failed lookup.
+ * after a failed lookup. Lookups of a server made while one is under way
+ * wait for its answer (a thousand clients started in one go ask once).
  */
 #include "bayeux-proxy-cache-private.h"
 
@@ -25,6 +26,13 @@ typedef struct
   gint64   expiry;    /* monotonic µs */
 } Entry;
 
+/* The async lookups of one server waiting for the inner resolver. */
+typedef struct
+{
+  char      *key;
+  GPtrArray *tasks;   /* GTask*, the first one's lookup under way */
+} Pending;
+
 struct _BayeuxProxyCache
 {
   GObject         parent_instance;
@@ -32,6 +40,7 @@ struct _BayeuxProxyCache
   gint64          ttl_us;
   GMutex          lock;      /* clients of several threads share it */
   GHashTable     *entries;   /* "scheme://host:port" → Entry */
+  GHashTable     *pending;   /* "scheme://host:port" → Pending */
   guint           lookups;   /* of the inner resolver, for tests */
 };
 
@@ -49,16 +58,33 @@ entry_free (gpointer data)
   g_free (entry);
 }
 
-/* What the answer depends on: the scheme, host and port. NULL for a URI
- * that does not parse (asked each time). */
+/* What the answer depends on: the scheme, host and port (the scheme's
+ * default when none is given). NULL for a URI that does not parse (asked
+ * each time). */
 static char *
 cache_key (const char *uri)
 {
   g_autoptr(GUri) parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+  const char *scheme;
+  int port;
 
   if (parsed == NULL || g_uri_get_host (parsed) == NULL)
     return NULL;
-  return g_strdup_printf ("%s://%s:%d", g_uri_get_scheme (parsed), g_uri_get_host (parsed), g_uri_get_port (parsed));
+  scheme = g_uri_get_scheme (parsed);
+  port = g_uri_get_port (parsed);
+  if (port < 0)
+    port = g_ascii_strcasecmp (scheme, "https") == 0 || g_ascii_strcasecmp (scheme, "wss") == 0 ? 443 : 80;
+  return g_strdup_printf ("%s://%s:%d", scheme, g_uri_get_host (parsed), port);
+}
+
+static void
+pending_free (gpointer data)
+{
+  Pending *pending = data;
+
+  g_free (pending->key);
+  g_ptr_array_unref (pending->tasks);
+  g_free (pending);
 }
 
 /* The cached answer (a copy), or NULL. */
@@ -126,23 +152,34 @@ bayeux_proxy_cache_lookup (GProxyResolver  *resolver,
   return proxies;
 }
 
+/* The inner resolver answered a server's lookup: every lookup that waited
+ * for it gets the answer (or the error). */
 static void
 on_inner_lookup (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  BayeuxProxyCache *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  char **proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source), result, &error);
+  Pending *pending = user_data;
+  BayeuxProxyCache *self = g_task_get_source_object (g_ptr_array_index (pending->tasks, 0));
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source), result, &error);
 
-  if (proxies == NULL)
+  g_object_ref (self);
+  cache_store (self, pending->key, proxies);
+  g_mutex_lock (&self->lock);
+  g_hash_table_steal (self->pending, pending->key);
+  g_mutex_unlock (&self->lock);
+  for (guint i = 0; i < pending->tasks->len; i++)
     {
-      g_task_return_error (task, error);
-      return;
+      GTask *task = g_ptr_array_index (pending->tasks, i);
+
+      if (proxies != NULL)
+        g_task_return_pointer (task, g_strdupv (proxies), (GDestroyNotify) g_strfreev);
+      else
+        g_task_return_error (task, g_error_copy (error));
     }
-  cache_store (self, g_task_get_task_data (task), proxies);
-  g_task_return_pointer (task, proxies, (GDestroyNotify) g_strfreev);
+  pending_free (pending);
+  g_object_unref (self);
 }
 
 static void
@@ -154,21 +191,48 @@ bayeux_proxy_cache_lookup_async (GProxyResolver      *resolver,
 {
   BayeuxProxyCache *self = BAYEUX_PROXY_CACHE (resolver);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
-  char *key = cache_key (uri);
+  g_autofree char *key = cache_key (uri);
   char **proxies = cache_find (self, key);
+  Pending *pending;
 
   g_task_set_source_tag (task, bayeux_proxy_cache_lookup_async);
   g_task_set_name (task, "[bayeux] proxy lookup");
   if (proxies != NULL)
     {
-      g_free (key);
       g_task_return_pointer (task, proxies, (GDestroyNotify) g_strfreev);
       g_object_unref (task);
       return;
     }
-  g_task_set_task_data (task, key, g_free);
+  if (key == NULL)
+    {
+      /* Not cacheable: asked alone. */
+      pending = g_new0 (Pending, 1);
+      pending->tasks = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (pending->tasks, task);
+      g_atomic_int_inc (&self->lookups);
+      g_proxy_resolver_lookup_async (self->inner, uri, NULL, on_inner_lookup, pending);
+      return;
+    }
+
+  /* One lookup of a server at a time; the others wait for its answer. The
+   * inner lookup is not cancelled with the first caller (the others still
+   * want it): a cancelled caller gets its cancellation when it ends. */
+  g_mutex_lock (&self->lock);
+  pending = g_hash_table_lookup (self->pending, key);
+  if (pending != NULL)
+    {
+      g_ptr_array_add (pending->tasks, task);
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  pending = g_new0 (Pending, 1);
+  pending->key = g_strdup (key);
+  pending->tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (pending->tasks, task);
+  g_hash_table_insert (self->pending, pending->key, pending);
+  g_mutex_unlock (&self->lock);
   g_atomic_int_inc (&self->lookups);
-  g_proxy_resolver_lookup_async (self->inner, uri, cancellable, on_inner_lookup, task);
+  g_proxy_resolver_lookup_async (self->inner, uri, NULL, on_inner_lookup, pending);
 }
 
 static char **
@@ -195,6 +259,7 @@ bayeux_proxy_cache_finalize (GObject *object)
 
   g_clear_object (&self->inner);
   g_hash_table_unref (self->entries);
+  g_hash_table_unref (self->pending);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (bayeux_proxy_cache_parent_class)->finalize (object);
 }
@@ -210,6 +275,7 @@ bayeux_proxy_cache_init (BayeuxProxyCache *self)
 {
   g_mutex_init (&self->lock);
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, entry_free);
+  self->pending = g_hash_table_new (g_str_hash, g_str_equal);   /* owned by the lookups under way */
   self->ttl_us = BAYEUX_PROXY_CACHE_TTL_S * G_USEC_PER_SEC;
 }
 

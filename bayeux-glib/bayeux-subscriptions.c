@@ -509,7 +509,7 @@ bayeux_subscriptions_dispatch (BayeuxSubscriptions *self,
 
       for (guint i = 0; filtered != NULL && i < filtered->len; i++)
         g_ptr_array_add (candidates, g_strdup (g_ptr_array_index (filtered, i)));
-      self->last_lookups = candidates->len;
+      self->last_lookups = 0;   /* dispatch_to() counts each */
       for (guint i = 0; i < candidates->len; i++)
         matched |= dispatch_to (self, client, g_ptr_array_index (candidates, i), message, emit);
       return matched;

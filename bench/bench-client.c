@@ -1160,7 +1160,7 @@ run_parse (void)
       bayeux_subscriptions_add (bayeux_client_peek_subscriptions (emitter), channel);
     }
   /* A long-poll response as a server sends it: deliveries on channels
-   * spread over the subscriptions, and the /meta/connect reply last. */
+   * spread over the subscriptions. */
   for (guint i = 0; i < batch; i++)
     g_string_append_printf (body,
                             "%s{\"channel\":\"/bench/sub/%u\",\"data\":{\"seq\":%u,\"text\":\"hello, world\"},"

@@ -361,12 +361,21 @@ LEGEND = [
     ('main_thread_wakeups', 'the same, main thread only, over the whole idle period'),
     ('loop_iterations_per_min', 'GLib main-loop iterations (a poll can dispatch several times)'),
     ('msgs_per_s', 'parse path, 100-message response, 10,000 subscriptions, one detailed '
-                   'message::CHANNEL handler per subscription'),
+                   'message::CHANNEL handler per subscription (each handler reads data.seq)'),
     ('msgs_per_s_listeners', 'the same with one bayeux_client_add_listener listener per subscription instead '
                              '(found by hash lookup; a GLib signal emission walks all its handlers)'),
-    ('msgs_per_s_one_handler', 'the same with one undetailed message handler'),
-    ('msgs_per_s_parse_wrap_lookup', 'parse, wrap as BayeuxMessage, validate, candidates and lookups, no emission'),
-    ('msgs_per_s_parse_only', 'bayeux_json_parse_messages alone'),
+    ('msgs_per_s_one_handler', 'the same with one undetailed message handler (it reads data.seq: the tree of data '
+                               'is built)'),
+    ('msgs_per_s_parse_wrap_lookup', 'split, envelope scan (or parse), validate, the client\'s dispatch (candidates '
+                                     'and lookups), no emission'),
+    ('msgs_per_s_parse_only', 'split and envelope scan (the parser for a message the scan leaves) alone; before '
+                              'the envelope scan (issue 12) this was the split and the parse of each message'),
+    ('allocs_per_msg_one_handler', 'allocations per message (bench/alloc-count.c) of the one-handler path, the '
+                                   'handler\'s tree of data included'),
+    ('allocs_per_msg_parse_wrap_lookup', 'the same, up to the dispatch, no emission'),
+    ('allocs_per_msg_parse_only', 'the same, split and envelope scan'),
+    ('allocs_per_delivered_msg', 'allocations of the whole fan-out subscriber process (libsoup included) per '
+                                 'message its 10 clients got; bayeux-glib-before: the build before issue 12'),
     ('cpu_us_per_exchange', 'libsoup\'s floor: CPU per bare keep-alive POST from one default SoupSession'),
 ]
 
@@ -442,6 +451,11 @@ def write_markdown(f, machine, results, rows, targets, out_dir):
         f.write('\nWhere our client\'s time goes: [callgrind-pingpong.txt](callgrind-pingpong.txt).\n')
     if os.path.exists(os.path.join(out_dir, 'perf-fanout.txt')):
         f.write('\nWhere our fan-out subscriber process\'s time goes: [perf-fanout.txt](perf-fanout.txt).\n')
+    for name in sorted(os.listdir(out_dir)):
+        if name.startswith('perf-fanout-') and name.endswith('.txt'):
+            f.write(f'\nThe same on another server or transport: [{name}]({name}).\n')
+    if os.path.exists(os.path.join(out_dir, 'many-clients-profile.md')):
+        f.write('\nWhere the time goes when 1,000 clients connect: [many-clients-profile.md](many-clients-profile.md).\n')
 
 
 def write_fanout_steps(f, results):

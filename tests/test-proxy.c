@@ -579,11 +579,32 @@ test_cache (void)
   g_strfreev (g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "https://127.0.0.1:8080/", NULL, NULL));
   g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 3);
 
+  /* Lookups of a server made while one is under way wait for it: a
+   * thousand clients started in one go ask once. */
+  {
+    char **answers[5] = { NULL, };
+
+    for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+      g_proxy_resolver_lookup_async (G_PROXY_RESOLVER (cache), "http://127.0.0.2/cometd", NULL, on_cached_lookup,
+                                     &answers[i]);
+    for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+      {
+        while (answers[i] == NULL)
+          g_main_context_iteration (NULL, TRUE);
+        g_assert_cmpstrv (answers[i], first);
+        g_strfreev (answers[i]);
+      }
+    g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 4);
+    /* No port: the scheme's default, the same server. */
+    g_strfreev (g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "http://127.0.0.2:80/", NULL, NULL));
+    g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 4);
+  }
+
   /* Stale: asked again. */
   g_usleep (350 * 1000);
   stale = g_proxy_resolver_lookup (G_PROXY_RESOLVER (cache), "http://127.0.0.1:8080/cometd", NULL, NULL);
   g_assert_cmpstrv (stale, first);
-  g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 4);
+  g_assert_cmpuint (bayeux_proxy_cache_get_lookups (cache), ==, 5);
   g_assert_true (g_proxy_resolver_is_supported (G_PROXY_RESOLVER (cache)));
 }
 

@@ -224,7 +224,7 @@ bayeux_transport_add_headers (SoupMessage        *msg,
 struct _BayeuxDeadlines
 {
   GSource       source;
-  GMainContext *context;
+  GMainContext *context;   /* a reference: the table's key stays this context's while the timer lives */
   GSequence    *due;       /* BayeuxDeadline*, by expiry, then in the order set */
 };
 
@@ -308,6 +308,7 @@ deadlines_finalize (GSource *source)
   BayeuxDeadlines *timers = (BayeuxDeadlines *) source;
 
   g_sequence_free (timers->due);
+  g_main_context_unref (timers->context);
 }
 
 static GSourceFuncs deadlines_funcs = {
@@ -332,7 +333,7 @@ deadline_schedule (BayeuxDeadline *self,
   if (timers == NULL)
     {
       timers = (BayeuxDeadlines *) g_source_new (&deadlines_funcs, sizeof (BayeuxDeadlines));
-      timers->context = context;
+      timers->context = g_main_context_ref (context);
       timers->due = g_sequence_new (NULL);
       g_source_set_static_name (&timers->source, "[bayeux] request deadlines");
       g_source_set_priority (&timers->source, G_PRIORITY_DEFAULT);
