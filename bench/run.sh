@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--quick] [--scenarios LIST] [--transports LIST]
 #                [--build-dir DIR] [--no-build] [--out DIR] [--callgrind]
-#                [--bindings LIST]
+#                [--perf] [--perf-on SERVER:TRANSPORT] [--bindings LIST]
 #
 # Builds bayeux-bench if needed (meson, in _build_bench), starts the real
 # servers on loopback (bench-server.js: cometd-nodejs-server and Faye, and a
@@ -116,7 +116,7 @@ if [ "$do_build" = 1 ]; then
     # Introspection for the bindings' fan-out subscribers (--bindings).
     meson setup "$build_dir" "$root" -Dintrospection=enabled -Dvapi=disabled >&2
   fi
-  meson compile -C "$build_dir" bench/bayeux-bench >&2
+  meson compile -C "$build_dir" bench/bayeux-bench bench/bench-alloc >&2
   if [ "$bindings" != none ] && grep -q "Bayeux-1.0.typelib" "$build_dir/build.ninja"; then
     meson compile -C "$build_dir" bayeux-glib/Bayeux-1.0.typelib >&2
   fi

@@ -2,21 +2,22 @@
 # test.sh: every test of bayeux-glib, with all of its set-up, from a fresh
 # Debian machine or an old checkout alike.
 #
-#   1. scripts/deps.sh (Debian packages, the interop tests' npm packages)
-#   2. the main build in _build, documentation and introspection on, and all
-#      of its suites (README.md lists them; meson test -C _build --list):
-#      unit (in-process servers, WebSocket included), interop against real
-#      Faye and CometD servers and peers, Python and GJS through the
-#      typelib, Vala, tools, GTK, examples, consumers, install, docs,
-#      fuzz-corpus, bench-quick
+#   1. deps: scripts/deps.sh (Debian packages, the interop tests' npm packages)
+#   2. build: the main build in _build, documentation and introspection on
 #   3. variants, compiled only, where any warning fails: GCC release in
 #      _build-release, GCC plain with Debian's hardening flags in
 #      _build-plain, clang debug in _build-clang
-#   4. an AddressSanitizer + UndefinedBehaviorSanitizer build in _build-asan
+#   4. test: all the suites of the main build (README.md lists them; meson
+#      test -C _build --list): unit (in-process servers, WebSocket
+#      included), interop against real Faye and CometD servers and peers,
+#      Python and GJS through the typelib, Vala, tools, GTK, examples,
+#      consumers, install, docs, fuzz-corpus, bench-quick
+#   5. asan: an AddressSanitizer + UndefinedBehaviorSanitizer build in _build-asan
 #      and its C suites; any sanitizer report fails
-#   5. the C unit suites and the fuzz corpus of the main build under
-#      Valgrind (test setup 'valgrind' in meson.build)
-#   6. libFuzzer on the response parser for BAYEUX_FUZZ_SECONDS (default 60)
+#   6. valgrind: the C unit suites and the fuzz corpus of the main build
+#      under Valgrind (test setup 'valgrind' in meson.build)
+#   7. fuzz: libFuzzer on the response parser for BAYEUX_FUZZ_SECONDS
+#      (default 60)
 #
 # It prints the wall time of each stage and the total, and exits non-zero on
 # any failure.
