@@ -5,6 +5,7 @@
  */
 #include "test-utils.h"
 #include "bayeux-client-private.h"
+#include "transports/bayeux-transport-private.h"
 
 #include <string.h>
 
@@ -989,6 +990,74 @@ test_handshake_upgrade_after (Fixture       *f,
   g_assert_cmpuint (f->errors->len, ==, 0);
 }
 
+/* The request deadlines of a main context share one timer: each fires in
+ * the order of its expiry, one stopped in the middle never fires, and one
+ * set from inside another's cancellation (what a request's failure may do)
+ * takes its place among them; once all are over, the timer is gone. */
+typedef struct
+{
+  BayeuxDeadline  deadlines[5];
+  GMainContext   *context;
+  GString        *fired;
+} Deadlines;
+
+static void
+on_deadline_cancelled (GCancellable *cancellable,
+                       gpointer      user_data)
+{
+  Deadlines *d = user_data;
+
+  for (guint i = 0; i < G_N_ELEMENTS (d->deadlines); i++)
+    if (d->deadlines[i].cancellable == cancellable)
+      {
+        g_string_append_printf (d->fired, "%u", i);
+        /* The first to fire sets another, 50 ms from now. */
+        if (i == 1)
+          {
+            bayeux_deadline_init (&d->deadlines[4], 50, NULL, d->context, "test");
+            g_signal_connect (d->deadlines[4].cancellable, "cancelled", G_CALLBACK (on_deadline_cancelled), d);
+          }
+      }
+}
+
+static void
+test_deadlines_shared (void)
+{
+  static const guint timeouts[] = { 300, 100, 200, 150 };
+  Deadlines d = { .context = g_main_context_new (), .fired = g_string_new (NULL) };
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  g_main_context_push_thread_default (d.context);
+  for (guint i = 0; i < G_N_ELEMENTS (timeouts); i++)
+    {
+      bayeux_deadline_init (&d.deadlines[i], timeouts[i], NULL, d.context, "test");
+      g_signal_connect (d.deadlines[i].cancellable, "cancelled", G_CALLBACK (on_deadline_cancelled), &d);
+    }
+  bayeux_deadline_stop (&d.deadlines[3]);
+
+  while (d.fired->len < 4 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (d.context, TRUE);
+
+  /* 1 (100 ms), 4 (set at 100, due at 150), 2 (200), 0 (300); 3 stopped. */
+  g_assert_cmpstr (d.fired->str, ==, "1420");
+  for (guint i = 0; i < G_N_ELEMENTS (d.deadlines); i++)
+    {
+      g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+
+      g_assert_cmpint (bayeux_deadline_timed_out (&d.deadlines[i], cancelled), ==, i != 3);
+      g_assert_cmpint (g_cancellable_is_cancelled (d.deadlines[i].cancellable), ==, i != 3);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (d.deadlines); i++)
+    bayeux_deadline_clear (&d.deadlines[i]);
+  /* Nothing left to run: the shared timer went with its last deadline. */
+  while (g_main_context_iteration (d.context, FALSE))
+    ;
+  g_assert_false (g_main_context_pending (d.context));
+  g_main_context_pop_thread_default (d.context);
+  g_main_context_unref (d.context);
+  g_string_free (d.fired, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1025,6 +1094,7 @@ main (int   argc,
   ADD ("handshake/upgrade-after", test_handshake_upgrade_after);
   ADD ("property", test_transports_property);
   g_test_add_func ("/bayeux/transports/property-unknown", test_transports_unknown);
+  g_test_add_func ("/bayeux/transports/deadlines/shared", test_deadlines_shared);
 #undef ADD
 
   return g_test_run ();
